@@ -1,0 +1,20 @@
+// The single TORCH_LIBRARY block: every schema of the sr_kernels namespace on one screen.
+// Implementations are registered per dispatch key in python/ops/<op>.cpp; fake (meta) kernels
+// and autograd formulas are registered from Python in sr_kernels/ops/_ext/<op>.py.
+#include <torch/library.h>
+
+namespace {
+bool built_with_cuda() {
+#ifdef SR_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+}  // namespace
+
+TORCH_LIBRARY(sr_kernels, m) {
+  m.def("built_with_cuda() -> bool", &built_with_cuda);
+  m.def("pixel_shuffle(Tensor x, int r) -> Tensor");
+  m.def("pixel_unshuffle(Tensor x, int r) -> Tensor");
+}

@@ -1,0 +1,123 @@
+"""How the compiled extension is built: one place for setup.py (ahead of time) and _ext.py (JIT).
+
+Torch-free at import time so that setup.py can load this file without torch. Sources are found
+by globbing the same folders in both paths: ``csrc/{cpu,cuda,common}`` and ``python/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+# Architectures to build for when nothing says otherwise and no GPU is visible (torch's own
+# default then fails): Ampere (8.0, 8.6), Ada (8.9), Hopper (9.0).
+DEFAULT_ARCH_LIST = "8.0;8.6;8.9;9.0"
+
+CXX_FLAGS = ["-O3", "-fopenmp"]
+NVCC_FLAGS = ["-O3", "--expt-relaxed-constexpr"]
+LD_FLAGS = ["-fopenmp"]
+
+
+def source_root_candidates(package_dir: Path) -> list[Path]:
+    """Where the C++/CUDA sources may live: a source checkout, or the copy shipped in the wheel."""
+    return [package_dir.parent, package_dir / "_csrc"]
+
+
+def find_source_root(package_dir: Path) -> Path | None:
+    for root in source_root_candidates(package_dir):
+        if (root / "csrc").is_dir() and (root / "python" / "module.cpp").is_file():
+            return root
+    return None
+
+
+def sources(root: Path, with_cuda: bool) -> list[Path]:
+    cpp = sorted(root.glob("csrc/cpu/*.cpp")) + sorted(root.glob("python/**/*.cpp"))
+    cu = sorted(root.glob("csrc/cuda/*.cu")) if with_cuda else []
+    return cpp + cu
+
+
+def include_dirs(root: Path) -> list[Path]:
+    return [root / "csrc" / "include", root / "csrc", root / "python"]
+
+
+def source_hash(root: Path, with_cuda: bool, arch_list: str) -> str:
+    """Hash of every source and header plus the build switches: names the JIT cache folder."""
+    digest = hashlib.sha256()
+    files = sorted(
+        p for pattern in ("csrc/**/*", "python/**/*") for p in root.glob(pattern) if p.is_file()
+    )
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    digest.update(f"cuda={with_cuda};arch={arch_list}".encode())
+    digest.update(" ".join(CXX_FLAGS + NVCC_FLAGS).encode())
+    return digest.hexdigest()[:16]
+
+
+def guess_cuda_home() -> str | None:
+    """A CUDA toolkit folder (with bin/nvcc and include/cuda_runtime_api.h), or None.
+
+    torch guesses CUDA_HOME from the nvcc on PATH; where that nvcc is a wrapper script
+    (/usr/local/bin/nvcc here) the guess is wrong, so look at the usual folders first.
+    """
+    candidates = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]
+    candidates += sorted(str(p) for p in Path("/usr/local").glob("cuda-*"))
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "include" / "cuda_runtime_api.h").is_file():
+            if (Path(candidate) / "bin" / "nvcc").is_file():
+                return candidate
+    return None
+
+
+def ensure_cuda_home() -> None:
+    """Set CUDA_HOME for torch.utils.cpp_extension when it is unset and a toolkit is found."""
+    if not os.environ.get("CUDA_HOME"):
+        home = guess_cuda_home()
+        if home:
+            os.environ["CUDA_HOME"] = home
+
+
+def unique_sources(paths: list[Path], root: Path, folder: Path) -> list[Path]:
+    """One stub per source, named after its path, that #includes it.
+
+    torch's JIT builder names object files by basename, and csrc/cpu/X.cpp, csrc/cuda/X.cu and
+    python/ops/X.cpp share one (STYLE.md: one name end to end).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    stubs = []
+    for path in paths:
+        stub = folder / "_".join(path.relative_to(root).parts)
+        text = f'#include "{path.resolve()}"\n'
+        if not stub.exists() or stub.read_text() != text:
+            stub.write_text(text)
+        stubs.append(stub)
+    return stubs
+
+
+def find_nvcc(cuda_home: str | None) -> str | None:
+    if cuda_home:
+        candidate = Path(cuda_home) / "bin" / "nvcc"
+        if candidate.is_file():
+            return str(candidate)
+    return shutil.which("nvcc")
+
+
+def cuda_build_reason(torch_cuda_version: str | None, cuda_home: str | None) -> str | None:
+    """None when CUDA kernels can be built, else why not. Decided from the toolkit, not a GPU."""
+    if os.environ.get("SR_KERNELS_WITH_CUDA", "auto") == "0":
+        return "SR_KERNELS_WITH_CUDA=0"
+    if torch_cuda_version is None:
+        return "the installed torch is a CPU-only build"
+    if find_nvcc(cuda_home) is None:
+        return "no CUDA toolkit (nvcc) found; set CUDA_HOME"
+    return None
+
+
+def arch_list(gpu_visible: bool) -> str:
+    """TORCH_CUDA_ARCH_LIST to build with: the user's, torch's default for a visible GPU, or ours."""
+    env = os.environ.get("TORCH_CUDA_ARCH_LIST")
+    if env:
+        return env
+    return "" if gpu_visible else DEFAULT_ARCH_LIST

@@ -1,0 +1,163 @@
+"""Loads the compiled extension (`torch.ops.sr_kernels.*`): ahead-of-time build or JIT with ninja.
+
+Importing this module never builds or fails. `load()` does the work once and records the
+outcome; `HAS_EXT`, `EXT_REASON` and `info()` report it. Order of attempts:
+
+1. a prebuilt ``sr_kernels/_C*.so`` (``pip install --no-build-isolation .``);
+2. a just-in-time build from the sources (checkout or the copy shipped in the wheel), cached in
+   ``$SR_KERNELS_CACHE`` (default ``~/.cache/sr_kernels``) under a hash of sources, flags and
+   torch version, so a different torch never loads a stale build.
+
+``SR_KERNELS_BUILD_EXT=0`` disables both.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import _build
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class ExtInfo:
+    loaded: bool = False
+    reason: str = "not loaded yet"
+    how: str = ""  # "prebuilt" or "jit"
+    path: str = ""
+    with_cuda: bool = False
+    cuda_reason: str = ""
+    arch_list: str = ""
+    build_dir: str = ""
+    kernels: list[str] = field(default_factory=list)
+
+
+_info = ExtInfo()
+_attempted = False
+_lock = threading.Lock()
+
+
+def _prebuilt_library() -> Path | None:
+    candidates = sorted(_PACKAGE_DIR.glob("_C*.so")) + sorted(_PACKAGE_DIR.glob("_C*.pyd"))
+    return candidates[0] if candidates else None
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SR_KERNELS_CACHE", Path.home() / ".cache" / "sr_kernels"))
+
+
+def _jit_build() -> Path:
+    _build.ensure_cuda_home()
+    import torch
+    from torch.utils import cpp_extension
+
+    if os.environ.get("CUDA_HOME") and cpp_extension.CUDA_HOME != os.environ["CUDA_HOME"]:
+        # torch fixed its guess at import time; use the toolkit folder found above.
+        cpp_extension.CUDA_HOME = os.environ["CUDA_HOME"]
+
+    root = _build.find_source_root(_PACKAGE_DIR)
+    if root is None:
+        raise RuntimeError("no C++ sources found next to the package to build the extension from")
+    cuda_reason = _build.cuda_build_reason(torch.version.cuda, cpp_extension.CUDA_HOME)
+    with_cuda = cuda_reason is None
+    arch = ""
+    if with_cuda:
+        gpu_visible = torch.cuda.is_available() and torch.cuda.device_count() > 0
+        arch = _build.arch_list(gpu_visible)
+        if arch:
+            os.environ["TORCH_CUDA_ARCH_LIST"] = arch
+    _info.with_cuda = with_cuda
+    _info.cuda_reason = cuda_reason or ""
+    _info.arch_list = arch or os.environ.get("TORCH_CUDA_ARCH_LIST", "visible GPU")
+
+    tag = _build.source_hash(root, with_cuda, arch) + "-torch" + torch.__version__.replace("+", "_")
+    build_dir = cache_dir() / tag
+    build_dir.mkdir(parents=True, exist_ok=True)
+    _info.build_dir = str(build_dir)
+    name = "sr_kernels_C"
+    library = build_dir / f"{name}.so"
+    if not library.exists():
+        what = f"CUDA kernels for {arch or 'the visible GPU'}" if with_cuda else "CPU kernels only"
+        print(
+            f"sr_kernels: building the C++ extension ({what}) for torch {torch.__version__}, "
+            f"once; cached in {build_dir}",
+            file=sys.stderr,
+            flush=True,
+        )
+    defines = ["-DSR_WITH_CUDA"] if with_cuda else []
+    cpp_extension.load(
+        name=name,
+        sources=[
+            str(p)
+            for p in _build.unique_sources(
+                _build.sources(root, with_cuda), root, build_dir / "sources"
+            )
+        ],
+        extra_include_paths=[str(p) for p in _build.include_dirs(root)],
+        extra_cflags=_build.CXX_FLAGS + defines,
+        extra_cuda_cflags=_build.NVCC_FLAGS + defines,
+        extra_ldflags=_build.LD_FLAGS,
+        build_directory=str(build_dir),
+        is_python_module=False,
+        with_cuda=with_cuda,
+        verbose=os.environ.get("SR_KERNELS_VERBOSE_BUILD", "0") == "1",
+    )
+    return library
+
+
+def _short(message: str, limit: int = 1500) -> str:
+    # A failed build's message is the whole compiler log: the end says what went wrong.
+    message = message.strip()
+    return message if len(message) <= limit else "... " + message[-limit:]
+
+
+def load() -> bool:
+    """Load the extension once; returns whether `torch.ops.sr_kernels` ops are registered."""
+    global _attempted
+    with _lock:
+        if _attempted:
+            return _info.loaded
+        _attempted = True
+        try:
+            import torch
+        except ImportError as error:  # pragma: no cover - torch is a hard dependency
+            _info.reason = f"torch is not importable: {error}"
+            return False
+        if os.environ.get("SR_KERNELS_BUILD_EXT", "auto") == "0":
+            _info.reason = "disabled by SR_KERNELS_BUILD_EXT=0"
+            return False
+        prebuilt = _prebuilt_library()
+        try:
+            if prebuilt is not None:
+                torch.ops.load_library(str(prebuilt))
+                _info.how, _info.path = "prebuilt", str(prebuilt)
+            else:
+                library = _jit_build()
+                _info.how, _info.path = "jit", str(library)
+        except Exception as error:  # recorded, never raised: the backends report the reason
+            _info.reason = _short(f"{type(error).__name__}: {error}")
+            return False
+        _info.loaded = True
+        _info.reason = ""
+        _info.with_cuda = bool(torch.ops.sr_kernels.built_with_cuda())
+        return True
+
+
+def info() -> ExtInfo:
+    load()
+    return _info
+
+
+def __getattr__(name: str):
+    # HAS_EXT / EXT_REASON are computed on first access, so importing never builds.
+    if name == "HAS_EXT":
+        return load()
+    if name == "EXT_REASON":
+        load()
+        return _info.reason
+    raise AttributeError(name)

@@ -1,0 +1,23 @@
+"""Public ops: the only entry point to the kernels (validation + backend dispatch)."""
+
+from ._registry import (
+    BACKENDS,
+    BackendUnavailableError,
+    available_backends,
+    registered_ops,
+    use_backend,
+)
+from ._trace import last_backend, trace
+from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
+
+__all__ = [
+    "BACKENDS",
+    "BackendUnavailableError",
+    "available_backends",
+    "last_backend",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "registered_ops",
+    "trace",
+    "use_backend",
+]

@@ -1,0 +1,228 @@
+"""Backends, capability predicates and the selection policy (STYLE.md section 6).
+
+Each op registers, per backend, the module that implements it. A backend module for op ``X``
+defines ``X(...)`` and ``supports(meta) -> str | None`` (None: can serve; else the reason).
+`meta` is a plain dict built from tensor metadata only (device, dtype, layout and op-specific
+sizes), so the decision is the same under torch.compile and never looks at data.
+
+Policy:
+* explicit (``use_backend(name)`` or ``SR_KERNELS_BACKEND=name``): that backend or an error
+  naming why it cannot serve; never a silent substitute.
+* automatic: the op's preference order for the tensors' device; CPU tensors never go to the
+  Triton interpreter (a testing device, chosen only explicitly).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+BACKENDS = ("cuda", "triton", "cpu", "reference")
+_ENV_VAR = "SR_KERNELS_BACKEND"
+
+
+class BackendUnavailableError(RuntimeError):
+    """An explicitly requested backend cannot serve these inputs (the message says why)."""
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    modules: dict[str, str]  # backend -> module implementing the op
+    gpu_order: tuple[str, ...]
+    cpu_order: tuple[str, ...]
+
+
+_OPS: dict[str, OpSpec] = {}
+_forced: list[str] = []
+
+
+def register_op(
+    name: str,
+    modules: dict[str, str],
+    gpu_order: tuple[str, ...] = ("cuda", "triton", "reference"),
+    cpu_order: tuple[str, ...] = ("cpu", "reference"),
+) -> None:
+    unknown = set(modules) - set(BACKENDS)
+    if unknown:
+        raise ValueError(f"unknown backends {sorted(unknown)} for op {name!r}")
+    _OPS[name] = OpSpec(name, dict(modules), gpu_order, cpu_order)
+
+
+def registered_ops() -> list[str]:
+    return sorted(_OPS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Backend availability (per device kind), cached: it depends on the process, not on inputs.
+
+
+@functools.cache
+def _triton_import_reason() -> str | None:
+    try:
+        import triton  # noqa: F401
+    except Exception as error:  # triton missing or broken
+        return f"triton is not importable: {error}"
+    return None
+
+
+def triton_interpreting() -> bool:
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+@functools.cache
+def backend_reason(backend: str, device_type: str) -> str | None:
+    """None if `backend` can run kernels on tensors of `device_type`, else the reason."""
+    if backend == "reference":
+        return None
+    if backend == "triton":
+        reason = _triton_import_reason()
+        if reason:
+            return reason
+        if device_type == "cpu":
+            return (
+                None
+                if triton_interpreting()
+                else "Triton runs CPU tensors only under the interpreter (TRITON_INTERPRET=1)"
+            )
+        if device_type == "cuda":
+            if triton_interpreting():
+                return "TRITON_INTERPRET=1 is set: Triton kernels run on the CPU interpreter"
+            return None if torch.cuda.is_available() else "no CUDA device visible"
+        return f"Triton does not run on {device_type} tensors"
+
+    from .. import _ext
+
+    if not _ext.load():
+        return f"the compiled extension is not loaded: {_ext.info().reason}"
+    if backend == "cpu":
+        return None if device_type == "cpu" else f"the cpu backend takes CPU tensors, not {device_type}"
+    if backend == "cuda":
+        if device_type != "cuda":
+            return f"the cuda backend takes CUDA tensors, not {device_type}"
+        if not _ext.info().with_cuda:
+            return f"the extension was built without CUDA kernels ({_ext.info().cuda_reason})"
+        return None if torch.cuda.is_available() else "no CUDA device visible"
+    raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+
+
+def available_backends() -> dict[str, str]:
+    """Each backend and, for this machine, '' if usable on some device or the reason it is not."""
+    status = {}
+    for backend in BACKENDS:
+        reasons = [backend_reason(backend, d) for d in ("cuda", "cpu")]
+        usable = [r for r in reasons if r is None]
+        status[backend] = "" if usable else "; ".join(dict.fromkeys(r for r in reasons if r))
+    return status
+
+
+# ---------------------------------------------------------------------------------------------
+# Explicit choice.
+
+
+@contextmanager
+def use_backend(name: str) -> Iterator[None]:
+    """Force every op inside the block onto backend `name` (raises if it cannot serve)."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    _forced.append(name)
+    try:
+        yield
+    finally:
+        _forced.pop()
+
+
+def forced_backend() -> str | None:
+    if _forced:
+        return _forced[-1]
+    env = os.environ.get(_ENV_VAR, "auto")
+    if env in ("", "auto"):
+        return None
+    if env not in BACKENDS:
+        raise ValueError(f"{_ENV_VAR} must be 'auto' or one of {BACKENDS}, got {env!r}")
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection.
+
+
+@functools.cache
+def _module(path: str) -> Any:
+    return importlib.import_module(path)
+
+
+def _supports_reason(spec: OpSpec, backend: str, meta: dict[str, Any]) -> str | None:
+    if backend not in spec.modules:
+        return f"no {backend} implementation of {spec.name}"
+    reason = backend_reason(backend, meta["device"])
+    if reason:
+        return reason
+    return _module(spec.modules[backend]).supports(meta)
+
+
+def _select(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None) -> str:
+    spec = _OPS[op]
+    meta = dict(meta_items)
+    if forced is not None:
+        reason = _supports_reason(spec, forced, meta)
+        if reason:
+            raise BackendUnavailableError(f"{op}: backend {forced!r} cannot serve {meta}: {reason}")
+        return forced
+    order = spec.gpu_order if meta["device"] == "cuda" else spec.cpu_order
+    if meta["device"] not in ("cuda", "cpu"):
+        order = ("reference",)
+    reasons = {}
+    for backend in order:
+        reason = _supports_reason(spec, backend, meta)
+        if reason is None:
+            return backend
+        reasons[backend] = reason
+    raise BackendUnavailableError(f"{op}: no backend can serve {meta}: {reasons}")
+
+
+@torch.compiler.assume_constant_result
+def _select_constant(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None) -> str:
+    # Under torch.compile the choice is made once at trace time (it reads only metadata).
+    return _select(op, meta_items, forced)
+
+
+def select(op: str, meta: dict[str, Any]) -> str:
+    """The backend that will run `op` for inputs described by `meta`."""
+    return _select_constant(op, tuple(sorted(meta.items())), forced_backend())
+
+
+def implementation(op: str, backend: str) -> Callable[..., Any]:
+    return getattr(_module(_OPS[op].modules[backend]), op)
+
+
+def dispatch(op: str, meta: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """Select a backend for `meta` and call its implementation of `op`."""
+    backend = select(op, meta)
+    return implementation(op, backend)(*args, **kwargs)
+
+
+def tensor_meta(x: torch.Tensor, **extra: Any) -> dict[str, Any]:
+    """The metadata every selection sees: device kind, dtype, memory format."""
+    return {
+        "device": x.device.type,
+        "dtype": x.dtype,
+        "channels_last": is_channels_last(x),
+        **extra,
+    }
+
+
+def is_channels_last(x: torch.Tensor) -> bool:
+    """True when `x` is laid out NHWC (and not also plain contiguous, e.g. C == 1)."""
+    return (
+        x.dim() == 4
+        and x.is_contiguous(memory_format=torch.channels_last)
+        and not x.is_contiguous()
+    )

@@ -1,0 +1,38 @@
+"""Which backend's kernel actually ran: a leaf module the backends record into.
+
+Backends call `record(op, backend)` at the point where their own kernel is launched (not in the
+dispatcher), so tests can assert that a backend really ran rather than a fallback::
+
+    with trace() as events:
+        ops.pixel_shuffle(x, 2)
+    assert ("pixel_shuffle", "triton") in events
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_active: list[list[tuple[str, str]]] = []
+_last: dict[str, str] = {}
+
+
+def record(op: str, backend: str) -> None:
+    _last[op] = backend
+    for events in _active:
+        events.append((op, backend))
+
+
+def last_backend(op: str) -> str | None:
+    """The backend whose kernel ran most recently for `op` in this process (None if never)."""
+    return _last.get(op)
+
+
+@contextmanager
+def trace() -> Iterator[list[tuple[str, str]]]:
+    events: list[tuple[str, str]] = []
+    _active.append(events)
+    try:
+        yield events
+    finally:
+        _active.remove(events)

@@ -1,0 +1,48 @@
+"""Argument checks shared by the public ops: one wording for every error message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+_DTYPE_NAMES = {
+    torch.float64: "float64",
+    torch.float32: "float32",
+    torch.float16: "float16",
+    torch.bfloat16: "bfloat16",
+    torch.uint8: "uint8",
+}
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return _DTYPE_NAMES.get(dtype, str(dtype).replace("torch.", ""))
+
+
+def tensor(x: object, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    return x
+
+
+def ndim(x: torch.Tensor, name: str, expected: int, layout: str) -> None:
+    if x.dim() != expected:
+        raise ValueError(
+            f"{name} must be a {expected}-D tensor {layout}, got a {x.dim()}-D tensor "
+            f"of shape {tuple(x.shape)}"
+        )
+
+
+def dtype(x: torch.Tensor, name: str, allowed: Iterable[torch.dtype]) -> None:
+    allowed = tuple(allowed)
+    if x.dtype not in allowed:
+        names = ", ".join(dtype_name(d) for d in allowed)
+        raise TypeError(f"{name} has dtype {dtype_name(x.dtype)}; expected one of {names}")
+
+
+def positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return value
