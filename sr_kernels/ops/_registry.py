@@ -188,10 +188,17 @@ def _select(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None
     raise BackendUnavailableError(f"{op}: no backend can serve {meta}: {reasons}")
 
 
+_IMPLEMENTATIONS: dict[tuple[str, str], Callable[..., Any]] = {}
+
+
 @torch.compiler.assume_constant_result
 def _select_constant(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None) -> str:
-    # Under torch.compile the choice is made once at trace time (it reads only metadata).
-    return _select(op, meta_items, forced)
+    # Under torch.compile this runs once at trace time (it reads only metadata) and its result
+    # is a constant; it also imports the chosen module, which dynamo must not trace.
+    backend = _select(op, meta_items, forced)
+    if (op, backend) not in _IMPLEMENTATIONS:
+        _IMPLEMENTATIONS[op, backend] = getattr(_module(_OPS[op].modules[backend]), op)
+    return backend
 
 
 def select(op: str, meta: dict[str, Any]) -> str:
@@ -200,7 +207,8 @@ def select(op: str, meta: dict[str, Any]) -> str:
 
 
 def implementation(op: str, backend: str) -> Callable[..., Any]:
-    return getattr(_module(_OPS[op].modules[backend]), op)
+    """The function of `backend` that implements `op` (after `select` chose it)."""
+    return _IMPLEMENTATIONS[op, backend]
 
 
 def dispatch(op: str, meta: dict[str, Any], *args: Any, **kwargs: Any) -> Any:

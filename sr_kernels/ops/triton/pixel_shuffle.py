@@ -102,6 +102,7 @@ def _launch(x: torch.Tensor, r: int, upscale: bool) -> torch.Tensor:
     out = _output(x, r, upscale)
     total = out.numel()
     if total == 0:
+        _trace.record("pixel_shuffle" if upscale else "pixel_unshuffle", "triton")
         return out
     dims = _copy_map(x, out, r, upscale)
     bits = _BITS_VIEW[x.element_size()]

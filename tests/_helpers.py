@@ -1,0 +1,93 @@
+"""Shared test helpers: backends to run, devices, tolerances (STYLE.md section 8), data paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from sr_kernels.ops import _registry
+
+GPU = torch.cuda.is_available()
+CPU_DEVICE = torch.device("cpu")
+GPU_DEVICE = torch.device("cuda") if GPU else None
+
+
+def backend_device(backend: str) -> torch.device:
+    """The device a backend's kernels run on in this test session."""
+    if backend == "cuda":
+        return torch.device("cuda")
+    if backend == "triton":
+        return torch.device("cuda") if GPU and not _registry.triton_interpreting() else CPU_DEVICE
+    return CPU_DEVICE
+
+
+def backend_params(*names: str) -> list:
+    """pytest params for backends, each skipped with the reason when it cannot run here."""
+    params = []
+    for name in names:
+        device = backend_device(name)
+        reason = _registry.backend_reason(name, device.type)
+        marks = [pytest.mark.skip(reason=f"{name}: {reason}")] if reason else []
+        if name == "cuda":
+            marks.append(pytest.mark.cuda)
+        params.append(pytest.param(name, id=name, marks=marks))
+    return params
+
+
+ALL_BACKENDS = ("reference", "cpu", "triton", "cuda")
+
+# Relative-error floors ||out - ref64|| / ||ref64|| (STYLE.md section 8).
+FLOORS = {
+    torch.float64: 1e-12,
+    torch.float32: 1e-6,
+    "tf32": 5e-4,
+    torch.float16: 2e-3,
+    torch.bfloat16: 1e-2,
+}
+
+
+def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
+    out64, ref64 = out.detach().double().cpu(), ref.detach().double().cpu()
+    denominator = ref64.norm().item()
+    difference = (out64 - ref64).norm().item()
+    return difference / denominator if denominator > 0 else difference
+
+
+def assert_close_to_reference(
+    out: torch.Tensor, ref64: torch.Tensor, torch_same_dtype: torch.Tensor | None, key, k=2.0
+):
+    """max(k * err(torch_same_dtype), floor[key]) bounds our relative error against float64."""
+    assert torch.isfinite(out).all(), "output has NaN or Inf"
+    bound = FLOORS[key]
+    if torch_same_dtype is not None:
+        bound = max(bound, k * relative_error(torch_same_dtype, ref64))
+    error = relative_error(out, ref64)
+    assert error <= bound, f"relative error {error:.3e} exceeds {bound:.3e} ({key})"
+
+
+def data_root() -> Path | None:
+    """`../shared/data` beside the checkout, or $SR_KERNELS_DATA."""
+    env = os.environ.get("SR_KERNELS_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def require_data() -> Path:
+    root = data_root()
+    if root is None:
+        pytest.skip("SR reference data not found (../shared/data or $SR_KERNELS_DATA)")
+    return root
+
+
+def random_image(shape, dtype, device="cpu") -> torch.Tensor:
+    """Random test data, never zeros: uint8 uniform over 0..255, floats uniform in [0, 1)."""
+    if dtype == torch.uint8:
+        return torch.randint(0, 256, shape, dtype=torch.uint8, device=device)
+    return torch.rand(shape, dtype=torch.float64, device=device).to(dtype)
