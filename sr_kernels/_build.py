@@ -42,18 +42,18 @@ def include_dirs(root: Path) -> list[Path]:
     return [root / "csrc" / "include", root / "csrc", root / "python"]
 
 
-def source_hash(root: Path, with_cuda: bool, arch_list: str) -> str:
-    """Hash of every source and header plus the build switches: names the JIT cache folder."""
+def build_tag(root: Path, with_cuda: bool, arch_list: str, torch_version: str) -> str:
+    """Names the JIT build folder: one per torch version, source tree, toolkit use and arch list.
+
+    The sources themselves are not hashed: ninja rebuilds what changed inside the folder
+    (header dependencies included), so an edit recompiles one file, not the whole extension.
+    """
     digest = hashlib.sha256()
-    files = sorted(
-        p for pattern in ("csrc/**/*", "python/**/*") for p in root.glob(pattern) if p.is_file()
-    )
-    for path in files:
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+    digest.update(str(root.resolve()).encode())
     digest.update(f"cuda={with_cuda};arch={arch_list}".encode())
-    digest.update(" ".join(CXX_FLAGS + NVCC_FLAGS).encode())
-    return digest.hexdigest()[:16]
+    digest.update(" ".join(CXX_FLAGS + NVCC_FLAGS + LD_FLAGS).encode())
+    kind = "cuda" if with_cuda else "cpu"
+    return f"torch{torch_version.replace('+', '_')}-{kind}-{digest.hexdigest()[:10]}"
 
 
 def guess_cuda_home() -> str | None:

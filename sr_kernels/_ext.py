@@ -75,8 +75,7 @@ def _jit_build() -> Path:
     _info.cuda_reason = cuda_reason or ""
     _info.arch_list = arch or os.environ.get("TORCH_CUDA_ARCH_LIST", "visible GPU")
 
-    tag = _build.source_hash(root, with_cuda, arch) + "-torch" + torch.__version__.replace("+", "_")
-    build_dir = cache_dir() / tag
+    build_dir = cache_dir() / _build.build_tag(root, with_cuda, arch, torch.__version__)
     build_dir.mkdir(parents=True, exist_ok=True)
     _info.build_dir = str(build_dir)
     name = "sr_kernels_C"
@@ -84,8 +83,8 @@ def _jit_build() -> Path:
     if not library.exists():
         what = f"CUDA kernels for {arch or 'the visible GPU'}" if with_cuda else "CPU kernels only"
         print(
-            f"sr_kernels: building the C++ extension ({what}) for torch {torch.__version__}, "
-            f"once; cached in {build_dir}",
+            f"sr_kernels: building the C++ extension ({what}) for torch {torch.__version__} "
+            f"on first use (a few minutes); cached in {build_dir}",
             file=sys.stderr,
             flush=True,
         )

@@ -165,7 +165,11 @@ def _supports_reason(spec: OpSpec, backend: str, meta: dict[str, Any]) -> str | 
     reason = backend_reason(backend, meta["device"])
     if reason:
         return reason
-    return _module(spec.modules[backend]).supports(meta)
+    try:
+        module = _module(spec.modules[backend])
+    except ImportError as error:
+        return f"{spec.modules[backend]} cannot be imported: {error}"
+    return module.supports(meta)
 
 
 def _select(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None) -> str:
