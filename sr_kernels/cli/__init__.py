@@ -1,0 +1,1 @@
+"""The `sr-kernels` command line: argument parsing that calls the library, nothing else."""
