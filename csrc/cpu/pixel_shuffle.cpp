@@ -3,10 +3,10 @@
 // Work decomposition: the five outer dimensions are flattened and split across threads; each
 // iteration copies one run of the innermost dimension (contiguous in the destination).
 // Bytes per element: one read + one write; no arithmetic. Memory-bound.
+#include "sr_kernels/pixel_shuffle.h"
+
 #include <cstdint>
 #include <cstring>
-
-#include "sr_kernels/pixel_shuffle.h"
 
 namespace sr {
 namespace {

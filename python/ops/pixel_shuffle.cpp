@@ -1,5 +1,7 @@
 // Host functions for pixel_shuffle / pixel_unshuffle: checks -> device guard -> numel()==0 ->
 // allocate -> launch -> check. The output keeps the input's memory format (NCHW or NHWC).
+#include "sr_kernels/pixel_shuffle.h"
+
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
@@ -7,7 +9,6 @@
 #include <array>
 
 #include "checks.h"
-#include "sr_kernels/pixel_shuffle.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -105,10 +106,10 @@ at::Tensor pixel_shuffle_cuda(const at::Tensor& x, int64_t r) {
   at::Tensor out = allocate_output(x, r, kUpscale, channels_last);
   if (out.numel() == 0) return out;
   const auto map = make_map(x, out, r, kUpscale, channels_last);
-  SR_CHECK_STATUS(sr::launch_pixel_shuffle(x.const_data_ptr(), out.mutable_data_ptr(),
-                                           x.element_size(), map,
-                                           c10::cuda::getCurrentCUDAStream().stream()),
-                  kUpscale ? "pixel_shuffle" : "pixel_unshuffle");
+  SR_CHECK_STATUS(
+      sr::launch_pixel_shuffle(x.const_data_ptr(), out.mutable_data_ptr(), x.element_size(), map,
+                               c10::cuda::getCurrentCUDAStream().stream()),
+      kUpscale ? "pixel_shuffle" : "pixel_unshuffle");
   return out;
 }
 #endif

@@ -28,8 +28,8 @@ struct StridedCopy6d {
 Status pixel_shuffle_cpu(const void* src, void* dst, int element_size, const StridedCopy6d& map);
 
 #ifdef SR_WITH_CUDA
-Status launch_pixel_shuffle(const void* src, void* dst, int element_size,
-                            const StridedCopy6d& map, cudaStream_t stream);
+Status launch_pixel_shuffle(const void* src, void* dst, int element_size, const StridedCopy6d& map,
+                            cudaStream_t stream);
 #endif
 
 }  // namespace sr
