@@ -1,0 +1,154 @@
+"""`sr-kernels env`: versions, GPU, backends, the extension build; `--kernels`: kernel resources."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "env",
+        help="show versions, the GPU, each backend's availability and the extension build",
+        description="Show versions, the GPU, each backend's availability and the extension build.",
+    )
+    parser.add_argument(
+        "--kernels",
+        action="store_true",
+        help="also list every GPU kernel's registers, shared memory and spills for sm_80/sm_90 "
+        "(compiles the Triton kernels ahead of time: takes a few seconds per kernel)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _versions() -> list[tuple[str, str]]:
+    import torch
+
+    rows = [("python", f"{platform.python_version()} ({sys.executable})")]
+    rows.append(("sr_kernels", _package_version()))
+    cuda = torch.version.cuda or "none (CPU-only build)"
+    cudnn = _cudnn_version(torch.backends.cudnn.version()) if torch.version.cuda else "none"
+    rows.append(("torch", f"{torch.__version__} (CUDA {cuda}, cuDNN {cudnn})"))
+    try:
+        import triton
+
+        interpreter = os.environ.get("TRITON_INTERPRET", "0") == "1"
+        note = " (TRITON_INTERPRET=1: kernels run on the CPU interpreter)" if interpreter else ""
+        rows.append(("triton", f"{triton.__version__}{note}"))
+    except Exception as error:  # shown, not raised: env must work on a broken install
+        rows.append(("triton", f"not importable: {error}"))
+    return rows
+
+
+def _cudnn_version(number: int | None) -> str:
+    # torch reports cuDNN 9.x as major * 10000 + minor * 100 + patch (8.x: * 1000 + * 100).
+    if not number:
+        return "none"
+    if number >= 90000:
+        return f"{number // 10000}.{number % 10000 // 100}.{number % 100}"
+    return f"{number // 1000}.{number % 1000 // 100}.{number % 100}"
+
+
+def _package_version() -> str:
+    import sr_kernels
+
+    return f"{sr_kernels.__version__} ({os.path.dirname(sr_kernels.__file__)})"
+
+
+def _gpus() -> list[str]:
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    names = []
+    for index in range(torch.cuda.device_count()):
+        major, minor = torch.cuda.get_device_capability(index)
+        names.append(f"{index}: {torch.cuda.get_device_name(index)} (sm_{major}{minor})")
+    return names
+
+
+def _extension_lines(gpus: list[str]) -> list[tuple[str, str]]:
+    from .. import _ext
+    from ..tools import kernel_resources
+
+    info = _ext.info()
+    if not info.loaded:
+        return [("loaded", f"no: {info.reason}")]
+    rows = [("loaded", f"yes ({info.how})"), ("library", info.path)]
+    if info.build_dir:
+        rows.append(("build folder", info.build_dir))
+    if not info.with_cuda:
+        rows.append(("CUDA kernels", f"no ({info.cuda_reason or 'built without CUDA'})"))
+        return rows
+    try:
+        archs = ", ".join(f"sm_{a}" for a in kernel_resources.library_archs(info.path))
+    except Exception as error:  # cuobjdump missing: fall back to the build's arch list
+        archs = f"built for TORCH_CUDA_ARCH_LIST={info.arch_list} ({error})"
+    rows.append(("CUDA kernels", f"yes, {archs}"))
+    if not gpus:
+        rows.append(("", "they cannot run here: no CUDA GPU is visible"))
+    return rows
+
+
+def _backend_lines() -> list[tuple[str, str]]:
+    from .. import ops
+    from ..ops import _registry
+
+    rows = []
+    for backend, reason in ops.available_backends().items():
+        if reason:
+            rows.append((backend, f"unavailable: {reason}"))
+        elif backend == "triton" and _registry.triton_interpreting():
+            rows.append((backend, "available (interpreter, CPU tensors)"))
+        else:
+            rows.append((backend, "available"))
+    return rows
+
+
+def _print_section(title: str, rows: list[tuple[str, str]]) -> None:
+    print(title)
+    width = max((len(key) for key, _ in rows), default=0)
+    for key, value in rows:
+        print(f"  {key.ljust(width)}  {value}")
+
+
+def run(args: argparse.Namespace) -> int:
+    gpus = _gpus()
+    _print_section("Versions", _versions())
+    _print_section("GPU", [("devices", "; ".join(gpus) if gpus else "none visible")])
+    _print_section("Backends", _backend_lines())
+    _print_section("Extension (sr_kernels._C)", _extension_lines(gpus))
+    if args.kernels:
+        return _print_kernels()
+    return 0
+
+
+def _print_kernels() -> int:
+    from .. import _ext
+    from ..tools import kernel_resources
+
+    print("Kernel resources (per thread: registers, stack/local bytes; per block: shared bytes)")
+    resources: list[kernel_resources.KernelResources] = []
+    failed = False
+    info = _ext.info()
+    if info.loaded and info.with_cuda:
+        try:
+            resources += kernel_resources.cuda_kernel_resources(info.path, kernel_resources.ARCHS)
+        except Exception as error:
+            print(f"  CUDA kernels: cannot read resource usage: {error}")
+            failed = True
+    else:
+        print("  CUDA kernels: none (the extension has no CUDA kernels)")
+    try:
+        resources += kernel_resources.triton_kernel_resources(kernel_resources.ARCHS)
+    except Exception as error:
+        print(f"  Triton kernels: cannot compile ahead of time: {error}")
+        failed = True
+    print(kernel_resources.format_table(resources))
+    problems = kernel_resources.all_problems(resources)
+    for problem in problems:
+        print(f"  PROBLEM: {problem}")
+    return 1 if failed else 0

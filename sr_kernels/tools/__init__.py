@@ -1,0 +1,1 @@
+"""Developer tools used by the command line and the tests (kernel resource usage)."""

@@ -1,0 +1,357 @@
+"""Registers, shared memory and spills of every GPU kernel, per architecture, without a GPU.
+
+Two sources:
+
+* CUDA kernels: the SASS inside the compiled extension (``sr_kernels._C`` / the JIT build),
+  read with ``cuobjdump --dump-resource-usage``.
+* Triton kernels: every configuration a Triton backend module launches (its ``aot_configs()``)
+  compiled ahead of time for each target architecture with ``triton.compile`` and an explicit
+  ``GPUTarget``, and the cubin read with cuobjdump. The compilation runs in a subprocess
+  without ``TRITON_INTERPRET``: under the interpreter ``@triton.jit`` returns an interpreted
+  function that cannot be compiled.
+
+``stack`` and ``local`` bytes are the kernel's per-thread local memory: register spills (and
+local arrays, which our kernels must not use either). A kernel passes the static check when
+both are 0 and its shared memory fits the per-block opt-in limit of the architecture.
+
+No registry, no folder scanning: the Triton modules to check are listed in `TRITON_MODULES`.
+Append a module there when you add a Triton backend module with an ``aot_configs()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+# Every Triton backend module; each defines aot_configs() -> list of dicts with
+# kernel, signature, constexprs, num_warps (optional num_stages, num_ctas, maxnreg) and name.
+TRITON_MODULES: tuple[str, ...] = ("sr_kernels.ops.triton.pixel_shuffle",)
+
+# Compute capabilities the package targets and checks statically (A100, H100).
+ARCHS: tuple[int, ...] = (80, 90)
+
+# Largest shared memory one block can opt in to (CUDA programming guide, compute capabilities).
+SHARED_LIMIT_BYTES: dict[int, int] = {80: 163 * 1024, 86: 99 * 1024, 89: 99 * 1024, 90: 227 * 1024}
+
+_OPTION_KEYS = ("num_warps", "num_stages", "num_ctas", "maxnreg")
+_PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelResources:
+    """Resource usage of one kernel (one Triton configuration) on one architecture."""
+
+    source: str  # "cuda" (compiled extension) or "triton"
+    name: str  # readable kernel name (CUDA: demangled, without arguments; Triton: config name)
+    arch: int  # compute capability as an int: 80, 90, ...
+    registers: int = 0
+    shared_bytes: int = 0  # static + (Triton) dynamic shared memory per block
+    stack_bytes: int = 0
+    local_bytes: int = 0
+    error: str = ""  # set when the kernel could not be compiled or read
+
+    @property
+    def spill_bytes(self) -> int:
+        """Per-thread local memory: stack frame + local (spills, local arrays)."""
+        return self.stack_bytes + self.local_bytes
+
+    def problems(self) -> list[str]:
+        """Why this kernel fails the static check (empty when it passes)."""
+        where = f"{self.source} kernel {self.name} on sm_{self.arch}"
+        if self.error:
+            return [f"{where}: {self.error}"]
+        found = []
+        if self.spill_bytes:
+            found.append(
+                f"{where}: {self.stack_bytes} bytes stack + {self.local_bytes} bytes local "
+                f"memory per thread (register spills), {self.registers} registers"
+            )
+        limit = SHARED_LIMIT_BYTES.get(self.arch)
+        if limit is not None and self.shared_bytes > limit:
+            found.append(
+                f"{where}: {self.shared_bytes} bytes of shared memory exceed the "
+                f"{limit}-byte per-block limit"
+            )
+        return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Tools.
+
+
+def _triton_nvidia_bin() -> Path | None:
+    # Located without importing triton (importing it fixes TRITON_INTERPRET for the process).
+    spec = importlib.util.find_spec("triton")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "backends" / "nvidia" / "bin"
+
+
+def find_cuobjdump() -> str | None:
+    """cuobjdump from the CUDA toolkit, PATH, or the copy shipped in the triton wheel."""
+    from .. import _build
+
+    candidates = []
+    home = os.environ.get("CUDA_HOME") or _build.guess_cuda_home()
+    if home:
+        candidates.append(Path(home) / "bin" / "cuobjdump")
+    on_path = shutil.which("cuobjdump")
+    if on_path:
+        candidates.append(Path(on_path))
+    triton_bin = _triton_nvidia_bin()
+    if triton_bin is not None:
+        candidates.append(triton_bin / "cuobjdump")
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def _require_cuobjdump() -> str:
+    tool = find_cuobjdump()
+    if tool is None:
+        raise FileNotFoundError(
+            "cuobjdump not found (looked in $CUDA_HOME/bin, PATH and the triton wheel)"
+        )
+    return tool
+
+
+_FUNCTION = re.compile(r"^\s*Function (\S+):\s*$")
+_ARCH = re.compile(r"^\s*arch = sm_(\d+)a?\s*$")
+_FIELD = re.compile(r"([A-Z_]+(?:\[\d+\])?):(\d+)")
+
+
+def parse_resource_usage(
+    text: str, arch: int | None = None
+) -> list[tuple[int, str, dict[str, int]]]:
+    """(arch, mangled function name, {REG, STACK, SHARED, LOCAL, ...}) from cuobjdump output.
+
+    `arch` is used for a bare cubin, whose dump has no ``arch =`` line.
+    """
+    rows = []
+    current_arch, function = arch, None
+    for line in text.splitlines():
+        match = _ARCH.match(line)
+        if match:
+            current_arch, function = int(match.group(1)), None
+            continue
+        match = _FUNCTION.match(line)
+        if match:
+            function = match.group(1)
+            continue
+        if function is not None and "REG:" in line:
+            if current_arch is None:
+                raise ValueError(f"cuobjdump output names no architecture for {function}")
+            fields = {key: int(value) for key, value in _FIELD.findall(line)}
+            rows.append((current_arch, function, fields))
+            function = None
+    return rows
+
+
+def demangle(names: Sequence[str]) -> list[str]:
+    """C++ names through c++filt when it is installed (unchanged otherwise)."""
+    tool = shutil.which("c++filt")
+    if tool is None or not names:
+        return list(names)
+    result = subprocess.run(
+        [tool], input="\n".join(names), capture_output=True, text=True, check=False
+    )
+    lines = result.stdout.splitlines()
+    return lines if result.returncode == 0 and len(lines) == len(names) else list(names)
+
+
+def short_name(demangled: str) -> str:
+    """``sr::(anonymous namespace)::k<float, int>(const float*, ...)`` -> ``sr::k<float, int>``."""
+    name = demangled.replace("(anonymous namespace)::", "").removeprefix("void ")
+    depth = 0
+    for index, char in enumerate(name):
+        if char == "<":
+            depth += 1
+        elif char == ">":
+            depth -= 1
+        elif char == "(" and depth == 0 and index > 0:
+            return name[:index]
+    return name
+
+
+def _dump(tool: str, path: Path) -> str:
+    result = subprocess.run(
+        [tool, "--dump-resource-usage", str(path)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"cuobjdump failed on {path}: {result.stderr.strip()}")
+    return result.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# CUDA kernels in the compiled extension.
+
+
+def cuda_kernel_resources(
+    library: str | os.PathLike[str], archs: Iterable[int] | None = None
+) -> list[KernelResources]:
+    """Every kernel in the extension's fat binaries, for `archs` (None: every SASS arch in it)."""
+    rows = parse_resource_usage(_dump(_require_cuobjdump(), Path(library)))
+    wanted = None if archs is None else set(archs)
+    rows = [row for row in rows if wanted is None or row[0] in wanted]
+    names = [short_name(name) for name in demangle([row[1] for row in rows])]
+    return [
+        KernelResources(
+            source="cuda",
+            name=name,
+            arch=arch,
+            registers=fields.get("REG", 0),
+            shared_bytes=fields.get("SHARED", 0),
+            stack_bytes=fields.get("STACK", 0),
+            local_bytes=fields.get("LOCAL", 0),
+        )
+        for (arch, _, fields), name in zip(rows, names)
+    ]
+
+
+def library_archs(library: str | os.PathLike[str]) -> list[int]:
+    """The architectures the library carries SASS for (from its fat binaries)."""
+    text = _dump(_require_cuobjdump(), Path(library))
+    return sorted({int(match.group(1)) for match in map(_ARCH.match, text.splitlines()) if match})
+
+
+# ---------------------------------------------------------------------------------------------
+# Triton kernels, compiled ahead of time in a subprocess.
+
+
+def triton_kernel_resources(
+    archs: Iterable[int] = ARCHS,
+    modules: Sequence[str] = TRITON_MODULES,
+    timeout: float = 900.0,
+) -> list[KernelResources]:
+    """Compile every `aot_configs()` entry of `modules` for each arch and read its resources."""
+    child_env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    # The child imports the same sr_kernels as this process (checkout or installed package).
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        [str(_PACKAGE_PARENT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+    )
+    with tempfile.TemporaryDirectory(prefix="sr_kernels_triton_") as folder:
+        out = Path(folder) / "resources.json"
+        command = [sys.executable, "-m", __name__, "--out", str(out), "--arch"]
+        command += [str(a) for a in archs] + ["--modules", *modules]
+        result = subprocess.run(
+            command, env=child_env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if result.returncode != 0 or not out.exists():
+            raise RuntimeError(
+                f"Triton AOT compilation subprocess failed (exit {result.returncode}):\n"
+                f"{result.stderr[-4000:]}"
+            )
+        return [KernelResources(**row) for row in json.loads(out.read_text())]
+
+
+def _compile_triton_config(
+    config: dict[str, Any], arch: int, tool: str, folder: Path
+) -> KernelResources:
+    import triton
+    from triton.backends.compiler import GPUTarget
+
+    name = str(config["name"])
+    try:
+        source = triton.compiler.ASTSource(
+            fn=config["kernel"],
+            signature=config["signature"],
+            constexprs=config.get("constexprs", {}),
+        )
+        options = {key: config[key] for key in _OPTION_KEYS if key in config}
+        compiled = triton.compile(source, target=GPUTarget("cuda", arch, 32), options=options)
+        cubin = folder / f"kernel_{arch}.cubin"
+        cubin.write_bytes(compiled.asm["cubin"])
+        rows = parse_resource_usage(_dump(tool, cubin), arch=arch)
+    except Exception as error:  # reported as a failed kernel, not raised: the check lists all
+        return KernelResources("triton", name, arch, error=f"{type(error).__name__}: {error}")
+    if len(rows) != 1:
+        return KernelResources("triton", name, arch, error=f"expected 1 kernel, found {len(rows)}")
+    fields = rows[0][2]
+    return KernelResources(
+        source="triton",
+        name=name,
+        arch=arch,
+        registers=fields.get("REG", 0),
+        shared_bytes=fields.get("SHARED", 0) + int(getattr(compiled.metadata, "shared", 0)),
+        stack_bytes=fields.get("STACK", 0),
+        local_bytes=fields.get("LOCAL", 0),
+    )
+
+
+def _triton_worker(archs: Sequence[int], modules: Sequence[str], out: Path) -> None:
+    if os.environ.get("TRITON_INTERPRET", "0") == "1":
+        raise RuntimeError("the Triton AOT compilation must run without TRITON_INTERPRET=1")
+    tool = _require_cuobjdump()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="sr_kernels_cubin_") as folder:
+        for module_name in modules:
+            module = importlib.import_module(module_name)
+            for config in module.aot_configs():
+                for arch in archs:
+                    kernel = _compile_triton_config(config, arch, tool, Path(folder))
+                    results.append(dataclasses.asdict(kernel))
+    out.write_text(json.dumps(results))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting.
+
+
+def all_problems(resources: Iterable[KernelResources]) -> list[str]:
+    return [problem for kernel in resources for problem in kernel.problems()]
+
+
+def format_table(resources: Sequence[KernelResources]) -> str:
+    """A fixed-width table: one row per kernel and architecture."""
+    header = ("source", "kernel", "arch", "regs", "shared B", "stack B", "local B", "status")
+    rows = [header]
+    for k in resources:
+        status = "ERROR" if k.error else ("SPILLS" if k.spill_bytes else "ok")
+        limit = SHARED_LIMIT_BYTES.get(k.arch)
+        if not k.error and limit is not None and k.shared_bytes > limit:
+            status = "SHARED>LIMIT" if status == "ok" else status + ",SHARED>LIMIT"
+        rows.append(
+            (
+                k.source,
+                k.name,
+                f"sm_{k.arch}",
+                str(k.registers),
+                str(k.shared_bytes),
+                str(k.stack_bytes),
+                str(k.local_bytes),
+                status,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Triton AOT compile worker (internal).")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--arch", type=int, nargs="+", required=True)
+    parser.add_argument("--modules", nargs="+", required=True)
+    args = parser.parse_args(argv)
+    _triton_worker(args.arch, args.modules, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
