@@ -61,6 +61,7 @@ class KernelResources:
     stack_bytes: int = 0
     local_bytes: int = 0
     error: str = ""  # set when the kernel could not be compiled or read
+    function: str = ""  # CUDA: mangled symbol; Triton: the @triton.jit function's name
 
     @property
     def spill_bytes(self) -> int:
@@ -216,8 +217,9 @@ def cuda_kernel_resources(
             shared_bytes=fields.get("SHARED", 0),
             stack_bytes=fields.get("STACK", 0),
             local_bytes=fields.get("LOCAL", 0),
+            function=mangled,
         )
-        for (arch, _, fields), name in zip(rows, names)
+        for (arch, mangled, fields), name in zip(rows, names)
     ]
 
 
@@ -264,6 +266,7 @@ def _compile_triton_config(
     from triton.backends.compiler import GPUTarget
 
     name = str(config["name"])
+    function = getattr(config["kernel"], "__name__", "")
     try:
         source = triton.compiler.ASTSource(
             fn=config["kernel"],
@@ -276,9 +279,11 @@ def _compile_triton_config(
         cubin.write_bytes(compiled.asm["cubin"])
         rows = parse_resource_usage(_dump(tool, cubin), arch=arch)
     except Exception as error:  # reported as a failed kernel, not raised: the check lists all
-        return KernelResources("triton", name, arch, error=f"{type(error).__name__}: {error}")
+        message = f"{type(error).__name__}: {error}"
+        return KernelResources("triton", name, arch, error=message, function=function)
     if len(rows) != 1:
-        return KernelResources("triton", name, arch, error=f"expected 1 kernel, found {len(rows)}")
+        message = f"expected 1 kernel in the cubin, found {len(rows)}"
+        return KernelResources("triton", name, arch, error=message, function=function)
     fields = rows[0][2]
     return KernelResources(
         source="triton",
@@ -288,6 +293,7 @@ def _compile_triton_config(
         shared_bytes=fields.get("SHARED", 0) + int(getattr(compiled.metadata, "shared", 0)),
         stack_bytes=fields.get("STACK", 0),
         local_bytes=fields.get("LOCAL", 0),
+        function=function,
     )
 
 

@@ -1,0 +1,189 @@
+"""Static GPU checks that run without a GPU: the kernels compile for sm_80 and sm_90, no spills.
+
+* Every Triton kernel, in every configuration the package launches (`aot_configs()` of each
+  module in `kernel_resources.TRITON_MODULES`), is compiled ahead of time for sm_80 and sm_90
+  (in a subprocess without TRITON_INTERPRET) and must use no stack/local memory (spills) and
+  fit the per-block shared memory limit.
+* The compiled extension must load with its CUDA kernels, carry SASS for sm_80 and sm_90, and
+  every CUDA kernel in it must use no stack/local memory.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from sr_kernels import _build, _ext
+from sr_kernels.tools import kernel_resources as kr
+
+TRITON_DIR = Path(kr.__file__).resolve().parents[1] / "ops" / "triton"
+
+
+# ---------------------------------------------------------------------------------------------
+# The checker itself: it must see violations (otherwise a passing check proves nothing).
+
+_SAMPLE_DUMP = """
+Fatbin elf code:
+================
+arch = sm_80
+code version = [1,8]
+
+Resource usage:
+ Common:
+  GLOBAL:0
+ Function _ZN2sr8kernel_aIfEEvPKT_:
+  REG:40 STACK:0 SHARED:1024 LOCAL:0 CONSTANT[0]:400 TEXTURE:0 SURFACE:0 SAMPLER:0
+ Function _ZN2sr8kernel_bIfEEvPKT_:
+  REG:255 STACK:48 SHARED:0 LOCAL:8 CONSTANT[0]:400 TEXTURE:0 SURFACE:0 SAMPLER:0
+
+Fatbin elf code:
+================
+arch = sm_90
+code version = [1,8]
+
+Resource usage:
+ Function _ZN2sr8kernel_aIfEEvPKT_:
+  REG:38 STACK:0 SHARED:240000 LOCAL:0 CONSTANT[0]:400 TEXTURE:0 SURFACE:0 SAMPLER:0
+"""
+
+
+def test_parser_reads_every_kernel_and_arch():
+    rows = kr.parse_resource_usage(_SAMPLE_DUMP)
+    assert [(arch, name) for arch, name, _ in rows] == [
+        (80, "_ZN2sr8kernel_aIfEEvPKT_"),
+        (80, "_ZN2sr8kernel_bIfEEvPKT_"),
+        (90, "_ZN2sr8kernel_aIfEEvPKT_"),
+    ]
+    assert rows[1][2]["REG"] == 255 and rows[1][2]["STACK"] == 48 and rows[1][2]["LOCAL"] == 8
+    assert rows[2][2]["SHARED"] == 240000
+
+
+def test_checker_flags_spills_and_shared_memory_over_the_limit():
+    ok = kr.KernelResources("cuda", "a", 80, registers=40, shared_bytes=1024)
+    spills = kr.KernelResources("cuda", "b", 80, registers=255, stack_bytes=48, local_bytes=8)
+    too_much_shared = kr.KernelResources("cuda", "a", 90, shared_bytes=240000)
+    fits_on_h100 = kr.KernelResources("triton", "c", 90, shared_bytes=200 * 1024)
+    too_much_for_a100 = kr.KernelResources("triton", "c", 80, shared_bytes=200 * 1024)
+    failed = kr.KernelResources("triton", "d", 90, error="CompilationError: boom")
+    assert ok.problems() == [] and fits_on_h100.problems() == []
+    assert "48 bytes stack + 8 bytes local" in spills.problems()[0]
+    assert "exceed" in too_much_shared.problems()[0]
+    assert "exceed" in too_much_for_a100.problems()[0]
+    assert "boom" in failed.problems()[0]
+    table = kr.format_table([ok, spills, too_much_shared, failed])
+    assert "SPILLS" in table and "SHARED>LIMIT" in table and "ERROR" in table
+
+
+def test_short_name_drops_arguments_and_anonymous_namespace():
+    demangled = "void sr::(anonymous namespace)::k<float, (int)4>(float const*, sr::Map<int>)"
+    assert kr.short_name(demangled) == "sr::k<float, (int)4>"
+
+
+# ---------------------------------------------------------------------------------------------
+# Triton kernels.
+
+
+def _jit_functions(path: Path) -> set[str]:
+    """Names of the @triton.jit functions defined in a source file."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if ast.unparse(target) in ("triton.jit", "jit"):
+                    names.add(node.name)
+    return names
+
+
+def _defines_aot_configs(path: Path) -> bool:
+    tree = ast.parse(path.read_text())
+    return any(isinstance(n, ast.FunctionDef) and n.name == "aot_configs" for n in tree.body)
+
+
+@pytest.fixture(scope="module")
+def triton_resources() -> list[kr.KernelResources]:
+    if importlib.util.find_spec("triton") is None:
+        pytest.skip("triton is not installed")
+    return kr.triton_kernel_resources(kr.ARCHS)
+
+
+def test_every_triton_module_with_aot_configs_is_checked():
+    modules = {f"sr_kernels.ops.triton.{p.stem}" for p in TRITON_DIR.glob("*.py")}
+    with_configs = {
+        f"sr_kernels.ops.triton.{p.stem}"
+        for p in TRITON_DIR.glob("*.py")
+        if _defines_aot_configs(p)
+    }
+    missing = sorted(with_configs - set(kr.TRITON_MODULES))
+    assert not missing, f"add these modules to kernel_resources.TRITON_MODULES: {missing}"
+    unknown = sorted(set(kr.TRITON_MODULES) - modules)
+    assert not unknown, f"kernel_resources.TRITON_MODULES names missing modules: {unknown}"
+
+
+def test_every_triton_kernel_is_compiled(triton_resources):
+    """Each @triton.jit kernel in ops/triton/ appears in some aot_configs() entry, on each arch."""
+    defined = set().union(*(_jit_functions(p) for p in TRITON_DIR.glob("*.py")))
+    for arch in kr.ARCHS:
+        compiled = {k.function for k in triton_resources if k.arch == arch}
+        missing = sorted(defined - compiled)
+        assert not missing, (
+            f"@triton.jit kernels with no aot_configs() entry (never checked for sm_{arch}): "
+            f"{missing}"
+        )
+
+
+@pytest.mark.parametrize("arch", kr.ARCHS, ids=lambda a: f"sm_{a}")
+def test_triton_kernels_compile_without_spills(triton_resources, arch):
+    kernels = [k for k in triton_resources if k.arch == arch]
+    assert kernels, f"no Triton kernel configuration was compiled for sm_{arch}"
+    problems = kr.all_problems(kernels)
+    assert not problems, "\n".join(problems) + "\n" + kr.format_table(kernels)
+
+
+# ---------------------------------------------------------------------------------------------
+# CUDA kernels of the compiled extension.
+
+
+def _cuda_build_impossible() -> str | None:
+    if torch.version.cuda is None:
+        return "the installed torch is a CPU-only build"
+    _build.ensure_cuda_home()
+    if _build.find_nvcc(_build.guess_cuda_home()) is None:
+        return "no CUDA toolkit (nvcc) found"
+    return None
+
+
+@pytest.fixture(scope="module")
+def cuda_library() -> str:
+    reason = _cuda_build_impossible()
+    if reason:
+        pytest.skip(f"cannot build CUDA kernels here: {reason}")
+    info = _ext.info()
+    assert info.loaded, f"the compiled extension did not load: {info.reason}"
+    assert info.with_cuda, f"the extension was built without CUDA kernels: {info.cuda_reason}"
+    return info.path
+
+
+def test_extension_loads_with_cuda_kernels(cuda_library):
+    assert torch.ops.sr_kernels.built_with_cuda()
+    assert Path(cuda_library).is_file()
+
+
+def test_extension_carries_sm80_and_sm90(cuda_library):
+    archs = kr.library_archs(cuda_library)
+    assert set(kr.ARCHS) <= set(archs), f"SASS for {archs}, expected at least {kr.ARCHS}"
+
+
+def test_cuda_kernels_have_no_spills(cuda_library):
+    kernels = kr.cuda_kernel_resources(cuda_library)
+    for arch in kr.ARCHS:
+        assert any(k.arch == arch for k in kernels), f"no CUDA kernel found for sm_{arch}"
+    # Every kernel is compiled for every architecture the library carries.
+    by_arch = {arch: {k.name for k in kernels if k.arch == arch} for arch in kr.ARCHS}
+    assert by_arch[kr.ARCHS[0]] == by_arch[kr.ARCHS[-1]]
+    problems = kr.all_problems(kernels)
+    assert not problems, "\n".join(problems)
