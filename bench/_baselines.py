@@ -1,0 +1,173 @@
+"""Baselines our kernels are measured against, one section per op.
+
+A `Baseline` is a named callable with the op's calling convention (the same arguments the
+benchmark passes to our op). Each op has exactly one PRIMARY baseline per device: the speed-up
+reported for every row of a group is over that one (eager PyTorch / cuDNN, the thing a user
+would otherwise call). Others (torch.compile, PIL, ...) are extra rows of the same group.
+
+Add a baseline with ``register("op", Baseline(...))`` in the op's section below. Keep
+reference code out of here: a baseline is someone else's implementation, never our spec.
+Import heavy third-party packages inside the callable (or guard with `requires`), so that a
+missing package skips one row instead of breaking collection.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A competitor implementation of an op.
+
+    Attributes:
+        name: row name in reports ("torch", "torch.compile", "PIL", "cudnn", ...).
+        fn: callable with the op's signature.
+        devices: devices it runs on ("cpu", "cuda").
+        primary: the speed-up reference of its op on these devices (one per op and device).
+        requires: importable module names; the row skips with a reason when one is missing.
+        note: one line for the report (what exactly is measured).
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    devices: tuple[str, ...] = ("cpu", "cuda")
+    primary: bool = False
+    requires: tuple[str, ...] = ()
+    note: str = ""
+    skip: dict[str, str] = field(default_factory=dict)  # device -> reason this row skips there
+
+    def unavailable_reason(self, device: str) -> str | None:
+        """None when this baseline runs on `device` here, else why not."""
+        if device not in self.devices:
+            return self.skip.get(device, f"{self.name} is not measured on {device}")
+        for module in self.requires:
+            if importlib.util.find_spec(module) is None:
+                return f"{self.name} needs the {module!r} package, which is not installed"
+        return None
+
+
+_BASELINES: dict[str, dict[str, Baseline]] = {}
+
+
+def register(op: str, baseline: Baseline) -> Baseline:
+    entries = _BASELINES.setdefault(op, {})
+    if baseline.name in entries:
+        raise ValueError(f"baseline {baseline.name!r} of {op!r} is registered twice")
+    if baseline.primary:
+        for other in entries.values():
+            clash = set(other.devices) & set(baseline.devices)
+            if other.primary and clash:
+                raise ValueError(f"{op!r} has two primary baselines on {sorted(clash)}")
+    entries[baseline.name] = baseline
+    return baseline
+
+
+def baselines(op: str) -> dict[str, Baseline]:
+    """The baselines of `op`, by name (registration order)."""
+    return dict(_BASELINES.get(op, {}))
+
+
+def get(op: str, name: str) -> Baseline:
+    return _BASELINES[op][name]
+
+
+def primary(op: str, device: str) -> Baseline:
+    """The baseline every speed-up of `op` on `device` is computed against."""
+    for baseline in _BASELINES.get(op, {}).values():
+        if baseline.primary and device in baseline.devices:
+            return baseline
+    raise KeyError(f"no primary baseline for {op!r} on {device!r}")
+
+
+def compiled(fn: Callable[..., Any], **options: Any) -> Callable[..., Any]:
+    """`torch.compile(fn)` built on first call, so importing this module compiles nothing."""
+
+    @functools.cache
+    def build() -> Callable[..., Any]:
+        return torch.compile(fn, **options)
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return build()(*args, **kwargs)
+
+    run.__name__ = f"compiled_{getattr(fn, '__name__', 'fn')}"
+    return run
+
+
+# torch.compile on CPU costs 1-3 s of inductor C++ compile per dtype/layout variant (measured
+# on 2 cores), more than the rest of the quick CPU run: opt in with SR_KERNELS_BENCH_COMPILE_CPU=1.
+COMPILE_DEVICES = (
+    ("cpu", "cuda") if os.environ.get("SR_KERNELS_BENCH_COMPILE_CPU", "0") == "1" else ("cuda",)
+)
+_COMPILE_ON_CPU = (
+    "torch.compile costs 1-3 s of inductor compile per variant on CPU; "
+    "set SR_KERNELS_BENCH_COMPILE_CPU=1 to measure it"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# pixel_shuffle / pixel_unshuffle: ATen's kernels, eager and compiled. The input's layout
+# (NCHW or channels_last) is the group's layout, so "torch" in an nhwc group is ATen's
+# channels_last path.
+
+
+def _pixel_shuffle(x: torch.Tensor, r: int) -> torch.Tensor:
+    return F.pixel_shuffle(x, r)
+
+
+def _pixel_unshuffle(x: torch.Tensor, r: int) -> torch.Tensor:
+    return F.pixel_unshuffle(x, r)
+
+
+register(
+    "pixel_shuffle",
+    Baseline("torch", _pixel_shuffle, primary=True, note="F.pixel_shuffle, eager ATen"),
+)
+register(
+    "pixel_shuffle",
+    Baseline(
+        "torch.compile",
+        compiled(_pixel_shuffle, dynamic=False),
+        devices=COMPILE_DEVICES,
+        note="torch.compile(F.pixel_shuffle), inductor default mode",
+        skip={"cpu": _COMPILE_ON_CPU},
+    ),
+)
+register(
+    "pixel_unshuffle",
+    Baseline("torch", _pixel_unshuffle, primary=True, note="F.pixel_unshuffle, eager ATen"),
+)
+register(
+    "pixel_unshuffle",
+    Baseline(
+        "torch.compile",
+        compiled(_pixel_unshuffle, dynamic=False),
+        devices=COMPILE_DEVICES,
+        note="torch.compile(F.pixel_unshuffle), inductor default mode",
+        skip={"cpu": _COMPILE_ON_CPU},
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# imresize: PIL bicubic (CPU), the NumPy port of MATLAB imresize, torch F.interpolate
+# (bicubic, antialias=True). Owner: the imresize benchmark. Register here.
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics (PSNR / SSIM): torchmetrics, skimage.metrics, a plain torch implementation.
+# Owner: the metrics benchmark. Register here.
+
+
+# ---------------------------------------------------------------------------------------------
+# conv3x3 / resblock / upsampler: cuDNN through F.conv2d (NCHW and channels_last; the bench
+# session sets torch.backends.cudnn.benchmark = True), torch.compile of the eager block.
+# Owner: the conv benchmarks. Register here.

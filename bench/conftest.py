@@ -1,0 +1,62 @@
+"""Benchmark session set-up: the `bench` fixture, speed-ups in the JSON, a summary at the end.
+
+Run with ``pytest bench --benchmark-only`` (see bench/README.md). Unlike tests/conftest.py this
+never sets TRITON_INTERPRET: the interpreter is a testing device, not something to time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _harness  # noqa: E402
+
+from sr_kernels import benchmarking  # noqa: E402
+
+# Baselines get cuDNN's autotuner (our kernels do not use cuDNN); benchmarks record the state.
+torch.backends.cudnn.benchmark = True
+
+_HAS_PYTEST_BENCHMARK = importlib.util.find_spec("pytest_benchmark") is not None
+_RESULTS: list[dict[str, Any]] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    if not _HAS_PYTEST_BENCHMARK:
+        _harness.add_minibenchmark_options(parser)
+
+
+class _SpeedupHooks:
+    """pytest-benchmark hook (registered only when the plugin is there: unknown hooks fail)."""
+
+    @staticmethod
+    def pytest_benchmark_update_json(config: Any, benchmarks: Any, output_json: dict) -> None:
+        benchmarking.annotate_speedups(output_json.get("benchmarks", []))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _HAS_PYTEST_BENCHMARK and config.pluginmanager.hasplugin("benchmark"):
+        config.pluginmanager.register(_SpeedupHooks(), "sr_kernels_bench_speedups")
+    elif not config.pluginmanager.hasplugin("sr_kernels_minibenchmark"):
+        config.pluginmanager.register(_harness.MiniBenchmarkPlugin(), "sr_kernels_minibenchmark")
+
+
+@pytest.fixture
+def bench(benchmark: Any, request: pytest.FixtureRequest) -> _harness.Bench:
+    """``bench(case, fn, expected=..., cost=...)``: check, time and record one case."""
+    return _harness.Bench(benchmark, request.config, _RESULTS)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _RESULTS:
+        return
+    benchmarking.annotate_speedups(_RESULTS)
+    rows = benchmarking.rows_from_benchmarks(_RESULTS)
+    terminalreporter.write_sep("=", "sr_kernels: ours vs the primary baseline of each group")
+    terminalreporter.write_line(benchmarking.markdown_table(rows))

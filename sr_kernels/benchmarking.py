@@ -1,0 +1,582 @@
+"""Benchmark results: run the suite, turn pytest-benchmark JSON into tables, charts, reports.
+
+Used by ``sr-kernels bench`` and by ``bench/gpu_validate.sh``. Imports only the standard library
+at module level (matplotlib and torch lazily), and has no package-relative imports, so the
+report step also works as ``python sr_kernels/benchmarking.py report ...`` when the package
+itself cannot be imported.
+
+Result schema (what `bench/conftest.py` puts in each benchmark's ``extra_info``): ``op``,
+``workload``, ``dtype``, ``layout``, ``device``, ``impl`` ("ours:<backend|auto>" or a baseline
+name), ``role`` ("ours"/"baseline"), ``primary_baseline``, ``backend`` (the one that ran),
+``time_s``, ``timer``, ``bytes``, ``flops``, ``gbps``, ``tflops``, ``bw_fraction_measured``,
+``flops_fraction_measured`` (``*_spec`` on known GPUs), device/version/git fields; after
+`annotate_speedups`: ``baseline``, ``baseline_time_s``, ``speedup``, ``best_baseline``,
+``speedup_vs_best_baseline``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+# ---------------------------------------------------------------------------------------------
+# Speed-ups and rows
+
+
+def _time_of(entry: dict[str, Any]) -> float | None:
+    info = entry.get("extra_info") or {}
+    if info.get("time_s"):
+        return float(info["time_s"])
+    stats = entry.get("stats") or {}
+    return float(stats["median"]) if stats.get("median") else None
+
+
+def annotate_speedups(benchmarks: list[dict[str, Any]]) -> None:
+    """Add the primary baseline, its time and speed-up (baseline / time) to every entry.
+
+    Entries are pytest-benchmark JSON benchmarks (``group``, ``extra_info``, ``stats``);
+    groups are ``op/workload/dtype/layout/device``. Idempotent.
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for entry in benchmarks:
+        groups.setdefault(entry.get("group") or "", []).append(entry)
+    for entries in groups.values():
+        baselines = [e for e in entries if (e.get("extra_info") or {}).get("role") == "baseline"]
+        timed = [(e, _time_of(e)) for e in baselines]
+        timed = [(e, t) for e, t in timed if t]
+        primary = next(((e, t) for e, t in timed if e["extra_info"].get("primary_baseline")), None)
+        best = min(timed, key=lambda pair: pair[1]) if timed else None
+        for entry in entries:
+            info = entry.setdefault("extra_info", {})
+            time_s = _time_of(entry)
+            if primary is not None and time_s:
+                info["baseline"] = primary[0]["extra_info"].get("impl")
+                info["baseline_time_s"] = primary[1]
+                info["speedup"] = primary[1] / time_s
+            if best is not None and time_s:
+                info["best_baseline"] = best[0]["extra_info"].get("impl")
+                info["speedup_vs_best_baseline"] = best[1] / time_s
+
+
+@dataclass
+class Row:
+    """One measured implementation of one group, flattened for tables and charts."""
+
+    group: str
+    name: str
+    op: str
+    workload: str
+    dtype: str
+    layout: str
+    device: str
+    impl: str
+    role: str
+    backend: str
+    time_s: float | None
+    baseline: str | None = None
+    baseline_time_s: float | None = None
+    speedup: float | None = None
+    best_baseline: str | None = None
+    speedup_vs_best_baseline: float | None = None
+    gbps: float | None = None
+    tflops: float | None = None
+    bw_fraction: float | None = None
+    flops_fraction: float | None = None
+    device_name: str = ""
+
+
+def rows_from_benchmarks(benchmarks: Iterable[dict[str, Any]]) -> list[Row]:
+    """Rows for every entry that carries sr_kernels' extra_info (others are ignored)."""
+    rows = []
+    for entry in benchmarks:
+        info = entry.get("extra_info") or {}
+        if "impl" not in info:
+            continue
+        rows.append(
+            Row(
+                group=entry.get("group") or "",
+                name=entry.get("name", ""),
+                op=info.get("op", ""),
+                workload=info.get("workload", ""),
+                dtype=info.get("dtype", ""),
+                layout=info.get("layout", ""),
+                device=info.get("device", ""),
+                impl=info["impl"],
+                role=info.get("role", ""),
+                backend=info.get("backend", ""),
+                time_s=_time_of(entry),
+                baseline=info.get("baseline"),
+                baseline_time_s=info.get("baseline_time_s"),
+                speedup=info.get("speedup"),
+                best_baseline=info.get("best_baseline"),
+                speedup_vs_best_baseline=info.get("speedup_vs_best_baseline"),
+                gbps=info.get("gbps"),
+                tflops=info.get("tflops"),
+                bw_fraction=info.get("bw_fraction_measured"),
+                flops_fraction=info.get("flops_fraction_measured"),
+                device_name=info.get("device_name", ""),
+            )
+        )
+    return rows
+
+
+def load_json(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown
+
+
+def format_time(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    if seconds >= 1:
+        return f"{seconds:.3f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+def _rate(row: Row) -> str:
+    parts = []
+    if row.tflops is not None:
+        text = f"{row.tflops:.1f} TFLOP/s"
+        if row.flops_fraction is not None:
+            text += f" ({row.flops_fraction:.0%})"
+        parts.append(text)
+    if row.gbps is not None:
+        text = f"{row.gbps:.1f} GB/s"
+        if row.bw_fraction is not None:
+            text += f" ({row.bw_fraction:.0%})"
+        parts.append(text)
+    return ", ".join(parts) or "-"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def markdown_table(rows: Sequence[Row], include_baselines: bool = False) -> str:
+    """One line per implementation of ours (and of each non-primary baseline if asked).
+
+    Columns: benchmark group, implementation, backend that ran, its time, the primary
+    baseline and its time, speed-up (baseline time / time: > 1 means faster than the
+    baseline), achieved rate with the fraction of the measured device peak in brackets.
+    """
+    header = (
+        "| benchmark | impl | backend | time | baseline | baseline time | speed-up "
+        "| achieved (% of measured peak) |\n"
+        "|---|---|---|---:|---|---:|---:|---|"
+    )
+    lines = [header]
+    for row in sorted(rows, key=lambda r: (r.group, r.role != "ours", r.impl)):
+        if row.role != "ours" and not include_baselines:
+            continue
+        lines.append(
+            f"| `{row.group}` | {row.impl} | {row.backend} | {format_time(row.time_s)} "
+            f"| {row.baseline or '-'} | {format_time(row.baseline_time_s)} "
+            f"| {_ratio(row.speedup)} | {_rate(row)} |"
+        )
+    if len(lines) == 1:
+        lines.append("| (no results) | | | | | | | |")
+    return "\n".join(lines)
+
+
+def markdown_report(rows: Sequence[Row], title: str, extra: str = "") -> str:
+    devices = sorted({r.device_name for r in rows if r.device_name})
+    parts = [
+        f"# {title}",
+        "",
+        f"Devices: {', '.join(devices) or 'unknown'}. Speed-up = primary baseline time / time "
+        "(> 1: ours is faster). Times: GPU CUDA-event medians (L2 flushed), CPU wall-clock "
+        "medians. Fractions are of the copy bandwidth / matmul rate measured on the device.",
+        "",
+        "## Ours",
+        "",
+        markdown_table(rows),
+        "",
+        "## All rows (ours and every baseline)",
+        "",
+        markdown_table(rows, include_baselines=True),
+        "",
+    ]
+    if extra:
+        parts += [extra, ""]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chart
+
+
+def plot_speedups(rows: Sequence[Row], path: str | Path, title: str = "Speed-up") -> Path:
+    """Horizontal bar chart (log2 axis) of every ours row's speed-up over its primary baseline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    ours = [r for r in rows if r.role == "ours" and r.speedup]
+    ours.sort(key=lambda r: (r.group, r.impl), reverse=True)
+    height = max(2.5, 0.26 * len(ours) + 1.4)
+    fig, ax = plt.subplots(figsize=(11, height))
+    if not ours:
+        ax.text(0.5, 0.5, "no speed-ups to plot", ha="center", va="center")
+        ax.set_axis_off()
+    else:
+        values = [r.speedup for r in ours]
+        labels = [f"{r.group.replace('/', ' / ')}  [{r.impl}]" for r in ours]
+        colors = ["#2a9d8f" if v >= 1 else "#e76f51" for v in values]
+        y = range(len(ours))
+        ax.barh(y, values, color=colors, height=0.7)
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.axvline(1.0, color="black", linewidth=1)
+        ax.set_yticks(list(y), labels, fontsize=8)
+        low, high = min(values + [1.0]), max(values + [1.0])
+        ax.set_xlim(low / 1.6, high * 1.9)
+        for i, value in zip(y, values):
+            ax.text(value * 1.04, i, f"{value:.2f}x", va="center", fontsize=7)
+        ax.set_xlabel("speed-up over the primary baseline (log scale; right of 1 = faster)")
+        ax.grid(axis="x", which="both", alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the suite (`sr-kernels bench`)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
+
+
+def current_device_slug() -> str:
+    """'nvidia-h100-80gb-hbm3' on a GPU, 'cpu' otherwise (imports torch)."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return slug(torch.cuda.get_device_name())
+    except Exception:  # torch missing or broken: name the file after the CPU
+        pass
+    return "cpu"
+
+
+def today() -> str:
+    return datetime.date.today().isoformat()
+
+
+@dataclass
+class SuiteOutputs:
+    json: Path
+    markdown: Path
+    png: Path
+
+    def paths(self) -> list[Path]:
+        return [self.json, self.markdown, self.png]
+
+
+def suite_outputs(out_dir: str | Path, stem: str) -> SuiteOutputs:
+    out = Path(out_dir)
+    return SuiteOutputs(out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}-speedups.png")
+
+
+def render(json_path: str | Path, markdown_path: str | Path, png_path: str | Path) -> list[Row]:
+    """Read a pytest-benchmark JSON and write the markdown table and the speed-up chart."""
+    data = load_json(json_path)
+    benchmarks = data.get("benchmarks", [])
+    annotate_speedups(benchmarks)
+    rows = rows_from_benchmarks(benchmarks)
+    commit = (data.get("commit_info") or {}).get("id", "")
+    title = f"sr_kernels benchmarks ({Path(json_path).stem})"
+    extra = f"Source: `{Path(json_path).name}`, commit {commit or 'unknown'}."
+    Path(markdown_path).write_text(markdown_report(rows, title, extra))
+    plot_speedups(rows, png_path, title=f"sr_kernels speed-ups ({Path(json_path).stem})")
+    return rows
+
+
+def run_suite(
+    bench_dir: str | Path = "bench",
+    out_dir: str | Path = "bench/results",
+    stem: str | None = None,
+    keyword: str | None = None,
+    force: bool = False,
+    python: str | None = None,
+    pytest_args: Sequence[str] = (),
+) -> int:
+    """Run ``pytest <bench_dir> --benchmark-only --benchmark-json=...`` then render md + png.
+
+    Refuses (exit status 2) to overwrite an existing output file unless `force`. Returns the
+    pytest exit status (the report is still written when some benchmarks failed).
+    """
+    bench_dir = Path(bench_dir)
+    if not bench_dir.is_dir():
+        print(f"error: benchmark folder {bench_dir} does not exist", file=sys.stderr)
+        return 2
+    stem = stem or f"bench-{today()}-{current_device_slug()}"
+    outputs = suite_outputs(out_dir, stem)
+    existing = [p for p in outputs.paths() if p.exists()]
+    if existing and not force:
+        names = ", ".join(str(p) for p in existing)
+        print(f"error: {names} already exist; pass --force or another --name", file=sys.stderr)
+        return 2
+    outputs.json.parent.mkdir(parents=True, exist_ok=True)
+    for path in existing:
+        path.unlink()
+    command = [
+        python or sys.executable,
+        "-m",
+        "pytest",
+        str(bench_dir),
+        "--benchmark-only",
+        f"--benchmark-json={outputs.json}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
+    if keyword:
+        command += ["-k", keyword]
+    command += list(pytest_args)
+    print("running:", " ".join(command), flush=True)
+    status = subprocess.call(command)
+    if not outputs.json.exists():
+        print(f"error: pytest wrote no results (exit status {status})", file=sys.stderr)
+        return status or 1
+    rows = render(outputs.json, outputs.markdown, outputs.png)
+    print(f"{len(rows)} results; wrote {outputs.json}, {outputs.markdown}, {outputs.png}")
+    return status
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU validation report (bench/gpu_validate.sh)
+
+
+@dataclass
+class SuiteResult:
+    """Counts and failing test ids of one JUnit XML file."""
+
+    name: str
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    failures: list[str] | None = None
+    found: bool = True
+
+
+def _test_id(case: ET.Element) -> str:
+    classname = case.get("classname", "")
+    name = case.get("name", "")
+    path = classname.replace(".", "/")
+    return f"{path}.py::{name}" if classname else name
+
+
+def parse_junit(path: str | Path, name: str) -> SuiteResult:
+    path = Path(path)
+    if not path.exists():
+        return SuiteResult(name, failures=[], found=False)
+    result = SuiteResult(name, failures=[])
+    assert result.failures is not None
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as error:
+        result.found = False
+        result.failures.append(f"(unreadable JUnit XML: {error})")
+        return result
+    for case in root.iter("testcase"):
+        if case.find("failure") is not None:
+            result.failed += 1
+            result.failures.append(_test_id(case))
+        elif case.find("error") is not None:
+            result.errors += 1
+            result.failures.append(_test_id(case) + " (error)")
+        elif case.find("skipped") is not None:
+            result.skipped += 1
+        else:
+            result.passed += 1
+    return result
+
+
+def _read_stages(path: Path) -> list[dict[str, Any]]:
+    stages = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                stages.append(
+                    {"stage": parts[0], "status": int(parts[1]), "seconds": float(parts[2])}
+                )
+    return stages
+
+
+def _tail(path: Path, lines: int) -> str:
+    if not path.exists():
+        return ""
+    text = path.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def validation_report(
+    work: str | Path, out_stem: str | Path, gpu_name: str = "", png: bool = True
+) -> dict[str, Any]:
+    """Collect a gpu_validate.sh work folder into ``<out_stem>.json`` and ``<out_stem>.md``.
+
+    The work folder holds ``stages.tsv`` (stage, exit status, seconds), ``<stage>.log`` files,
+    JUnit XML files ``tests-cuda.xml``, ``tests-rest.xml`` and ``bench.xml``, the benchmark JSON
+    ``bench.json`` and ``env.log`` / ``env-kernels.log`` (``sr-kernels env [--kernels]``).
+    """
+    work = Path(work)
+    out_stem = Path(out_stem)
+    stages = _read_stages(work / "stages.tsv")
+    suites = [
+        parse_junit(work / "tests-cuda.xml", "pytest tests -m cuda"),
+        parse_junit(work / "tests-rest.xml", "pytest tests -m 'not cuda'"),
+        parse_junit(work / "bench.xml", "pytest bench --benchmark-only"),
+    ]
+    rows: list[Row] = []
+    bench_json = work / "bench.json"
+    if bench_json.exists():
+        benchmarks = load_json(bench_json).get("benchmarks", [])
+        annotate_speedups(benchmarks)
+        rows = rows_from_benchmarks(benchmarks)
+    report = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "gpu": gpu_name,
+        "stages": stages,
+        "tests": [asdict(s) for s in suites],
+        "benchmarks": [asdict(r) for r in rows],
+        "env": _tail(work / "env.log", 200),
+        "kernel_resource_usage": _tail(work / "env-kernels.log", 400),
+        "install_log_tail": _tail(work / "install.log", 40),
+    }
+    out_stem.parent.mkdir(parents=True, exist_ok=True)
+    json_path = out_stem.with_name(out_stem.name + ".json")
+    md_path = out_stem.with_name(out_stem.name + ".md")
+    json_path.write_text(json.dumps(report, indent=2, default=str))
+
+    md = [f"# GPU validation: {gpu_name or 'unknown GPU'} ({report['date']})", "", "## Stages", ""]
+    md += ["| stage | status | seconds |", "|---|---|---:|"]
+    for stage in stages:
+        status = "ok" if stage["status"] == 0 else f"FAILED ({stage['status']})"
+        md.append(f"| {stage['stage']} | {status} | {stage['seconds']:.0f} |")
+    md += [
+        "",
+        "## Tests",
+        "",
+        "| run | passed | failed | errors | skipped |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for suite in suites:
+        if not suite.found:
+            md.append(f"| {suite.name} | not run (no JUnit XML) | | | |")
+            continue
+        md.append(
+            f"| {suite.name} | {suite.passed} | {suite.failed} | {suite.errors} | {suite.skipped} |"
+        )
+    for suite in suites:
+        if suite.failures:
+            md += ["", f"Failing in `{suite.name}`:", ""]
+            md += [f"- `{name}`" for name in suite.failures]
+    md += ["", "## Benchmarks", "", markdown_table(rows), ""]
+    md += ["### Every row (ours and baselines)", "", markdown_table(rows, True), ""]
+    if png and rows:
+        png_path = out_stem.with_name(out_stem.name + "-speedups.png")
+        try:
+            plot_speedups(rows, png_path, title=f"sr_kernels speed-ups on {gpu_name or 'GPU'}")
+            md += [f"![speed-ups]({png_path.name})", ""]
+        except Exception as error:  # matplotlib missing: the table is the result
+            md += [f"(no chart: {error})", ""]
+    md += ["## Kernel resource usage (`sr-kernels env --kernels`)", "", "```"]
+    md += [report["kernel_resource_usage"] or "(not available)", "```", ""]
+    md += ["## Environment (`sr-kernels env`)", "", "```", report["env"] or "(not available)"]
+    md += ["```", ""]
+    if any(s["stage"].startswith("install") and s["status"] != 0 for s in stages):
+        md += ["## Install log (last lines)", "", "```", report["install_log_tail"], "```", ""]
+    md_path.write_text("\n".join(md))
+    print(f"wrote {json_path} and {md_path}")
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line: python -m sr_kernels.benchmarking {run,render,report}
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by `sr-kernels bench` and `python -m sr_kernels.benchmarking run`."""
+    parser.add_argument("--bench-dir", default="bench", help="benchmark folder (default ./bench)")
+    parser.add_argument("-k", dest="keyword", help="pytest -k expression selecting benchmarks")
+    parser.add_argument(
+        "--out", default="bench/results", help="output folder (default bench/results)"
+    )
+    parser.add_argument("--name", help="file stem (default bench-<date>-<device>)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument(
+        "--from-json",
+        help="render the table and chart of an existing pytest-benchmark JSON (no run)",
+    )
+    parser.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments"
+    )
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    extra = [a for a in (args.pytest_args or []) if a != "--"]
+    if args.from_json:
+        source = Path(args.from_json)
+        stem = args.name or source.stem
+        outputs = suite_outputs(args.out, stem)
+        targets = [outputs.markdown, outputs.png]
+        existing = [p for p in targets if p.exists()]
+        if existing and not args.force:
+            names = ", ".join(str(p) for p in existing)
+            print(f"error: {names} already exist; pass --force or another --name", file=sys.stderr)
+            return 2
+        outputs.markdown.parent.mkdir(parents=True, exist_ok=True)
+        rows = render(source, outputs.markdown, outputs.png)
+        print(f"{len(rows)} results; wrote {outputs.markdown}, {outputs.png}")
+        return 0
+    return run_suite(
+        bench_dir=args.bench_dir,
+        out_dir=args.out,
+        stem=args.name,
+        keyword=args.keyword,
+        force=args.force,
+        pytest_args=extra,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sr_kernels.benchmarking")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_run_arguments(sub.add_parser("run", help="run the benchmark suite and render it"))
+    report = sub.add_parser("report", help="GPU validation report from a gpu_validate work dir")
+    report.add_argument("--work", required=True, help="gpu_validate.sh work folder")
+    report.add_argument("--out-stem", required=True, help="writes <stem>.json and <stem>.md")
+    report.add_argument("--gpu-name", default=os.environ.get("SR_KERNELS_GPU_NAME", ""))
+    args = parser.parse_args(argv)
+    if args.command == "report":
+        validation_report(args.work, args.out_stem, args.gpu_name)
+        return 0
+    return run_from_args(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
