@@ -270,10 +270,13 @@ def device_name(device: str) -> str:
 
 
 def fractions(cost: Cost, seconds: float, device: str, measure: bool = True) -> dict[str, float]:
-    """Achieved fraction of the measured (and spec, on known GPUs) bandwidth and bf16 rate."""
+    """Achieved fractions of the measured (and, on known GPUs, spec) bandwidth and bf16 rate,
+    with the measured peaks themselves (GB/s, TFLOP/s; fp32 matmul on CPU)."""
     result: dict[str, float] = {}
     if measure:
         measured = measure_peaks(device)
+        result["peak_bandwidth_measured_gbps"] = (measured.bandwidth or 0) / 1e9
+        result["peak_matmul_measured_tflops"] = (measured.bf16_flops or 0) / 1e12
         if measured.bandwidth and cost.bytes:
             result["bw_fraction_measured"] = cost.bytes / seconds / measured.bandwidth
         if measured.bf16_flops and cost.flops:

@@ -23,12 +23,18 @@ from sr_kernels import benchmarking  # noqa: E402
 # Baselines get cuDNN's autotuner (our kernels do not use cuDNN); benchmarks record the state.
 torch.backends.cudnn.benchmark = True
 
-_HAS_PYTEST_BENCHMARK = importlib.util.find_spec("pytest_benchmark") is not None
 _RESULTS: list[dict[str, Any]] = []
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    if not _HAS_PYTEST_BENCHMARK:
+def _has_pytest_benchmark(pluginmanager: Any) -> bool:
+    # Installed and not blocked with `-p no:benchmark`; otherwise the stand-in serves.
+    return importlib.util.find_spec("pytest_benchmark") is not None and pluginmanager.hasplugin(
+        "benchmark"
+    )
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: Any) -> None:
+    if not _has_pytest_benchmark(pluginmanager):
         _harness.add_minibenchmark_options(parser)
 
 
@@ -41,7 +47,7 @@ class _SpeedupHooks:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _HAS_PYTEST_BENCHMARK and config.pluginmanager.hasplugin("benchmark"):
+    if _has_pytest_benchmark(config.pluginmanager):
         config.pluginmanager.register(_SpeedupHooks(), "sr_kernels_bench_speedups")
     elif not config.pluginmanager.hasplugin("sr_kernels_minibenchmark"):
         config.pluginmanager.register(_harness.MiniBenchmarkPlugin(), "sr_kernels_minibenchmark")

@@ -1,0 +1,301 @@
+"""sr_kernels.benchmarking (behind `sr-kernels bench` and bench/gpu_validate.sh) and bench/ helpers.
+
+Synthetic pytest-benchmark JSON -> speed-ups, markdown, PNG; the overwrite guard; the GPU
+validation report from a synthetic work folder; one small real run of the benchmark suite
+(CPU rows that need no compiled extension) through `sr-kernels bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from sr_kernels import benchmarking
+from sr_kernels.cli import main as cli_main
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _entry(group: str, impl: str, role: str, median: float, primary: bool = False, **info):
+    op, workload, dtype, layout, device = group.split("/")
+    extra = dict(
+        op=op,
+        workload=workload,
+        dtype=dtype,
+        layout=layout,
+        device=device,
+        impl=impl,
+        role=role,
+        primary_baseline=primary,
+        backend=impl.split(":")[-1] if role == "ours" else impl,
+        time_s=median,
+        device_name="Test GPU",
+        **info,
+    )
+    return {
+        "group": group,
+        "name": f"test_x[{impl}]",
+        "fullname": f"bench/bench_x.py::test_x[{impl}]",
+        "stats": {"median": median * 1.1, "min": median, "max": median * 2, "rounds": 3},
+        "extra_info": extra,
+    }
+
+
+G1 = "pixel_shuffle/edsr_patch_b16_48x48/fp16/nchw/cuda"
+G2 = "conv3x3/x4_270x480_to_1080p/bf16/nhwc/cuda"
+
+
+def _synthetic() -> dict:
+    return {
+        "machine_info": {},
+        "commit_info": {"id": "abc123"},
+        "benchmarks": [
+            _entry(G1, "ours:auto", "ours", 1e-4, gbps=1000.0, bw_fraction_measured=0.33),
+            _entry(G1, "ours:triton", "ours", 4e-4, gbps=250.0),
+            _entry(G1, "torch", "baseline", 2e-4, primary=True, gbps=500.0),
+            _entry(G1, "torch.compile", "baseline", 1.6e-4),
+            _entry(G2, "ours:cuda", "ours", 2e-3, tflops=300.0, flops_fraction_measured=0.4),
+            _entry(G2, "cudnn", "baseline", 3e-3, primary=True),
+            # no sr_kernels extra_info: ignored by rows_from_benchmarks
+            {"group": "other", "name": "plain", "stats": {"median": 1.0}, "extra_info": {}},
+        ],
+    }
+
+
+def test_annotate_speedups_uses_the_primary_baseline_of_each_group():
+    benchmarks = _synthetic()["benchmarks"]
+    benchmarking.annotate_speedups(benchmarks)
+    benchmarking.annotate_speedups(benchmarks)  # idempotent
+    by_impl = {(b["group"], b["extra_info"].get("impl")): b["extra_info"] for b in benchmarks}
+    auto = by_impl[G1, "ours:auto"]
+    assert auto["baseline"] == "torch"
+    assert auto["baseline_time_s"] == pytest.approx(2e-4)
+    assert auto["speedup"] == pytest.approx(2.0)
+    assert auto["best_baseline"] == "torch.compile"
+    assert auto["speedup_vs_best_baseline"] == pytest.approx(1.6)
+    assert by_impl[G1, "ours:triton"]["speedup"] == pytest.approx(0.5)
+    assert by_impl[G1, "torch"]["speedup"] == pytest.approx(1.0)
+    assert by_impl[G2, "ours:cuda"]["speedup"] == pytest.approx(1.5)
+
+
+def test_time_falls_back_to_the_pytest_benchmark_median():
+    entry = _entry(G1, "ours:auto", "ours", 1e-4)
+    del entry["extra_info"]["time_s"]
+    rows = benchmarking.rows_from_benchmarks([entry])
+    assert rows[0].time_s == pytest.approx(1.1e-4)
+
+
+def test_markdown_table_lists_ours_with_baseline_ratio_and_rates():
+    benchmarks = _synthetic()["benchmarks"]
+    benchmarking.annotate_speedups(benchmarks)
+    rows = benchmarking.rows_from_benchmarks(benchmarks)
+    assert len(rows) == 6
+    table = benchmarking.markdown_table(rows)
+    lines = table.splitlines()
+    assert lines[0].startswith("| benchmark | impl | backend | time | baseline")
+    assert len(lines) == 2 + 3  # header, rule, three ours rows
+    auto = next(line for line in lines if "ours:auto" in line)
+    assert f"`{G1}`" in auto
+    assert "100.0 us" in auto and "200.0 us" in auto and "2.00x" in auto
+    assert "1000.0 GB/s (33%)" in auto
+    cuda = next(line for line in lines if "ours:cuda" in line)
+    assert "2.000 ms" in cuda and "1.50x" in cuda and "300.0 TFLOP/s (40%)" in cuda
+    full = benchmarking.markdown_table(rows, include_baselines=True)
+    assert "torch.compile" in full and len(full.splitlines()) == 2 + 6
+
+
+def test_markdown_table_says_when_empty():
+    assert "(no results)" in benchmarking.markdown_table([])
+
+
+def test_render_writes_markdown_and_png(tmp_path: Path):
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(_synthetic()))
+    md, png = tmp_path / "out.md", tmp_path / "out.png"
+    rows = benchmarking.render(source, md, png)
+    assert len(rows) == 6
+    text = md.read_text()
+    assert "## Ours" in text and "commit abc123" in text and "Test GPU" in text
+    data = png.read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 5000
+
+
+def test_plot_with_nothing_to_plot_still_writes_a_png(tmp_path: Path):
+    path = benchmarking.plot_speedups([], tmp_path / "empty.png")
+    assert path.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_cli_from_json_renders_and_refuses_to_overwrite(tmp_path: Path, capsys):
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(_synthetic()))
+    out = tmp_path / "out"
+    argv = ["bench", "--from-json", str(source), "--out", str(out), "--name", "r"]
+    assert cli_main.main(argv) == 0
+    assert (out / "r.md").exists() and (out / "r-speedups.png").exists()
+    before = (out / "r.md").stat().st_mtime_ns
+    assert cli_main.main(argv) == 2
+    assert "already exist" in capsys.readouterr().err
+    assert (out / "r.md").stat().st_mtime_ns == before
+    assert cli_main.main(argv + ["--force"]) == 0
+
+
+def test_run_suite_refuses_existing_outputs_before_running(tmp_path: Path, capsys):
+    (tmp_path / "taken.json").write_text("{}")
+    status = benchmarking.run_suite(bench_dir=BENCH, out_dir=tmp_path, stem="taken")
+    assert status == 2
+    assert "already exist" in capsys.readouterr().err
+    assert (tmp_path / "taken.json").read_text() == "{}"
+
+
+def test_run_suite_rejects_a_missing_bench_dir(tmp_path: Path):
+    assert benchmarking.run_suite(bench_dir=tmp_path / "nope", out_dir=tmp_path) == 2
+
+
+def test_slug_names_files_after_the_device():
+    assert benchmarking.slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3"
+    assert benchmarking.slug("  ") == "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU validation report
+
+
+_JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="4">
+<testcase classname="tests.ops.test_pixel_shuffle" name="test_ok[cuda]" time="0.1"/>
+<testcase classname="tests.ops.test_pixel_shuffle" name="test_bad[cuda-fp16]" time="0.1">
+  <failure message="boom">assert False</failure></testcase>
+<testcase classname="tests.ops.test_pixel_shuffle" name="test_err" time="0.1">
+  <error message="fixture">oops</error></testcase>
+<testcase classname="tests.ops.test_pixel_shuffle" name="test_skip" time="0.0">
+  <skipped message="no"/></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path: Path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "stages.tsv").write_text("install\t0\t61.5\ntests-cuda\t1\t30\n")
+    (work / "tests-cuda.xml").write_text(_JUNIT)
+    (work / "bench.json").write_text(json.dumps(_synthetic()))
+    (work / "env-kernels.log").write_text("kernel  sm_90  regs 32  spills 0\n")
+    (work / "env.log").write_text("torch 2.11\n")
+    stem = tmp_path / "results" / "2025-01-01-test-gpu"
+    report = benchmarking.validation_report(work, stem, gpu_name="Test GPU")
+
+    cuda = report["tests"][0]
+    assert (cuda["passed"], cuda["failed"], cuda["errors"], cuda["skipped"]) == (1, 1, 1, 1)
+    assert "tests/ops/test_pixel_shuffle.py::test_bad[cuda-fp16]" in cuda["failures"]
+    assert report["tests"][1]["found"] is False  # tests-rest.xml absent: reported as not run
+    assert len(report["benchmarks"]) == 6
+    saved = json.loads(stem.with_name(stem.name + ".json").read_text())
+    assert saved["stages"][1] == {"stage": "tests-cuda", "status": 1, "seconds": 30.0}
+    md = stem.with_name(stem.name + ".md").read_text()
+    assert "| tests-cuda | FAILED (1) | 30 |" in md
+    assert "`tests/ops/test_pixel_shuffle.py::test_bad[cuda-fp16]`" in md
+    assert "not run (no JUnit XML)" in md
+    assert "spills 0" in md and "2.00x" in md
+    assert stem.with_name(stem.name + "-speedups.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_validation_report_runs_as_a_script_without_the_package(tmp_path: Path):
+    import subprocess
+
+    work = tmp_path / "work"
+    work.mkdir()
+    script = REPO / "sr_kernels" / "benchmarking.py"
+    result = subprocess.run(
+        [sys.executable, "-I", str(script), "report", "--work", str(work)]
+        + ["--out-stem", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "not run (no JUnit XML)" in (tmp_path / "r.md").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# bench/ helpers
+
+
+@pytest.fixture
+def bench_modules(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import _roofline
+    import _workloads
+
+    return _workloads, _roofline
+
+
+def test_roofline_costs(bench_modules):
+    workloads, roofline = bench_modules
+    ps = workloads.PIXEL_SHUFFLE_EDSR_PATCH_B16_48X48
+    numel = 16 * 256 * 48 * 48
+    assert roofline.copy_cost(ps.input_shape, torch.float16) == roofline.Cost(2 * numel * 2, 0)
+    conv = workloads.CONV_X4_270X480
+    cost = roofline.conv2d_cost(1, 64, 64, 270, 480, torch.bfloat16)
+    assert cost.flops == 18 * 64 * 64 * 270 * 480
+    assert cost.bytes == (2 * 64 * 270 * 480 + 64 * 64 * 9 + 64) * 2
+    assert conv.output_shape == (1, 64, 270, 480)
+    fused = roofline.resblock_fused_cost(1, 64, 270, 480, torch.bfloat16)
+    # Fused: the FLOPs of two convs, the activation traffic of one (plus the second weights).
+    assert fused.flops > 2 * cost.flops
+    assert fused.bytes == cost.bytes + (64 * 64 * 9 + 64) * 2
+    assert roofline.resblock_unfused_cost(1, 64, 270, 480, torch.bfloat16).bytes > fused.bytes
+    assert roofline.psnr_cost((2, 3, 4, 5), torch.uint8).bytes == 2 * 120
+    assert roofline.gbps(roofline.Cost(2e9), 0.5) == pytest.approx(4.0)
+    assert roofline.tflops(roofline.Cost(1, 3e12), 1.5) == pytest.approx(2.0)
+    down = workloads.DIV2K_X4_DOWN_GPU
+    assert down.input_shape == (16, 3, 1356, 2040) and down.output_shape == (16, 3, 339, 510)
+    resize = roofline.resize_cost(down.input_shape, down.output_shape, torch.uint8)
+    assert resize.bytes == 16 * 3 * (1356 * 2040 + 339 * 510)
+
+
+def test_spec_peaks_match_device_names(bench_modules):
+    _, roofline = bench_modules
+    assert roofline.spec_peaks("NVIDIA H100 80GB HBM3").bandwidth == pytest.approx(3.35e12)
+    assert roofline.spec_peaks("NVIDIA H100 PCIe").bf16_flops == pytest.approx(756e12)
+    assert roofline.spec_peaks("NVIDIA H200").bandwidth == pytest.approx(4.8e12)
+    assert roofline.spec_peaks("Some CPU") is None
+
+
+def test_workload_names_are_unique_per_device_and_inputs_are_random(bench_modules):
+    workloads, _ = bench_modules
+    seen = set()
+    for workload in workloads.ALL:
+        for device in workload.devices:
+            key = (type(workload).__name__, workload.name, device)
+            direction = getattr(workload, "direction", None)
+            assert (key, direction) not in seen, key
+            seen.add((key, direction))
+    x = workloads.PIXEL_SHUFFLE_EDSR_PATCH_B16_48X48.make_input(torch.uint8, "nhwc", "cpu")
+    assert x.is_contiguous(memory_format=torch.channels_last) and x.unique().numel() > 200
+
+
+@pytest.mark.slow
+def test_sr_kernels_bench_runs_a_small_selection_end_to_end(tmp_path: Path, monkeypatch):
+    # Rows that need no compiled extension (the reference backend and ATen), one group.
+    monkeypatch.setenv("SR_KERNELS_BUILD_EXT", "0")
+    monkeypatch.setenv("SR_KERNELS_BENCH_CPU_TARGET_S", "0.01")
+    argv = ["bench", "--bench-dir", str(BENCH), "--out", str(tmp_path), "--name", "run"]
+    argv += ["-k", "edsr_patch_b16_48x48-u8-nhwc-cpu and (torch or reference)"]
+    argv += ["--", "--benchmark-min-rounds=1", "-p", "no:logging"]
+    assert cli_main.main(argv) == 0
+    data = json.loads((tmp_path / "run.json").read_text())
+    impls = {b["extra_info"]["impl"]: b["extra_info"] for b in data["benchmarks"]}
+    assert set(impls) == {"ours:reference", "torch"}
+    ours = impls["ours:reference"]
+    assert ours["backend"] == "reference" and ours["baseline"] == "torch"
+    assert ours["speedup"] > 0 and ours["gbps"] > 0 and ours["checked_against"] == "torch"
+    assert data["benchmarks"][0]["group"] == "pixel_shuffle/edsr_patch_b16_48x48/u8/nhwc/cpu"
+    md = (tmp_path / "run.md").read_text()
+    assert "| `pixel_shuffle/edsr_patch_b16_48x48/u8/nhwc/cpu` | ours:reference |" in md
+    assert (tmp_path / "run-speedups.png").read_bytes().startswith(PNG_MAGIC)
