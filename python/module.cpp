@@ -17,4 +17,9 @@ TORCH_LIBRARY(sr_kernels, m) {
   m.def("built_with_cuda() -> bool", &built_with_cuda);
   m.def("pixel_shuffle(Tensor x, int r) -> Tensor");
   m.def("pixel_unshuffle(Tensor x, int r) -> Tensor");
+  // Fused convolutions: CUDA kernels only (fp16/bf16, C % 16 == 0); ops/reference is the CPU path.
+  m.def(
+      "residual_block(Tensor x, Tensor w1, Tensor b1, Tensor w2, Tensor b2, float res_scale) -> "
+      "Tensor");
+  m.def("conv_pixel_shuffle(Tensor x, Tensor w, Tensor b, int r) -> Tensor");
 }

@@ -1,0 +1,290 @@
+// Shared building blocks of the fused 3x3 convolution kernels (residual_block.cu,
+// conv_pixel_shuffle.cu): tensor-core MMA (mma.sync m16n8k16, fp32 accumulation), ldmatrix,
+// cp.async, and one block-wide implicit-GEMM pass over a shared-memory activation tile.
+//
+// Implicit GEMM from shared memory: the source activation tile lives in shared memory as
+// [pixel][channel] with a pixel stride of C + 8 elements (the 16 extra bytes make every 8
+// consecutive pixels start in distinct 16-byte bank groups, so ldmatrix is conflict-free without
+// swizzling; C must be a multiple of 16). A destination pixel (r, c) of a DH x DW grid reads the
+// source pixels (r + dy, c + dx), dy, dx in 0..2. GEMM rows M = destination pixels, columns N =
+// output channels, reduction K = 9 taps x C_in. ldmatrix takes one row address per thread, so the
+// A operand is gathered straight from the tile (no im2col copy). Weights, repacked by the host to
+// [tap][C_out][C_in], stream from global memory (L2-resident: at most 1.2 MB) through a
+// multi-stage cp.async ring of (tap, C_in block) slices.
+//
+// Sm_80 and sm_90 both run this path (mma.sync is native on both; wgmma would need sm_90a).
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+namespace sr {
+namespace conv {
+
+// ----------------------------------------------------------------------------------------------
+// PTX wrappers.
+
+__device__ __forceinline__ uint32_t smem_addr(const void* ptr) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(ptr));
+}
+
+// 16-byte asynchronous global -> shared copy; src_bytes = 0 writes zeros (image padding).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+               "r"(src_bytes)
+               : "memory");
+}
+
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* ptr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(ptr)));
+}
+
+__device__ __forceinline__ void ldmatrix_x2(uint32_t& r0, uint32_t& r1, const void* ptr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];\n"
+               : "=r"(r0), "=r"(r1)
+               : "r"(smem_addr(ptr)));
+}
+
+// D = A (16x16, row) * B (16x8, col) + D, fp32 accumulators.
+template <typename T>
+__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                         uint32_t b1);
+
+template <>
+__device__ __forceinline__ void mma16816<__half>(float (&d)[4], const uint32_t (&a)[4],
+                                                 uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+template <>
+__device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4],
+                                                        uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// ----------------------------------------------------------------------------------------------
+// Scalar conversions.
+
+template <typename T>
+struct Pair;
+template <>
+struct Pair<__half> {
+  using type = __half2;
+  __device__ static __half2 make(float a, float b) { return __floats2half2_rn(a, b); }
+  __device__ static float2 unpack(__half2 v) { return __half22float2(v); }
+};
+template <>
+struct Pair<__nv_bfloat16> {
+  using type = __nv_bfloat162;
+  __device__ static __nv_bfloat162 make(float a, float b) { return __floats2bfloat162_rn(a, b); }
+  __device__ static float2 unpack(__nv_bfloat162 v) { return __bfloat1622float2(v); }
+};
+
+// Explicit intrinsics: torch's nvcc flags (-D__CUDA_NO_HALF_CONVERSIONS__ and friends) remove
+// the implicit float <-> half/bfloat16 conversions.
+__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
+__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <typename T>
+__device__ __forceinline__ T from_float(float v);
+template <>
+__device__ __forceinline__ __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+
+// ----------------------------------------------------------------------------------------------
+// One block-wide GEMM pass: acc[M rows, kBN columns] = sum over 9 taps and C_in of
+// src_tile[shifted pixel][k] * weights[tap][n0 + n][k].
+//
+// Warps form a kWarpsM x kWarpsN grid. Warp (wm, wn) owns the columns wn*kNT*8 .. +kNT*8 and the
+// 16-row M tiles wm, wm + kWarpsM, wm + 2*kWarpsM, ... (at most kMT of them): the tile count of
+// a pass is a run-time number (halo grids are not multiples of 16), and a warp skips its missing
+// tiles with a warp-uniform branch, so accumulators stay in registers (compile-time indices).
+
+struct PassArgs {
+  const void* src;   // shared-memory source tile (element type T)
+  int src_width;     // pixels per source row (SW)
+  int pixel_stride;  // elements per source pixel (C_in + 8)
+  int dst_width;     // pixels per destination row (DW)
+  int rows;          // destination pixels M = DH * DW
+  const void* w;     // global weights [9][w_rows][cin]
+  int w_rows;        // output channels of the whole convolution (rows per tap)
+  int cin;           // input channels (reduction per tap)
+  int n0;            // first output channel of this pass
+  int kc;            // input channels per pipeline step: 16, 32 or 64, divides cin, <= kKC
+  int kc_vec_shift;  // log2(kc / 8)
+};
+
+template <typename T, int kWarpsM, int kWarpsN, int kMT, int kNT, int kKC, int kStages>
+struct ConvPass {
+  static constexpr int kThreads = kWarpsM * kWarpsN * 32;
+  static constexpr int kBN = kWarpsN * kNT * 8;
+  static constexpr int kStageStride = kKC + 8;  // elements per weight row in a stage
+  static constexpr int kStageElems = kBN * kStageStride;
+  static constexpr int kMaxRows = kWarpsM * kMT * 16;
+  static_assert(kKC % 16 == 0 && kKC <= 64, "kKC must be 16, 32 or 64");
+  static_assert(kStages >= 2, "need at least two pipeline stages");
+
+  using Acc = float[kMT][kNT][4];
+
+  static constexpr int stage_bytes() { return kStages * kStageElems * static_cast<int>(sizeof(T)); }
+
+  __device__ static void load_stage(const PassArgs& p, T* stage, int step, int kblocks, int tid) {
+    const int tap = step / kblocks;
+    const int k0 = (step - tap * kblocks) * p.kc;
+    const T* w = static_cast<const T*>(p.w);
+    const T* base = w + (static_cast<int64_t>(tap) * p.w_rows + p.n0) * p.cin + k0;
+    const int vec_mask = (1 << p.kc_vec_shift) - 1;
+    const int total = kBN << p.kc_vec_shift;
+    for (int i = tid; i < total; i += kThreads) {
+      const int row = i >> p.kc_vec_shift;
+      const int v = i & vec_mask;
+      const bool inside = p.n0 + row < p.w_rows;
+      const T* src = inside ? base + static_cast<int64_t>(row) * p.cin + v * 8 : w;
+      cp_async16(stage + row * kStageStride + v * 8, src, inside ? 16 : 0);
+    }
+  }
+
+  // Runs the pass; stages (kStages * kStageElems elements of shared memory) must not be read by
+  // any thread when this is entered. Leaves every cp.async drained and the block synchronised.
+  __device__ static void run(Acc& acc, const PassArgs& p, T* stages, int tid) {
+    const int lane = tid & 31;
+    const int warp = tid >> 5;
+    const int warp_m = warp / kWarpsN;
+    const int warp_n = warp - warp_m * kWarpsN;
+    const int m_tiles = (p.rows + 15) >> 4;
+    const T* src = static_cast<const T*>(p.src);
+
+#pragma unroll
+    for (int i = 0; i < kMT; ++i) {
+#pragma unroll
+      for (int j = 0; j < kNT; ++j) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+      }
+    }
+
+    // ldmatrix.x4 row addresses for A: lane l gives row (l % 16) of the tile at k offset
+    // (l / 16) * 8. Rows past M repeat the last pixel (their results are discarded).
+    int a_offset[kMT];
+#pragma unroll
+    for (int i = 0; i < kMT; ++i) {
+      int m = (warp_m + i * kWarpsM) * 16 + (lane & 15);
+      m = m < p.rows ? m : p.rows - 1;
+      const int r = m / p.dst_width;
+      const int c = m - r * p.dst_width;
+      a_offset[i] = (r * p.src_width + c) * p.pixel_stride + (lane >> 4) * 8;
+    }
+    // ldmatrix row addresses for B (weights stored [n][k]): matrices (n tile j, k 0-7),
+    // (j, k 8-15), (j + 1, k 0-7), (j + 1, k 8-15) from lanes 0-7, 8-15, 16-23, 24-31.
+    const int b_offset =
+        (warp_n * kNT * 8 + (lane & 7) + ((lane >> 4) << 3)) * kStageStride + ((lane >> 3) & 1) * 8;
+
+    const int kblocks = p.cin / p.kc;
+    const int steps = 9 * kblocks;
+
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s) {
+      if (s < steps) load_stage(p, stages + s * kStageElems, s, kblocks, tid);
+      cp_async_commit();
+    }
+
+    for (int step = 0; step < steps; ++step) {
+      cp_async_wait<kStages - 2>();
+      __syncthreads();
+      const int next = step + kStages - 1;
+      if (next < steps) load_stage(p, stages + (next % kStages) * kStageElems, next, kblocks, tid);
+      cp_async_commit();
+
+      const T* stage = stages + (step % kStages) * kStageElems;
+      const int tap = step / kblocks;
+      const int k0 = (step - tap * kblocks) * p.kc;
+      const int dy = tap / 3;
+      const int dx = tap - dy * 3;
+      const T* a_base = src + (dy * p.src_width + dx) * p.pixel_stride + k0;
+#pragma unroll
+      for (int kk = 0; kk < kKC; kk += 16) {
+        if (kk < p.kc) {
+          uint32_t b[kNT][2];
+#pragma unroll
+          for (int j = 0; j < kNT; j += 2) {
+            const T* ptr = stage + b_offset + j * 8 * kStageStride + kk;
+            if (j + 1 < kNT) {
+              uint32_t r4[4];
+              ldmatrix_x4(r4, ptr);
+              b[j][0] = r4[0];
+              b[j][1] = r4[1];
+              b[j + 1][0] = r4[2];
+              b[j + 1][1] = r4[3];
+            } else {
+              ldmatrix_x2(b[j][0], b[j][1], ptr);
+            }
+          }
+#pragma unroll
+          for (int i = 0; i < kMT; ++i) {
+            if (warp_m + i * kWarpsM < m_tiles) {
+              uint32_t a[4];
+              ldmatrix_x4(a, a_base + a_offset[i] + kk);
+#pragma unroll
+              for (int j = 0; j < kNT; ++j) mma16816<T>(acc[i][j], a, b[j][0], b[j][1]);
+            }
+          }
+        }
+      }
+    }
+    cp_async_wait<0>();
+    __syncthreads();
+  }
+
+  // Calls f(m, n, v0, v1) for every accumulator pair (row m < rows, columns n and n + 1 of this
+  // pass, n relative to n0) that the calling thread holds.
+  template <typename F>
+  __device__ static void for_each(const Acc& acc, int rows, int tid, F&& f) {
+    const int lane = tid & 31;
+    const int warp = tid >> 5;
+    const int warp_m = warp / kWarpsN;
+    const int warp_n = warp - warp_m * kWarpsN;
+#pragma unroll
+    for (int i = 0; i < kMT; ++i) {
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int m = (warp_m + i * kWarpsM) * 16 + (lane >> 2) + half * 8;
+        if (m < rows) {
+#pragma unroll
+          for (int j = 0; j < kNT; ++j) {
+            const int n = warp_n * kNT * 8 + j * 8 + (lane & 3) * 2;
+            f(m, n, acc[i][j][half * 2], acc[i][j][half * 2 + 1]);
+          }
+        }
+      }
+    }
+  }
+};
+
+}  // namespace conv
+}  // namespace sr

@@ -1,0 +1,307 @@
+// Fused EDSR residual block: out = x + res_scale * conv3x3(relu(conv3x3(x, w1, b1)), w2, b2).
+//
+// Work decomposition: one thread block per TH x TW output tile of one image (grid = N x tiles,
+// row-major over tiles so neighbouring blocks share halo rows in L2). The block
+//   1. copies the (TH+4) x (TW+4) x C input tile (halo 2, zeros outside the image) to shared
+//      memory with 16-byte cp.async;
+//   2. conv1 + b1 + ReLU over the (TH+2) x (TW+2) halo grid with tensor-core MMA (implicit GEMM
+//      from shared memory, conv_common.cuh), rounded to the storage dtype (as eager PyTorch
+//      rounds its intermediate) into a shared-memory tile; halo pixels outside the image are
+//      stored as 0, which is conv2's zero padding;
+//   3. conv2 over the TH x TW tile from that shared tile; the epilogue computes
+//      x + res_scale * (acc + b2) in fp32 with the skip read from the input tile and writes the
+//      result in place over the tile's centre (each element is read and written by one thread);
+//   4. stores the centre with 16-byte vectors (element stores for a strided/NCHW output).
+// The intermediate never leaves the SM. Weights ([tap][C_out][C_in], repacked by the host) stream
+// from L2 through a 3-stage cp.async ring, one (tap, C_in block) slice per step.
+//
+// Configurations (per C; fp16 and bf16 instantiate each):
+//   * C <= 128 or C % 128 != 0: 8 warps as 8 x 1 (warp tile up to 3 x 16 rows x 64 channels),
+//     64-channel passes, C_in steps of 64; tile 16 x 16 for C = 64 (largest of 16x16, 8x16, 8x8
+//     that fits the device's shared memory otherwise).
+//     C = 64 fp16/bf16: 57.6 KB input + 46.7 KB intermediate + 27.6 KB weight ring = 132 KB.
+//   * C % 128 == 0 and C >= 256: 8 warps as 2 x 4 (warp tile up to 4 x 16 rows x 32 channels),
+//     128-channel passes, C_in steps of 32; tile 8 x 8.
+//     C = 256: 76 KB input + 52.8 KB intermediate + 30.7 KB ring = 159.5 KB (fits sm_80's 163 KB).
+//
+// Bytes and FLOPs per output pixel (fp16/bf16, C channels): 2 * 18 * C^2 useful FLOPs
+// (C = 64: 147 kFLOP; C = 256: 2.36 MFLOP); HBM traffic 2C bytes read + 2C written (256 B at
+// C = 64, 1 KB at C = 256) plus halo re-reads that mostly hit L2 ((T+4)^2 / T^2 = 1.56 at
+// T = 16) and weights from L2. Arithmetic intensity 576 FLOP/B (C = 64) and 2304 (C = 256),
+// above the H100 bf16 ridge (~295 FLOP/B): the kernel is tensor-core (compute) bound, not
+// memory bound. Executed MMA work exceeds the useful FLOPs by the halo recompute and row padding
+// (C = 64, T = 16: conv1 runs 336 rows for 256 outputs, the block 1.16x; with 21 row tiles over
+// 8 warps the critical path is 5 tiles against 4 ideal) and (C = 256, T = 8: conv1 112 rows for
+// 64 outputs; critical path 6 tiles against 4 ideal). Expected bound: useful FLOPs x 1.25
+// (C = 64) or x 1.5 (C = 256) at the mma.sync rate (on H100 mma.sync reaches well below the
+// 989 TFLOP/s wgmma peak; not yet measured here). Eager PyTorch pays 11 activation passes and
+// cuDNN's ~24 % of peak at C = 64, so C = 64 is where this kernel gains most.
+//
+// Accumulation: fp32 (mma.sync m16n8k16 .f32); conv1's output is rounded to the storage dtype
+// once, the block output once. Alignment: input, weights and vector-stored outputs 16-byte
+// aligned; all element offsets are int64.
+#include <cstdint>
+
+#include "conv_common.cuh"
+#include "sr_kernels/residual_block.h"
+
+namespace sr {
+namespace {
+
+using conv::ConvPass;
+using conv::PassArgs;
+
+template <int kWarpsM, int kWarpsN, int kMT, int kNT, int kKC, int kStages>
+struct BlockConfig {
+  static constexpr int warps_m = kWarpsM;
+  static constexpr int warps_n = kWarpsN;
+  static constexpr int mt = kMT;
+  static constexpr int nt = kNT;
+  static constexpr int kc = kKC;
+  static constexpr int stages = kStages;
+  static constexpr int threads = kWarpsM * kWarpsN * 32;
+};
+
+using NarrowConfig = BlockConfig<8, 1, 3, 8, 64, 3>;  // C <= 128 or C % 128 != 0
+using WideConfig = BlockConfig<2, 4, 4, 4, 32, 3>;    // C % 128 == 0, C >= 256
+
+struct Tile {
+  int th, tw;  // output tile
+  int kc, kc_vec_shift;
+};
+
+template <typename T, typename Cfg>
+using BlockPass = ConvPass<T, Cfg::warps_m, Cfg::warps_n, Cfg::mt, Cfg::nt, Cfg::kc, Cfg::stages>;
+
+template <typename T, typename Cfg>
+int64_t smem_bytes(int64_t c, int th, int tw) {
+  const int64_t ps = c + 8;
+  const int64_t in_px = static_cast<int64_t>(th + 4) * (tw + 4);
+  const int64_t mid_px = static_cast<int64_t>(th + 2) * (tw + 2);
+  return (in_px + mid_px) * ps * static_cast<int64_t>(sizeof(T)) +
+         BlockPass<T, Cfg>::stage_bytes();
+}
+
+template <typename T, typename Cfg>
+__global__ void __launch_bounds__(Cfg::threads, 1)
+    residual_block_kernel(const ResidualBlockArgs args, const Tile tile, const int tiles_h,
+                          const int tiles_w, const bool vector_store) {
+  using Pass = BlockPass<T, Cfg>;
+  using P2 = typename conv::Pair<T>;
+  using T2 = typename P2::type;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+
+  const int tid = threadIdx.x;
+  const int c = static_cast<int>(args.c);
+  const int h_img = static_cast<int>(args.h);
+  const int w_img = static_cast<int>(args.w);
+  const int th = tile.th, tw = tile.tw;
+  const int in_w = tw + 4, in_h = th + 4;
+  const int mid_w = tw + 2, mid_h = th + 2;
+  const int ps = c + 8;
+
+  int64_t block = blockIdx.x;
+  const int tile_x = static_cast<int>(block % tiles_w);
+  block /= tiles_w;
+  const int tile_y = static_cast<int>(block % tiles_h);
+  const int64_t n = block / tiles_h;
+  const int h0 = tile_y * th;
+  const int w0 = tile_x * tw;
+
+  T* in_tile = reinterpret_cast<T*>(smem_raw);
+  T* mid_tile = in_tile + in_h * in_w * ps;
+  T* stages = mid_tile + mid_h * mid_w * ps;
+
+  // 1. Input tile with a 2-pixel halo; zeros outside the image.
+  const T* x = static_cast<const T*>(args.x);
+  {
+    const int vecs = c >> 3;
+    const int total = in_h * in_w * vecs;
+    const T* x_n = x + n * args.x_stride[0];
+    for (int i = tid; i < total; i += Cfg::threads) {
+      const int px = i / vecs;
+      const int v = i - px * vecs;
+      const int r = px / in_w;
+      const int cc = px - r * in_w;
+      const int gh = h0 - 2 + r;
+      const int gw = w0 - 2 + cc;
+      const bool inside = gh >= 0 && gh < h_img && gw >= 0 && gw < w_img;
+      const T* src =
+          inside ? x_n + gh * args.x_stride[2] + gw * args.x_stride[3] + v * 8 : x;
+      conv::cp_async16(in_tile + px * ps + v * 8, src, inside ? 16 : 0);
+    }
+    conv::cp_async_commit();
+  }
+
+  typename Pass::Acc acc;
+  PassArgs pass;
+  pass.pixel_stride = ps;
+  pass.w_rows = c;
+  pass.cin = c;
+  pass.kc = tile.kc;
+  pass.kc_vec_shift = tile.kc_vec_shift;
+
+  // 2. conv1 + b1 + ReLU over the halo grid -> mid_tile.
+  const T* b1 = static_cast<const T*>(args.b1);
+  pass.src = in_tile;
+  pass.src_width = in_w;
+  pass.dst_width = mid_w;
+  pass.rows = mid_h * mid_w;
+  pass.w = args.w1;
+  for (int n0 = 0; n0 < c; n0 += Pass::kBN) {
+    pass.n0 = n0;
+    Pass::run(acc, pass, stages, tid);
+    Pass::for_each(acc, pass.rows, tid, [&](int m, int nl, float v0, float v1) {
+      const int ch = n0 + nl;
+      if (ch >= c) return;
+      const int r = m / mid_w;
+      const int cc = m - r * mid_w;
+      const int gh = h0 - 1 + r;
+      const int gw = w0 - 1 + cc;
+      T2 out = P2::make(0.0f, 0.0f);
+      if (gh >= 0 && gh < h_img && gw >= 0 && gw < w_img) {
+        const float bias0 = conv::to_float(b1[ch]);
+        const float bias1 = conv::to_float(b1[ch + 1]);
+        out = P2::make(fmaxf(v0 + bias0, 0.0f), fmaxf(v1 + bias1, 0.0f));
+      }
+      *reinterpret_cast<T2*>(mid_tile + m * ps + ch) = out;
+    });
+  }
+
+  // 3. conv2 from mid_tile; epilogue x + res_scale * (acc + b2) in place over the input centre.
+  // (Pass::run synchronises before its first read of mid_tile, after every conv1 epilogue.)
+  const T* b2 = static_cast<const T*>(args.b2);
+  const float scale = args.res_scale;
+  pass.src = mid_tile;
+  pass.src_width = mid_w;
+  pass.dst_width = tw;
+  pass.rows = th * tw;
+  pass.w = args.w2;
+  for (int n0 = 0; n0 < c; n0 += Pass::kBN) {
+    pass.n0 = n0;
+    Pass::run(acc, pass, stages, tid);
+    Pass::for_each(acc, pass.rows, tid, [&](int m, int nl, float v0, float v1) {
+      const int ch = n0 + nl;
+      if (ch >= c) return;
+      const int r = m / tw;
+      const int cc = m - r * tw;
+      T2* at = reinterpret_cast<T2*>(in_tile + ((r + 2) * in_w + cc + 2) * ps + ch);
+      const float2 skip = P2::unpack(*at);
+      const float bias0 = conv::to_float(b2[ch]);
+      const float bias1 = conv::to_float(b2[ch + 1]);
+      *at = P2::make(skip.x + scale * (v0 + bias0), skip.y + scale * (v1 + bias1));
+    });
+  }
+  __syncthreads();
+
+  // 4. Store the tile centre.
+  T* out = static_cast<T*>(args.out);
+  T* out_n = out + n * args.out_stride[0];
+  const int vecs = c >> 3;
+  const int total = th * tw * vecs;
+  for (int i = tid; i < total; i += Cfg::threads) {
+    const int px = i / vecs;
+    const int v = i - px * vecs;
+    const int r = px / tw;
+    const int cc = px - r * tw;
+    const int gh = h0 + r;
+    const int gw = w0 + cc;
+    if (gh >= h_img || gw >= w_img) continue;
+    const uint4 value =
+        *reinterpret_cast<const uint4*>(in_tile + ((r + 2) * in_w + cc + 2) * ps + v * 8);
+    T* dst = out_n + gh * args.out_stride[2] + gw * args.out_stride[3];
+    if (vector_store) {
+      *reinterpret_cast<uint4*>(dst + v * 8) = value;
+    } else {
+      const T* elems = reinterpret_cast<const T*>(&value);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) dst[static_cast<int64_t>(v * 8 + e) * args.out_stride[1]] = elems[e];
+    }
+  }
+}
+
+bool aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u) == 0; }
+
+int vec_shift_for(int kc) { return kc == 64 ? 3 : (kc == 32 ? 2 : 1); }
+
+template <typename T, typename Cfg>
+Status launch_config(const ResidualBlockArgs& args, bool vector_store, cudaStream_t stream) {
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return Status::kLaunchFailed;
+  int smem_limit = 0;
+  if (cudaDeviceGetAttribute(&smem_limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) !=
+      cudaSuccess) {
+    return Status::kLaunchFailed;
+  }
+  using Pass = BlockPass<T, Cfg>;
+  // Output tiles whose conv1 halo grid fits the warps' row tiles, largest first.
+  constexpr int kCandidates[][2] = {{16, 16}, {8, 16}, {8, 8}, {4, 8}};
+  Tile tile{0, 0, 0, 0};
+  int64_t bytes = 0;
+  for (const auto& cand : kCandidates) {
+    if ((cand[0] + 2) * (cand[1] + 2) > Pass::kMaxRows) continue;
+    const int64_t need = smem_bytes<T, Cfg>(args.c, cand[0], cand[1]);
+    if (need <= smem_limit) {
+      tile.th = cand[0];
+      tile.tw = cand[1];
+      bytes = need;
+      break;
+    }
+  }
+  if (tile.th == 0) return Status::kInvalidArgument;
+  tile.kc = static_cast<int>(args.c % Cfg::kc == 0 ? Cfg::kc : (args.c % 32 == 0 ? 32 : 16));
+  if (tile.kc > Cfg::kc) tile.kc = Cfg::kc;
+  tile.kc_vec_shift = vec_shift_for(tile.kc);
+
+  const int64_t tiles_h = (args.h + tile.th - 1) / tile.th;
+  const int64_t tiles_w = (args.w + tile.tw - 1) / tile.tw;
+  const int64_t blocks = args.n * tiles_h * tiles_w;
+  if (blocks > 0x7fffffffLL) return Status::kInvalidArgument;
+
+  auto kernel = residual_block_kernel<T, Cfg>;
+  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           static_cast<int>(bytes)) != cudaSuccess) {
+    return Status::kLaunchFailed;
+  }
+  kernel<<<static_cast<unsigned>(blocks), Cfg::threads, static_cast<size_t>(bytes), stream>>>(
+      args, tile, static_cast<int>(tiles_h), static_cast<int>(tiles_w), vector_store);
+  return cudaGetLastError() == cudaSuccess ? Status::kOk : Status::kLaunchFailed;
+}
+
+template <typename T>
+Status launch_typed(const ResidualBlockArgs& args, bool vector_store, cudaStream_t stream) {
+  if (args.c % 128 == 0 && args.c >= 256) {
+    return launch_config<T, WideConfig>(args, vector_store, stream);
+  }
+  return launch_config<T, NarrowConfig>(args, vector_store, stream);
+}
+
+}  // namespace
+
+Status launch_residual_block(const ResidualBlockArgs& args, cudaStream_t stream) {
+  if (args.n < 0 || args.h < 0 || args.w < 0) return Status::kInvalidArgument;
+  if (args.c < 16 || args.c % 16 != 0 || args.c > kResidualBlockMaxChannels) {
+    return Status::kInvalidArgument;
+  }
+  if (args.n == 0 || args.h == 0 || args.w == 0) return Status::kOk;
+  if (args.h > (1 << 30) || args.w > (1 << 30)) return Status::kInvalidArgument;
+  if (args.x_stride[1] != 1 || args.x_stride[0] % 8 != 0 || args.x_stride[2] % 8 != 0 ||
+      args.x_stride[3] % 8 != 0) {
+    return Status::kInvalidArgument;
+  }
+  if (!aligned16(args.x) || !aligned16(args.w1) || !aligned16(args.w2)) {
+    return Status::kInvalidArgument;
+  }
+  const bool vector_store = args.out_stride[1] == 1 && args.out_stride[0] % 8 == 0 &&
+                            args.out_stride[2] % 8 == 0 && args.out_stride[3] % 8 == 0 &&
+                            aligned16(args.out);
+  switch (args.dtype) {
+    case ConvDType::kFloat16:
+      return launch_typed<__half>(args, vector_store, stream);
+    case ConvDType::kBFloat16:
+      return launch_typed<__nv_bfloat16>(args, vector_store, stream);
+  }
+  return Status::kInvalidArgument;
+}
+
+}  // namespace sr

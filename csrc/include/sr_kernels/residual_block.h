@@ -1,0 +1,51 @@
+// Fused EDSR residual block: out = x + res_scale * conv3x3(relu(conv3x3(x, w1, b1)), w2, b2),
+// 'same' zero padding, C -> C channels, in ONE kernel (the intermediate stays in shared memory).
+//
+// Layout contract (the binding converts anything else, see python/ops/residual_block.cpp):
+// * x: N x H x W x C addressed with element strides (n, c, h, w); the channel stride must be 1,
+//   the other strides multiples of 8 and the pointer 16-byte aligned (16-byte vector loads).
+// * w1, w2: repacked to [3][3][C_out][C_in] contiguous (tap-major, C_in innermost), 16-byte
+//   aligned; b1, b2: [C] contiguous.
+// * out: any element strides (n, c, h, w); 16-byte vector stores when its channel stride is 1 and
+//   the rest allows it, element stores otherwise (NCHW output is written directly).
+// * C: a multiple of 16, 16 <= C <= 256.
+#pragma once
+
+#include <cstdint>
+
+#include "common/conv_types.h"
+#include "sr_kernels/status.h"
+
+#ifdef SR_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace sr {
+
+struct ResidualBlockArgs {
+  ConvDType dtype = ConvDType::kFloat16;
+  const void* x = nullptr;
+  int64_t x_stride[4] = {0, 0, 0, 0};  // elements, (n, c, h, w)
+  const void* w1 = nullptr;            // [3][3][C][C]
+  const void* b1 = nullptr;            // [C]
+  const void* w2 = nullptr;
+  const void* b2 = nullptr;
+  void* out = nullptr;
+  int64_t out_stride[4] = {0, 0, 0, 0};  // elements, (n, c, h, w)
+  int64_t n = 0;
+  int64_t h = 0;
+  int64_t w = 0;
+  int64_t c = 0;
+  float res_scale = 1.0f;
+};
+
+// Largest C the kernel serves (its input and intermediate tiles must fit in shared memory).
+constexpr int64_t kResidualBlockMaxChannels = 256;
+
+#ifdef SR_WITH_CUDA
+// Launches on `stream`; never allocates or synchronises. kInvalidArgument for sizes, strides or
+// alignment outside the contract above.
+Status launch_residual_block(const ResidualBlockArgs& args, cudaStream_t stream);
+#endif
+
+}  // namespace sr

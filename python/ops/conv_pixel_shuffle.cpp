@@ -1,0 +1,107 @@
+// Host function for conv3x3 + pixel_shuffle (CUDA only; the reference backend is the CPU path):
+// checks -> device guard -> numel()==0 -> layout/weight preparation -> allocate -> launch -> check.
+//
+// Copies made here (documented in the public op): an input that is not NHWC-strided with 16-byte
+// aligned pixels (e.g. NCHW) is converted to channels_last once; the weight is repacked to
+// [3][3][C_out*r*r][C_in]. The output keeps the input's memory format: channels_last for a
+// channels_last input, NCHW otherwise (written directly through its strides by the kernel).
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <torch/library.h>
+
+#include <cstdint>
+
+#include "checks.h"
+#include "sr_kernels/conv_pixel_shuffle.h"
+
+#ifdef SR_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+namespace {
+
+bool is_channels_last(const at::Tensor& x) {
+  return x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous();
+}
+
+bool kernel_readable(const at::Tensor& x, int64_t (&strides)[4]) {
+  for (int d = 0; d < 4; ++d) strides[d] = x.size(d) == 1 ? 0 : x.stride(d);
+  if (x.size(1) > 1 && strides[1] != 1) return false;
+  strides[1] = 1;
+  for (int d : {0, 2, 3}) {
+    if (strides[d] % 8 != 0) return false;
+  }
+  return (reinterpret_cast<uintptr_t>(x.const_data_ptr()) & 15u) == 0;
+}
+
+at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                                   int64_t r) {
+  SR_CHECK_DIM(x, "x", 4);
+  SR_CHECK_TYPE(x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16, "x",
+                "expected float16 or bfloat16 (the CUDA kernel's dtypes), got ", x.scalar_type());
+  SR_CHECK_ARG(x.is_cuda(), "x", "expected a CUDA tensor, got device ", x.device());
+  SR_CHECK_ARG(r == 2 || r == 3, "r", "expected 2 or 3, got ", r);
+  const int64_t c_in = x.size(1);
+  SR_CHECK_ARG(c_in >= 16 && c_in % 16 == 0 && c_in <= sr::kConvPixelShuffleMaxInChannels, "x",
+               "expected a channel count that is a multiple of 16 between 16 and ",
+               sr::kConvPixelShuffleMaxInChannels, ", got ", c_in);
+  SR_CHECK_DIM(w, "w", 4);
+  SR_CHECK_ARG(w.size(1) == c_in && w.size(2) == 3 && w.size(3) == 3, "w",
+               "expected shape [C_out*r*r, C_in, 3, 3] with C_in = ", c_in, ", got ", w.sizes());
+  const int64_t n_conv = w.size(0);
+  const int64_t block = sr::conv_pixel_shuffle_channel_block(r);
+  SR_CHECK_ARG(n_conv % (r * r) == 0 && (n_conv / (r * r)) % block == 0 && n_conv > 0, "w",
+               "expected C_out*r*r output channels with C_out a positive multiple of ", block,
+               " for r = ", r, ", got ", n_conv);
+  SR_CHECK_TYPE(w.scalar_type() == x.scalar_type(), "w", "expected dtype ", x.scalar_type(),
+                " (x's dtype), got ", w.scalar_type());
+  SR_CHECK_ARG(w.device() == x.device(), "w", "expected device ", x.device(), ", got ",
+               w.device());
+  SR_CHECK_DIM(b, "b", 1);
+  SR_CHECK_ARG(b.size(0) == n_conv, "b", "expected shape [", n_conv, "], got ", b.sizes());
+  SR_CHECK_TYPE(b.scalar_type() == x.scalar_type(), "b", "expected dtype ", x.scalar_type(),
+                " (x's dtype), got ", b.scalar_type());
+  SR_CHECK_ARG(b.device() == x.device(), "b", "expected device ", x.device(), ", got ",
+               b.device());
+
+  const c10::cuda::CUDAGuard guard(x.device());
+  const int64_t c_out = n_conv / (r * r);
+  at::Tensor out = at::empty(
+      {x.size(0), c_out, x.size(2) * r, x.size(3) * r},
+      x.options().memory_format(is_channels_last(x) ? at::MemoryFormat::ChannelsLast
+                                                    : at::MemoryFormat::Contiguous));
+  if (out.numel() == 0) return out;
+
+  sr::ConvPixelShuffleArgs args;
+  at::Tensor input = x;
+  if (!kernel_readable(input, args.x_stride)) {
+    input = x.contiguous(at::MemoryFormat::ChannelsLast);  // documented copy (NCHW input)
+    const bool ok = kernel_readable(input, args.x_stride);
+    TORCH_CHECK(ok, "sr_kernels: conv_pixel_shuffle: could not make x NHWC-addressable");
+  }
+  const at::Tensor wp = w.permute({2, 3, 0, 1}).contiguous();
+  const at::Tensor bc = b.contiguous();
+
+  args.dtype = x.scalar_type() == at::kHalf ? sr::ConvDType::kFloat16 : sr::ConvDType::kBFloat16;
+  args.x = input.const_data_ptr();
+  args.w = wp.const_data_ptr();
+  args.b = bc.const_data_ptr();
+  args.out = out.mutable_data_ptr();
+  for (int d = 0; d < 4; ++d) args.out_stride[d] = out.size(d) == 1 ? 0 : out.stride(d);
+  args.n = x.size(0);
+  args.h = x.size(2);
+  args.w_size = x.size(3);
+  args.c_in = c_in;
+  args.c_out = c_out;
+  args.r = r;
+  SR_CHECK_STATUS(
+      sr::launch_conv_pixel_shuffle(args, c10::cuda::getCurrentCUDAStream().stream()),
+      "conv_pixel_shuffle");
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(sr_kernels, CUDA, m) { m.impl("conv_pixel_shuffle", &conv_pixel_shuffle_cuda); }
+
+#endif  // SR_WITH_CUDA
