@@ -55,6 +55,13 @@ def _residual_block_inputs(image: torch.Tensor) -> Inputs:
     return (x, w1, b1, w2, b2, 0.1), {}
 
 
+def _head_inputs(image: torch.Tensor) -> Inputs:
+    c, device = 64, image.device
+    w = _weights((c, 3, 3, 3), seed=8, device=device)
+    b = 0.01 * _weights((c,), seed=9, device=device)
+    return (image, w, b), {}
+
+
 def _upsampler_inputs(image: torch.Tensor) -> Inputs:
     c, r, device = 64, 2, image.device
     x = _features(image, c)
@@ -75,8 +82,13 @@ STEPS: tuple[Step, ...] = (
     Step("ops.imresize", "bicubic x1/4 downscale", lambda im: ((im,), {"scale": 0.25})),
     Step("metrics.psnr", "PSNR of a perturbed copy", lambda im: ((_noisy(im), im), {})),
     Step("metrics.ssim", "SSIM of a perturbed copy", lambda im: ((_noisy(im), im), {})),
+    Step("ops.conv2d_act", "conv 3x3, 3 -> 64 channels + ReLU (EDSR head)", _head_inputs),
     Step("ops.residual_block", "EDSR residual block, 64 channels, 64x64", _residual_block_inputs),
-    Step("ops.upsampler", "conv 64 -> 256 + pixel_shuffle (r = 2), 64x64", _upsampler_inputs),
+    Step(
+        "ops.conv_pixel_shuffle",
+        "conv 64 -> 256 + pixel_shuffle (r = 2), 64x64",
+        _upsampler_inputs,
+    ),
 )
 
 
@@ -98,9 +110,12 @@ def resolve(target: str) -> Callable[..., Any] | None:
     import importlib
 
     module_name, _, attribute = target.rpartition(".")
+    module_name = f"sr_kernels.{module_name}"
     try:
-        module = importlib.import_module(f"sr_kernels.{module_name}")
-    except ModuleNotFoundError:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name is None or not module_name.startswith(error.name):
+            raise  # the module exists but something it imports is missing
         return None
     function = getattr(module, attribute, None)
     return function if callable(function) else None

@@ -140,8 +140,10 @@ def _print_kernels() -> int:
         except Exception as error:
             print(f"  CUDA kernels: cannot read resource usage: {error}")
             failed = True
+    elif not info.loaded:
+        print(f"  CUDA kernels: not listed, the extension is not loaded: {info.reason}")
     else:
-        print("  CUDA kernels: none (the extension has no CUDA kernels)")
+        print(f"  CUDA kernels: none (the extension was built without them: {info.cuda_reason})")
     try:
         resources += kernel_resources.triton_kernel_resources(kernel_resources.ARCHS)
     except Exception as error:

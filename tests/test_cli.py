@@ -1,0 +1,104 @@
+"""The `sr-kernels` command line: env, env --kernels and demo, run in-process through main()."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from sr_kernels import _ext
+from sr_kernels.cli import demo
+from sr_kernels.cli.main import main
+from sr_kernels.ops import _registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_env_reports_versions_backends_and_extension(capsys):
+    assert main(["env"]) == 0
+    out = capsys.readouterr().out
+    for line in ("Versions", "python", "torch", "triton", "GPU", "Backends", "Extension"):
+        assert line in out
+    assert f"torch       {torch.__version__}" in out
+    assert "reference  available" in out
+    if not torch.cuda.is_available():
+        assert "devices  none visible" in out
+    if _ext.info().loaded:
+        assert f"loaded        yes ({_ext.info().how})" in out
+        assert "cpu        available" in out
+    else:
+        assert "loaded        no: " in out
+    if _registry.triton_interpreting():
+        assert "triton     available (interpreter" in out
+    if _ext.info().loaded and _ext.info().with_cuda:
+        assert "CUDA kernels  yes, " in out and "sm_80" in out and "sm_90" in out
+        if not torch.cuda.is_available():
+            assert "they cannot run here" in out
+
+
+def test_env_kernels_table(capsys):
+    assert main(["env", "--kernels"]) == 0
+    out = capsys.readouterr().out
+    assert "Kernel resources" in out
+    table = out[out.index("Kernel resources") :]
+    assert "triton  pixel_shuffle" in table
+    for arch in ("sm_80", "sm_90"):
+        assert arch in table
+    if _ext.info().loaded and _ext.info().with_cuda:
+        assert "cuda    sr::pixel_shuffle_kernel" in table
+
+
+def test_demo_runs_each_available_step(capsys):
+    assert main(["demo", "--size", "32", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "== cpu (CPU)" in out
+    assert "FAILED" not in out
+    lines = [
+        line for line in out.splitlines() if line.split(" ")[0] in {s.target for s in demo.STEPS}
+    ]
+    devices = 2 if torch.cuda.is_available() else 1
+    assert len(lines) == devices * len(demo.STEPS)
+    for line in lines:
+        assert (" ms  ran: " in line) or ("skipped: not in this version" in line), line
+    expected_backend = "cpu" if _ext.info().loaded else "reference"
+    assert f"ran: pixel_shuffle on {expected_backend}" in out
+    assert f"ran: pixel_unshuffle on {expected_backend}" in out
+
+
+def test_demo_image_is_deterministic_rgb():
+    first, second = demo.make_image(40, 24), demo.make_image(40, 24)
+    assert first.shape == (1, 3, 40, 24) and first.dtype == torch.float32
+    assert torch.equal(first, second)
+    assert 0.0 <= first.min() and first.max() <= 1.0 and first.std() > 0.1
+
+
+def test_demo_skips_what_does_not_exist():
+    assert demo.resolve("ops.pixel_shuffle") is not None
+    assert demo.resolve("ops.no_such_op") is None
+    assert demo.resolve("no_such_module.f") is None
+    line = demo.run_step(demo.Step("ops.no_such_op", "", lambda im: ((im,), {})), None, 1)  # type: ignore[arg-type]
+    assert "skipped" in line
+
+
+def test_python_dash_m_runs_the_cli():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-m", "sr_kernels", "env"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Backends" in result.stdout and "reference  available" in result.stdout
+
+
+def test_unknown_subcommand_is_a_usage_error():
+    with pytest.raises(SystemExit) as error:
+        main(["no-such-command"])
+    assert error.value.code == 2
