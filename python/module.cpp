@@ -22,4 +22,11 @@ TORCH_LIBRARY(sr_kernels, m) {
       "residual_block(Tensor x, Tensor w1, Tensor b1, Tensor w2, Tensor b2, float res_scale) -> "
       "Tensor");
   m.def("conv_pixel_shuffle(Tensor x, Tensor w, Tensor b, int r) -> Tensor");
+  // Image metrics of the SR protocol: one float64 per image (sr_kernels/metrics/README.md).
+  m.def(
+      "psnr_mse(Tensor sr, Tensor hr, float data_range, int crop_border, bool y_channel, "
+      "bool quantize, bool round_y) -> Tensor");
+  m.def(
+      "ssim_mean(Tensor sr, Tensor hr, float data_range, int crop_border, bool y_channel, "
+      "bool quantize, bool round_y) -> Tensor");
 }

@@ -8,6 +8,7 @@ from ._registry import (
     use_backend,
 )
 from ._trace import last_backend, trace
+from .metrics import psnr_mse, ssim_mean
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
 
 __all__ = [
@@ -17,7 +18,9 @@ __all__ = [
     "last_backend",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "psnr_mse",
     "registered_ops",
+    "ssim_mean",
     "trace",
     "use_backend",
 ]

@@ -1,0 +1,213 @@
+"""Public image-metric ops: per-image MSE and mean SSIM under the SR evaluation protocol.
+
+These are the kernels behind `sr_kernels.metrics.psnr` / `ssim`; most users want those. Both ops
+take the protocol explicitly and return one float64 value per image.
+
+Protocol (identical in every backend; see ``sr_kernels/metrics/README.md``):
+
+1. Scale to the 8-bit grid: ``v = x * (255 / data_range)``.
+2. Crop ``crop_border`` pixels from every side.
+3. ``quantize``: clamp ``v`` to [0, 255] and round half to even (``torch.round``), as
+   EDSR-PyTorch's ``quantize`` and BasicSR's ``tensor2img`` do. Applied to both images (a no-op
+   for images that are already on the 8-bit grid, such as a uint8 ground truth).
+4. ``y_channel``: BT.601 studio-swing luma as MATLAB's ``rgb2ycbcr``:
+   ``Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255`` on 8-bit-scale RGB. A 1-channel image is
+   a grey image (R = G = B, so ``Y = 16 + 219 v / 255``: the papers' replicate-then-convert rule).
+   ``round_y`` additionally rounds Y half away from zero, as ``rgb2ycbcr`` does on uint8 images;
+   it needs 8-bit values (uint8 input or ``quantize=True``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from . import _registry, _validate
+
+SUPPORTED_DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
+SSIM_WINDOW = 11  # Gaussian window size (sigma 1.5); 'valid' filtering needs 11x11 pixels
+
+for _op in ("psnr_mse", "ssim_mean"):
+    _registry.register_op(
+        _op,
+        {
+            "reference": f"sr_kernels.ops.reference.{_op}",
+            "triton": f"sr_kernels.ops.triton.{_op}",
+            "cpu": f"sr_kernels.ops._ext.{_op}",
+            "cuda": f"sr_kernels.ops._ext.{_op}",
+        },
+    )
+
+
+def resolve_data_range(dtype: torch.dtype, data_range: float | None) -> float:
+    """The white level of images of `dtype`: 255 for uint8; floating images must say."""
+    if data_range is None:
+        if dtype == torch.uint8:
+            return 255.0
+        raise ValueError(
+            "data_range is required for floating-point images: 1.0 for images in [0, 1], "
+            "255.0 for images in [0, 255]"
+        )
+    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)):
+        raise TypeError(f"data_range must be a float, got {type(data_range).__name__}")
+    value = float(data_range)
+    if not (value > 0.0 and math.isfinite(value)):
+        raise ValueError(f"data_range must be a positive finite number, got {data_range}")
+    if dtype == torch.uint8 and value != 255.0:
+        raise ValueError(f"uint8 images are on [0, 255]: data_range must be 255, got {data_range}")
+    return value
+
+
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def _check(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    data_range: float | None,
+    crop_border: int,
+    y_channel: bool,
+    quantize: bool,
+    round_y: bool,
+    min_size: int,
+) -> tuple[float, int]:
+    _validate.tensor(sr, "sr")
+    _validate.tensor(hr, "hr")
+    _validate.ndim(sr, "sr", 4, "(N, C, H, W)")
+    _validate.ndim(hr, "hr", 4, "(N, C, H, W)")
+    if sr.shape != hr.shape:
+        raise ValueError(
+            f"sr and hr must have the same shape, got {tuple(sr.shape)} and {tuple(hr.shape)}"
+        )
+    _validate.dtype(sr, "sr", SUPPORTED_DTYPES)
+    if hr.dtype != sr.dtype:
+        raise TypeError(
+            f"hr has dtype {_validate.dtype_name(hr.dtype)} but sr has "
+            f"{_validate.dtype_name(sr.dtype)}; convert one (sr_kernels.metrics does this for you)"
+        )
+    if sr.device != hr.device:
+        raise ValueError(f"sr is on {sr.device} but hr is on {hr.device}")
+    if (sr.requires_grad or hr.requires_grad) and torch.is_grad_enabled():
+        raise ValueError(
+            "image metrics are inference-only (not differentiable): pass detached tensors or "
+            "call under torch.no_grad()"
+        )
+    value = resolve_data_range(sr.dtype, data_range)
+    if isinstance(crop_border, bool) or not isinstance(crop_border, int):
+        raise TypeError(f"crop_border must be an int, got {type(crop_border).__name__}")
+    if crop_border < 0:
+        raise ValueError(f"crop_border must be >= 0, got {crop_border}")
+    y_channel = _flag(y_channel, "y_channel")
+    quantize = _flag(quantize, "quantize")
+    round_y = _flag(round_y, "round_y")
+    channels, height, width = sr.shape[1], sr.shape[2], sr.shape[3]
+    if channels < 1:
+        raise ValueError("sr must have at least one channel")
+    if height - 2 * crop_border < min_size or width - 2 * crop_border < min_size:
+        raise ValueError(
+            f"crop_border={crop_border} leaves less than {min_size}x{min_size} pixels of a "
+            f"{height}x{width} image"
+            + (" (SSIM's 11x11 'valid' window needs at least 11x11)" if min_size > 1 else "")
+        )
+    if y_channel and channels not in (1, 3):
+        raise ValueError(f"y_channel=True needs 3 (RGB) or 1 (grey) channels, got {channels}")
+    if round_y and not y_channel:
+        raise ValueError("round_y=True needs y_channel=True")
+    if round_y and not (quantize or sr.dtype == torch.uint8):
+        raise ValueError(
+            "round_y=True rounds Y as MATLAB's rgb2ycbcr does for uint8 images and needs 8-bit "
+            "values: pass uint8 images or quantize=True"
+        )
+    return value, crop_border
+
+
+def _meta(sr: torch.Tensor, hr: torch.Tensor, y_channel: bool) -> dict:
+    meta = _registry.tensor_meta(sr, y_channel=y_channel)
+    meta["hr_channels_last"] = _registry.is_channels_last(hr)
+    return meta
+
+
+def psnr_mse(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    *,
+    data_range: float | None = None,
+    crop_border: int = 0,
+    y_channel: bool = False,
+    quantize: bool = False,
+    round_y: bool = False,
+) -> torch.Tensor:
+    """Per-image mean squared error on the 8-bit scale, after the protocol (module docstring).
+
+    ``mse[n] = mean over planes, rows, cols of (P(sr)[n] - P(hr)[n])**2`` where P is steps 1-4
+    of the protocol; ``PSNR = 10 * log10(255**2 / mse)``.
+
+    Args:
+        sr, hr: images of the same shape (N, C, H, W) and dtype, on one device; any strides
+            (NCHW, channels_last, slices).
+        data_range: white level: 1.0 for [0, 1] images, 255.0 for [0, 255]; uint8 images are
+            255 (the default for them; anything else raises).
+        crop_border: pixels removed from every side (the scale factor in the SR papers).
+        y_channel: evaluate BT.601 luma (C = 3, or C = 1 as grey) instead of every channel.
+        quantize: clamp and round both images to the 8-bit grid first.
+        round_y: round luma as MATLAB's rgb2ycbcr on uint8 (needs uint8 input or quantize).
+
+    Returns:
+        float64 tensor of shape (N,) on the input device. 0 for identical images; NaN when an
+        evaluated pixel of either image is NaN.
+
+    Dtypes: uint8, float16, bfloat16, float32, float64.
+    Backends: cuda (fused single pass), cpu (OpenMP), triton, reference (float64).
+    Numerics: samples are formed in double (uint8 in exact integers) and squared errors summed in
+        double in a fixed order: within ~1e-12 relative of the float64 reference, deterministic.
+    Inference-only: raises on inputs that require grad while grad mode is on.
+    Raises:
+        TypeError: non-tensor input, unsupported or mismatched dtype, non-bool flags.
+        ValueError: shapes differ, not 4-D, crop too large, bad data_range, y_channel with a
+            channel count other than 1 or 3, round_y without 8-bit values.
+    """
+    value, crop = _check(sr, hr, data_range, crop_border, y_channel, quantize, round_y, 1)
+    return _registry.dispatch(
+        "psnr_mse", _meta(sr, hr, y_channel), sr, hr, value, crop, y_channel, quantize, round_y
+    )
+
+
+def ssim_mean(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    *,
+    data_range: float | None = None,
+    crop_border: int = 0,
+    y_channel: bool = False,
+    quantize: bool = False,
+    round_y: bool = False,
+) -> torch.Tensor:
+    """Per-image mean SSIM (Wang et al.) after the protocol (module docstring).
+
+    On each evaluated plane P (the luma plane, or every channel): Gaussian window 11x11 with
+    sigma 1.5 (normalised), ``C1 = (0.01 * 255)**2``, ``C2 = (0.03 * 255)**2``, moments
+    ``mu = w * P``, ``sigma**2 = w * P**2 - mu**2``, ``sigma_xy = w * (P_sr P_hr) - mu_sr mu_hr``,
+    'valid' filtering (the map is 10 pixels smaller in each dimension), no downsampling;
+    ``ssim[n]`` is the mean of the map over all its pixels and planes (= the mean over channels
+    of per-channel SSIM).
+
+    Args: as `psnr_mse`; the cropped image must be at least 11x11.
+
+    Returns:
+        float64 tensor of shape (N,). 1 for identical images; NaN when a pixel is NaN.
+
+    Dtypes: uint8, float16, bfloat16, float32, float64.
+    Backends: cuda (fused separable, no full-size intermediates), cpu (OpenMP), triton,
+        reference (float64).
+    Numerics: fp32 moments on values shifted by a per-tile constant (variances are
+        shift-invariant), SSIM sums in double: within ~1e-6 of the float64 reference.
+    Inference-only, raises as `psnr_mse`.
+    """
+    value, crop = _check(sr, hr, data_range, crop_border, y_channel, quantize, round_y, SSIM_WINDOW)
+    return _registry.dispatch(
+        "ssim_mean", _meta(sr, hr, y_channel), sr, hr, value, crop, y_channel, quantize, round_y
+    )

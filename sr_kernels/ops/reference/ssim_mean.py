@@ -1,0 +1,74 @@
+"""Reference ssim_mean in float64: Wang et al. SSIM with the SR convention (executable spec).
+
+Gaussian window 11x11, sigma 1.5, normalised; K1 = 0.01, K2 = 0.03, L = 255 (values are on the
+8-bit scale); 'valid' filtering; no downsampling; mean over the map and the planes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .. import _trace
+from .psnr_mse import protocol_planes
+
+_DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
+WINDOW = 11
+SIGMA = 1.5
+C1 = (0.01 * 255.0) ** 2
+C2 = (0.03 * 255.0) ** 2
+
+
+def supports(meta: dict[str, Any]) -> str | None:
+    return None if meta["dtype"] in _DTYPES else f"dtype {meta['dtype']} is not supported"
+
+
+def gaussian_taps(dtype: torch.dtype = torch.float64, device: Any = "cpu") -> torch.Tensor:
+    """The normalised 1-D window; the 2-D window is its outer product."""
+    radius = WINDOW // 2
+    taps = torch.tensor(
+        [math.exp(-((k - radius) ** 2) / (2.0 * SIGMA**2)) for k in range(WINDOW)],
+        dtype=torch.float64,
+    )
+    return (taps / taps.sum()).to(dtype=dtype, device=device)
+
+
+def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """SSIM map of two (N, P, H, W) float64 planes on the 8-bit scale: (N, P, H - 10, W - 10)."""
+    n, p, h, w = a.shape
+    taps = gaussian_taps(a.dtype, a.device)
+    vertical = taps.view(1, 1, WINDOW, 1)
+    horizontal = taps.view(1, 1, 1, WINDOW)
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        t = t.reshape(n * p, 1, h, w)
+        return F.conv2d(F.conv2d(t, vertical), horizontal).reshape(n, p, h - 10, w - 10)
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
+    cov = blur(a * b) - mu_a * mu_b
+    return ((2 * mu_a * mu_b + C1) * (2 * cov + C2)) / (
+        (mu_a**2 + mu_b**2 + C1) * (var_a + var_b + C2)
+    )
+
+
+def ssim_mean(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    data_range: float,
+    crop_border: int,
+    y_channel: bool,
+    quantize: bool,
+    round_y: bool,
+) -> torch.Tensor:
+    """ssim[n] = mean of the SSIM map of the protocol planes of image n, float64."""
+    _trace.record("ssim_mean", "reference")
+    a = protocol_planes(sr, data_range, crop_border, y_channel, quantize, round_y)
+    b = protocol_planes(hr, data_range, crop_border, y_channel, quantize, round_y)
+    if a.shape[0] == 0:
+        return torch.empty(0, dtype=torch.float64, device=sr.device)
+    return ssim_map(a, b).mean(dim=(1, 2, 3))
