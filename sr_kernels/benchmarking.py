@@ -476,6 +476,8 @@ def validation_report(
     md += ["| stage | status | seconds |", "|---|---|---:|"]
     for stage in stages:
         status = "ok" if stage["status"] == 0 else f"FAILED ({stage['status']})"
+        if stage["status"] in (124, 137):
+            status = "TIMED OUT (partial results)"
         md.append(f"| {stage['stage']} | {status} | {stage['seconds']:.0f} |")
     md += [
         "",
