@@ -63,8 +63,8 @@ int64_t smem_bytes(int64_t c_in, int th, int tw) {
 
 template <typename T, int R>
 __global__ void __launch_bounds__(kThreads, 1)
-    conv_pixel_shuffle_kernel(const ConvPixelShuffleArgs args, const Tile tile,
-                              const int tiles_h, const int tiles_w, const bool vector_store) {
+    conv_pixel_shuffle_kernel(const ConvPixelShuffleArgs args, const Tile tile, const int tiles_h,
+                              const int tiles_w, const bool vector_store) {
   using Pass = ShufflePass<T, R>;
   constexpr int kCB = ShuffleConfig<R>::kChannelBlock;
   constexpr int kVecs = kCB / 8;  // 16-byte vectors per (pixel, i, j) and pass
@@ -105,8 +105,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       const int gh = h0 - 1 + r;
       const int gw = w0 - 1 + cc;
       const bool inside = gh >= 0 && gh < h_img && gw >= 0 && gw < w_img;
-      const T* src =
-          inside ? x_n + gh * args.x_stride[2] + gw * args.x_stride[3] + v * 8 : x;
+      const T* src = inside ? x_n + gh * args.x_stride[2] + gw * args.x_stride[3] + v * 8 : x;
       conv::cp_async16(in_tile + px * ps + v * 8, src, inside ? 16 : 0);
     }
     conv::cp_async_commit();
@@ -171,7 +170,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       } else {
         const T* elems = reinterpret_cast<const T*>(&value);
 #pragma unroll
-        for (int e = 0; e < 8; ++e) dst[static_cast<int64_t>(ch + e) * args.out_stride[1]] = elems[e];
+        for (int e = 0; e < 8; ++e)
+          dst[static_cast<int64_t>(ch + e) * args.out_stride[1]] = elems[e];
       }
     }
   }

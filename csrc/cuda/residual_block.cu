@@ -78,8 +78,7 @@ int64_t smem_bytes(int64_t c, int th, int tw) {
   const int64_t ps = c + 8;
   const int64_t in_px = static_cast<int64_t>(th + 4) * (tw + 4);
   const int64_t mid_px = static_cast<int64_t>(th + 2) * (tw + 2);
-  return (in_px + mid_px) * ps * static_cast<int64_t>(sizeof(T)) +
-         BlockPass<T, Cfg>::stage_bytes();
+  return (in_px + mid_px) * ps * static_cast<int64_t>(sizeof(T)) + BlockPass<T, Cfg>::stage_bytes();
 }
 
 template <typename T, typename Cfg>
@@ -126,8 +125,7 @@ __global__ void __launch_bounds__(Cfg::threads, 1)
       const int gh = h0 - 2 + r;
       const int gw = w0 - 2 + cc;
       const bool inside = gh >= 0 && gh < h_img && gw >= 0 && gw < w_img;
-      const T* src =
-          inside ? x_n + gh * args.x_stride[2] + gw * args.x_stride[3] + v * 8 : x;
+      const T* src = inside ? x_n + gh * args.x_stride[2] + gw * args.x_stride[3] + v * 8 : x;
       conv::cp_async16(in_tile + px * ps + v * 8, src, inside ? 16 : 0);
     }
     conv::cp_async_commit();
@@ -215,7 +213,8 @@ __global__ void __launch_bounds__(Cfg::threads, 1)
     } else {
       const T* elems = reinterpret_cast<const T*>(&value);
 #pragma unroll
-      for (int e = 0; e < 8; ++e) dst[static_cast<int64_t>(v * 8 + e) * args.out_stride[1]] = elems[e];
+      for (int e = 0; e < 8; ++e)
+        dst[static_cast<int64_t>(v * 8 + e) * args.out_stride[1]] = elems[e];
     }
   }
 }

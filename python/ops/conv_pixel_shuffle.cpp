@@ -5,6 +5,8 @@
 // aligned pixels (e.g. NCHW) is converted to channels_last once; the weight is repacked to
 // [3][3][C_out*r*r][C_in]. The output keeps the input's memory format: channels_last for a
 // channels_last input, NCHW otherwise (written directly through its strides by the kernel).
+#include "sr_kernels/conv_pixel_shuffle.h"
+
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
@@ -12,7 +14,6 @@
 #include <cstdint>
 
 #include "checks.h"
-#include "sr_kernels/conv_pixel_shuffle.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -55,21 +56,19 @@ at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, con
                " for r = ", r, ", got ", n_conv);
   SR_CHECK_TYPE(w.scalar_type() == x.scalar_type(), "w", "expected dtype ", x.scalar_type(),
                 " (x's dtype), got ", w.scalar_type());
-  SR_CHECK_ARG(w.device() == x.device(), "w", "expected device ", x.device(), ", got ",
-               w.device());
+  SR_CHECK_ARG(w.device() == x.device(), "w", "expected device ", x.device(), ", got ", w.device());
   SR_CHECK_DIM(b, "b", 1);
   SR_CHECK_ARG(b.size(0) == n_conv, "b", "expected shape [", n_conv, "], got ", b.sizes());
   SR_CHECK_TYPE(b.scalar_type() == x.scalar_type(), "b", "expected dtype ", x.scalar_type(),
                 " (x's dtype), got ", b.scalar_type());
-  SR_CHECK_ARG(b.device() == x.device(), "b", "expected device ", x.device(), ", got ",
-               b.device());
+  SR_CHECK_ARG(b.device() == x.device(), "b", "expected device ", x.device(), ", got ", b.device());
 
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t c_out = n_conv / (r * r);
-  at::Tensor out = at::empty(
-      {x.size(0), c_out, x.size(2) * r, x.size(3) * r},
-      x.options().memory_format(is_channels_last(x) ? at::MemoryFormat::ChannelsLast
-                                                    : at::MemoryFormat::Contiguous));
+  at::Tensor out =
+      at::empty({x.size(0), c_out, x.size(2) * r, x.size(3) * r},
+                x.options().memory_format(is_channels_last(x) ? at::MemoryFormat::ChannelsLast
+                                                              : at::MemoryFormat::Contiguous));
   if (out.numel() == 0) return out;
 
   sr::ConvPixelShuffleArgs args;
@@ -94,9 +93,8 @@ at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, con
   args.c_in = c_in;
   args.c_out = c_out;
   args.r = r;
-  SR_CHECK_STATUS(
-      sr::launch_conv_pixel_shuffle(args, c10::cuda::getCurrentCUDAStream().stream()),
-      "conv_pixel_shuffle");
+  SR_CHECK_STATUS(sr::launch_conv_pixel_shuffle(args, c10::cuda::getCurrentCUDAStream().stream()),
+                  "conv_pixel_shuffle");
   return out;
 }
 

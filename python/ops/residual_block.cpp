@@ -6,6 +6,8 @@
 // [3][3][C_out][C_in] (2 x 9*C*C elements, 144 KB at C = 64 in fp16) so the kernel reads
 // contiguous input-channel rows. The output keeps the input's memory format: channels_last for a
 // channels_last input, NCHW otherwise (written directly through its strides by the kernel).
+#include "sr_kernels/residual_block.h"
+
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
@@ -13,7 +15,6 @@
 #include <cstdint>
 
 #include "checks.h"
-#include "sr_kernels/residual_block.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -72,9 +73,9 @@ at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const 
   check_bias(x, b2, "b2", c);
 
   const c10::cuda::CUDAGuard guard(x.device());
-  at::Tensor out = at::empty(x.sizes(), x.options().memory_format(is_channels_last(x)
-                                                                      ? at::MemoryFormat::ChannelsLast
-                                                                      : at::MemoryFormat::Contiguous));
+  at::Tensor out = at::empty(
+      x.sizes(), x.options().memory_format(is_channels_last(x) ? at::MemoryFormat::ChannelsLast
+                                                               : at::MemoryFormat::Contiguous));
   if (out.numel() == 0) return out;
 
   sr::ResidualBlockArgs args;

@@ -1,0 +1,431 @@
+"""CUDA C++ fused convolutions: residual_block and conv_pixel_shuffle (csrc/cuda/*.cu).
+
+GPU tests (marker `cuda`) compare the kernels with a float64 torch.nn.functional reference using
+the STYLE.md tolerance rule, over odd sizes, images smaller than a tile, batch 0, C in
+{16, 32, 48, 64, 128, 256}, res_scale 1 and 0.1, r 2 and 3, NCHW / channels_last / sliced
+inputs; gradients against the reference's autograd; opcheck; torch.compile. The CPU tests check
+the schemas, the fake kernels' shapes and strides and the capability predicates without a GPU.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from _helpers import assert_close_to_reference, backend_params, random_image
+
+from sr_kernels import _ext, ops
+
+EXT = pytest.mark.skipif(not _ext.load(), reason=f"extension not loaded: {_ext.info().reason}")
+HALF_DTYPES = [torch.float16, torch.bfloat16]
+
+
+def _ext_modules():
+    from sr_kernels.ops._ext import conv_pixel_shuffle as cps
+    from sr_kernels.ops._ext import residual_block as rb
+
+    return rb, cps
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference maths (float64) and inputs.
+
+
+def _block_ref(x, w1, b1, w2, b2, s):
+    return x + s * F.conv2d(F.relu(F.conv2d(x, w1, b1, padding=1)), w2, b2, padding=1)
+
+
+def _upsampler_ref(x, w, b, r):
+    return F.pixel_shuffle(F.conv2d(x, w, b, padding=1), r)
+
+
+def _weights(c_out, c_in, dtype, device):
+    """Random weights scaled like a trained layer (unit-variance outputs), never zeros."""
+    w = torch.randn(c_out, c_in, 3, 3, dtype=torch.float64) / (3.0 * c_in**0.5)
+    b = torch.randn(c_out, dtype=torch.float64) * 0.1
+    return w.to(device=device, dtype=dtype), b.to(device=device, dtype=dtype)
+
+
+def _layout(x, layout):
+    """`x` (NCHW values) re-laid out: contiguous, channels_last, or a sliced channels_last view."""
+    if layout == "contiguous":
+        return x.contiguous()
+    if layout == "channels_last":
+        return x.contiguous(memory_format=torch.channels_last)
+    n, c, h, w = x.shape
+    if layout == "sliced":  # NHWC view with gaps: 8 extra channels, 1 extra row and column
+        big = torch.zeros((n, c + 8, h + 1, w + 1), dtype=x.dtype, device=x.device)
+        big = big.contiguous(memory_format=torch.channels_last)
+        view = big[:, 8:, 1:, 1:]
+        view.copy_(x)
+        return view
+    if layout == "misaligned":  # channel stride 1 but pixels not 16-byte aligned: host copies
+        big = torch.zeros((n, c + 1, h, w), dtype=x.dtype, device=x.device)
+        big = big.contiguous(memory_format=torch.channels_last)
+        view = big[:, 1:]
+        view.copy_(x)
+        return view
+    raise ValueError(layout)
+
+
+def _expected_format(x):
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
+def _poison_allocator(numel, dtype):
+    """Leave NaNs in the caching allocator's free blocks so an unwritten output shows up."""
+    junk = torch.full((max(numel, 1) * 2,), float("nan"), dtype=dtype, device="cuda")
+    del junk
+
+
+# ---------------------------------------------------------------------------------------------
+# CPU: schemas, fake kernels, capability predicates.
+
+
+@EXT
+def test_schemas_registered():
+    assert str(torch.ops.sr_kernels.residual_block.default._schema) == (
+        "sr_kernels::residual_block(Tensor x, Tensor w1, Tensor b1, Tensor w2, Tensor b2, "
+        "float res_scale) -> Tensor"
+    )
+    assert str(torch.ops.sr_kernels.conv_pixel_shuffle.default._schema) == (
+        "sr_kernels::conv_pixel_shuffle(Tensor x, Tensor w, Tensor b, int r) -> Tensor"
+    )
+
+
+@EXT
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
+def test_fake_residual_block(channels_last, dtype):
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    _ext_modules()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    with FakeTensorMode():
+        x = torch.empty(2, 64, 17, 23, dtype=dtype, device="cuda").contiguous(memory_format=fmt)
+        w = torch.empty(64, 64, 3, 3, dtype=dtype, device="cuda")
+        b = torch.empty(64, dtype=dtype, device="cuda")
+        out = torch.ops.sr_kernels.residual_block(x, w, b, w, b, 0.1)
+        assert out.shape == (2, 64, 17, 23) and out.dtype == dtype
+        assert out.device.type == "cuda"
+        assert out.is_contiguous(memory_format=fmt)
+
+
+@EXT
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("r", [2, 3])
+def test_fake_conv_pixel_shuffle(channels_last, r):
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    _ext_modules()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    with FakeTensorMode():
+        x = torch.empty(2, 64, 5, 7, dtype=torch.float16, device="cuda")
+        x = x.contiguous(memory_format=fmt)
+        w = torch.empty(32 * r * r, 64, 3, 3, dtype=torch.float16, device="cuda")
+        b = torch.empty(32 * r * r, dtype=torch.float16, device="cuda")
+        out = torch.ops.sr_kernels.conv_pixel_shuffle(x, w, b, r)
+        assert out.shape == (2, 32, 5 * r, 7 * r)
+        assert out.is_contiguous(memory_format=fmt)
+
+
+@EXT
+def test_supports_residual_block():
+    rb, _ = _ext_modules()
+    ok = {"device": "cuda", "dtype": torch.float16, "channels_last": True, "channels": 64}
+    assert rb.supports({**ok, "device": "cpu"}) is not None
+    assert rb.supports({**ok, "dtype": torch.float32}) is not None
+    assert rb.supports({**ok, "channels": 24}) is not None
+    assert rb.supports({**ok, "channels": 512}) is not None
+    assert rb.supports({k: v for k, v in ok.items() if k != "channels"}) is not None
+    if torch.cuda.is_available():
+        assert rb.supports(ok) is None
+    assert rb.min_shared_bytes(256) == ((8 * 12) + (6 * 10)) * 264 * 2 + 3 * 128 * 40 * 2
+
+
+@EXT
+def test_supports_conv_pixel_shuffle():
+    _, cps = _ext_modules()
+    ok = {"device": "cuda", "dtype": torch.bfloat16, "channels": 64, "out_channels": 256, "r": 2}
+    assert cps.supports(ok) is None
+    assert cps.supports({**ok, "r": 3, "out_channels": 576}) is None
+    assert cps.supports({**ok, "r": 4, "out_channels": 1024}) is not None
+    assert cps.supports({**ok, "out_channels": 8 * 4}) is not None  # C_out = 8 for r = 2
+    assert cps.supports({**ok, "r": 3, "out_channels": 8 * 9}) is None
+    assert cps.supports({**ok, "channels": 3}) is not None
+    assert cps.supports({**ok, "dtype": torch.float32}) is not None
+    assert cps.supports({**ok, "device": "cpu"}) is not None
+
+
+@EXT
+def test_no_cpu_kernel():
+    x = torch.rand(1, 16, 4, 4, dtype=torch.float16)
+    w = torch.rand(16, 16, 3, 3, dtype=torch.float16)
+    b = torch.rand(16, dtype=torch.float16)
+    with pytest.raises(NotImplementedError):
+        torch.ops.sr_kernels.residual_block(x, w, b, w, b, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU: residual_block.
+
+BLOCK_SHAPES = [
+    (1, 16, 17, 23),
+    (2, 32, 17, 23),
+    (1, 48, 11, 7),  # C not a multiple of 64: partial 64-channel pass
+    (2, 64, 17, 23),
+    (1, 64, 1, 1),  # smaller than a tile
+    (1, 64, 3, 5),
+    (2, 64, 40, 36),  # several 16 x 16 tiles
+    (1, 128, 12, 20),
+    (1, 256, 9, 10),  # wide configuration, weights streamed
+    (2, 256, 17, 23),
+]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("res_scale", [1.0, 0.1])
+@pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
+@pytest.mark.parametrize("shape", BLOCK_SHAPES, ids=str)
+def test_residual_block_forward(shape, dtype, res_scale):
+    n, c, h, w = shape
+    x = random_image(shape, dtype, "cuda").contiguous(memory_format=torch.channels_last)
+    w1, b1 = _weights(c, c, dtype, "cuda")
+    w2, b2 = _weights(c, c, dtype, "cuda")
+    _poison_allocator(x.numel(), dtype)
+    with ops.use_backend("cuda"), ops.trace() as events:
+        out = ops.residual_block(x, w1, b1, w2, b2, res_scale)
+    assert ("residual_block", "cuda") in events
+    assert out.shape == shape and out.dtype == dtype
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    args64 = [t.double() for t in (x, w1, b1, w2, b2)]
+    ref64 = _block_ref(*args64, res_scale)
+    same = _block_ref(x, w1, b1, w2, b2, res_scale)
+    assert_close_to_reference(out, ref64, same, dtype)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "sliced", "misaligned"])
+@pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
+def test_residual_block_layouts(layout, dtype):
+    shape = (2, 64, 17, 23)
+    values = random_image(shape, dtype, "cuda")
+    x = _layout(values, layout)
+    w1, b1 = _weights(64, 64, dtype, "cuda")
+    w2, b2 = _weights(64, 64, dtype, "cuda")
+    _poison_allocator(x.numel(), dtype)
+    with ops.use_backend("cuda"), ops.trace() as events:
+        out = ops.residual_block(x, w1, b1, w2, b2, 0.1)
+    assert ("residual_block", "cuda") in events
+    assert out.is_contiguous(memory_format=_expected_format(x))
+    ref64 = _block_ref(*[t.double() for t in (values, w1, b1, w2, b2)], 0.1)
+    same = _block_ref(values, w1, b1, w2, b2, 0.1)
+    assert_close_to_reference(out, ref64, same, dtype)
+
+
+@pytest.mark.cuda
+def test_residual_block_batch0_and_deterministic():
+    w1, b1 = _weights(64, 64, torch.float16, "cuda")
+    x0 = torch.empty(0, 64, 8, 8, dtype=torch.float16, device="cuda")
+    out0 = torch.ops.sr_kernels.residual_block(x0, w1, b1, w1, b1, 1.0)
+    assert out0.shape == (0, 64, 8, 8)
+    x = random_image((1, 64, 33, 31), torch.float16, "cuda")
+    x = x.contiguous(memory_format=torch.channels_last)
+    first = torch.ops.sr_kernels.residual_block(x, w1, b1, w1, b1, 0.5)
+    second = torch.ops.sr_kernels.residual_block(x, w1, b1, w1, b1, 0.5)
+    assert torch.equal(first, second)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
+@pytest.mark.parametrize("c", [16, 64])
+def test_residual_block_gradients(dtype, c):
+    shape = (2, c, 9, 11)
+    x = random_image(shape, dtype, "cuda").contiguous(memory_format=torch.channels_last)
+    params = [*_weights(c, c, dtype, "cuda"), *_weights(c, c, dtype, "cuda")]
+    grad_out = torch.randn(shape, dtype=torch.float64, device="cuda").to(dtype)
+
+    def grads(fn, tensors):
+        leaves = [t.detach().clone().requires_grad_() for t in tensors]
+        fn(*leaves, 0.1).backward(grad_out.to(leaves[0].dtype))
+        return [leaf.grad for leaf in leaves]
+
+    ours = grads(lambda *a: torch.ops.sr_kernels.residual_block(*a[:5], a[5]), [x, *params])
+    ref64 = grads(_block_ref, [t.double() for t in (x, *params)])
+    same = grads(_block_ref, [x, *params])
+    for name, g, r64, s in zip(["x", "w1", "b1", "w2", "b2"], ours, ref64, same):
+        assert g is not None and g.shape == r64.shape, name
+        assert_close_to_reference(g, r64, s, dtype)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_residual_block_opcheck(channels_last):
+    x = random_image((2, 16, 6, 7), torch.float16, "cuda")
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    w1, b1 = _weights(16, 16, torch.float16, "cuda")
+    w2, b2 = _weights(16, 16, torch.float16, "cuda")
+    args = (x, w1, b1, w2, b2, 0.1)
+    torch.library.opcheck(torch.ops.sr_kernels.residual_block.default, args)
+    grad_args = tuple(t.detach().clone().requires_grad_() for t in args[:5]) + (0.1,)
+    torch.library.opcheck(torch.ops.sr_kernels.residual_block.default, grad_args)
+
+
+@pytest.mark.cuda
+def test_residual_block_errors():
+    x = random_image((1, 64, 8, 8), torch.float16, "cuda")
+    w, b = _weights(64, 64, torch.float16, "cuda")
+    op = torch.ops.sr_kernels.residual_block
+    with pytest.raises(ValueError, match="w1"):
+        op(x, w[:, :32], b, w, b, 1.0)
+    with pytest.raises(ValueError, match="b2"):
+        op(x, w, b, w, b[:32], 1.0)
+    with pytest.raises(TypeError, match="x"):
+        op(x.float(), w.float(), b.float(), w.float(), b.float(), 1.0)
+    with pytest.raises(TypeError, match="w2"):
+        op(x, w, b, w.bfloat16(), b, 1.0)
+    with pytest.raises(ValueError, match="x"):
+        op(x[:, :24], w[:24, :24], b[:24], w[:24, :24], b[:24], 1.0)
+    with pytest.raises(ValueError, match="x"):
+        op(x[0], w, b, w, b, 1.0)
+    x24 = random_image((1, 24, 8, 8), torch.float16, "cuda")
+    w24, b24 = _weights(24, 24, torch.float16, "cuda")
+    with ops.use_backend("cuda"), pytest.raises(ops.BackendUnavailableError, match="multiple"):
+        ops.residual_block(x24, w24, b24, w24, b24)
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU: conv_pixel_shuffle.
+
+# (N, C_in, H, W, C_out, r)
+UPSAMPLER_SHAPES = [
+    (1, 64, 17, 23, 64, 2),  # EDSR x2 / x4 stage
+    (2, 16, 5, 7, 16, 3),
+    (1, 32, 17, 23, 16, 2),
+    (1, 64, 9, 10, 64, 3),  # EDSR x3
+    (1, 16, 1, 1, 16, 2),  # smaller than a tile
+    (2, 64, 33, 20, 64, 2),
+    (1, 256, 8, 12, 32, 2),
+    (1, 48, 6, 9, 8, 3),
+]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
+@pytest.mark.parametrize("shape", UPSAMPLER_SHAPES, ids=str)
+def test_conv_pixel_shuffle_forward(shape, dtype):
+    n, c_in, h, w, c_out, r = shape
+    x = random_image((n, c_in, h, w), dtype, "cuda").contiguous(memory_format=torch.channels_last)
+    weight, bias = _weights(c_out * r * r, c_in, dtype, "cuda")
+    _poison_allocator(n * c_out * h * w * r * r, dtype)
+    with ops.use_backend("cuda"), ops.trace() as events:
+        out = ops.conv_pixel_shuffle(x, weight, bias, r)
+    assert ("conv_pixel_shuffle", "cuda") in events
+    assert out.shape == (n, c_out, h * r, w * r) and out.dtype == dtype
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    ref64 = _upsampler_ref(x.double(), weight.double(), bias.double(), r)
+    assert_close_to_reference(out, ref64, _upsampler_ref(x, weight, bias, r), dtype)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "sliced", "misaligned"])
+@pytest.mark.parametrize("r", [2, 3])
+def test_conv_pixel_shuffle_layouts(layout, r):
+    dtype = torch.bfloat16
+    values = random_image((2, 32, 11, 13), dtype, "cuda")
+    x = _layout(values, layout)
+    weight, bias = _weights(16 * r * r, 32, dtype, "cuda")
+    _poison_allocator(2 * 16 * 11 * 13 * r * r, dtype)
+    with ops.use_backend("cuda"), ops.trace() as events:
+        out = ops.conv_pixel_shuffle(x, weight, bias, r)
+    assert ("conv_pixel_shuffle", "cuda") in events
+    assert out.is_contiguous(memory_format=_expected_format(x))
+    ref64 = _upsampler_ref(values.double(), weight.double(), bias.double(), r)
+    assert_close_to_reference(out, ref64, _upsampler_ref(values, weight, bias, r), dtype)
+
+
+@pytest.mark.cuda
+def test_conv_pixel_shuffle_batch0():
+    weight, bias = _weights(64 * 4, 64, torch.float16, "cuda")
+    x0 = torch.empty(0, 64, 8, 8, dtype=torch.float16, device="cuda")
+    out = torch.ops.sr_kernels.conv_pixel_shuffle(x0, weight, bias, 2)
+    assert out.shape == (0, 64, 16, 16)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
+@pytest.mark.parametrize("r", [2, 3])
+def test_conv_pixel_shuffle_gradients(dtype, r):
+    x = random_image((2, 32, 7, 9), dtype, "cuda").contiguous(memory_format=torch.channels_last)
+    weight, bias = _weights(16 * r * r, 32, dtype, "cuda")
+    grad_out = torch.randn((2, 16, 7 * r, 9 * r), dtype=torch.float64, device="cuda")
+
+    def grads(fn, tensors):
+        leaves = [t.detach().clone().requires_grad_() for t in tensors]
+        fn(*leaves, r).backward(grad_out.to(leaves[0].dtype))
+        return [leaf.grad for leaf in leaves]
+
+    ours = grads(torch.ops.sr_kernels.conv_pixel_shuffle, [x, weight, bias])
+    ref64 = grads(_upsampler_ref, [t.double() for t in (x, weight, bias)])
+    same = grads(_upsampler_ref, [x, weight, bias])
+    for name, g, r64, s in zip(["x", "w", "b"], ours, ref64, same):
+        assert g is not None and g.shape == r64.shape, name
+        assert_close_to_reference(g, r64, s, dtype)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("r", [2, 3])
+def test_conv_pixel_shuffle_opcheck(r):
+    x = random_image((1, 16, 5, 6), torch.float16, "cuda").contiguous(
+        memory_format=torch.channels_last
+    )
+    weight, bias = _weights(16 * r * r, 16, torch.float16, "cuda")
+    torch.library.opcheck(torch.ops.sr_kernels.conv_pixel_shuffle.default, (x, weight, bias, r))
+    grad_args = tuple(t.detach().clone().requires_grad_() for t in (x, weight, bias)) + (r,)
+    torch.library.opcheck(torch.ops.sr_kernels.conv_pixel_shuffle.default, grad_args)
+
+
+@pytest.mark.cuda
+def test_conv_pixel_shuffle_errors():
+    x = random_image((1, 64, 8, 8), torch.float16, "cuda")
+    weight, bias = _weights(256, 64, torch.float16, "cuda")
+    op = torch.ops.sr_kernels.conv_pixel_shuffle
+    with pytest.raises(ValueError, match="r"):
+        op(x, weight, bias, 4)
+    with pytest.raises(ValueError, match="w"):
+        op(x, weight[:, :32], bias, 2)
+    with pytest.raises(ValueError, match="b"):
+        op(x, weight, bias[:100], 2)
+    with pytest.raises(TypeError, match="w"):
+        op(x, weight.bfloat16(), bias, 2)
+    with pytest.raises(ValueError, match="w"):  # C_out = 60 / 4 = 15, not a multiple of 16
+        op(x, weight[:60], bias[:60], 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU: torch.compile over a small EDSR-like model on the cuda backend.
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", backend_params("cuda"))
+def test_torch_compile_fullgraph(backend):
+    torch._dynamo.reset()
+    dtype = torch.float16
+    w1, b1 = _weights(64, 64, dtype, "cuda")
+    w2, b2 = _weights(64, 64, dtype, "cuda")
+    wu, bu = _weights(64 * 4, 64, dtype, "cuda")
+
+    def body(x):
+        y = ops.residual_block(x, w1, b1, w2, b2, 0.1)
+        y = ops.residual_block(y, w2, b2, w1, b1, 0.1)
+        return ops.conv_pixel_shuffle(y * 1.0, wu, bu, 2)
+
+    x = random_image((1, 64, 12, 10), dtype, "cuda").contiguous(memory_format=torch.channels_last)
+    with ops.use_backend(backend), ops.trace() as events:
+        compiled = torch.compile(body, fullgraph=True)
+        out = compiled(x)
+        eager = body(x)
+    assert ("residual_block", "cuda") in events and ("conv_pixel_shuffle", "cuda") in events
+    torch.testing.assert_close(out, eager, rtol=0, atol=0)
