@@ -88,11 +88,23 @@ def primary(op: str, device: str) -> Baseline:
     raise KeyError(f"no primary baseline for {op!r} on {device!r}")
 
 
+# One compiled baseline serves every dtype/layout/shape row of its op (dynamic=False: one graph
+# each). Dynamo keeps those graphs on the function's code object and, past `recompile_limit`
+# (8 by default), silently runs eager instead: raise the limit so that never happens mid-suite.
+_RECOMPILE_LIMIT = 256
+
+
 def compiled(fn: Callable[..., Any], **options: Any) -> Callable[..., Any]:
     """`torch.compile(fn)` built on first call, so importing this module compiles nothing."""
 
     @functools.cache
     def build() -> Callable[..., Any]:
+        import torch._dynamo.config as dynamo_config
+
+        dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, _RECOMPILE_LIMIT)
+        dynamo_config.accumulated_recompile_limit = max(
+            dynamo_config.accumulated_recompile_limit, 4 * _RECOMPILE_LIMIT
+        )
         return torch.compile(fn, **options)
 
     def run(*args: Any, **kwargs: Any) -> Any:

@@ -48,12 +48,13 @@ def random_tensor(
     """Random (never constant) tensor: uint8 in [0, 255], floats in [0, 1), in `layout`."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    generator = torch.Generator().manual_seed(seed)
+    # Generated on the device itself: real-size GPU inputs would take longer on the CPU.
+    device = torch.device(device)
+    generator = torch.Generator(device=device).manual_seed(seed)
     if dtype == torch.uint8:
-        x = torch.randint(0, 256, shape, generator=generator, dtype=torch.uint8)
+        x = torch.randint(0, 256, shape, generator=generator, dtype=torch.uint8, device=device)
     else:
-        x = torch.rand(shape, generator=generator, dtype=torch.float32).to(dtype)
-    x = x.to(device)
+        x = torch.rand(shape, generator=generator, dtype=torch.float32, device=device).to(dtype)
     if layout == "nhwc" and x.dim() == 4:
         x = x.contiguous(memory_format=torch.channels_last)
     return x
