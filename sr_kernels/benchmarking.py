@@ -53,8 +53,11 @@ def annotate_speedups(benchmarks: list[dict[str, Any]]) -> None:
         groups.setdefault(entry.get("group") or "", []).append(entry)
     for entries in groups.values():
         baselines = [e for e in entries if (e.get("extra_info") or {}).get("role") == "baseline"]
-        timed = [(e, _time_of(e)) for e in baselines]
-        timed = [(e, t) for e, t in timed if t]
+        timed: list[tuple[dict[str, Any], float]] = []
+        for e in baselines:
+            t = _time_of(e)
+            if t:
+                timed.append((e, t))
         primary = next(((e, t) for e, t in timed if e["extra_info"].get("primary_baseline")), None)
         best = min(timed, key=lambda pair: pair[1]) if timed else None
         for entry in entries:
@@ -237,7 +240,7 @@ def plot_speedups(rows: Sequence[Row], path: str | Path, title: str = "Speed-up"
         ax.text(0.5, 0.5, "no speed-ups to plot", ha="center", va="center")
         ax.set_axis_off()
     else:
-        values = [r.speedup for r in ours]
+        values = [float(r.speedup or 0.0) for r in ours]
         labels = [f"{r.group.replace('/', ' / ')}  [{r.impl}]" for r in ours]
         colors = ["#2a9d8f" if v >= 1 else "#e76f51" for v in values]
         y = range(len(ours))
@@ -457,7 +460,7 @@ def validation_report(
         benchmarks = load_json(bench_json).get("benchmarks", [])
         annotate_speedups(benchmarks)
         rows = rows_from_benchmarks(benchmarks)
-    report = {
+    report: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "gpu": gpu_name,
         "stages": stages,
@@ -507,11 +510,11 @@ def validation_report(
         except Exception as error:  # matplotlib missing: the table is the result
             md += [f"(no chart: {error})", ""]
     md += ["## Kernel resource usage (`sr-kernels env --kernels`)", "", "```"]
-    md += [report["kernel_resource_usage"] or "(not available)", "```", ""]
-    md += ["## Environment (`sr-kernels env`)", "", "```", report["env"] or "(not available)"]
+    md += [str(report["kernel_resource_usage"] or "(not available)"), "```", ""]
+    md += ["## Environment (`sr-kernels env`)", "", "```", str(report["env"] or "(not available)")]
     md += ["```", ""]
     if any(s["stage"].startswith("install") and s["status"] != 0 for s in stages):
-        md += ["## Install log (last lines)", "", "```", report["install_log_tail"], "```", ""]
+        md += ["## Install log (last lines)", "", "```", str(report["install_log_tail"]), "```", ""]
     md_path.write_text("\n".join(md))
     print(f"wrote {json_path} and {md_path}")
     return report
