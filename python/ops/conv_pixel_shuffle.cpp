@@ -35,6 +35,14 @@ bool kernel_readable(const at::Tensor& x, int64_t (&strides)[4]) {
   return (reinterpret_cast<uintptr_t>(x.const_data_ptr()) & 15u) == 0;
 }
 
+// [C_out, C_in, 3, 3] -> [3, 3, C_out, C_in] (input channels contiguous per tap and output
+// channel), 16-byte aligned for the kernel's vector copies.
+at::Tensor packed_weight(const at::Tensor& w) {
+  at::Tensor packed = w.permute({2, 3, 0, 1}).contiguous();
+  if ((reinterpret_cast<uintptr_t>(packed.const_data_ptr()) & 15u) != 0) packed = packed.clone();
+  return packed;
+}
+
 at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
                                    int64_t r) {
   SR_CHECK_DIM(x, "x", 4);
@@ -74,11 +82,13 @@ at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, con
   sr::ConvPixelShuffleArgs args;
   at::Tensor input = x;
   if (!kernel_readable(input, args.x_stride)) {
-    input = x.contiguous(at::MemoryFormat::ChannelsLast);  // documented copy (NCHW input)
+    // Documented copy (NCHW input, odd pixel strides, or a misaligned channels_last view,
+    // which contiguous() would return unchanged).
+    input = x.clone(at::MemoryFormat::ChannelsLast);
     const bool ok = kernel_readable(input, args.x_stride);
     TORCH_CHECK(ok, "sr_kernels: conv_pixel_shuffle: could not make x NHWC-addressable");
   }
-  const at::Tensor wp = w.permute({2, 3, 0, 1}).contiguous();
+  const at::Tensor wp = packed_weight(w);
   const at::Tensor bc = b.contiguous();
 
   args.dtype = x.scalar_type() == at::kHalf ? sr::ConvDType::kFloat16 : sr::ConvDType::kBFloat16;

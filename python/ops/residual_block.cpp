@@ -57,6 +57,14 @@ void check_bias(const at::Tensor& x, const at::Tensor& b, const char* name, int6
                b.device());
 }
 
+// [C_out, C_in, 3, 3] -> [3, 3, C_out, C_in] (input channels contiguous per tap and output
+// channel), 16-byte aligned for the kernel's vector copies.
+at::Tensor packed_weight(const at::Tensor& w) {
+  at::Tensor packed = w.permute({2, 3, 0, 1}).contiguous();
+  if ((reinterpret_cast<uintptr_t>(packed.const_data_ptr()) & 15u) != 0) packed = packed.clone();
+  return packed;
+}
+
 at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
                                const at::Tensor& w2, const at::Tensor& b2, double res_scale) {
   SR_CHECK_DIM(x, "x", 4);
@@ -81,13 +89,15 @@ at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const 
   sr::ResidualBlockArgs args;
   at::Tensor input = x;
   if (!kernel_readable(input, args.x_stride)) {
-    input = x.contiguous(at::MemoryFormat::ChannelsLast);  // documented copy (NCHW input)
+    // Documented copy (NCHW input, odd pixel strides, or a misaligned channels_last view,
+    // which contiguous() would return unchanged).
+    input = x.clone(at::MemoryFormat::ChannelsLast);
     const bool ok = kernel_readable(input, args.x_stride);
     TORCH_CHECK(ok, "sr_kernels: residual_block: could not make x NHWC-addressable");
   }
   // [C_out, C_in, 3, 3] -> [3, 3, C_out, C_in]: input channels contiguous per (tap, C_out).
-  const at::Tensor w1p = w1.permute({2, 3, 0, 1}).contiguous();
-  const at::Tensor w2p = w2.permute({2, 3, 0, 1}).contiguous();
+  const at::Tensor w1p = packed_weight(w1);
+  const at::Tensor w2p = packed_weight(w2);
   const at::Tensor b1c = b1.contiguous();
   const at::Tensor b2c = b2.contiguous();
 

@@ -18,6 +18,7 @@ from sr_kernels import _ext, ops
 
 EXT = pytest.mark.skipif(not _ext.load(), reason=f"extension not loaded: {_ext.info().reason}")
 HALF_DTYPES = [torch.float16, torch.bfloat16]
+LAYOUTS = ["contiguous", "channels_last", "sliced", "misaligned", "offset"]
 
 
 def _ext_modules():
@@ -63,6 +64,11 @@ def _layout(x, layout):
         big = torch.zeros((n, c + 1, h, w), dtype=x.dtype, device=x.device)
         big = big.contiguous(memory_format=torch.channels_last)
         view = big[:, 1:]
+        view.copy_(x)
+        return view
+    if layout == "offset":  # channels_last-contiguous view whose data pointer is 2 bytes off
+        flat = torch.empty(x.numel() + 1, dtype=x.dtype, device=x.device)
+        view = flat[1:].as_strided(x.shape, (h * w * c, 1, w * c, c))
         view.copy_(x)
         return view
     raise ValueError(layout)
@@ -206,7 +212,7 @@ def test_residual_block_forward(shape, dtype, res_scale):
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "sliced", "misaligned"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
 def test_residual_block_layouts(layout, dtype):
     shape = (2, 64, 17, 23)
@@ -330,7 +336,7 @@ def test_conv_pixel_shuffle_forward(shape, dtype):
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "sliced", "misaligned"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("r", [2, 3])
 def test_conv_pixel_shuffle_layouts(layout, r):
     dtype = torch.bfloat16

@@ -50,7 +50,9 @@ def min_shared_bytes(channels: int) -> int:
 
 @functools.cache
 def _device_shared_limit(index: int) -> int:
-    return int(torch.cuda.get_device_properties(index).shared_memory_per_block_optin)
+    props = torch.cuda.get_device_properties(index)
+    # Not in torch's type stubs; present on CUDA builds (read the same way by inductor).
+    return int(getattr(props, "shared_memory_per_block_optin", props.shared_memory_per_block))
 
 
 def supports(meta: dict[str, Any]) -> str | None:
