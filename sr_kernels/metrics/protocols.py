@@ -1,0 +1,100 @@
+"""Evaluation protocols as values: the paper protocol and the protocol of the study we start from.
+
+A `Protocol` fixes every convention that changes a PSNR/SSIM number (crop, channel, quantisation,
+Y rounding, data range), so that two numbers are only compared when their protocols are equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import torch
+
+from .functional import Reduction, psnr, ssim
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Keyword arguments of `psnr` / `ssim`, with a name for reports.
+
+    Attributes:
+        name: short label ("paper-x4", "study").
+        crop_border: border shave in pixels.
+        y_channel: evaluate BT.601 luma instead of every channel.
+        quantize: round both images to the 8-bit grid first.
+        round_y: MATLAB's rounded Y (needs uint8 images or quantize).
+        data_range: white level of floating-point images (None: the images must be uint8).
+    """
+
+    name: str
+    crop_border: int = 0
+    y_channel: bool = False
+    quantize: bool = False
+    round_y: bool = False
+    data_range: float | None = None
+
+    def kwargs(self) -> dict:
+        """The metric keyword arguments (everything but the name)."""
+        values = asdict(self)
+        values.pop("name")
+        return values
+
+    def psnr(
+        self, sr: torch.Tensor, hr: torch.Tensor, reduction: Reduction = "none"
+    ) -> torch.Tensor:
+        """`sr_kernels.metrics.psnr` under this protocol."""
+        return psnr(sr, hr, reduction=reduction, **self.kwargs())
+
+    def ssim(
+        self, sr: torch.Tensor, hr: torch.Tensor, reduction: Reduction = "none"
+    ) -> torch.Tensor:
+        """`sr_kernels.metrics.ssim` under this protocol."""
+        return ssim(sr, hr, reduction=reduction, **self.kwargs())
+
+    def evaluate(
+        self,
+        pairs: Iterable[tuple[torch.Tensor, torch.Tensor]],
+        metrics: tuple[str, ...] = ("psnr", "ssim"),
+    ):
+        """Per-image values and means over a dataset (`sr_kernels.metrics.evaluate_pairs`)."""
+        from .dataset import evaluate_pairs
+
+        return evaluate_pairs(pairs, self, metrics=metrics)
+
+
+def paper_protocol(
+    scale: int, *, data_range: float | None = None, round_y: bool = False
+) -> Protocol:
+    """The SR-paper protocol (EDSR, SRCNN, VDSR tables; BasicSR with ``test_y_channel``).
+
+    ``crop_border = scale``, BT.601 luma, SR output quantised to the 8-bit grid. `round_y`
+    selects MATLAB's rounded Y (the MATLAB evaluation scripts) instead of the unrounded Y of
+    EDSR-PyTorch / BasicSR; the difference is a few thousandths of a dB.
+
+    Args:
+        scale: the SR scale factor (also the border shave).
+        data_range: white level of floating-point images (1.0 for [0, 1], 255.0 for [0, 255]);
+            None for uint8 images.
+        round_y: round Y as MATLAB's rgb2ycbcr on uint8.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive int, got {scale!r}")
+    return Protocol(
+        name=f"paper-x{scale}" + ("-round-y" if round_y else ""),
+        crop_border=scale,
+        y_channel=True,
+        quantize=True,
+        round_y=round_y,
+        data_range=data_range,
+    )
+
+
+def study_protocol(*, data_range: float | None = 1.0) -> Protocol:
+    """The protocol of Gholami Shiri & Palmeri (the study this project starts from).
+
+    RGB (every channel), images in [0, 1] (``data_range = 1``: MAX = 1), no border crop, no
+    quantisation; the dataset number is the mean of per-image PSNRs. Pass ``data_range=None``
+    to evaluate uint8 images under the same conventions (the PSNR is identical).
+    """
+    return Protocol(name="study", data_range=data_range)

@@ -1,0 +1,440 @@
+"""Triton ssim_mean: per-image mean SSIM of the SR protocol, fused and separable.
+
+Work decomposition: a program owns BLOCK_W output columns x ROWS output rows of one (image,
+plane). It walks the ROWS + 10 input rows once; per row, for each of the 11 horizontal taps it
+loads the shifted BLOCK_W samples of both images (L1/L2 hits after the first tap), applies the
+protocol in float64 (`_metric_pixels`), subtracts a per-program shift and accumulates the five
+horizontal moments (x, y, x^2, y^2, xy) in fp32. The last ten rows' moments live in registers as
+loop-carried values (Triton cannot index a register array, so the ring is ten named values per
+moment, rotated by renaming); from the eleventh row on, the vertical taps give the window moments
+and the SSIM of BLOCK_W output pixels, summed in float64. No intermediate goes to global memory
+except one partial sum per program; the launcher adds partials per image in a fixed order.
+FLOPs per output value: ~110 fp32 FMA + the SSIM formula; bytes: each sample loaded ~11 times
+from L1 and ~(1 + 10/ROWS) times from DRAM.
+
+Numerics: the shift makes the variances E[(x-c)^2] - (E[x-c])^2 accurate in flat regions.
+Registered as `sr_kernels::ssim_mean_triton` (`torch.library.custom_op` + fake); inference-only.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import torch
+import triton
+import triton.language as tl
+
+from .. import _trace
+from ._metric_pixels import flag_sets, plane_value, pointer_type, scale_from_pieces, split_scale
+
+_DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
+BLOCK_W = 128
+ROWS = 32
+NUM_WARPS = 4
+WINDOW = 11
+SIGMA = 1.5
+
+
+def supports(meta: dict[str, Any]) -> str | None:
+    if meta["dtype"] not in _DTYPES:
+        return f"dtype {meta['dtype']} is not supported"
+    if meta["dtype"] == torch.bfloat16 and os.environ.get("TRITON_INTERPRET", "0") == "1":
+        return "bfloat16 arithmetic is not supported by the Triton interpreter"
+    return None
+
+
+def _taps() -> list[float]:
+    raw = [math.exp(-((k - WINDOW // 2) ** 2) / (2.0 * SIGMA**2)) for k in range(WINDOW)]
+    total = sum(raw)
+    return [v / total for v in raw]
+
+
+@triton.jit
+def _ssim_value(mx, my, mxx, myy, mxy, cx, cy):
+    sxx = mxx - mx * mx
+    syy = myy - my * my
+    sxy = mxy - mx * my
+    ux = mx + cx
+    uy = my + cy
+    c1 = 6.5025
+    c2 = 58.5225
+    return ((2.0 * ux * uy + c1) * (2.0 * sxy + c2)) / ((ux * ux + uy * uy + c1) * (sxx + syy + c2))
+
+
+@triton.jit
+def _vertical(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10):  # fmt: skip  # noqa: E501
+    s = w0 * a0 + w1 * a1 + w2 * a2 + w3 * a3 + w4 * a4 + w5 * a5
+    return s + w6 * a6 + w7 * a7 + w8 * a8 + w9 * a9 + w10 * a10
+
+
+@triton.jit
+def _ssim_mean_kernel(
+    sr,
+    hr,
+    taps,
+    partial,
+    planes,
+    out_rows,
+    out_cols,
+    strips,
+    chunks,
+    crop,
+    sr_n, sr_c, sr_h, sr_w,
+    hr_n, hr_c, hr_h, hr_w,
+    sr_luma,
+    hr_luma,
+    scale_hi,
+    scale_mid,
+    scale_lo,
+    Y: tl.constexpr,
+    QUANTIZE: tl.constexpr,
+    ROUND_Y: tl.constexpr,
+    ROWS: tl.constexpr,
+    BLOCK_W: tl.constexpr,
+):  # fmt: skip
+    pid = tl.program_id(0)
+    strip = pid % strips
+    chunk = (pid // strips) % chunks
+    plane_index = pid // (strips * chunks)
+    n = (plane_index // planes).to(tl.int64)
+    q = (plane_index % planes).to(tl.int64)
+    scale = scale_from_pieces(scale_hi, scale_mid, scale_lo)
+    cols_in = out_cols + 10
+    row0 = (chunk * ROWS).to(tl.int64)
+    rows_here = tl.minimum(out_rows - chunk * ROWS, ROWS)
+    col = (strip * BLOCK_W + tl.arange(0, BLOCK_W)).to(tl.int64)
+    active = col < out_cols
+    sr_img = sr + n * sr_n + (row0 + crop) * sr_h + crop * sr_w
+    hr_img = hr + n * hr_n + (row0 + crop) * hr_h + crop * hr_w
+    sr_plane = q * sr_c
+    hr_plane = q * hr_c
+    # Per-program shift: the first sample of the tile (row row0, column strip * BLOCK_W).
+    first = (strip * BLOCK_W).to(tl.int64)
+    cx = plane_value(sr_img, first * sr_w, True, sr_plane, sr_luma, scale, Y, QUANTIZE, ROUND_Y)
+    cy = plane_value(hr_img, first * hr_w, True, hr_plane, hr_luma, scale, Y, QUANTIZE, ROUND_Y)
+    w0 = tl.load(taps + 0)
+    w1 = tl.load(taps + 1)
+    w2 = tl.load(taps + 2)
+    w3 = tl.load(taps + 3)
+    w4 = tl.load(taps + 4)
+    w5 = tl.load(taps + 5)
+    w6 = tl.load(taps + 6)
+    w7 = tl.load(taps + 7)
+    w8 = tl.load(taps + 8)
+    w9 = tl.load(taps + 9)
+    w10 = tl.load(taps + 10)
+    zero = tl.zeros([BLOCK_W], dtype=tl.float32)
+    x0, x1, x2, x3, x4, x5, x6, x7, x8, x9 = (
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+    )
+    y0, y1, y2, y3, y4, y5, y6, y7, y8, y9 = (
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+    )
+    xx0, xx1, xx2, xx3, xx4, xx5, xx6, xx7, xx8, xx9 = (
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+    )
+    yy0, yy1, yy2, yy3, yy4, yy5, yy6, yy7, yy8, yy9 = (
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+    )
+    xy0, xy1, xy2, xy3, xy4, xy5, xy6, xy7, xy8, xy9 = (
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+    )
+    acc = tl.zeros([BLOCK_W], dtype=tl.float64)
+    for r in range(0, rows_here + 10):
+        sr_row = sr_img + r * sr_h
+        hr_row = hr_img + r * hr_h
+        hx = zero
+        hy = zero
+        hxx = zero
+        hyy = zero
+        hxy = zero
+        for k in tl.static_range(11):
+            tap = col + k
+            inside = tap < cols_in
+            a = plane_value(
+                sr_row, tap * sr_w, inside, sr_plane, sr_luma, scale, Y, QUANTIZE, ROUND_Y
+            )  # noqa: E501
+            b = plane_value(
+                hr_row, tap * hr_w, inside, hr_plane, hr_luma, scale, Y, QUANTIZE, ROUND_Y
+            )  # noqa: E501
+            a = tl.where(inside, a - cx, 0.0).to(tl.float32)
+            b = tl.where(inside, b - cy, 0.0).to(tl.float32)
+            w = tl.load(taps + k)
+            hx += w * a
+            hy += w * b
+            hxx += w * a * a
+            hyy += w * b * b
+            hxy += w * a * b
+        mx = _vertical(
+            x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, hx, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10
+        )  # noqa: E501
+        my = _vertical(
+            y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, hy, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10
+        )  # noqa: E501
+        mxx = _vertical(
+            xx0,
+            xx1,
+            xx2,
+            xx3,
+            xx4,
+            xx5,
+            xx6,
+            xx7,
+            xx8,
+            xx9,
+            hxx,
+            w0,
+            w1,
+            w2,
+            w3,
+            w4,
+            w5,
+            w6,
+            w7,
+            w8,
+            w9,
+            w10,
+        )  # noqa: E501
+        myy = _vertical(
+            yy0,
+            yy1,
+            yy2,
+            yy3,
+            yy4,
+            yy5,
+            yy6,
+            yy7,
+            yy8,
+            yy9,
+            hyy,
+            w0,
+            w1,
+            w2,
+            w3,
+            w4,
+            w5,
+            w6,
+            w7,
+            w8,
+            w9,
+            w10,
+        )  # noqa: E501
+        mxy = _vertical(
+            xy0,
+            xy1,
+            xy2,
+            xy3,
+            xy4,
+            xy5,
+            xy6,
+            xy7,
+            xy8,
+            xy9,
+            hxy,
+            w0,
+            w1,
+            w2,
+            w3,
+            w4,
+            w5,
+            w6,
+            w7,
+            w8,
+            w9,
+            w10,
+        )  # noqa: E501
+        s = _ssim_value(mx, my, mxx, myy, mxy, cx.to(tl.float32), cy.to(tl.float32))
+        acc += tl.where(active & (r >= 10), s.to(tl.float64), 0.0)
+        x0, x1, x2, x3, x4, x5, x6, x7, x8, x9 = x1, x2, x3, x4, x5, x6, x7, x8, x9, hx
+        y0, y1, y2, y3, y4, y5, y6, y7, y8, y9 = y1, y2, y3, y4, y5, y6, y7, y8, y9, hy
+        xx0, xx1, xx2, xx3, xx4, xx5, xx6, xx7, xx8, xx9 = (
+            xx1,
+            xx2,
+            xx3,
+            xx4,
+            xx5,
+            xx6,
+            xx7,
+            xx8,
+            xx9,
+            hxx,
+        )  # noqa: E501
+        yy0, yy1, yy2, yy3, yy4, yy5, yy6, yy7, yy8, yy9 = (
+            yy1,
+            yy2,
+            yy3,
+            yy4,
+            yy5,
+            yy6,
+            yy7,
+            yy8,
+            yy9,
+            hyy,
+        )  # noqa: E501
+        xy0, xy1, xy2, xy3, xy4, xy5, xy6, xy7, xy8, xy9 = (
+            xy1,
+            xy2,
+            xy3,
+            xy4,
+            xy5,
+            xy6,
+            xy7,
+            xy8,
+            xy9,
+            hxy,
+        )  # noqa: E501
+    tl.store(partial + pid, tl.sum(acc, axis=0))
+
+
+_TAPS: dict[torch.device, torch.Tensor] = {}
+
+
+def _taps_on(device: torch.device) -> torch.Tensor:
+    if device not in _TAPS:
+        _TAPS[device] = torch.tensor(_taps(), dtype=torch.float32, device=device)
+    return _TAPS[device]
+
+
+def _launch(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    data_range: float,
+    crop_border: int,
+    y_channel: bool,
+    quantize: bool,
+    round_y: bool,
+) -> torch.Tensor:
+    n, c, h, w = sr.shape
+    rows, cols = h - 2 * crop_border, w - 2 * crop_border
+    out_rows, out_cols = rows - (WINDOW - 1), cols - (WINDOW - 1)
+    planes = 1 if y_channel else c
+    out = torch.empty((n,), dtype=torch.float64, device=sr.device)
+    if n == 0:
+        _trace.record("ssim_mean", "triton")
+        return out
+    strips = triton.cdiv(out_cols, BLOCK_W)
+    chunks = triton.cdiv(out_rows, ROWS)
+    programs = n * planes * strips * chunks
+    partial = torch.empty((programs,), dtype=torch.float64, device=sr.device)
+    luma_step = (lambda x: x.stride(1) if c == 3 else 0) if y_channel else (lambda x: 0)
+    _ssim_mean_kernel[(programs,)](
+        sr,
+        hr,
+        _taps_on(sr.device),
+        partial,
+        planes,
+        out_rows,
+        out_cols,
+        strips,
+        chunks,
+        crop_border,
+        *sr.stride(),
+        *hr.stride(),
+        luma_step(sr),
+        luma_step(hr),
+        *split_scale(255.0 / data_range),
+        Y=y_channel,
+        QUANTIZE=quantize,
+        ROUND_Y=round_y,
+        ROWS=ROWS,
+        BLOCK_W=BLOCK_W,
+        num_warps=NUM_WARPS,
+    )
+    _trace.record("ssim_mean", "triton")
+    return partial.view(n, -1).sum(dim=1) / float(planes * out_rows * out_cols)
+
+
+@torch.library.custom_op("sr_kernels::ssim_mean_triton", mutates_args=())
+def ssim_mean_triton(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    data_range: float,
+    crop_border: int,
+    y_channel: bool,
+    quantize: bool,
+    round_y: bool,
+) -> torch.Tensor:
+    return _launch(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
+
+
+@ssim_mean_triton.register_fake
+def _(sr, hr, data_range, crop_border, y_channel, quantize, round_y):
+    return sr.new_empty((sr.shape[0],), dtype=torch.float64)
+
+
+def ssim_mean(sr, hr, data_range, crop_border, y_channel, quantize, round_y) -> torch.Tensor:
+    return ssim_mean_triton(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
+
+
+def aot_configs() -> list[dict[str, Any]]:
+    """Every configuration this module launches, for the static sm_80/sm_90 compile check."""
+    configs = []
+    for dtype in _DTYPES:
+        pointer = pointer_type(dtype)
+        signature = {"sr": pointer, "hr": pointer, "taps": "*fp32", "partial": "*fp64"}
+        for name in ("planes", "out_rows", "out_cols", "strips", "chunks", "crop"):
+            signature[name] = "i32"
+        for prefix in ("sr", "hr"):
+            for dim in ("n", "c", "h", "w"):
+                signature[f"{prefix}_{dim}"] = "i64"
+        signature.update(sr_luma="i64", hr_luma="i64")
+        signature.update(scale_hi="fp32", scale_mid="fp32", scale_lo="fp32")
+        for y, q, r in flag_sets():
+            constexprs = {"Y": y, "QUANTIZE": q, "ROUND_Y": r, "ROWS": ROWS, "BLOCK_W": BLOCK_W}
+            configs.append(
+                {
+                    "kernel": _ssim_mean_kernel,
+                    "signature": dict(signature, **dict.fromkeys(constexprs, "constexpr")),
+                    "constexprs": constexprs,
+                    "num_warps": NUM_WARPS,
+                    "name": f"ssim_mean[{pointer[1:]},y={int(y)},q={int(q)},round_y={int(r)}]",
+                }
+            )
+    return configs
