@@ -29,4 +29,14 @@ TORCH_LIBRARY(sr_kernels, m) {
   m.def(
       "ssim_mean(Tensor sr, Tensor hr, float data_range, int crop_border, bool y_channel, "
       "bool quantize, bool round_y) -> Tensor");
+  // MATLAB-exact bicubic resize (sr_kernels/ops/imresize.py); edge is "mirror" or "clamp".
+  m.def(
+      "imresize(Tensor x, int out_h, int out_w, float scale_h, float scale_w, bool antialias, "
+      "str edge) -> Tensor");
+  m.def(
+      "imresize_backward(Tensor grad, int in_h, int in_w, float scale_h, float scale_w, "
+      "bool antialias, str edge) -> Tensor");
+  m.def(
+      "imresize_weights(int in_len, int out_len, float scale, bool antialias, str edge) -> "
+      "(Tensor, Tensor)");
 }

@@ -8,6 +8,7 @@ from ._registry import (
     use_backend,
 )
 from ._trace import last_backend, trace
+from .imresize import degrade, imresize, imresize_array, imresize_pil, modcrop
 from .metrics import psnr_mse, ssim_mean
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
 
@@ -15,7 +16,12 @@ __all__ = [
     "BACKENDS",
     "BackendUnavailableError",
     "available_backends",
+    "degrade",
+    "imresize",
+    "imresize_array",
+    "imresize_pil",
     "last_backend",
+    "modcrop",
     "pixel_shuffle",
     "pixel_unshuffle",
     "psnr_mse",

@@ -1,0 +1,636 @@
+// CPU imresize: the two table-driven passes of sr_kernels/imresize.h with OpenMP.
+//
+// Work decomposition
+//   rows pass (along H): one work item = one output row of one slab ((n, c) plane, or a whole
+//     image n when the layout is NHWC and (W, C) merge into one contiguous run of W*C). The row
+//     is computed in blocks of kBlock contiguous elements: for each tap, acc[0..kBlock) +=
+//     w * src_row[0..kBlock), a broadcast-FMA loop the compiler vectorises; the accumulators
+//     stay in registers.
+//   cols pass (along W): one work item = kLanes lines (a line = the W pixels of one (n, c, y)).
+//     The lines are transposed into a [W][kLanes] tile (converted to the accumulation type once),
+//     then every output pixel is acc[0..kLanes) += w * tile[index][0..kLanes): again a
+//     broadcast-FMA over contiguous lanes, whatever the tap indices are (mirror edges included).
+// Cost per output element: `taps` multiply-adds (taps = 4 for upscaling, about 4/scale + 1 when
+//   downscaling with antialias); bytes: each input element is read once per pass from memory
+//   (the rows it feeds stay in L1/L2) and each output written once. The x4 downscale is
+//   compute-bound (18 taps), the upscale store-bound.
+// Accumulation: float64 for uint8 (the results must round exactly like MATLAB's double; the
+//   uint8 rounding is round half away from zero, clamped) and float64; float32 (float32 weights)
+//   for float32, float16 and bfloat16.
+// SIMD: the hot loops are compiled twice, for the baseline x86-64 target and with AVX2, chosen
+//   at run time (the extension itself is built for the baseline target). No FMA: every product
+//   and sum is rounded separately, in tap order, exactly as the float64 reference computes, so
+//   uint8 results equal the reference's even on exact .5 ties (which occur at scales such as
+//   3.5, where weights and pixel sums are rationals that can land on n + 1/2).
+// Scratch: each thread of the cols pass allocates its tile (W * kLanes values) once per call.
+#include <omp.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "sr_kernels/imresize.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define SR_X86_MULTIVERSION 1
+#define SR_TARGET_AVX2 __attribute__((target("avx2")))
+#define SR_FLATTEN_AVX2 __attribute__((target("avx2"), flatten))
+#else
+#define SR_X86_MULTIVERSION 0
+#define SR_TARGET_AVX2
+#define SR_FLATTEN_AVX2
+#endif
+
+#if defined(__GNUC__)
+#define SR_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SR_ALWAYS_INLINE inline
+#endif
+
+namespace sr {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Storage types and conversions (torch-free).
+
+struct Half {
+  uint16_t bits;
+};
+struct BFloat16 {
+  uint16_t bits;
+};
+
+SR_ALWAYS_INLINE float bits_to_float(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+SR_ALWAYS_INLINE uint32_t float_to_bits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  return bits;
+}
+
+inline float half_to_float(uint16_t h) {
+  const uint32_t sign = (static_cast<uint32_t>(h) & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1fu;
+  const uint32_t mantissa = h & 0x3ffu;
+  if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24, exact in float
+    const float magnitude = static_cast<float>(mantissa) * 5.9604644775390625e-8f;
+    return bits_to_float(float_to_bits(magnitude) | sign);
+  }
+  if (exponent == 31) return bits_to_float(sign | 0x7f800000u | (mantissa << 13));
+  return bits_to_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+inline uint16_t float_to_half(float f) {  // round to nearest even
+  uint32_t x = float_to_bits(f);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  x &= 0x7fffffffu;
+  if (x >= 0x7f800000u) return sign | (x > 0x7f800000u ? 0x7e00u : 0x7c00u);
+  if (x >= 0x477ff000u) return sign | 0x7c00u;            // >= 65520 rounds to infinity
+  if (x < 0x38800000u) {                                  // below 2^-14: subnormal half
+    const float scaled = bits_to_float(x) * 16777216.0f;  // exact: times 2^24
+    return sign | static_cast<uint16_t>(std::nearbyint(scaled));
+  }
+  return sign | static_cast<uint16_t>((x + 0xfffu + ((x >> 13) & 1u) - 0x38000000u) >> 13);
+}
+
+inline float bfloat16_to_float(uint16_t b) { return bits_to_float(static_cast<uint32_t>(b) << 16); }
+
+inline uint16_t float_to_bfloat16(float f) {  // round to nearest even
+  const uint32_t x = float_to_bits(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // NaN
+  return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+template <typename Acc>
+SR_ALWAYS_INLINE Acc load(const uint8_t* p) {
+  return static_cast<Acc>(*p);
+}
+template <typename Acc>
+SR_ALWAYS_INLINE Acc load(const float* p) {
+  return static_cast<Acc>(*p);
+}
+template <typename Acc>
+SR_ALWAYS_INLINE Acc load(const double* p) {
+  return static_cast<Acc>(*p);
+}
+template <typename Acc>
+SR_ALWAYS_INLINE Acc load(const Half* p) {
+  return static_cast<Acc>(half_to_float(p->bits));
+}
+template <typename Acc>
+SR_ALWAYS_INLINE Acc load(const BFloat16* p) {
+  return static_cast<Acc>(bfloat16_to_float(p->bits));
+}
+
+// MATLAB's double -> uint8: round half away from zero, saturate. Clamping first is equivalent
+// and keeps the truncation well defined; frac is exact for doubles in [0, 256).
+SR_ALWAYS_INLINE void store(uint8_t* p, double v) {
+  v = v < 0.0 ? 0.0 : (v > 255.0 ? 255.0 : v);
+  const int32_t whole = static_cast<int32_t>(v);
+  *p = static_cast<uint8_t>(whole + (v - static_cast<double>(whole) >= 0.5 ? 1 : 0));
+}
+SR_ALWAYS_INLINE void store(float* p, float v) { *p = v; }
+SR_ALWAYS_INLINE void store(double* p, double v) { *p = v; }
+SR_ALWAYS_INLINE void store(Half* p, float v) { p->bits = float_to_half(v); }
+SR_ALWAYS_INLINE void store(BFloat16* p, float v) { p->bits = float_to_bfloat16(v); }
+
+template <typename Acc>
+SR_ALWAYS_INLINE const Acc* table_weights(const ResizeTable& t);
+template <>
+SR_ALWAYS_INLINE const double* table_weights<double>(const ResizeTable& t) {
+  return t.weight;
+}
+template <>
+SR_ALWAYS_INLINE const float* table_weights<float>(const ResizeTable& t) {
+  return t.weight_f32;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 32-byte SIMD vectors through GCC vector extensions: AVX2 registers in the AVX2 clones, pairs
+// of SSE2 registers in the baseline build.
+
+template <typename Acc>
+struct Simd;
+template <>
+struct Simd<double> {
+  typedef double V __attribute__((vector_size(32)));
+  typedef int64_t Mask __attribute__((vector_size(32)));
+  typedef uint8_t Bytes __attribute__((vector_size(4)));
+  typedef int32_t Ints __attribute__((vector_size(16)));
+  static constexpr int kLanes = 4;
+};
+template <>
+struct Simd<float> {
+  typedef float V __attribute__((vector_size(32)));
+  typedef int32_t Mask __attribute__((vector_size(32)));
+  typedef uint8_t Bytes __attribute__((vector_size(8)));
+  typedef int32_t Ints __attribute__((vector_size(32)));
+  static constexpr int kLanes = 8;
+};
+
+template <typename Acc>
+using VecOf = typename Simd<Acc>::V;
+
+template <typename Acc>
+SR_ALWAYS_INLINE VecOf<Acc> vload(const uint8_t* p) {
+  typename Simd<Acc>::Bytes bytes;
+  std::memcpy(&bytes, p, sizeof(bytes));
+  // Through int32 lanes: zero-extend + int->float conversion instructions (a direct
+  // conversion is lowered lane by lane).
+  return __builtin_convertvector(__builtin_convertvector(bytes, typename Simd<Acc>::Ints),
+                                 VecOf<Acc>);
+}
+template <typename Acc>
+SR_ALWAYS_INLINE VecOf<Acc> vload(const Acc* p) {
+  VecOf<Acc> v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+template <typename Acc, typename T>
+SR_ALWAYS_INLINE VecOf<Acc> vload_lanes(const T* p) {  // float16 / bfloat16: lane by lane
+  Acc lanes[Simd<Acc>::kLanes];
+  for (int i = 0; i < Simd<Acc>::kLanes; ++i) lanes[i] = load<Acc>(p + i);
+  VecOf<Acc> v;
+  std::memcpy(&v, lanes, sizeof(v));
+  return v;
+}
+template <typename Acc>
+SR_ALWAYS_INLINE VecOf<Acc> vload(const Half* p) {
+  return vload_lanes<Acc>(p);
+}
+template <typename Acc>
+SR_ALWAYS_INLINE VecOf<Acc> vload(const BFloat16* p) {
+  return vload_lanes<Acc>(p);
+}
+
+// uint8 rounding of a whole vector, as store(uint8_t*, double) does per element.
+template <typename Acc>
+SR_ALWAYS_INLINE typename Simd<Acc>::Bytes round_bytes(VecOf<Acc> v) {
+  using Mask = typename Simd<Acc>::Mask;
+  const VecOf<Acc> zero = VecOf<Acc>{} + Acc(0), top = VecOf<Acc>{} + Acc(255);
+  v = v < zero ? zero : v;
+  v = v > top ? top : v;
+  Mask whole = __builtin_convertvector(v, Mask);  // truncation = floor for v >= 0
+  const VecOf<Acc> frac = v - __builtin_convertvector(whole, VecOf<Acc>);
+  whole -= (frac >= Acc(0.5));  // the comparison gives -1 where true
+  return __builtin_convertvector(whole, typename Simd<Acc>::Bytes);
+}
+
+SR_ALWAYS_INLINE void vstore(uint8_t* p, VecOf<double> v) {
+  const auto bytes = round_bytes<double>(v);
+  std::memcpy(p, &bytes, sizeof(bytes));
+}
+template <typename Acc>
+SR_ALWAYS_INLINE void vstore(Acc* p, VecOf<Acc> v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+template <typename T>
+SR_ALWAYS_INLINE void vstore_lanes(T* p, VecOf<float> v) {  // float16 / bfloat16: lane by lane
+  float lanes[Simd<float>::kLanes];
+  std::memcpy(lanes, &v, sizeof(v));
+  for (int i = 0; i < Simd<float>::kLanes; ++i) store(p + i, lanes[i]);
+}
+SR_ALWAYS_INLINE void vstore(Half* p, VecOf<float> v) { vstore_lanes(p, v); }
+SR_ALWAYS_INLINE void vstore(BFloat16* p, VecOf<float> v) { vstore_lanes(p, v); }
+
+// Instruction-set policies: the byte <-> floating-point conversions that GCC's vector
+// extensions lower lane by lane get intrinsics in the AVX2 clones.
+struct IsaBase {
+  template <typename Acc, typename T>
+  static SR_ALWAYS_INLINE VecOf<Acc> load(const T* p) {
+    return vload<Acc>(p);
+  }
+  template <typename T, typename Acc>
+  static SR_ALWAYS_INLINE void save(T* p, VecOf<Acc> v) {
+    vstore(p, v);
+  }
+  static SR_ALWAYS_INLINE Simd<double>::Bytes round4(VecOf<double> v) {
+    return round_bytes<double>(v);
+  }
+};
+
+#if SR_X86_MULTIVERSION
+struct IsaAvx2 {
+  template <typename Acc, typename T>
+  SR_TARGET_AVX2 static inline VecOf<Acc> load(const T* p) {
+    if constexpr (std::is_same_v<T, uint8_t> && std::is_same_v<Acc, double>) {
+      int32_t word;
+      std::memcpy(&word, p, sizeof(word));
+      return reinterpret_cast<VecOf<double>>(
+          _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(word))));
+    } else if constexpr (std::is_same_v<T, uint8_t>) {
+      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+      return reinterpret_cast<VecOf<float>>(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)));
+    } else {
+      return vload<Acc>(p);
+    }
+  }
+  template <typename T, typename Acc>
+  SR_TARGET_AVX2 static inline void save(T* p, VecOf<Acc> v) {
+    if constexpr (std::is_same_v<T, uint8_t>) {
+      const auto bytes = round4(v);
+      std::memcpy(p, &bytes, sizeof(bytes));
+    } else {
+      vstore(p, v);
+    }
+  }
+  // clamp to [0, 255], round half away from zero (trunc + (frac >= 0.5)), pack to 4 bytes.
+  SR_TARGET_AVX2 static inline Simd<double>::Bytes round4(VecOf<double> v) {
+    __m256d x = reinterpret_cast<__m256d>(v);
+    x = _mm256_min_pd(_mm256_max_pd(x, _mm256_setzero_pd()), _mm256_set1_pd(255.0));
+    const __m256d whole = _mm256_round_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256d up = _mm256_cmp_pd(_mm256_sub_pd(x, whole), _mm256_set1_pd(0.5), _CMP_GE_OQ);
+    const __m256d rounded = _mm256_add_pd(whole, _mm256_and_pd(up, _mm256_set1_pd(1.0)));
+    const __m128i ints = _mm256_cvttpd_epi32(rounded);
+    const __m128i bytes = _mm_packus_epi16(_mm_packus_epi32(ints, ints), _mm_setzero_si128());
+    const int32_t word = _mm_cvtsi128_si32(bytes);
+    Simd<double>::Bytes out;
+    std::memcpy(&out, &word, sizeof(out));
+    return out;
+  }
+};
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Rows pass (along H).
+
+struct RowsGeometry {
+  int64_t slabs;         // independent planes
+  int64_t slab_div;      // slab s -> (s / slab_div, s % slab_div) = (n, c); 1 when merged
+  int64_t src_n, src_c;  // strides of the two slab coordinates in src
+  int64_t mid_n, mid_c;
+  int64_t src_row, mid_row;  // H strides
+  int64_t run;               // contiguous-ish elements per row
+  int64_t src_step, mid_step;
+};
+
+constexpr int kRowVectors = 8;  // accumulators per block: 8 ymm registers
+
+template <typename Isa, typename In, typename Mid, typename Acc>
+SR_ALWAYS_INLINE void rows_item(const In* src, Mid* mid, const RowsGeometry& g,
+                                const ResizeTable& t, int64_t item) {
+  using V = VecOf<Acc>;
+  constexpr int64_t kLanes = Simd<Acc>::kLanes;
+  constexpr int64_t kBlock = kLanes * kRowVectors;
+  const int64_t s = item / t.out_len;
+  const int64_t y = item % t.out_len;
+  const int64_t n = s / g.slab_div, c = s % g.slab_div;
+  const In* base = src + n * g.src_n + c * g.src_c;
+  Mid* out = mid + n * g.mid_n + c * g.mid_c + y * g.mid_row;
+  const int32_t* index = t.index + y * t.taps;
+  const Acc* weight = table_weights<Acc>(t) + y * t.taps;
+  const int64_t taps = t.taps;
+  const bool unit = g.src_step == 1 && g.mid_step == 1;
+  int64_t j0 = 0;
+  if (unit) {
+    for (; j0 + kBlock <= g.run; j0 += kBlock) {
+      V acc[kRowVectors];
+#pragma GCC unroll 8
+      for (int v = 0; v < kRowVectors; ++v) acc[v] = V{} + Acc(0);
+      for (int64_t k = 0; k < taps; ++k) {
+        const In* row = base + index[k] * g.src_row + j0;
+        const V w = V{} + weight[k];
+#pragma GCC unroll 8
+        for (int v = 0; v < kRowVectors; ++v)
+          acc[v] += w * Isa::template load<Acc>(row + v * kLanes);
+      }
+#pragma GCC unroll 8
+      for (int v = 0; v < kRowVectors; ++v)
+        Isa::template save<Mid, Acc>(out + j0 + v * kLanes, acc[v]);
+    }
+  }
+  constexpr int64_t kTail = kBlock;
+  for (; j0 < g.run; j0 += kTail) {  // tail, or strided rows
+    const int64_t count = std::min(kTail, g.run - j0);
+    Acc acc[kTail];
+    for (int64_t j = 0; j < count; ++j) acc[j] = Acc(0);
+    for (int64_t k = 0; k < taps; ++k) {
+      const In* row = base + index[k] * g.src_row + j0 * g.src_step;
+      const Acc w = weight[k];
+      for (int64_t j = 0; j < count; ++j) acc[j] += w * load<Acc>(row + j * g.src_step);
+    }
+    for (int64_t j = 0; j < count; ++j) store(out + (j0 + j) * g.mid_step, acc[j]);
+  }
+}
+
+template <typename In, typename Mid, typename Acc>
+void rows_items_base(const In* src, Mid* mid, const RowsGeometry& g, const ResizeTable& t,
+                     int64_t begin, int64_t end) {
+  for (int64_t item = begin; item < end; ++item) {
+    rows_item<IsaBase, In, Mid, Acc>(src, mid, g, t, item);
+  }
+}
+
+#if SR_X86_MULTIVERSION
+template <typename In, typename Mid, typename Acc>
+SR_FLATTEN_AVX2 void rows_items_avx2(const In* src, Mid* mid, const RowsGeometry& g,
+                                     const ResizeTable& t, int64_t begin, int64_t end) {
+  for (int64_t item = begin; item < end; ++item) {
+    rows_item<IsaAvx2, In, Mid, Acc>(src, mid, g, t, item);
+  }
+}
+#endif
+
+bool use_avx2() {
+#if SR_X86_MULTIVERSION
+  static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return supported;
+#else
+  return false;
+#endif
+}
+
+RowsGeometry rows_geometry(const Tensor4d& s, const Tensor4d& m) {
+  RowsGeometry g{};
+  const int64_t channels = s.size[1], width = s.size[3];
+  // NHWC: (W, C) is one contiguous run of W*C elements in both tensors.
+  const bool merge = channels > 1 && s.stride[1] == 1 && m.stride[1] == 1 &&
+                     s.stride[3] == channels && m.stride[3] == channels;
+  g.src_row = s.stride[2];
+  g.mid_row = m.stride[2];
+  if (merge) {
+    g.slabs = s.size[0];
+    g.slab_div = 1;
+    g.src_n = s.stride[0];
+    g.mid_n = m.stride[0];
+    g.src_c = g.mid_c = 0;
+    g.run = width * channels;
+    g.src_step = g.mid_step = 1;
+  } else {
+    g.slabs = s.size[0] * channels;
+    g.slab_div = channels;
+    g.src_n = s.stride[0];
+    g.src_c = s.stride[1];
+    g.mid_n = m.stride[0];
+    g.mid_c = m.stride[1];
+    g.run = width;
+    g.src_step = s.stride[3];
+    g.mid_step = m.stride[3];
+  }
+  return g;
+}
+
+template <typename In, typename Mid, typename Acc>
+void rows_pass(const In* src, const Tensor4d& sd, Mid* mid, const Tensor4d& md,
+               const ResizeTable& t) {
+  const RowsGeometry g = rows_geometry(sd, md);
+  const int64_t items = g.slabs * t.out_len;
+  const int64_t work = items * g.run * t.taps;
+  const bool avx2 = use_avx2();
+#pragma omp parallel if (work > (1 << 16))
+  {
+    const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+    const int64_t begin = items * thread / threads, end = items * (thread + 1) / threads;
+#if SR_X86_MULTIVERSION
+    if (avx2) {
+      rows_items_avx2<In, Mid, Acc>(src, mid, g, t, begin, end);
+    } else {
+      rows_items_base<In, Mid, Acc>(src, mid, g, t, begin, end);
+    }
+#else
+    (void)avx2;
+    rows_items_base<In, Mid, Acc>(src, mid, g, t, begin, end);
+#endif
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cols pass (along W).
+
+struct ColsGeometry {
+  int64_t lines;          // N * C * H lines
+  int64_t inner, middle;  // line l -> (n, a, b): b = l % inner, a = (l / inner) % middle
+  int64_t mid_n, mid_a, mid_b;
+  int64_t dst_n, dst_a, dst_b;
+  int64_t mid_step, dst_step;  // W strides
+  int64_t width;               // input width
+};
+
+template <typename Acc>
+constexpr int64_t cols_lanes() {
+  return 2 * Simd<Acc>::kLanes;  // 8 doubles or 16 floats: two vectors
+}
+
+template <typename Acc, typename Out>
+SR_ALWAYS_INLINE void scatter(Out* out, const int64_t* base, int64_t count, VecOf<Acc> v) {
+  Acc lanes[Simd<Acc>::kLanes];
+  std::memcpy(lanes, &v, sizeof(v));
+  for (int64_t r = 0; r < count; ++r) store(out + base[r], lanes[r]);
+}
+
+template <typename Isa>
+SR_ALWAYS_INLINE void scatter_bytes(uint8_t* out, const int64_t* base, int64_t count,
+                                    VecOf<double> v) {
+  const auto bytes = Isa::round4(v);
+  for (int64_t r = 0; r < count; ++r) out[base[r]] = bytes[r];
+}
+
+template <typename Isa, typename Mid, typename Out, typename Acc>
+SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g,
+                                 const ResizeTable& t, int64_t group, Acc* tile) {
+  using V = VecOf<Acc>;
+  constexpr int64_t kVec = Simd<Acc>::kLanes;
+  constexpr int64_t kLanes = cols_lanes<Acc>();
+  const int64_t first = group * kLanes;
+  const int64_t count = std::min(kLanes, g.lines - first);
+  int64_t mid_base[kLanes], dst_base[kLanes];
+  for (int64_t r = 0; r < kLanes; ++r) {
+    const int64_t line = first + std::min(r, count - 1);  // pad with the last line
+    const int64_t b = line % g.inner, a = (line / g.inner) % g.middle,
+                  n = line / (g.inner * g.middle);
+    mid_base[r] = n * g.mid_n + a * g.mid_a + b * g.mid_b;
+    dst_base[r] = n * g.dst_n + a * g.dst_a + b * g.dst_b;
+  }
+  for (int64_t r = 0; r < kLanes; ++r) {
+    const Mid* line = mid + mid_base[r];
+    for (int64_t x = 0; x < g.width; ++x) tile[x * kLanes + r] = load<Acc>(line + x * g.mid_step);
+  }
+  const Acc* weights = table_weights<Acc>(t);
+  const int64_t taps = t.taps;
+  const int64_t low = std::min(count, kVec), high = count - low;
+  for (int64_t o = 0; o < t.out_len; ++o) {
+    const int32_t* index = t.index + o * taps;
+    const Acc* weight = weights + o * taps;
+    V acc0 = V{} + Acc(0), acc1 = V{} + Acc(0);
+    for (int64_t k = 0; k < taps; ++k) {
+      const Acc* column = tile + index[k] * kLanes;
+      const V w = V{} + weight[k];
+      acc0 += w * vload<Acc>(column);
+      acc1 += w * vload<Acc>(column + kVec);
+    }
+    Out* out = dst + o * g.dst_step;
+    if constexpr (std::is_same_v<Out, uint8_t>) {
+      scatter_bytes<Isa>(out, dst_base, low, acc0);
+      if (high > 0) scatter_bytes<Isa>(out, dst_base + kVec, high, acc1);
+    } else {
+      scatter<Acc>(out, dst_base, low, acc0);
+      if (high > 0) scatter<Acc>(out, dst_base + kVec, high, acc1);
+    }
+  }
+}
+
+template <typename Mid, typename Out, typename Acc>
+void cols_groups_base(const Mid* mid, Out* dst, const ColsGeometry& g, const ResizeTable& t,
+                      int64_t begin, int64_t end, Acc* tile) {
+  for (int64_t group = begin; group < end; ++group) {
+    cols_group<IsaBase, Mid, Out, Acc>(mid, dst, g, t, group, tile);
+  }
+}
+
+#if SR_X86_MULTIVERSION
+template <typename Mid, typename Out, typename Acc>
+SR_FLATTEN_AVX2 void cols_groups_avx2(const Mid* mid, Out* dst, const ColsGeometry& g,
+                                      const ResizeTable& t, int64_t begin, int64_t end, Acc* tile) {
+  for (int64_t group = begin; group < end; ++group) {
+    cols_group<IsaAvx2, Mid, Out, Acc>(mid, dst, g, t, group, tile);
+  }
+}
+#endif
+
+ColsGeometry cols_geometry(const Tensor4d& m, const Tensor4d& d) {
+  ColsGeometry g{};
+  const int64_t channels = m.size[1], height = m.size[2];
+  g.lines = m.size[0] * channels * height;
+  g.mid_n = m.stride[0];
+  g.dst_n = d.stride[0];
+  g.mid_step = m.stride[3];
+  g.dst_step = d.stride[3];
+  g.width = m.size[3];
+  // Neighbouring lanes should be neighbours in memory: channels innermost for NHWC.
+  if (m.stride[1] < m.stride[2]) {
+    g.inner = channels, g.middle = height;
+    g.mid_b = m.stride[1], g.mid_a = m.stride[2];
+    g.dst_b = d.stride[1], g.dst_a = d.stride[2];
+  } else {
+    g.inner = height, g.middle = channels;
+    g.mid_b = m.stride[2], g.mid_a = m.stride[1];
+    g.dst_b = d.stride[2], g.dst_a = d.stride[1];
+  }
+  return g;
+}
+
+template <typename Mid, typename Out, typename Acc>
+void cols_pass(const Mid* mid, const Tensor4d& md, Out* dst, const Tensor4d& dd,
+               const ResizeTable& t) {
+  constexpr int64_t kLanes = cols_lanes<Acc>();
+  const ColsGeometry g = cols_geometry(md, dd);
+  const int64_t groups = (g.lines + kLanes - 1) / kLanes;
+  const int64_t work = g.lines * t.out_len * t.taps;
+  const bool avx2 = use_avx2();
+#pragma omp parallel if (work > (1 << 16))
+  {
+    std::vector<Acc> tile(static_cast<size_t>(g.width * kLanes));
+    const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+    const int64_t begin = groups * thread / threads, end = groups * (thread + 1) / threads;
+#if SR_X86_MULTIVERSION
+    if (avx2) {
+      cols_groups_avx2<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
+    } else {
+      cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
+    }
+#else
+    (void)avx2;
+    cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
+#endif
+  }
+}
+
+template <typename T, typename Mid, typename Acc>
+void run(const void* src, const Tensor4d& sd, void* mid, const Tensor4d& md, void* dst,
+         const Tensor4d& dd, const ResizeTable& rows, const ResizeTable& cols) {
+  rows_pass<T, Mid, Acc>(static_cast<const T*>(src), sd, static_cast<Mid*>(mid), md, rows);
+  cols_pass<Mid, T, Acc>(static_cast<const Mid*>(mid), md, static_cast<T*>(dst), dd, cols);
+}
+
+bool valid(const Tensor4d& src, const Tensor4d& mid, const Tensor4d& dst, const ResizeTable& rows,
+           const ResizeTable& cols) {
+  for (int d = 0; d < 4; ++d) {
+    if (src.size[d] < 0 || mid.size[d] < 0 || dst.size[d] < 0) return false;
+  }
+  return rows.taps >= 1 && cols.taps >= 1 && rows.in_len == src.size[2] &&
+         rows.out_len == mid.size[2] && cols.in_len == mid.size[3] && cols.out_len == dst.size[3] &&
+         mid.size[3] == src.size[3] && dst.size[2] == mid.size[2] && src.size[0] == dst.size[0] &&
+         src.size[1] == dst.size[1];
+}
+
+}  // namespace
+
+Status imresize_cpu(ImresizeDtype dtype, const void* src, const Tensor4d& src_desc, void* mid,
+                    const Tensor4d& mid_desc, void* dst, const Tensor4d& dst_desc,
+                    const ResizeTable& rows, const ResizeTable& cols) {
+  if (!valid(src_desc, mid_desc, dst_desc, rows, cols)) return Status::kInvalidArgument;
+  for (int d = 0; d < 4; ++d) {
+    if (dst_desc.size[d] == 0) return Status::kOk;
+  }
+  switch (dtype) {
+    case ImresizeDtype::kUInt8:
+      run<uint8_t, uint8_t, double>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols);
+      return Status::kOk;
+    case ImresizeDtype::kFloat32:
+      run<float, float, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols);
+      return Status::kOk;
+    case ImresizeDtype::kFloat64:
+      run<double, double, double>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols);
+      return Status::kOk;
+    case ImresizeDtype::kFloat16:
+      run<Half, float, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols);
+      return Status::kOk;
+    case ImresizeDtype::kBFloat16:
+      run<BFloat16, float, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols);
+      return Status::kOk;
+  }
+  return Status::kInvalidArgument;
+}
+
+}  // namespace sr
