@@ -31,6 +31,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
 
 PYTHON="${PYTHON:-python3}"
+# On the H100 validation machine CXX points at a g++ wrapper in /opt/gcc; an extension built with
+# it segfaulted whenever an op raised an error (seen 2026-11-25; the same code built with
+# /usr/bin/g++ raised cleanly). Build with the system compiler unless SR_KERNELS_CXX says otherwise.
+if [ -n "${SR_KERNELS_CXX:-}" ]; then
+    export CXX="$SR_KERNELS_CXX"
+elif [ -x /usr/bin/g++ ]; then
+    export CXX=/usr/bin/g++ CC=/usr/bin/gcc
+fi
 export MAX_JOBS="${MAX_JOBS:-16}"
 export SR_KERNELS_BENCH_REP_MS="${SR_KERNELS_BENCH_REP_MS:-40}"
 export SR_KERNELS_BENCH_WARMUP_MS="${SR_KERNELS_BENCH_WARMUP_MS:-10}"
