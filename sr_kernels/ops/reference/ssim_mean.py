@@ -10,7 +10,6 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from .. import _trace
 from .psnr_mse import protocol_planes
@@ -26,26 +25,24 @@ def supports(meta: dict[str, Any]) -> str | None:
     return None if meta["dtype"] in _DTYPES else f"dtype {meta['dtype']} is not supported"
 
 
-def gaussian_taps(dtype: torch.dtype = torch.float64, device: Any = "cpu") -> torch.Tensor:
-    """The normalised 1-D window; the 2-D window is its outer product."""
+def gaussian_taps() -> list[float]:
+    """The normalised 1-D window (float64 values); the 2-D window is its outer product."""
     radius = WINDOW // 2
-    taps = torch.tensor(
-        [math.exp(-((k - radius) ** 2) / (2.0 * SIGMA**2)) for k in range(WINDOW)],
-        dtype=torch.float64,
-    )
-    return (taps / taps.sum()).to(dtype=dtype, device=device)
+    raw = [math.exp(-((k - radius) ** 2) / (2.0 * SIGMA**2)) for k in range(WINDOW)]
+    total = math.fsum(raw)
+    return [v / total for v in raw]
 
 
 def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """SSIM map of two (N, P, H, W) float64 planes on the 8-bit scale: (N, P, H - 10, W - 10)."""
-    n, p, h, w = a.shape
-    taps = gaussian_taps(a.dtype, a.device)
-    vertical = taps.view(1, 1, WINDOW, 1)
-    horizontal = taps.view(1, 1, 1, WINDOW)
+    h, w = a.shape[-2], a.shape[-1]
+    taps = gaussian_taps()
 
     def blur(t: torch.Tensor) -> torch.Tensor:
-        t = t.reshape(n * p, 1, h, w)
-        return F.conv2d(F.conv2d(t, vertical), horizontal).reshape(n, p, h - 10, w - 10)
+        # 'valid' separable filtering as explicit weighted sums of shifted slices (rows, then
+        # columns): the window definition, literally.
+        rows = sum(taps[k] * t[..., k : k + h - (WINDOW - 1), :] for k in range(WINDOW))
+        return sum(taps[k] * rows[..., k : k + w - (WINDOW - 1)] for k in range(WINDOW))
 
     mu_a, mu_b = blur(a), blur(b)
     var_a = blur(a * a) - mu_a**2
