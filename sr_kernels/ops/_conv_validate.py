@@ -1,0 +1,55 @@
+"""Shared argument checks of the conv ops: residual_block, conv_pixel_shuffle, conv2d_act."""
+
+from __future__ import annotations
+
+import torch
+
+from . import _validate
+
+FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
+def image(x: object) -> torch.Tensor:
+    x = _validate.tensor(x, "x")
+    _validate.ndim(x, "x", 4, "(N, C, H, W)")
+    _validate.dtype(x, "x", FLOAT_DTYPES)
+    return x
+
+
+def parameter(t: object, name: str, shape: tuple[int, ...], what: str, x: torch.Tensor) -> None:
+    """`t` is a tensor of exactly `shape` with x's dtype and device (`what` explains the shape)."""
+    t = _validate.tensor(t, name)
+    if tuple(t.shape) != shape:
+        raise ValueError(f"{name} must have shape {what} = {shape}, got {tuple(t.shape)}")
+    if t.dtype != x.dtype:
+        raise TypeError(
+            f"{name} has dtype {_validate.dtype_name(t.dtype)} but x has "
+            f"{_validate.dtype_name(x.dtype)}; weights and biases must have x's dtype"
+        )
+    if t.device != x.device:
+        raise ValueError(f"{name} is on {t.device} but x is on {x.device}")
+
+
+def weight(w: object, name: str, x: torch.Tensor) -> torch.Tensor:
+    """A 4-D weight (C_out, C_in, k, k) with an odd square kernel and C_in = x's channels."""
+    w = _validate.tensor(w, name)
+    _validate.ndim(w, name, 4, "(C_out, C_in, k, k)")
+    k = w.shape[-1]
+    if w.shape[-2] != k or k % 2 == 0:
+        raise ValueError(
+            f"{name} must have an odd square kernel (C_out, C_in, k, k), got {tuple(w.shape)}"
+        )
+    parameter(w, name, (w.shape[0], x.shape[1], k, k), "(C_out, C_in = x's channels, k, k)", x)
+    return w
+
+
+def number(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+    return float(value)
+
+
+def choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    return value

@@ -1,0 +1,58 @@
+"""Public conv_pixel_shuffle: the sub-pixel upsampler ``pixel_shuffle(conv3x3(x), r)``."""
+
+from __future__ import annotations
+
+import torch
+
+from . import _conv_validate as check
+from . import _registry
+
+_registry.register_op(
+    "conv_pixel_shuffle",
+    {
+        "reference": "sr_kernels.ops.reference.conv_pixel_shuffle",
+        "triton": "sr_kernels.ops.triton.conv_pixel_shuffle",
+        "cuda": "sr_kernels.ops._ext.conv_pixel_shuffle",
+    },
+    gpu_order=("cuda", "triton", "reference"),
+    cpu_order=("reference",),
+)
+
+
+def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int) -> torch.Tensor:
+    """``F.pixel_shuffle(F.conv2d(x, w, b, padding=1), r)`` as one kernel, r in {2, 3}.
+
+    ``out[n, c, h*r + i, w*r + j] = conv[n, c*r*r + i*r + j, h, w]`` (PyTorch channel order).
+    On the GPU backends the shuffle is the store pattern of the convolution's epilogue: the
+    C*r*r-channel tensor is never written.
+
+    Args:
+        x: input, shape (N, C_in, H, W).
+        w: weight, shape (C*r*r, C_in, 3, 3).
+        b: bias, shape (C*r*r,).
+        r: upscale factor, 2 or 3 (x4 is two x2 stages, as in EDSR).
+
+    Returns:
+        Tensor of shape (N, C, H*r, W*r) in x's memory format (an NCHW input is converted to
+        channels_last for the kernel: one documented copy each way).
+
+    Dtypes: float32 (TF32 unless ``SR_KERNELS_ALLOW_TF32=0``), float16, bfloat16 with fp32
+    accumulation; float64 on the reference. All tensors share x's dtype.
+    Backends: cuda (when built), triton, reference (the CPU path). Differentiable.
+    Raises:
+        TypeError: non-tensor argument, unsupported or mixed dtypes, r not an int.
+        ValueError: x not 4-D, r not 2 or 3, w not (C*r*r, C_in, 3, 3), b not (C*r*r,).
+    """
+    x = check.image(x)
+    if isinstance(r, bool) or not isinstance(r, int):
+        raise TypeError(f"r must be an int, got {type(r).__name__}")
+    if r not in (2, 3):
+        raise ValueError(f"r must be 2 or 3, got {r}")
+    w = check.weight(w, "w", x)
+    if w.shape[-1] != 3 or w.shape[0] % (r * r) != 0:
+        raise ValueError(
+            f"w must have shape (C*r*r, C_in, 3, 3) with r = {r}, got {tuple(w.shape)}"
+        )
+    check.parameter(b, "b", (w.shape[0],), "(C*r*r,)", x)
+    meta = _registry.tensor_meta(x, channels=x.shape[1], out_channels=w.shape[0], r=r)
+    return _registry.dispatch("conv_pixel_shuffle", meta, x, w, b, r)

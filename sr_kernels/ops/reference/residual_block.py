@@ -1,0 +1,34 @@
+"""Reference residual block: ``x + res_scale * conv2(relu(conv1(x)))`` with torch.nn.functional.
+
+The executable spec and the CPU path (the same cuDNN/oneDNN convolutions as ``nn.Conv2d``
+eager; the scale and skip add are one ``torch.add(..., alpha=res_scale)``). Float64-capable and
+differentiable through PyTorch autograd. The output keeps the input's memory format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .. import _trace
+
+_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
+def supports(meta: dict[str, Any]) -> str | None:
+    return None if meta["dtype"] in _DTYPES else f"dtype {meta['dtype']} is not supported"
+
+
+def residual_block(
+    x: torch.Tensor,
+    w1: torch.Tensor,
+    b1: torch.Tensor,
+    w2: torch.Tensor,
+    b2: torch.Tensor,
+    res_scale: float = 1.0,
+) -> torch.Tensor:
+    _trace.record("residual_block", "reference")
+    hidden = F.relu(F.conv2d(x, w1, b1, padding=1), inplace=True)
+    return torch.add(x, F.conv2d(hidden, w2, b2, padding=1), alpha=res_scale)

@@ -1,0 +1,70 @@
+"""Public residual_block: the EDSR block conv3x3 -> ReLU -> conv3x3 -> x res_scale -> + x."""
+
+from __future__ import annotations
+
+import torch
+
+from . import _conv_validate as check
+from . import _registry
+
+_registry.register_op(
+    "residual_block",
+    {
+        "reference": "sr_kernels.ops.reference.residual_block",
+        "triton": "sr_kernels.ops.triton.residual_block",
+        "cuda": "sr_kernels.ops._ext.residual_block",
+    },
+    gpu_order=("cuda", "triton", "reference"),
+    cpu_order=("reference",),
+)
+
+
+def residual_block(
+    x: torch.Tensor,
+    w1: torch.Tensor,
+    b1: torch.Tensor,
+    w2: torch.Tensor,
+    b2: torch.Tensor,
+    res_scale: float = 1.0,
+) -> torch.Tensor:
+    """EDSR residual block ``x + res_scale * conv3x3(relu(conv3x3(x, w1, b1)), w2, b2)``.
+
+    Both convolutions are 3x3, stride 1, 'same' zero padding (the image is surrounded by zeros
+    for each convolution; the intermediate is zero outside the image). On the GPU backends the
+    whole block is one kernel: the ReLU intermediate never travels through device memory.
+
+    Args:
+        x: input image batch, shape (N, C, H, W).
+        w1, w2: convolution weights, shape (C, C, 3, 3) (PyTorch's (C_out, C_in, kH, kW)).
+        b1, b2: biases, shape (C,).
+        res_scale: scale of the residual branch (EDSR uses 0.1 for its 256-channel model).
+
+    Returns:
+        Tensor of shape (N, C, H, W), in x's memory format (channels_last in -> channels_last
+        out). Kernels are NHWC-native: a direct call on an NCHW tensor converts it to
+        channels_last (one copy) and the result back (another); models convert once at their
+        boundary so no copy happens per layer.
+
+    Dtypes: float32, float16, bfloat16 (all tensors share x's dtype); float64 on the reference.
+    Backends: cuda (compiled extension, when built), triton (C a multiple of 16), reference
+    (torch.nn.functional: the CPU path). Differentiable on every backend; the triton backward
+    recomputes the intermediate instead of saving it (one saved activation per block instead
+    of two).
+    Numerics: fp32 accumulation for fp16/bf16 storage; the intermediate is rounded to the
+    storage dtype (as eager PyTorch does); the epilogue ``x + res_scale * y`` rounds once.
+    fp32 uses TF32 tensor cores like cuDNN (``torch.backends.cudnn.allow_tf32``) unless
+    ``SR_KERNELS_ALLOW_TF32=0`` asks for exact fp32 (Triton backend).
+    Raises:
+        TypeError: a non-tensor argument, an unsupported dtype, tensors of mixed dtypes, or a
+            non-number res_scale.
+        ValueError: x not 4-D, a weight not (C, C, 3, 3), a bias not (C,), mixed devices.
+    """
+    x = check.image(x)
+    c = x.shape[1]
+    for name, t in (("w1", w1), ("w2", w2)):
+        check.parameter(t, name, (c, c, 3, 3), "(C, C, 3, 3) for x with C channels", x)
+    for name, t in (("b1", b1), ("b2", b2)):
+        check.parameter(t, name, (c,), "(C,)", x)
+    res_scale = check.number(res_scale, "res_scale")
+    meta = _registry.tensor_meta(x, channels=c)
+    return _registry.dispatch("residual_block", meta, x, w1, b1, w2, b2, res_scale)

@@ -1,0 +1,191 @@
+"""Tile and launch configurations of the Triton convolution kernels: the ONE place they are chosen.
+
+Every kernel launch of `residual_block`, `conv2d_act` and `conv_pixel_shuffle` takes its
+configuration from a function here, keyed by (channels, dtype, architecture); `aot_configs()` of
+each kernel module enumerates the finite set these functions can return, so the static
+sm_80/sm_90 compile check covers every configuration that can be launched.
+
+Architectures: the tables are written for sm_80 (A100) and sm_90 (H100); other GPUs use the
+nearest lower entry (sm_86/sm_89 -> sm_80). Under the Triton interpreter the sm_90 entry is used,
+so the CPU tests exercise the index logic of the same tiles the H100 runs.
+
+All entries use at most 4 warps: the non-1x1 convolutions unroll their taps statically, and
+8-warp Triton convolutions have miscompiled before (pytorch/pytorch#173068); raising that needs a
+GPU test of the config first. The numbers are first choices made on paper (register budget
+checked with cuobjdump: 0 spills); the lead tunes them per (C, dtype, arch) from GPU
+measurements, here only.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+import torch
+
+ARCHS = (80, 90)
+DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+TF32_ENV = "SR_KERNELS_ALLOW_TF32"
+
+
+@dataclass(frozen=True)
+class ResBlockConfig:
+    """Fused residual block: one program computes TILE_H x TILE_W output pixels x all C channels.
+
+    conv1 runs over the (TILE_H+2) x (TILE_W+2) halo in chunks of BLOCK_M1 pixels (halo rows
+    flattened, the last chunk masked), BLOCK_N1 output channels at a time; conv2 over the
+    TILE_H*TILE_W tile, BLOCK_N2 channels at a time; both reduce BLOCK_K input channels per dot.
+    """
+
+    tile_h: int
+    tile_w: int
+    block_m1: int
+    block_n1: int
+    block_n2: int
+    block_k: int
+    num_warps: int = 4
+    num_stages: int = 1
+    programs_per_sm: int = 2
+
+    @property
+    def halo_chunks(self) -> int:
+        return -(-((self.tile_h + 2) * (self.tile_w + 2)) // self.block_m1)
+
+
+@dataclass(frozen=True)
+class ConvConfig:
+    """Implicit-GEMM convolution: BLOCK_M output pixels x BLOCK_N output channels per program.
+
+    FLAT_K: the reduction runs over the flattened (tap, input channel) index in BLOCK_K steps
+    (used when C_in < 16, so 3 or 1 input channels waste no MMA work on padding); otherwise the
+    taps are unrolled statically and each reduces C_in in BLOCK_K blocks.
+    """
+
+    block_m: int
+    block_n: int
+    block_k: int
+    flat_k: bool
+    num_warps: int = 4
+    num_stages: int = 1
+
+
+def arch_key(device: torch.device) -> int:
+    """80 or 90: the table entry for `device` (CPU tensors, i.e. the interpreter, use 90)."""
+    if device.type != "cuda":
+        return 90
+    return _cuda_arch(device.index if device.index is not None else torch.cuda.current_device())
+
+
+@functools.cache
+def _cuda_arch(index: int) -> int:
+    major, minor = torch.cuda.get_device_capability(index)
+    return 90 if major * 10 + minor >= 90 else 80
+
+
+@functools.cache
+def sm_count(index: int) -> int:
+    return torch.cuda.get_device_properties(index).multi_processor_count
+
+
+def _block_k(channels: int, dtype: torch.dtype) -> int:
+    """The widest reduction block that divides `channels` (fp32 operands: at most 32)."""
+    limit = 32 if dtype == torch.float32 else 64
+    for block in (64, 32, 16):
+        if block <= limit and channels % block == 0:
+            return block
+    return 16
+
+
+def residual_block_config(channels: int, dtype: torch.dtype, arch: int) -> ResBlockConfig:
+    """Config for a C-channel block (C a multiple of 16).
+
+    8 x 16 output tile: a power-of-two conv2 M block (128 pixels), and a 10 x 18 = 180-pixel halo
+    computed as 3 chunks of 64 (192 rows, 6.7 % padding) instead of 256 rows for a square tile
+    padded to a power of two. Whole-block FLOPs: (192 + 128) / 256 = 1.25 x the two convs.
+    """
+    del arch  # same shape for sm_80 and sm_90 until a GPU measurement says otherwise
+    block_k = _block_k(channels, dtype)
+    block_n = 64 if channels % 64 == 0 else 32 if channels % 32 == 0 else 16
+    if dtype == torch.float32:
+        # fp32 operands double the register cost of the A tile: halve the conv2 tile.
+        return ResBlockConfig(4, 16, 64, min(block_n, 32), min(block_n, 32), block_k)
+    # C < 64 with 64-row halo chunks: ptxas (sm_80) keeps a loop counter on the stack around the
+    # barrier; 2 chunks of 128 rows (256 for 180 halo pixels) compile with no stack at all.
+    block_m1 = 64 if block_n == 64 else 128
+    return ResBlockConfig(8, 16, block_m1, block_n, block_n, block_k)
+
+
+def residual_block_configs() -> list[tuple[torch.dtype, int, ResBlockConfig]]:
+    """Every (dtype, example C, config) `residual_block_config` can return, over both archs.
+
+    The choice depends on C only through its largest power-of-two divisor up to 64.
+    """
+    seen: dict[tuple, tuple[torch.dtype, int, ResBlockConfig]] = {}
+    for dtype in DTYPES:
+        for arch in ARCHS:
+            for channels in range(16, 512 + 16, 16):
+                config = residual_block_config(channels, dtype, arch)
+                seen.setdefault((dtype, config), (dtype, channels, config))
+    return list(seen.values())
+
+
+def conv_config(c_in: int, c_out: int, ks: int, dtype: torch.dtype, arch: int) -> ConvConfig:
+    """Config for a stride-1 'same' KS x KS convolution C_in -> C_out (C_out counts shuffled
+    channels for the upsampler).
+
+    C_in not a multiple of 16 (3 or 1 channels) or KS = 9 take the flat-K path (no per-tap
+    channel padding; the 81-tap kernel is not unrolled); otherwise the taps are unrolled and C_in
+    is reduced in blocks of 32 (masked tail). BLOCK_N is 16 for C_out <= 16 (3-channel tails,
+    SRCNN's last layer), else 64.
+    """
+    del arch  # one table for sm_80 and sm_90 until GPU measurements say otherwise
+    block_n = 16 if c_out <= 16 else 64
+    if c_in % 16 != 0 or ks not in UNROLLED_KERNEL_SIZES:
+        return ConvConfig(128, block_n, 32, flat_k=True)
+    block_m = 64 if dtype == torch.float32 and block_n == 64 else 128
+    return ConvConfig(block_m, block_n, 32, flat_k=False)
+
+
+UNROLLED_KERNEL_SIZES = (1, 3, 5)
+
+
+def conv_configs() -> list[tuple[torch.dtype, int, ConvConfig]]:
+    """Every (dtype, kernel size, config) `conv_config` can return (flat configs: size 0)."""
+    seen: dict[tuple, tuple[torch.dtype, int, ConvConfig]] = {}
+    for dtype in DTYPES:
+        for arch in ARCHS:
+            for ks in (1, 3, 5, 9):
+                for c_in in (1, 3, 16, 64):
+                    for c_out in (1, 16, 64, 256):
+                        config = conv_config(c_in, c_out, ks, dtype, arch)
+                        key_ks = 0 if config.flat_k else ks
+                        seen.setdefault((dtype, key_ks, config), (dtype, key_ks, config))
+    return list(seen.values())
+
+
+def allow_tf32() -> bool:
+    """Whether fp32 convolutions may use TF32 tensor cores.
+
+    ``SR_KERNELS_ALLOW_TF32=1`` / ``0`` forces it; ``auto`` (default) follows
+    ``torch.backends.cudnn.allow_tf32`` (True by default), i.e. the same numerics as cuDNN's fp32
+    convolution. ``0`` gives exact fp32 (IEEE fp32 products, fp32 accumulation).
+    """
+    value = os.environ.get(TF32_ENV, "auto")
+    if value == "1":
+        return True
+    if value == "0":
+        return False
+    if value not in ("", "auto"):
+        raise ValueError(f"{TF32_ENV} must be 0, 1 or auto, got {value!r}")
+    return bool(torch.backends.cudnn.allow_tf32)
+
+
+def precisions(dtype: torch.dtype) -> tuple[str, ...]:
+    """Every `precision` value launched for `dtype` (for aot_configs)."""
+    return ("tf32", "ieee") if dtype == torch.float32 else ("ieee",)
+
+
+def precision(dtype: torch.dtype, tf32: bool) -> str:
+    """`tl.dot` input_precision for fp32 operands (ignored by Triton for fp16/bf16)."""
+    return "tf32" if (tf32 and dtype == torch.float32) else "ieee"

@@ -1,0 +1,333 @@
+"""Triton fused EDSR residual block: ``x + res_scale * (conv3x3(relu(conv3x3(x) + b1)) + b2)``.
+
+Work decomposition: persistent programs (``programs_per_sm`` x SM count, or fewer) walk output
+tiles of TILE_H x TILE_W pixels (all C channels) of NHWC images. Per tile:
+  1. conv1 + bias + ReLU over the (TILE_H+2) x (TILE_W+2) halo, as an implicit GEMM
+     (M = halo pixels in chunks of BLOCK_M1, N = C in BLOCK_N1 blocks, K = 9 statically
+     unrolled taps x C in BLOCK_K blocks, ``tl.dot`` with an fp32 accumulator); halo pixels
+     outside the image are set to 0 (conv2's zero padding). The ReLU tile is stored, rounded to
+     the storage dtype as eager PyTorch rounds it, into this program's slot of a small scratch
+     buffer (programs x 192 x C elements: 3.2 MB for 264 programs at C = 64 bf16, so it stays
+     in the 50 MB L2 and is reused by every tile the program walks).
+  2. ``tl.debug_barrier()`` (the CTA's stores are visible to all its threads), then conv2 from
+     the 9 shifted TILE_H x TILE_W windows of the slot (L1/L2 hits), epilogue
+     ``x + res_scale * (acc + b2)`` in fp32, one rounding, one store. A second barrier keeps
+     the next tile's conv1 stores behind this tile's conv2 loads.
+The C-channel intermediate never travels through HBM as a full-size tensor.
+
+Bytes and FLOPs per output pixel (C = 64, bf16/fp16): useful 2 x 18 C^2 = 147 kFLOP; executed
+1.25x that (halo 180 -> 192 rows for 128 outputs). HBM: read x once + write out once = 4C = 256 B
+(halo re-reads and the scratch hit L2): 576 FLOP/B, above the bf16 ridge (295 FLOP/B), so the
+block is not HBM-bound. On-chip: ~4.2 KB of L1/L2 operand traffic per output pixel (A tiles per
+tap, scratch, weights per tile) -> ~44 FLOP/B; at the ~7-10 TB/s the H100 L2 delivers this caps
+the kernel near 300-400 TFLOP/s executed (~250-320 useful), well below the 989 TFLOP/s MMA
+peak: the expected bound is L1/L2 operand bandwidth (Triton has no explicit shared-memory
+reuse of the input tile across taps). x4_270x480 (N=1, C=64): 19.1 GFLOP -> ~60-75 us on paper,
+against ~80 us of cuDNN convs (237 TFLOP/s, KERNEL_NOTES 1.2) + ~40 us of pointwise passes in
+eager. C = 256: 1.1 MB of weights per conv streamed from L2 per tile; compute-dominated.
+
+Accumulation: fp32 for every dtype. fp32 inputs use TF32 tensor cores when
+`_conv_configs.allow_tf32()` (default: as cuDNN, ``torch.backends.cudnn.allow_tf32``), else
+IEEE fp32 (``SR_KERNELS_ALLOW_TF32=0``). Alignment: NHWC with channel stride 1 (the launcher
+converts other layouts with one documented copy); C a multiple of 16.
+
+Registered as ``sr_kernels::residual_block_triton`` with ``torch.library.custom_op`` + fake +
+autograd. The backward recomputes the ReLU intermediate (one conv with fused bias + ReLU) rather
+than storing it: a stack of blocks saves one activation per block (its input) instead of two
+(eager saves the input and the ReLU output), i.e. half the activation memory; the gradient
+convolutions use ``aten.convolution_backward`` (cuDNN on GPU).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import triton
+import triton.language as tl
+
+from .. import _trace
+from . import _conv_configs as configs
+from . import conv2d_act as _conv
+
+_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def supports(meta: dict[str, Any]) -> str | None:
+    if meta["dtype"] not in _DTYPES:
+        return f"dtype {meta['dtype']} is not supported (float32, float16, bfloat16)"
+    if meta["device"] == "cpu" and meta["dtype"] == torch.bfloat16:
+        return "bfloat16 is not supported by the Triton interpreter"
+    channels = meta.get("channels")
+    if channels is not None and channels % 16 != 0:
+        return f"C = {channels} is not a multiple of 16 (tl.dot needs K blocks of 16)"
+    return None
+
+
+# The integer arguments that vary with the image are not specialised by value, so a launch
+# compiles exactly a variant that `aot_configs()` lists. C and the strides stay specialised: with
+# C % 16 == 0 and NHWC they are always multiples of 16 (Triton's divisibility specialisation,
+# which vectorises the channel loads), as are the pointers (the launcher copies a misaligned
+# tensor).
+_UNSPECIALISED = ("H", "W", "tiles_w", "tiles_per_image", "total_tiles", "steps")
+DIVISIBLE_BY_16 = (
+    "x", "w1", "b1", "w2", "b2", "out", "scratch",
+    "C", "sxn", "sxh", "sxw", "son", "soh", "sow", "swo", "swh", "sww",
+)  # fmt: skip
+
+
+@triton.jit(do_not_specialize=_UNSPECIALISED)
+def _residual_block_kernel(
+    x, w1, b1, w2, b2, out, scratch,
+    H, W, C,
+    sxn, sxh, sxw,
+    son, soh, sow,
+    swo, swh, sww,
+    res_scale,
+    tiles_w, tiles_per_image, total_tiles, steps,
+    TILE_H: tl.constexpr, TILE_W: tl.constexpr,
+    BLOCK_M1: tl.constexpr, HALO_CHUNKS: tl.constexpr,
+    BLOCK_N1: tl.constexpr, BLOCK_N2: tl.constexpr, BLOCK_K: tl.constexpr,
+    PRECISION: tl.constexpr,
+):  # fmt: skip
+    HALO_W: tl.constexpr = TILE_W + 2
+    HALO: tl.constexpr = (TILE_H + 2) * HALO_W
+    ROWS: tl.constexpr = HALO_CHUNKS * BLOCK_M1
+    BLOCK_M2: tl.constexpr = TILE_H * TILE_W
+    pid = tl.program_id(0)
+    ck = tl.arange(0, BLOCK_K)
+    cn1 = tl.arange(0, BLOCK_N1)
+    cn2 = tl.arange(0, BLOCK_N2)
+    q = tl.arange(0, BLOCK_M2)
+    oy = q // TILE_W
+    ox = q % TILE_W
+    for step in range(0, steps):
+        # Tile `pid + step * programs`; past the end, programs redo the last tile (identical
+        # values, identical stores), so every thread of every program takes the same trip count.
+        tile = tl.minimum(pid + step * tl.num_programs(0), total_tiles - 1)
+        # Two scratch buffers used alternately: the barrier of the next step also orders this
+        # step's conv2 loads before the step-after-next's conv1 stores into the same buffer.
+        slot = scratch + (pid.to(tl.int64) * 2 + step % 2) * ROWS * C
+        image = tile // tiles_per_image
+        rest = tile % tiles_per_image
+        y0 = (rest // tiles_w) * TILE_H
+        x0 = (rest % tiles_w) * TILE_W
+        x_image = x + image.to(tl.int64) * sxn
+
+        # conv1 + b1 + ReLU over the halo -> scratch slot (rows = flattened halo pixels).
+        for chunk in range(HALO_CHUNKS):
+            p = chunk * BLOCK_M1 + tl.arange(0, BLOCK_M1)
+            gy = y0 - 1 + p // HALO_W
+            gx = x0 - 1 + p % HALO_W
+            in_halo = p < HALO
+            in_image = in_halo & (gy >= 0) & (gy < H) & (gx >= 0) & (gx < W)
+            for n0 in range(0, C, BLOCK_N1):
+                co = n0 + cn1
+                acc = tl.zeros((BLOCK_M1, BLOCK_N1), dtype=tl.float32)
+                for ky in range(3):  # kernel rows: a plain loop (no div/mod), columns unrolled
+                    for kx in tl.static_range(3):
+                        iy = gy + (ky - 1)
+                        ix = gx + (kx - 1)
+                        ok = in_halo & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)
+                        row = iy.to(tl.int64) * sxh + ix.to(tl.int64) * sxw
+                        w_tap = w1 + ky * swh + kx * sww
+                        for k0 in range(0, C, BLOCK_K):
+                            ci = k0 + ck
+                            a = tl.load(
+                                x_image + row[:, None] + ci[None, :], mask=ok[:, None], other=0.0
+                            )
+                            b = tl.load(w_tap + co[None, :] * swo + ci[:, None])
+                            acc = tl.dot(a, b, acc, input_precision=PRECISION)
+                bias = tl.load(b1 + co).to(tl.float32)
+                act = tl.maximum(acc + bias[None, :], 0.0)
+                act = tl.where(in_image[:, None], act, 0.0)
+                tl.store(
+                    slot + p[:, None] * C + co[None, :],
+                    act.to(out.dtype.element_ty),
+                    mask=in_halo[:, None],
+                )
+        tl.debug_barrier()
+
+        # conv2 from the shifted windows of the slot, epilogue x + res_scale * (acc + b2).
+        gy = y0 + oy
+        gx = x0 + ox
+        valid = (gy < H) & (gx < W)
+        skip_row = gy.to(tl.int64) * sxh + gx.to(tl.int64) * sxw
+        out_row = image.to(tl.int64) * son + gy.to(tl.int64) * soh + gx.to(tl.int64) * sow
+        for n0 in range(0, C, BLOCK_N2):
+            co = n0 + cn2
+            acc = tl.zeros((BLOCK_M2, BLOCK_N2), dtype=tl.float32)
+            for ky in range(3):
+                for kx in tl.static_range(3):
+                    src = (oy + ky) * HALO_W + (ox + kx)
+                    w_tap = w2 + ky * swh + kx * sww
+                    for k0 in range(0, C, BLOCK_K):
+                        ci = k0 + ck
+                        a = tl.load(slot + src[:, None] * C + ci[None, :])
+                        b = tl.load(w_tap + co[None, :] * swo + ci[:, None])
+                        acc = tl.dot(a, b, acc, input_precision=PRECISION)
+            bias = tl.load(b2 + co).to(tl.float32)
+            skip = tl.load(x_image + skip_row[:, None] + co[None, :], mask=valid[:, None])
+            result = skip.to(tl.float32) + res_scale * (acc + bias[None, :])
+            tl.store(
+                out + out_row[:, None] + co[None, :],
+                result.to(out.dtype.element_ty),
+                mask=valid[:, None],
+            )
+
+
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
+def _nhwc(t: torch.Tensor) -> torch.Tensor:
+    """`t` with channel stride 1 (NHWC); a copy only when it is not already laid out so."""
+    return t.contiguous(memory_format=torch.channels_last)
+
+
+def _aligned(t: torch.Tensor) -> torch.Tensor:
+    """`t`, or a copy of it when its data is not 16-byte aligned (a view at an odd offset)."""
+    return t if t.data_ptr() % 16 == 0 else t.clone(memory_format=torch.preserve_format)
+
+
+def _launch(
+    x: torch.Tensor,
+    w1: torch.Tensor,
+    b1: torch.Tensor,
+    w2: torch.Tensor,
+    b2: torch.Tensor,
+    res_scale: float,
+    allow_tf32: bool,
+) -> torch.Tensor:
+    n, c, h, w = x.shape
+    xc = _aligned(_nhwc(x))
+    out = torch.empty_like(xc, memory_format=torch.channels_last)
+    if out.numel() > 0:
+        w1c, w2c = _aligned(_nhwc(w1)), _aligned(_nhwc(w2))
+        # Both weight sets share one set of strides (the kernel takes one); channel stride 1.
+        assert w1c.stride() == w2c.stride() and w1c.stride(1) == 1
+        arch = configs.arch_key(x.device)
+        cfg = configs.residual_block_config(c, x.dtype, arch)
+        tiles_w = triton.cdiv(w, cfg.tile_w)
+        tiles_per_image = triton.cdiv(h, cfg.tile_h) * tiles_w
+        total = n * tiles_per_image
+        if x.device.type == "cuda":
+            programs = min(total, cfg.programs_per_sm * configs.sm_count(x.device.index or 0))
+        else:
+            programs = min(total, 4)  # the interpreter runs programs one after another
+        scratch = torch.empty(
+            (programs, 2, cfg.halo_chunks * cfg.block_m1, c), dtype=x.dtype, device=x.device
+        )
+        _residual_block_kernel[(programs,)](
+            xc, w1c, _aligned(b1.contiguous()), w2c, _aligned(b2.contiguous()), out, scratch,
+            h, w, c,
+            xc.stride(0), xc.stride(2), xc.stride(3),
+            out.stride(0), out.stride(2), out.stride(3),
+            w1c.stride(0), w1c.stride(2), w1c.stride(3),
+            float(res_scale),
+            tiles_w, tiles_per_image, total, triton.cdiv(total, programs),
+            TILE_H=cfg.tile_h, TILE_W=cfg.tile_w,
+            BLOCK_M1=cfg.block_m1, HALO_CHUNKS=cfg.halo_chunks,
+            BLOCK_N1=cfg.block_n1, BLOCK_N2=cfg.block_n2, BLOCK_K=cfg.block_k,
+            PRECISION=configs.precision(x.dtype, allow_tf32),
+            num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+        )  # fmt: skip
+    _trace.record("residual_block", "triton")
+    return out.contiguous(memory_format=_memory_format(x))
+
+
+@torch.library.custom_op("sr_kernels::residual_block_triton", mutates_args=())
+def residual_block_triton(
+    x: torch.Tensor,
+    w1: torch.Tensor,
+    b1: torch.Tensor,
+    w2: torch.Tensor,
+    b2: torch.Tensor,
+    res_scale: float,
+    allow_tf32: bool,
+) -> torch.Tensor:
+    return _launch(x, w1, b1, w2, b2, res_scale, allow_tf32)
+
+
+@residual_block_triton.register_fake
+def _(x, w1, b1, w2, b2, res_scale, allow_tf32):
+    return torch.empty_like(x, memory_format=_memory_format(x))
+
+
+def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+    x, w1, b1, w2, b2, res_scale, allow_tf32 = inputs
+    ctx.save_for_backward(x, w1, b1, w2)
+    ctx.res_scale = res_scale
+    ctx.allow_tf32 = allow_tf32
+
+
+def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+    x, w1, b1, w2 = ctx.saved_tensors
+    # Recompute the intermediate r = relu(conv1(x) + b1) (not stored by the forward).
+    r = _conv.conv2d_act_triton(x, w1, b1, "zeros", "relu", ctx.allow_tf32)
+    g2 = grad * ctx.res_scale
+    g_r, g_w2, g_b2 = torch.ops.aten.convolution_backward(
+        g2, r, w2, [w2.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
+    )
+    g_y1 = torch.where(r > 0, g_r, torch.zeros_like(g_r))
+    g_x, g_w1, g_b1 = torch.ops.aten.convolution_backward(
+        g_y1, x, w1, [w1.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
+    )
+    return g_x + grad, g_w1, g_b1, g_w2, g_b2, None, None
+
+
+residual_block_triton.register_autograd(_backward, setup_context=_setup_context)
+
+
+def residual_block(
+    x: torch.Tensor,
+    w1: torch.Tensor,
+    b1: torch.Tensor,
+    w2: torch.Tensor,
+    b2: torch.Tensor,
+    res_scale: float = 1.0,
+) -> torch.Tensor:
+    return residual_block_triton(x, w1, b1, w2, b2, float(res_scale), configs.allow_tf32())
+
+
+def aot_configs() -> list[dict[str, Any]]:
+    """Every configuration this module launches, for the static sm_80/sm_90 compile check."""
+    pointer = {torch.float32: "*fp32", torch.float16: "*fp16", torch.bfloat16: "*bf16"}
+    result = []
+    for (dtype, channels, cfg), precision in (
+        (entry, precision)
+        for entry in configs.residual_block_configs()
+        for precision in configs.precisions(entry[0])
+    ):
+        p = pointer[dtype]
+        signature = {name: p for name in ("x", "w1", "b1", "w2", "b2", "out", "scratch")}
+        for name in ("H", "W", "C", "sxn", "sxh", "sxw", "son", "soh", "sow", "swo", "swh", "sww"):
+            signature[name] = "i32"
+        signature["res_scale"] = "fp32"
+        for name in ("tiles_w", "tiles_per_image", "total_tiles", "steps"):
+            signature[name] = "i32"
+        constexprs = {
+            "TILE_H": cfg.tile_h,
+            "TILE_W": cfg.tile_w,
+            "BLOCK_M1": cfg.block_m1,
+            "HALO_CHUNKS": cfg.halo_chunks,
+            "BLOCK_N1": cfg.block_n1,
+            "BLOCK_N2": cfg.block_n2,
+            "BLOCK_K": cfg.block_k,
+            "PRECISION": precision,
+        }
+        for name in constexprs:
+            signature[name] = "constexpr"
+        result.append(
+            {
+                "kernel": _residual_block_kernel,
+                "divisible_by_16": list(DIVISIBLE_BY_16),
+                "signature": signature,
+                "constexprs": constexprs,
+                "num_warps": cfg.num_warps,
+                "num_stages": cfg.num_stages,
+                "name": f"residual_block[{p[1:]},C={channels},{precision},{cfg}]",
+            }
+        )
+    return result

@@ -1,0 +1,234 @@
+"""residual_block: every backend against a float64 reference, gradients, registration, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from _helpers import assert_close_to_reference, backend_device, backend_params, random_image
+
+from sr_kernels import ops
+from sr_kernels.ops.reference import residual_block as reference
+from sr_kernels.ops.triton import _conv_configs
+
+BACKENDS = ("reference", "triton", "cuda")
+GPU = torch.cuda.is_available()
+
+
+def _params(c, dtype, device):
+    """Random block parameters, scaled like a trained layer (never zeros)."""
+    gen = torch.Generator().manual_seed(c)
+    scale = 1.0 / (3.0 * c**0.5)
+    w1 = torch.randn(c, c, 3, 3, generator=gen, dtype=torch.float64) * scale
+    w2 = torch.randn(c, c, 3, 3, generator=gen, dtype=torch.float64) * scale
+    b1 = torch.rand(c, generator=gen, dtype=torch.float64) - 0.5
+    b2 = torch.rand(c, generator=gen, dtype=torch.float64) - 0.5
+    return [t.to(dtype=dtype, device=device) for t in (w1, b1, w2, b2)]
+
+
+def _layout(x, layout):
+    if layout == "channels_last":
+        return x.contiguous(memory_format=torch.channels_last)
+    if layout == "sliced":  # a strided view: every other image of a larger batch
+        return torch.cat([x, x], dim=0)[::2].contiguous(memory_format=torch.channels_last)[:, :]
+    return x.contiguous()
+
+
+def _key(backend, dtype, device):
+    tf32 = backend != "reference" and device.type == "cuda" and _conv_configs.allow_tf32()
+    return "tf32" if (dtype == torch.float32 and tf32) else dtype
+
+
+def _skip_unsupported(backend, dtype, device):
+    if backend == "triton" and device.type == "cpu" and dtype == torch.bfloat16:
+        pytest.skip("bfloat16 does not run under the Triton interpreter (GPU test covers it)")
+
+
+# (N, C, H, W, res_scale, layout): odd H != W, images smaller than a tile (8 x 16), batch 0,
+# several tiles per program (2 x 17 x 23 = 12 tiles on 4 interpreter programs).
+CASES = [
+    (2, 16, 17, 23, 1.0, "channels_last"),
+    (1, 16, 17, 23, 0.1, "contiguous"),
+    (1, 32, 5, 3, 0.1, "channels_last"),
+    (1, 64, 9, 11, 0.1, "channels_last"),
+    (2, 16, 7, 6, 1.0, "sliced"),
+    (0, 16, 4, 4, 1.0, "channels_last"),
+]
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_forward_matches_float64_reference(backend, dtype, case):
+    n, c, h, w, res_scale, layout = case
+    device = backend_device(backend)
+    _skip_unsupported(backend, dtype, device)
+    if backend == "triton" and device.type == "cpu" and dtype == torch.float32 and c > 16:
+        pytest.skip("interpreter time: C > 16 runs in fp16 only on CPU")
+    x = _layout(random_image((n, c, h, w), dtype, device), layout)
+    params = _params(c, dtype, device)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = ops.residual_block(x, *params, res_scale=res_scale)
+    assert ("residual_block", backend) in events
+    assert out.shape == x.shape and out.dtype == dtype
+    channels_last = layout != "contiguous" and n > 0
+    if channels_last:
+        assert out.is_contiguous(memory_format=torch.channels_last)
+    elif n > 0:
+        assert out.is_contiguous()
+    if n == 0:
+        return
+    ref64 = reference.residual_block(
+        x.double().cpu(), *[p.double().cpu() for p in params], res_scale
+    )
+    same = reference.residual_block(x.cpu(), *[p.cpu() for p in params], res_scale)
+    assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+def test_gradients_match_reference_autograd(backend):
+    device = backend_device(backend)
+    x = random_image((2, 16, 9, 7), torch.float32, device).contiguous(
+        memory_format=torch.channels_last
+    )
+    params = _params(16, torch.float32, device)
+    inputs = [t.clone().requires_grad_() for t in [x, *params]]
+    with ops.use_backend(backend):
+        out = ops.residual_block(*inputs, res_scale=0.1)
+    weights = random_image(out.shape, torch.float32, device)
+    grads = torch.autograd.grad((out * weights).sum(), inputs)
+    inputs64 = [t.detach().double().cpu().requires_grad_() for t in inputs]
+    out64 = reference.residual_block(*inputs64, 0.1)
+    grads64 = torch.autograd.grad((out64 * weights.double().cpu()).sum(), inputs64)
+    inputs32 = [t.detach().cpu().requires_grad_() for t in inputs]
+    out32 = reference.residual_block(*inputs32, 0.1)
+    grads32 = torch.autograd.grad((out32 * weights.cpu()).sum(), inputs32)
+    key = _key(backend, torch.float32, device)
+    for name, g, g64, g32 in zip(("x", "w1", "b1", "w2", "b2"), grads, grads64, grads32):
+        assert g.shape == g64.shape, name
+        assert_close_to_reference(g, g64, g32, key)
+
+
+def test_gradcheck_reference_float64():
+    x = torch.rand(1, 2, 4, 5, dtype=torch.float64, requires_grad=True)
+    params = [t.requires_grad_() for t in _params(2, torch.float64, "cpu")]
+    assert torch.autograd.gradcheck(
+        lambda *a: reference.residual_block(*a, 0.5), (x, *params), eps=1e-6, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("backend", backend_params("triton"))
+def test_opcheck_triton_op(backend):
+    import sr_kernels.ops.triton.residual_block  # noqa: F401  registers the custom op
+
+    device = backend_device(backend)
+    x = random_image((1, 16, 5, 6), torch.float32, device).contiguous(
+        memory_format=torch.channels_last
+    )
+    params = [p.requires_grad_() for p in _params(16, torch.float32, device)]
+    torch.library.opcheck(
+        torch.ops.sr_kernels.residual_block_triton,
+        (x.requires_grad_(), *params, 0.1, True),
+        test_utils=("test_schema", "test_autograd_registration", "test_faketensor"),
+    )
+
+
+@pytest.mark.parametrize("backend", backend_params("reference", "triton"))
+def test_torch_compile_fullgraph_small_model(backend):
+    """A tiny EDSR-like network (head, one block, x2 upsampler, tail) compiled with fullgraph."""
+    device = backend_device(backend)
+    torch._dynamo.reset()
+    c = 16
+    gen = torch.Generator().manual_seed(1)
+    head_w = (torch.randn(c, 3, 3, 3, generator=gen) * 0.2).to(device)
+    head_b = torch.rand(c, generator=gen).to(device)
+    up_w = (torch.randn(4 * c, c, 3, 3, generator=gen) * 0.05).to(device)
+    up_b = torch.rand(4 * c, generator=gen).to(device)
+    tail_w = (torch.randn(3, c, 3, 3, generator=gen) * 0.05).to(device)
+    tail_b = torch.rand(3, generator=gen).to(device)
+    block = _params(c, torch.float32, device)
+
+    def model(x):
+        y = ops.conv2d_act(x, head_w, head_b, activation="none")
+        y = ops.residual_block(y, *block, res_scale=0.1)
+        y = ops.conv_pixel_shuffle(y, up_w, up_b, 2)
+        return ops.conv2d_act(y, tail_w, tail_b, padding_mode="replicate", activation="relu")
+
+    x = random_image((1, 3, 5, 7), torch.float32, device).contiguous(
+        memory_format=torch.channels_last
+    )
+    with ops.use_backend("reference"):
+        expected = model(x)
+    with ops.use_backend(backend):
+        # Eager first: the registry fills its implementation table when an op first runs, and
+        # dynamo does not see entries added to it during tracing of the same graph (an op first
+        # selected inside the compiled region raises KeyError; reported to the registry owner).
+        torch.testing.assert_close(model(x), expected, rtol=1e-4, atol=1e-4)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = torch.compile(model, fullgraph=True)(x)
+    assert out.shape == (1, 3, 10, 14)
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)
+    assert ("residual_block", backend) in events
+    assert ("conv_pixel_shuffle", backend) in events
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+def test_bad_input_is_a_clear_error(backend):
+    device = backend_device(backend)
+    x = random_image((1, 16, 4, 4), torch.float32, device)
+    w1, b1, w2, b2 = _params(16, torch.float32, device)
+    with ops.use_backend(backend):
+        with pytest.raises(ValueError, match=r"w1 must have shape \(C, C, 3, 3\)"):
+            ops.residual_block(x, w1[:8], b1, w2, b2)
+        with pytest.raises(ValueError, match=r"w2 must have shape \(C, C, 3, 3\)"):
+            ops.residual_block(x, w1, b1, torch.zeros(16, 16, 5, 5, device=device), b2)
+        with pytest.raises(ValueError, match=r"b2 must have shape \(C,\)"):
+            ops.residual_block(x, w1, b1, w2, b2[:3])
+        with pytest.raises(TypeError, match="w1 has dtype float16 but x has float32"):
+            ops.residual_block(x, w1.half(), b1, w2, b2)
+        with pytest.raises(ValueError, match="x must be a 4-D tensor"):
+            ops.residual_block(x[0], w1, b1, w2, b2)
+        with pytest.raises(TypeError, match="x has dtype int32"):
+            ops.residual_block(x.to(torch.int32), w1, b1, w2, b2)
+        with pytest.raises(TypeError, match="res_scale must be a float"):
+            ops.residual_block(x, w1, b1, w2, b2, res_scale="0.1")
+        with pytest.raises(TypeError, match="b1 must be a torch.Tensor"):
+            ops.residual_block(x, w1, None, w2, b2)
+
+
+def test_triton_reports_why_it_cannot_serve_other_channel_counts():
+    x = random_image((1, 8, 4, 4), torch.float32)
+    params = _params(8, torch.float32, "cpu")
+    with ops.trace() as events:  # automatic choice on CPU: the reference
+        ops.residual_block(x, *params)
+    assert events == [("residual_block", "reference")]
+    with ops.use_backend("triton"), pytest.raises(ops.BackendUnavailableError, match="16"):
+        ops.residual_block(x, *params)
+
+
+def test_allow_tf32_environment_variable(monkeypatch):
+    monkeypatch.setenv("SR_KERNELS_ALLOW_TF32", "0")
+    assert not _conv_configs.allow_tf32()
+    assert _conv_configs.precision(torch.float32, _conv_configs.allow_tf32()) == "ieee"
+    monkeypatch.setenv("SR_KERNELS_ALLOW_TF32", "1")
+    assert _conv_configs.precision(torch.float32, _conv_configs.allow_tf32()) == "tf32"
+    assert _conv_configs.precision(torch.float16, True) == "ieee"  # fp16/bf16: no TF32
+    monkeypatch.setenv("SR_KERNELS_ALLOW_TF32", "maybe")
+    with pytest.raises(ValueError, match="SR_KERNELS_ALLOW_TF32"):
+        _conv_configs.allow_tf32()
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", backend_params("triton", "cuda"))
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32], ids=str)
+@pytest.mark.parametrize("shape", [(1, 256, 37, 41), (2, 64, 48, 48), (1, 64, 135, 240)], ids=str)
+def test_gpu_large_shapes(backend, dtype, shape):
+    """C = 256 (weights streamed), EDSR patches, many tiles per persistent program."""
+    device = backend_device(backend)
+    x = random_image(shape, dtype, device).contiguous(memory_format=torch.channels_last)
+    params = _params(shape[1], dtype, device)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = ops.residual_block(x, *params, res_scale=0.1)
+    assert ("residual_block", backend) in events
+    ref64 = reference.residual_block(x.double(), *[p.double() for p in params], 0.1)
+    same = reference.residual_block(x, *params, 0.1)
+    assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
