@@ -8,14 +8,19 @@ from ._registry import (
     use_backend,
 )
 from ._trace import last_backend, trace
+from .conv2d_act import conv2d_act
+from .conv_pixel_shuffle import conv_pixel_shuffle
 from .imresize import degrade, imresize, imresize_array, imresize_pil, modcrop
 from .metrics import psnr_mse, ssim_mean
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
+from .residual_block import residual_block
 
 __all__ = [
     "BACKENDS",
     "BackendUnavailableError",
     "available_backends",
+    "conv2d_act",
+    "conv_pixel_shuffle",
     "degrade",
     "imresize",
     "imresize_array",
@@ -26,6 +31,7 @@ __all__ = [
     "pixel_unshuffle",
     "psnr_mse",
     "registered_ops",
+    "residual_block",
     "ssim_mean",
     "trace",
     "use_backend",
