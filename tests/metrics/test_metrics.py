@@ -1,0 +1,199 @@
+"""sr_kernels.metrics: the public PSNR/SSIM API, presets and dataset helpers, and agreement with
+independent implementations (scikit-image, hand-computed values)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from _helpers import backend_device, backend_params
+from _metric_cases import related_pair
+
+from sr_kernels import metrics, ops
+
+skimage_metrics = pytest.importorskip("skimage.metrics")
+
+
+def _y_numpy(x: np.ndarray) -> np.ndarray:
+    """Independent BT.601 studio-swing Y (MATLAB rgb2ycbcr on [0, 1] RGB), float64, HWC input."""
+    rgb = x.astype(np.float64) / 255.0
+    return 16.0 + 65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]
+
+
+def _hwc(x: torch.Tensor) -> np.ndarray:
+    return x.permute(1, 2, 0).cpu().numpy()
+
+
+@pytest.mark.parametrize("backend", backend_params("cpu", "reference", "cuda"))
+@pytest.mark.parametrize("y_channel", [False, True])
+@pytest.mark.parametrize("crop", [0, 4])
+def test_against_scikit_image(backend, y_channel, crop):
+    device = backend_device(backend)
+    sr, hr = related_pair((3, 3, 45, 38), torch.uint8, "contiguous", device, noise=0.2)
+    with ops.use_backend(backend):
+        p = metrics.psnr(sr, hr, crop_border=crop, y_channel=y_channel)
+        s = metrics.ssim(sr, hr, crop_border=crop, y_channel=y_channel)
+    for i in range(sr.shape[0]):
+        a, b = _hwc(sr[i]), _hwc(hr[i])
+        if crop:
+            a, b = a[crop:-crop, crop:-crop], b[crop:-crop, crop:-crop]
+        if y_channel:
+            a, b = _y_numpy(a), _y_numpy(b)
+            channel_axis = None
+        else:
+            a, b = a.astype(np.float64), b.astype(np.float64)
+            channel_axis = 2
+        p_ref = skimage_metrics.peak_signal_noise_ratio(b, a, data_range=255)
+        s_ref = skimage_metrics.structural_similarity(
+            b,
+            a,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=255,
+            channel_axis=channel_axis,
+        )
+        assert abs(p[i].item() - p_ref) <= 1e-4
+        assert abs(s[i].item() - s_ref) <= 1e-4
+
+
+def test_against_hand_computed_psnr():
+    sr = torch.full((1, 1, 4, 4), 100, dtype=torch.uint8)
+    hr = sr.clone()
+    hr[0, 0, 0, 0] = 110  # one error of 10 over 16 pixels: MSE 6.25
+    expected = 10 * math.log10(255**2 / 6.25)
+    assert metrics.psnr(sr, hr).item() == pytest.approx(expected, abs=1e-12)
+    # Y of a grey image: 16 + 219 v / 255, so the error shrinks by 219/255.
+    expected_y = 10 * math.log10(255**2 / (6.25 * (219 / 255) ** 2))
+    assert metrics.psnr(sr, hr, y_channel=True).item() == pytest.approx(expected_y, abs=1e-9)
+
+
+@pytest.mark.parametrize("backend", backend_params("cpu", "reference", "triton", "cuda"))
+def test_identical_images_give_inf_and_one(backend):
+    device = backend_device(backend)
+    sr, hr = related_pair((2, 3, 14, 13), torch.uint8, "contiguous", device)
+    with ops.use_backend(backend):
+        assert torch.isinf(metrics.psnr(hr, hr.clone())).all()
+        assert torch.isinf(metrics.psnr(hr, hr.clone(), reduction="mean"))
+        mixed = metrics.psnr(torch.stack([sr[0], hr[1]]), hr)  # one identical image
+        assert torch.isfinite(mixed[0]) and torch.isinf(mixed[1]) and mixed[1] > 0
+        torch.testing.assert_close(
+            metrics.ssim(hr, hr.clone()).cpu(), torch.ones(2, dtype=torch.float64)
+        )
+
+
+def test_per_image_by_default_and_mean_of_per_image():
+    sr, hr = related_pair((4, 3, 20, 21), torch.float32, "contiguous", noise=0.05)
+    sr[2] = (hr[2] + 0.2).clamp(0, 1)  # one much worse image
+    per_image = metrics.psnr(sr, hr, data_range=1.0)
+    assert per_image.shape == (4,) and per_image.dtype == torch.float64
+    mean = metrics.psnr(sr, hr, data_range=1.0, reduction="mean")
+    assert mean.item() == pytest.approx(per_image.mean().item(), rel=1e-15)
+    pooled = 10 * torch.log10(1.0 / ((sr.double() - hr.double()) ** 2).mean())
+    assert abs(mean.item() - pooled.item()) > 0.1  # not the batch-pooled PSNR
+    single = metrics.psnr(sr[1], hr[1], data_range=1.0)
+    assert single.shape == () and single.item() == pytest.approx(per_image[1].item(), rel=1e-15)
+    assert metrics.ssim(sr[1], hr[1], data_range=1.0).shape == ()
+
+
+def test_mixed_float_and_uint8_pair():
+    sr, hr = related_pair((2, 3, 16, 18), torch.uint8, "contiguous")
+    as_uint8 = metrics.psnr(sr, hr, crop_border=2, y_channel=True, quantize=True, round_y=True)
+    mixed = metrics.psnr(sr.float() / 255, hr, data_range=1.0, crop_border=2, y_channel=True,
+                         quantize=True, round_y=True)  # fmt: skip
+    torch.testing.assert_close(mixed, as_uint8, rtol=0, atol=0)
+    ssim_mixed = metrics.ssim(sr, hr.half() / 255, data_range=1.0, quantize=True)
+    torch.testing.assert_close(ssim_mixed, metrics.ssim(sr, hr), rtol=0, atol=1e-6)
+
+
+def test_quantize_matches_edsr_pytorch_convention():
+    """EDSR-PyTorch: sr.mul(255 / rgb_range).clamp(0, 255).round() before the metric."""
+    sr = torch.rand(2, 3, 17, 19, dtype=torch.float64) * 1.2 - 0.1  # out of range on purpose
+    hr = torch.randint(0, 256, (2, 3, 17, 19)).double() / 255
+    got = metrics.psnr(sr, hr, data_range=1.0, quantize=True, crop_border=2, y_channel=True)
+    q = sr.mul(255).clamp(0, 255).round()
+    diff = (q - hr * 255) / 255
+    weights = torch.tensor([65.738, 129.057, 25.064], dtype=torch.float64).view(1, 3, 1, 1) / 256
+    y = (diff * weights).sum(1)[:, 2:-2, 2:-2]
+    expected = -10 * torch.log10((y**2).mean(dim=(1, 2)))
+    # 65.738/256 and 65.481/255 agree to ~3e-6 relative, not exactly: 1e-4 dB as for skimage.
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-4)
+
+
+def test_nan_input_gives_nan():
+    sr, hr = related_pair((2, 3, 16, 16), torch.float32, "contiguous")
+    sr[0, 1, 7, 7] = float("nan")
+    p = metrics.psnr(sr, hr, data_range=1.0)
+    s = metrics.ssim(sr, hr, data_range=1.0)
+    assert torch.isnan(p[0]) and torch.isfinite(p[1])
+    assert torch.isnan(s[0]) and torch.isfinite(s[1])
+
+
+def test_bad_arguments():
+    sr, hr = related_pair((1, 3, 16, 16), torch.float32, "contiguous")
+    with pytest.raises(ValueError, match="reduction must be"):
+        metrics.psnr(sr, hr, data_range=1.0, reduction="sum")
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.psnr(sr[0], hr, data_range=1.0)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\) or \(C, H, W\)"):
+        metrics.ssim(sr[0, 0], hr[0, 0], data_range=1.0)
+    with pytest.raises(TypeError, match="sr must be a torch.Tensor"):
+        metrics.psnr(sr.numpy(), hr, data_range=1.0)
+    with pytest.raises(ValueError, match="data_range is required"):
+        metrics.psnr(sr, hr)
+    with pytest.raises(TypeError, match="int32"):
+        metrics.psnr(sr.int(), hr, data_range=1.0)
+    with pytest.raises(ValueError, match="scale must be a positive int"):
+        metrics.paper_protocol(0)
+
+
+def test_requires_grad_inputs_are_detached():
+    sr, hr = related_pair((1, 3, 16, 16), torch.float32, "contiguous")
+    out = metrics.psnr(sr.requires_grad_(), hr, data_range=1.0)
+    assert not out.requires_grad
+
+
+def test_presets():
+    paper = metrics.paper_protocol(4)
+    assert paper.kwargs() == dict(
+        crop_border=4, y_channel=True, quantize=True, round_y=False, data_range=None
+    )
+    assert metrics.paper_protocol(3, round_y=True, data_range=1.0).round_y
+    study = metrics.study_protocol()
+    assert study.kwargs() == dict(
+        crop_border=0, y_channel=False, quantize=False, round_y=False, data_range=1.0
+    )
+    sr, hr = related_pair((2, 3, 20, 24), torch.float32, "contiguous")
+    # The study: RGB in [0, 1], MAX = 1, no crop: 10 log10(1 / mse).
+    expected = -10 * torch.log10(((sr.double() - hr.double()) ** 2).mean(dim=(1, 2, 3)))
+    torch.testing.assert_close(study.psnr(sr, hr), expected, rtol=1e-12, atol=0)
+    with pytest.raises(ValueError, match="data_range must be 255"):
+        study.psnr((sr * 255).byte(), (hr * 255).byte())
+    u8 = metrics.study_protocol(data_range=None)
+    assert torch.isfinite(u8.psnr((sr * 255).byte(), (hr * 255).byte())).all()
+
+
+def test_dataset_helpers_return_per_image_values_and_mean():
+    protocol = metrics.paper_protocol(2)
+    pairs = [(s[0], h[0]) for s, h in [related_pair((1, 3, 30, 28), torch.uint8, "contiguous"),
+                                        related_pair((2, 3, 25, 33), torch.uint8, "contiguous")]]  # fmt: skip  # noqa: E501
+    scores = metrics.evaluate_pairs(pairs, protocol)
+    assert set(scores) == {"psnr", "ssim"}
+    psnr = scores["psnr"]
+    assert len(psnr) == 2 and psnr.per_image.dtype == torch.float64
+    expected = [protocol.psnr(s, h).item() for s, h in pairs]
+    assert psnr.per_image.tolist() == expected
+    assert psnr.mean == pytest.approx(sum(expected) / 2, rel=1e-15)
+    ssim = metrics.dataset_ssim(iter(pairs), protocol)
+    assert ssim.per_image.tolist() == [protocol.ssim(s, h).item() for s, h in pairs]
+    batched = metrics.dataset_psnr([related_pair((2, 3, 16, 16), torch.uint8, "contiguous")],
+                                   protocol)  # fmt: skip
+    assert len(batched) == 2
+    empty = metrics.dataset_psnr([], protocol)
+    assert len(empty) == 0 and math.isnan(empty.mean)
+    with pytest.raises(ValueError, match="metrics must be"):
+        metrics.evaluate_pairs(pairs, protocol, metrics=("lpips",))
+    with pytest.raises(TypeError, match=r"pairs\[0\]"):
+        metrics.evaluate_pairs([pairs[0][0]], protocol)
