@@ -1,0 +1,175 @@
+"""conv2d_act: every backend against a float64 reference (SRCNN/EDSR layer shapes), gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from _helpers import assert_close_to_reference, backend_device, backend_params, random_image
+
+from sr_kernels import ops
+from sr_kernels.ops.reference import conv2d_act as reference
+from sr_kernels.ops.triton import _conv_configs
+
+BACKENDS = ("reference", "triton")
+
+# (C_in, C_out, k, padding_mode, activation): EDSR head 3->C and tail C->3, SRCNN 9x9 / 1x1 /
+# 5x5 with replicate padding, a 16-channel-aligned 3x3 (tap-unrolled, vectorised variant).
+LAYERS = [
+    (3, 16, 3, "zeros", "none"),
+    (16, 3, 3, "zeros", "none"),
+    (1, 16, 9, "replicate", "relu"),
+    (16, 8, 1, "replicate", "relu"),
+    (8, 1, 5, "replicate", "none"),
+    (16, 32, 3, "zeros", "relu"),
+    (32, 16, 5, "zeros", "relu"),
+]
+
+
+def _params(c_in, c_out, k, dtype, device):
+    gen = torch.Generator().manual_seed(c_in * 100 + c_out * 10 + k)
+    w = torch.randn(c_out, c_in, k, k, generator=gen, dtype=torch.float64) / (k * c_in**0.5)
+    b = torch.rand(c_out, generator=gen, dtype=torch.float64) - 0.5
+    return w.to(dtype=dtype, device=device), b.to(dtype=dtype, device=device)
+
+
+def _key(backend, dtype, device):
+    tf32 = backend != "reference" and device.type == "cuda" and _conv_configs.allow_tf32()
+    return "tf32" if (dtype == torch.float32 and tf32) else dtype
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("layer", LAYERS, ids=str)
+@pytest.mark.parametrize("layout", ["channels_last", "contiguous"])
+def test_forward_matches_float64_reference(backend, dtype, layer, layout):
+    c_in, c_out, k, padding_mode, activation = layer
+    device = backend_device(backend)
+    if backend == "triton" and device.type == "cpu" and dtype == torch.bfloat16:
+        pytest.skip("bfloat16 does not run under the Triton interpreter (GPU test covers it)")
+    x = random_image((2, c_in, 11, 13), dtype, device)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    w, b = _params(c_in, c_out, k, dtype, device)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = ops.conv2d_act(x, w, b, padding_mode=padding_mode, activation=activation)
+    assert ("conv2d_act", backend) in events
+    assert out.shape == (2, c_out, 11, 13) and out.dtype == dtype
+    nhwc = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    assert out.is_contiguous(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
+    ref64 = reference.conv2d_act(
+        x.double().cpu(), w.double().cpu(), b.double().cpu(), padding_mode, activation
+    )
+    same = reference.conv2d_act(x.cpu(), w.cpu(), b.cpu(), padding_mode, activation)
+    assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+def test_small_images_and_batch_zero(backend):
+    device = backend_device(backend)
+    w, b = _params(16, 16, 3, torch.float32, device)
+    for shape in [(1, 16, 1, 1), (1, 16, 2, 3), (0, 16, 5, 5)]:
+        x = random_image(shape, torch.float32, device).contiguous(memory_format=torch.channels_last)
+        with ops.use_backend(backend):
+            out = ops.conv2d_act(x, w, b, padding_mode="replicate")
+        assert out.shape == shape
+        if shape[0]:
+            ref = reference.conv2d_act(
+                x.double().cpu(), w.double().cpu(), b.double().cpu(), "replicate", "relu"
+            )
+            assert_close_to_reference(out, ref, None, _key(backend, torch.float32, device))
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+@pytest.mark.parametrize("padding_mode", ["zeros", "replicate"])
+def test_gradients_match_reference_autograd(backend, padding_mode):
+    device = backend_device(backend)
+    x = random_image((2, 3, 7, 6), torch.float32, device)
+    w, b = _params(3, 16, 3, torch.float32, device)
+    inputs = [t.clone().requires_grad_() for t in (x, w, b)]
+    with ops.use_backend(backend):
+        out = ops.conv2d_act(*inputs, padding_mode=padding_mode, activation="relu")
+    weights = random_image(out.shape, torch.float32, device)
+    grads = torch.autograd.grad((out * weights).sum(), inputs)
+    inputs64 = [t.detach().double().cpu().requires_grad_() for t in inputs]
+    out64 = reference.conv2d_act(*inputs64, padding_mode, "relu")
+    grads64 = torch.autograd.grad((out64 * weights.double().cpu()).sum(), inputs64)
+    for g, g64 in zip(grads, grads64):
+        assert_close_to_reference(g, g64, None, _key(backend, torch.float32, device))
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "replicate"])
+def test_gradcheck_reference_float64(padding_mode):
+    x = torch.rand(1, 2, 4, 5, dtype=torch.float64, requires_grad=True)
+    w, b = (t.requires_grad_() for t in _params(2, 3, 3, torch.float64, "cpu"))
+    assert torch.autograd.gradcheck(
+        lambda *a: reference.conv2d_act(*a, padding_mode, "relu"), (x, w, b), eps=1e-6, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("backend", backend_params("triton"))
+@pytest.mark.parametrize("padding_mode", ["zeros", "replicate"])
+def test_opcheck_triton_op(backend, padding_mode):
+    import sr_kernels.ops.triton.conv2d_act  # noqa: F401  registers the custom op
+
+    device = backend_device(backend)
+    x = random_image((1, 3, 5, 4), torch.float32, device)
+    w, b = (t.requires_grad_() for t in _params(3, 16, 3, torch.float32, device))
+    torch.library.opcheck(
+        torch.ops.sr_kernels.conv2d_act_triton,
+        (x.requires_grad_(), w, b, padding_mode, "relu", True),
+        test_utils=("test_schema", "test_autograd_registration", "test_faketensor"),
+    )
+
+
+@pytest.mark.parametrize("backend", backend_params("reference", "triton"))
+def test_bad_input_is_a_clear_error(backend):
+    device = backend_device(backend)
+    x = random_image((1, 3, 4, 4), torch.float32, device)
+    w, b = _params(3, 16, 3, torch.float32, device)
+    with ops.use_backend(backend):
+        with pytest.raises(ValueError, match="w must have shape"):
+            ops.conv2d_act(x, w[:, :2], b)
+        with pytest.raises(ValueError, match="odd square kernel"):
+            ops.conv2d_act(x, torch.zeros(16, 3, 2, 2, device=device), b)
+        with pytest.raises(ValueError, match=r"b must have shape \(C_out,\)"):
+            ops.conv2d_act(x, w, b[:4])
+        with pytest.raises(TypeError, match="w has dtype float16 but x has float32"):
+            ops.conv2d_act(x, w.half(), b)
+        with pytest.raises(ValueError, match="x must be a 4-D tensor"):
+            ops.conv2d_act(x[0], w, b)
+        with pytest.raises(ValueError, match="padding_mode must be one of"):
+            ops.conv2d_act(x, w, b, padding_mode="reflect")
+        with pytest.raises(ValueError, match="activation must be one of"):
+            ops.conv2d_act(x, w, b, activation="gelu")
+
+
+def test_triton_reports_unsupported_kernel_size():
+    x = random_image((1, 3, 8, 8), torch.float32)
+    w, b = _params(3, 4, 7, torch.float32, "cpu")
+    with (
+        ops.use_backend("triton"),
+        pytest.raises(ops.BackendUnavailableError, match="kernel size 7"),
+    ):
+        ops.conv2d_act(x, w, b)
+    with ops.trace() as events:
+        ops.conv2d_act(x, w, b)
+    assert events == [("conv2d_act", "reference")]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", backend_params("triton"))
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32], ids=str)
+@pytest.mark.parametrize(
+    "layer", LAYERS + [(64, 64, 3, "zeros", "relu"), (64, 3, 3, "zeros", "none")], ids=str
+)
+def test_gpu_layers(backend, dtype, layer):
+    c_in, c_out, k, padding_mode, activation = layer
+    device = backend_device(backend)
+    x = random_image((2, c_in, 67, 91), dtype, device).contiguous(memory_format=torch.channels_last)
+    w, b = _params(c_in, c_out, k, dtype, device)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = ops.conv2d_act(x, w, b, padding_mode=padding_mode, activation=activation)
+    assert ("conv2d_act", backend) in events
+    ref64 = reference.conv2d_act(x.double(), w.double(), b.double(), padding_mode, activation)
+    same = reference.conv2d_act(x, w, b, padding_mode, activation)
+    assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))

@@ -1,0 +1,141 @@
+"""conv_pixel_shuffle: every backend against a float64 reference, gradients, opcheck, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from _helpers import assert_close_to_reference, backend_device, backend_params, random_image
+
+from sr_kernels import ops
+from sr_kernels.ops.reference import conv_pixel_shuffle as reference
+from sr_kernels.ops.triton import _conv_configs
+
+BACKENDS = ("reference", "triton", "cuda")
+
+
+def _params(c_in, c, r, dtype, device):
+    gen = torch.Generator().manual_seed(c_in * 10 + c + r)
+    w = torch.randn(c * r * r, c_in, 3, 3, generator=gen, dtype=torch.float64) / (3 * c_in**0.5)
+    b = torch.rand(c * r * r, generator=gen, dtype=torch.float64) - 0.5
+    return w.to(dtype=dtype, device=device), b.to(dtype=dtype, device=device)
+
+
+def _key(backend, dtype, device):
+    tf32 = backend != "reference" and device.type == "cuda" and _conv_configs.allow_tf32()
+    return "tf32" if (dtype == torch.float32 and tf32) else dtype
+
+
+# (N, C_in, C, H, W): 16 -> 16 (aligned, vectorised variant), 16 -> 3 (an RGB ESPCN-style
+# output, unaligned variant), 3 -> 4 (flat-K path), odd sizes, batch 0.
+CASES = [(2, 16, 16, 7, 5), (1, 16, 3, 5, 9), (1, 3, 4, 6, 3), (0, 16, 16, 3, 3)]
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("r", [2, 3])
+@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("layout", ["channels_last", "contiguous"])
+def test_forward_matches_float64_reference(backend, dtype, r, case, layout):
+    n, c_in, c, h, w = case
+    device = backend_device(backend)
+    if backend == "triton" and device.type == "cpu" and dtype == torch.bfloat16:
+        pytest.skip("bfloat16 does not run under the Triton interpreter (GPU test covers it)")
+    x = random_image((n, c_in, h, w), dtype, device)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    wt, b = _params(c_in, c, r, dtype, device)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = ops.conv_pixel_shuffle(x, wt, b, r)
+    assert ("conv_pixel_shuffle", backend) in events
+    assert out.shape == (n, c, h * r, w * r) and out.dtype == dtype
+    if n == 0:
+        return
+    fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    assert out.is_contiguous(memory_format=fmt)
+    ref64 = reference.conv_pixel_shuffle(x.double().cpu(), wt.double().cpu(), b.double().cpu(), r)
+    same = reference.conv_pixel_shuffle(x.cpu(), wt.cpu(), b.cpu(), r)
+    assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+@pytest.mark.parametrize("r", [2, 3])
+def test_gradients_match_reference_autograd(backend, r):
+    device = backend_device(backend)
+    x = random_image((2, 16, 5, 4), torch.float32, device).contiguous(
+        memory_format=torch.channels_last
+    )
+    wt, b = _params(16, 4, r, torch.float32, device)
+    inputs = [t.clone().requires_grad_() for t in (x, wt, b)]
+    with ops.use_backend(backend):
+        out = ops.conv_pixel_shuffle(*inputs, r)
+    weights = random_image(out.shape, torch.float32, device)
+    grads = torch.autograd.grad((out * weights).sum(), inputs)
+    inputs64 = [t.detach().double().cpu().requires_grad_() for t in inputs]
+    grads64 = torch.autograd.grad(
+        (reference.conv_pixel_shuffle(*inputs64, r) * weights.double().cpu()).sum(), inputs64
+    )
+    for g, g64 in zip(grads, grads64):
+        assert_close_to_reference(g, g64, None, _key(backend, torch.float32, device))
+
+
+def test_gradcheck_reference_float64():
+    x = torch.rand(1, 2, 3, 4, dtype=torch.float64, requires_grad=True)
+    w, b = (t.requires_grad_() for t in _params(2, 2, 2, torch.float64, "cpu"))
+    assert torch.autograd.gradcheck(
+        lambda *a: reference.conv_pixel_shuffle(*a, 2), (x, w, b), eps=1e-6, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("backend", backend_params("triton"))
+def test_opcheck_triton_op(backend):
+    import sr_kernels.ops.triton.conv_pixel_shuffle  # noqa: F401  registers the custom op
+
+    device = backend_device(backend)
+    x = random_image((1, 16, 3, 4), torch.float32, device).contiguous(
+        memory_format=torch.channels_last
+    )
+    w, b = (t.requires_grad_() for t in _params(16, 4, 2, torch.float32, device))
+    torch.library.opcheck(
+        torch.ops.sr_kernels.conv_pixel_shuffle_triton,
+        (x.requires_grad_(), w, b, 2, True),
+        test_utils=("test_schema", "test_autograd_registration", "test_faketensor"),
+    )
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+def test_bad_input_is_a_clear_error(backend):
+    device = backend_device(backend)
+    x = random_image((1, 16, 4, 4), torch.float32, device)
+    w, b = _params(16, 4, 2, torch.float32, device)
+    with ops.use_backend(backend):
+        with pytest.raises(ValueError, match="r must be 2 or 3"):
+            ops.conv_pixel_shuffle(x, w, b, 4)
+        with pytest.raises(TypeError, match="r must be an int"):
+            ops.conv_pixel_shuffle(x, w, b, 2.0)
+        with pytest.raises(ValueError, match=r"w must have shape \(C\*r\*r, C_in, 3, 3\)"):
+            ops.conv_pixel_shuffle(x, w, b, 3)
+        with pytest.raises(ValueError, match="w must have shape"):
+            ops.conv_pixel_shuffle(x, w[:, :8], b, 2)
+        with pytest.raises(ValueError, match=r"b must have shape \(C\*r\*r,\)"):
+            ops.conv_pixel_shuffle(x, w, b[:5], 2)
+        with pytest.raises(TypeError, match="b has dtype float16 but x has float32"):
+            ops.conv_pixel_shuffle(x, w, b.half(), 2)
+        with pytest.raises(ValueError, match="x must be a 4-D tensor"):
+            ops.conv_pixel_shuffle(x[0], w, b, 2)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", backend_params("triton", "cuda"))
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32], ids=str)
+@pytest.mark.parametrize("r", [2, 3])
+@pytest.mark.parametrize("c", [64, 256])
+def test_gpu_upsampler_shapes(backend, dtype, r, c):
+    device = backend_device(backend)
+    x = random_image((2, c, 37, 53), dtype, device).contiguous(memory_format=torch.channels_last)
+    wt, b = _params(c, 64, r, dtype, device)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = ops.conv_pixel_shuffle(x, wt, b, r)
+    assert ("conv_pixel_shuffle", backend) in events
+    ref64 = reference.conv_pixel_shuffle(x.double(), wt.double(), b.double(), r)
+    same = reference.conv_pixel_shuffle(x, wt, b, r)
+    assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
