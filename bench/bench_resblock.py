@@ -1,0 +1,170 @@
+"""residual_block: ours (auto and each backend) against eager cuDNN and torch.compile max-autotune.
+
+Baselines (registered here): ``eager`` = conv, relu, conv, mul, add with ``F.conv2d`` (cuDNN on
+GPU with ``cudnn.benchmark = True``; oneDNN on CPU: the same path as ``nn.Conv2d`` eager, the
+CPU target is ours >= 0.95x of it) and ``torch.compile(mode="max-autotune")`` of that function
+(GPU). The group layout is the input's (nhwc = channels_last, the layout models run in). FLOPs
+and bytes: `_roofline.resblock_fused_cost` (2 convs, one read + one write); TFLOP/s in
+extra_info against the measured bf16 matrix rate. TF32: cuDNN and our fp32 kernels follow
+``torch.backends.cudnn.allow_tf32`` (True by default).
+
+``test_resblock_training_step``: forward + backward of a stack of 4 blocks under AMP (bf16),
+ours vs eager, with the peak activation memory of each in extra_info (GPU only).
+"""
+
+from __future__ import annotations
+
+import _baselines
+import _harness
+import _roofline
+import _workloads
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sr_kernels import ops
+
+OP = "residual_block"
+DTYPES = (torch.bfloat16, torch.float16, torch.float32)
+RES_SCALE = 0.1
+torch.backends.cudnn.benchmark = True
+
+
+def _eager(x, w1, b1, w2, b2, res_scale):
+    y = F.conv2d(x, w1, b1, padding=1)
+    y = F.relu(y)
+    y = F.conv2d(y, w2, b2, padding=1)
+    return x + y * res_scale
+
+
+_baselines.register(
+    OP, _baselines.Baseline("eager", _eager, primary=True, note="F.conv2d/relu/mul/add")
+)
+_baselines.register(
+    OP,
+    _baselines.Baseline(
+        "torch.compile",
+        _baselines.compiled(_eager, mode="max-autotune"),
+        devices=_baselines.COMPILE_DEVICES,
+        skip={"cpu": _baselines._COMPILE_ON_CPU},
+        note='torch.compile(mode="max-autotune") of the eager function',
+    ),
+)
+
+# Relative tolerances of the output check (fp32 accumulation everywhere; eager rounds the
+# intermediate and each pointwise step to the storage dtype, the fused kernel only the ReLU
+# intermediate and the output; fp32 may be TF32 on both sides).
+_TOLERANCE = {torch.bfloat16: 3e-2, torch.float16: 5e-3, torch.float32: 5e-3}
+
+
+def _params(workload, dtype, device):
+    w1 = workload.make_weight(dtype, device, seed=1)
+    w2 = workload.make_weight(dtype, device, seed=2)
+    b1 = (torch.rand(workload.c_out, generator=torch.Generator().manual_seed(3)) - 0.5).to(
+        dtype=dtype, device=device
+    )
+    b2 = (torch.rand(workload.c_out, generator=torch.Generator().manual_seed(4)) - 0.5).to(
+        dtype=dtype, device=device
+    )
+    if device == "cuda":  # models keep their parameters channels_last too
+        w1, w2 = (w.contiguous(memory_format=torch.channels_last) for w in (w1, w2))
+    return w1, b1, w2, b2
+
+
+def _impls(op: str, device: str) -> list[str]:
+    impls = _harness.default_impls(op, device)
+    # CPU: the interpreter is not a CPU backend; "ours:auto" is the reference (F.conv2d).
+    return [i for i in impls if not (device == "cpu" and i == "ours:cpu")]
+
+
+@pytest.mark.parametrize(
+    "case",
+    _harness.cases(
+        OP,
+        _workloads.CONV,
+        DTYPES,
+        impls=_impls,
+        dtypes_by_device={"cpu": (torch.float32,)},
+    ),
+)
+def test_residual_block(bench, case: _harness.Case) -> None:
+    workload = case.workload
+    x = workload.make_input(case.dtype, case.layout, case.device)
+    w1, b1, w2, b2 = _params(workload, case.dtype, case.device)
+    with torch.no_grad():
+        expected = _eager(x, w1, b1, w2, b2, RES_SCALE)
+        if case.is_ours:
+            fn = lambda: ops.residual_block(x, w1, b1, w2, b2, RES_SCALE)
+        else:
+            baseline = case.baseline.fn
+            fn = lambda: baseline(x, w1, b1, w2, b2, RES_SCALE)
+        tol = _TOLERANCE[case.dtype]
+        bench(
+            case,
+            fn,
+            expected=expected,
+            cost=_roofline.resblock_fused_cost(
+                workload.n, workload.c_out, workload.h, workload.w, case.dtype
+            ),
+            check=_harness.assert_close(rtol=tol, atol=tol),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Training step: a stack of blocks, forward + backward under AMP.
+
+STACK = 4
+
+
+def _stack(block, x, params):
+    for w1, b1, w2, b2 in params:
+        x = block(x, w1, b1, w2, b2, RES_SCALE)
+    return x
+
+
+def _training_step(block, x, params):
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = _stack(block, x, params)
+    grads = torch.autograd.grad(out.float().square().mean(), [x, *params[0]])
+    return grads[0]
+
+
+def _amp_block(x, w1, b1, w2, b2, res_scale):
+    # Our op takes one dtype: cast parameters like autocast casts them for F.conv2d.
+    dtype = torch.get_autocast_dtype("cuda") if torch.is_autocast_enabled("cuda") else x.dtype
+    cast = [t.to(dtype) for t in (w1, b1, w2, b2)]
+    return ops.residual_block(x.to(dtype), *cast, res_scale)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("workload", _workloads.on("cuda", _workloads.CONV), ids=lambda w: w.name)
+@pytest.mark.parametrize("impl", ["ours", "eager"])
+def test_resblock_training_step(benchmark, workload, impl) -> None:
+    if not _harness.gpu_available():
+        pytest.skip("needs a CUDA GPU; none is visible on this machine")
+    device = "cuda"
+    x = workload.make_input(torch.float32, "nhwc", device).requires_grad_()
+    params = [
+        [t.requires_grad_() for t in _params(workload, torch.float32, device)] for _ in range(STACK)
+    ]
+    block = _amp_block if impl == "ours" else _eager
+    expected = _training_step(_eager, x, params)
+    out = _training_step(block, x, params)
+    torch.testing.assert_close(out, expected, rtol=5e-2, atol=5e-2)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        y = _stack(block, x, params)
+    activation_bytes = torch.cuda.max_memory_allocated() - base
+    del y
+    benchmark.group = f"resblock_train_step/{workload.name}/amp_bf16/nhwc/cuda"
+    benchmark.extra_info["impl"] = impl
+    benchmark.extra_info["activation_bytes_forward"] = activation_bytes
+    benchmark.extra_info["blocks"] = STACK
+
+    def run():
+        _training_step(block, x, params)
+        torch.cuda.synchronize()
+
+    benchmark.pedantic(run, warmup_rounds=3, rounds=20)
