@@ -23,8 +23,6 @@
 //   uint8 results equal the reference's even on exact .5 ties (which occur at scales such as
 //   3.5, where weights and pixel sums are rationals that can land on n + 1/2).
 // Scratch: each thread of the cols pass allocates its tile (W * kLanes values) once per call.
-#include <omp.h>
-
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -258,6 +256,22 @@ struct IsaBase {
   static SR_ALWAYS_INLINE Simd<double>::Bytes round4(VecOf<double> v) {
     return round_bytes<double>(v);
   }
+  // uint8 rounding of a float32 sum, plus a bit mask of the lanes within `margin` of a .5 tie
+  // (those must be recomputed in float64).
+  static SR_ALWAYS_INLINE uint32_t round8(VecOf<float> v, float margin, Simd<float>::Bytes* bytes) {
+    float lanes[8];
+    std::memcpy(lanes, &v, sizeof(v));
+    uint32_t near = 0;
+    for (int i = 0; i < 8; ++i) {
+      float x = lanes[i] < 0.0f ? 0.0f : (lanes[i] > 255.0f ? 255.0f : lanes[i]);
+      const int32_t whole = static_cast<int32_t>(x);
+      const float frac = x - static_cast<float>(whole);
+      const float distance = frac > 0.5f ? frac - 0.5f : 0.5f - frac;
+      near |= (distance <= margin ? 1u : 0u) << i;
+      (*bytes)[i] = static_cast<uint8_t>(whole + (frac >= 0.5f ? 1 : 0));
+    }
+    return near;
+  }
 };
 
 #if SR_X86_MULTIVERSION
@@ -299,6 +313,25 @@ struct IsaAvx2 {
     std::memcpy(&out, &word, sizeof(out));
     return out;
   }
+  SR_TARGET_AVX2 static inline uint32_t round8(VecOf<float> v, float margin,
+                                               Simd<float>::Bytes* bytes) {
+    __m256 x = reinterpret_cast<__m256>(v);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_setzero_ps()), _mm256_set1_ps(255.0f));
+    const __m256 whole = _mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 frac = _mm256_sub_ps(x, whole);
+    const __m256 half = _mm256_set1_ps(0.5f);
+    const __m256 distance = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(frac, half));
+    const int near =
+        _mm256_movemask_ps(_mm256_cmp_ps(distance, _mm256_set1_ps(margin), _CMP_LE_OQ));
+    const __m256 up = _mm256_cmp_ps(frac, half, _CMP_GE_OQ);
+    const __m256i ints =
+        _mm256_cvttps_epi32(_mm256_add_ps(whole, _mm256_and_ps(up, _mm256_set1_ps(1.0f))));
+    const __m128i words =
+        _mm_packus_epi32(_mm256_castsi256_si128(ints), _mm256_extracti128_si256(ints, 1));
+    const __m128i packed = _mm_packus_epi16(words, words);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(bytes), packed);
+    return static_cast<uint32_t>(near);
+  }
 };
 #endif
 
@@ -330,6 +363,7 @@ SR_ALWAYS_INLINE void rows_item(const In* src, Mid* mid, const RowsGeometry& g,
   Mid* out = mid + n * g.mid_n + c * g.mid_c + y * g.mid_row;
   const int32_t* index = t.index + y * t.taps;
   const Acc* weight = table_weights<Acc>(t) + y * t.taps;
+  const double* weight64 = t.weight + y * t.taps;
   const int64_t taps = t.taps;
   const bool unit = g.src_step == 1 && g.mid_step == 1;
   int64_t j0 = 0;
@@ -345,20 +379,42 @@ SR_ALWAYS_INLINE void rows_item(const In* src, Mid* mid, const RowsGeometry& g,
         for (int v = 0; v < kRowVectors; ++v)
           acc[v] += w * Isa::template load<Acc>(row + v * kLanes);
       }
+      if constexpr (std::is_same_v<Mid, uint8_t>) {
+        // float32 sums; outputs near a .5 tie are redone in float64 (tap order, no FMA: the
+        // reference's arithmetic), so the bytes are those of a float64 evaluation.
+        for (int v = 0; v < kRowVectors; ++v) {
+          typename Simd<float>::Bytes bytes;
+          uint32_t near = Isa::round8(acc[v], t.tie_margin, &bytes);
+          std::memcpy(out + j0 + v * kLanes, &bytes, sizeof(bytes));
+          while (near != 0) {
+            const int64_t j = j0 + v * kLanes + __builtin_ctz(near);
+            near &= near - 1;
+            double exact = 0.0;
+            for (int64_t k = 0; k < taps; ++k) {
+              exact = exact + weight64[k] * static_cast<double>(base[index[k] * g.src_row + j]);
+            }
+            store(out + j, exact);
+          }
+        }
+      } else {
 #pragma GCC unroll 8
-      for (int v = 0; v < kRowVectors; ++v)
-        Isa::template save<Mid, Acc>(out + j0 + v * kLanes, acc[v]);
+        for (int v = 0; v < kRowVectors; ++v)
+          Isa::template save<Mid, Acc>(out + j0 + v * kLanes, acc[v]);
+      }
     }
   }
   constexpr int64_t kTail = kBlock;
   for (; j0 < g.run; j0 += kTail) {  // tail, or strided rows
+    // uint8: float64 sums here (the reference's arithmetic), no tie check needed.
+    using TailAcc = std::conditional_t<std::is_same_v<Mid, uint8_t>, double, Acc>;
+    const TailAcc* tail_weight = table_weights<TailAcc>(t) + y * t.taps;
     const int64_t count = std::min(kTail, g.run - j0);
-    Acc acc[kTail];
-    for (int64_t j = 0; j < count; ++j) acc[j] = Acc(0);
+    TailAcc acc[kTail];
+    for (int64_t j = 0; j < count; ++j) acc[j] = TailAcc(0);
     for (int64_t k = 0; k < taps; ++k) {
       const In* row = base + index[k] * g.src_row + j0 * g.src_step;
-      const Acc w = weight[k];
-      for (int64_t j = 0; j < count; ++j) acc[j] += w * load<Acc>(row + j * g.src_step);
+      const TailAcc w = tail_weight[k];
+      for (int64_t j = 0; j < count; ++j) acc[j] += w * load<TailAcc>(row + j * g.src_step);
     }
     for (int64_t j = 0; j < count; ++j) store(out + (j0 + j) * g.mid_step, acc[j]);
   }
@@ -428,10 +484,14 @@ void rows_pass(const In* src, const Tensor4d& sd, Mid* mid, const Tensor4d& md,
   const int64_t items = g.slabs * t.out_len;
   const int64_t work = items * g.run * t.taps;
   const bool avx2 = use_avx2();
-#pragma omp parallel if (work > (1 << 16))
-  {
-    const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-    const int64_t begin = items * thread / threads, end = items * (thread + 1) / threads;
+  // Dynamic chunks of about 64K multiply-adds: a thread that the OS preempts (shared CPUs)
+  // does not hold the others up at the end of the pass.
+  const int64_t per_item = std::max<int64_t>(1, g.run * t.taps);
+  const int64_t chunk = std::max<int64_t>(1, (1 << 16) / per_item);
+  const int64_t chunks = (items + chunk - 1) / chunk;
+#pragma omp parallel for schedule(dynamic, 1) if (work > (1 << 17))
+  for (int64_t i = 0; i < chunks; ++i) {
+    const int64_t begin = i * chunk, end = std::min(items, begin + chunk);
 #if SR_X86_MULTIVERSION
     if (avx2) {
       rows_items_avx2<In, Mid, Acc>(src, mid, g, t, begin, end);
@@ -469,11 +529,28 @@ SR_ALWAYS_INLINE void scatter(Out* out, const int64_t* base, int64_t count, VecO
   for (int64_t r = 0; r < count; ++r) store(out + base[r], lanes[r]);
 }
 
-template <typename Isa>
-SR_ALWAYS_INLINE void scatter_bytes(uint8_t* out, const int64_t* base, int64_t count,
-                                    VecOf<double> v) {
-  const auto bytes = Isa::round4(v);
-  for (int64_t r = 0; r < count; ++r) out[base[r]] = bytes[r];
+// block[i][j] = byte of lane j for output i -> out[base[j] + i] for i, j < 8 (SSE2, baseline).
+SR_ALWAYS_INLINE void store_transposed8(const Simd<float>::Bytes block[8], uint8_t* out,
+                                        const int64_t* base) {
+#if !(defined(__x86_64__) || defined(__i386__))
+  for (int j = 0; j < 8; ++j) {
+    for (int i = 0; i < 8; ++i) out[base[j] + i] = block[i][j];
+  }
+#else
+  __m128i rows[8];
+  for (int i = 0; i < 8; ++i)
+    rows[i] = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + i));
+  const __m128i x0 = _mm_unpacklo_epi8(rows[0], rows[1]), x1 = _mm_unpacklo_epi8(rows[2], rows[3]);
+  const __m128i x2 = _mm_unpacklo_epi8(rows[4], rows[5]), x3 = _mm_unpacklo_epi8(rows[6], rows[7]);
+  const __m128i y0 = _mm_unpacklo_epi16(x0, x1), y1 = _mm_unpackhi_epi16(x0, x1);
+  const __m128i y2 = _mm_unpacklo_epi16(x2, x3), y3 = _mm_unpackhi_epi16(x2, x3);
+  const __m128i z[4] = {_mm_unpacklo_epi32(y0, y2), _mm_unpackhi_epi32(y0, y2),
+                        _mm_unpacklo_epi32(y1, y3), _mm_unpackhi_epi32(y1, y3)};
+  for (int j = 0; j < 8; ++j) {
+    const __m128i line = (j & 1) ? _mm_unpackhi_epi64(z[j / 2], z[j / 2]) : z[j / 2];
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + base[j]), line);
+  }
+#endif
 }
 
 template <typename Isa, typename Mid, typename Out, typename Acc>
@@ -499,7 +576,47 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
   const Acc* weights = table_weights<Acc>(t);
   const int64_t taps = t.taps;
   const int64_t low = std::min(count, kVec), high = count - low;
-  for (int64_t o = 0; o < t.out_len; ++o) {
+  int64_t o = 0;
+  if constexpr (std::is_same_v<Out, uint8_t>) {
+    // Lines with unit output stride (NCHW) and a full group: 8 outputs x 16 lanes of bytes are
+    // transposed in registers and written as 8-byte runs, instead of 128 single-byte stores.
+    if (g.dst_step == 1 && count == kLanes) {
+      for (; o + 8 <= t.out_len; o += 8) {
+        typename Simd<float>::Bytes block[2][8];
+        uint32_t near[2][8];
+        for (int64_t i = 0; i < 8; ++i) {
+          const int32_t* index = t.index + (o + i) * taps;
+          const Acc* weight = weights + (o + i) * taps;
+          V acc0 = V{} + Acc(0), acc1 = V{} + Acc(0);
+          for (int64_t k = 0; k < taps; ++k) {
+            const Acc* column = tile + index[k] * kLanes;
+            const V w = V{} + weight[k];
+            acc0 += w * vload<Acc>(column);
+            acc1 += w * vload<Acc>(column + kVec);
+          }
+          near[0][i] = Isa::round8(acc0, t.tie_margin, &block[0][i]);
+          near[1][i] = Isa::round8(acc1, t.tie_margin, &block[1][i]);
+        }
+        for (int half = 0; half < 2; ++half) {
+          store_transposed8(block[half], dst + o, dst_base + half * kVec);
+          for (int64_t i = 0; i < 8; ++i) {
+            for (uint32_t m = near[half][i]; m != 0; m &= m - 1) {  // float64 redo near ties
+              const int64_t r = __builtin_ctz(m);
+              const int32_t* index = t.index + (o + i) * taps;
+              const double* weight64 = t.weight + (o + i) * taps;
+              double exact = 0.0;
+              for (int64_t k = 0; k < taps; ++k) {
+                exact = exact + weight64[k] *
+                                    static_cast<double>(tile[index[k] * kLanes + half * kVec + r]);
+              }
+              store(dst + o + i + dst_base[half * kVec + r], exact);
+            }
+          }
+        }
+      }
+    }
+  }
+  for (; o < t.out_len; ++o) {
     const int32_t* index = t.index + o * taps;
     const Acc* weight = weights + o * taps;
     V acc0 = V{} + Acc(0), acc1 = V{} + Acc(0);
@@ -511,8 +628,27 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
     }
     Out* out = dst + o * g.dst_step;
     if constexpr (std::is_same_v<Out, uint8_t>) {
-      scatter_bytes<Isa>(out, dst_base, low, acc0);
-      if (high > 0) scatter_bytes<Isa>(out, dst_base + kVec, high, acc1);
+      const V both[2] = {acc0, acc1};
+      for (int half = 0; half < 2; ++half) {
+        const int64_t lanes = half == 0 ? low : high;
+        if (lanes <= 0) break;
+        typename Simd<float>::Bytes bytes;
+        uint32_t near = Isa::round8(both[half], t.tie_margin, &bytes);
+        const int64_t* bases = dst_base + half * kVec;
+        for (int64_t r = 0; r < lanes; ++r) out[bases[r]] = bytes[r];
+        near &= (1u << lanes) - 1;
+        while (near != 0) {  // float64 redo near .5 ties (see rows_item)
+          const int64_t r = __builtin_ctz(near);
+          near &= near - 1;
+          const double* weight64 = t.weight + o * taps;
+          double exact = 0.0;
+          for (int64_t k = 0; k < taps; ++k) {
+            exact = exact +
+                    weight64[k] * static_cast<double>(tile[index[k] * kLanes + half * kVec + r]);
+          }
+          store(out + bases[r], exact);
+        }
+      }
     } else {
       scatter<Acc>(out, dst_base, low, acc0);
       if (high > 0) scatter<Acc>(out, dst_base + kVec, high, acc1);
@@ -568,21 +704,26 @@ void cols_pass(const Mid* mid, const Tensor4d& md, Out* dst, const Tensor4d& dd,
   const int64_t groups = (g.lines + kLanes - 1) / kLanes;
   const int64_t work = g.lines * t.out_len * t.taps;
   const bool avx2 = use_avx2();
-#pragma omp parallel if (work > (1 << 16))
+  const int64_t per_group = std::max<int64_t>(1, kLanes * t.out_len * t.taps);
+  const int64_t chunk = std::max<int64_t>(1, (1 << 16) / per_group);
+  const int64_t chunks = (groups + chunk - 1) / chunk;
+#pragma omp parallel if (work > (1 << 17))
   {
     std::vector<Acc> tile(static_cast<size_t>(g.width * kLanes));
-    const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-    const int64_t begin = groups * thread / threads, end = groups * (thread + 1) / threads;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t i = 0; i < chunks; ++i) {
+      const int64_t begin = i * chunk, end = std::min(groups, begin + chunk);
 #if SR_X86_MULTIVERSION
-    if (avx2) {
-      cols_groups_avx2<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
-    } else {
-      cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
-    }
+      if (avx2) {
+        cols_groups_avx2<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
+      } else {
+        cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
+      }
 #else
-    (void)avx2;
-    cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
+      (void)avx2;
+      cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
 #endif
+    }
   }
 }
 
@@ -615,7 +756,7 @@ Status imresize_cpu(ImresizeDtype dtype, const void* src, const Tensor4d& src_de
   }
   switch (dtype) {
     case ImresizeDtype::kUInt8:
-      run<uint8_t, uint8_t, double>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols);
+      run<uint8_t, uint8_t, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols);
       return Status::kOk;
     case ImresizeDtype::kFloat32:
       run<float, float, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols);

@@ -7,11 +7,12 @@
 //   pass 1 (rows):  mid[n, c, y, x] = sum_k rows.weight[y, k] * src[n, c, rows.index[y, k], x]
 //   pass 2 (cols):  dst[n, c, y, x] = sum_k cols.weight[x, k] * mid[n, c, y, cols.index[x, k]]
 //
-// Numerics: uint8 accumulates in float64 and rounds after each pass (round half away from zero,
-// clamp to 0..255), so mid is uint8, exactly as MATLAB on uint8 images; float64 accumulates in
-// float64 (mid float64); float32, float16 and bfloat16 accumulate in float32 with float32 weights
-// (mid float32, one rounding to the storage type at the end).
-// Layouts: any strides (NCHW and NHWC are the fast paths); sizes and strides in elements.
+// Numerics: uint8 rounds after each pass (round half away from zero, clamp to 0..255), so mid is
+// uint8, exactly as MATLAB on uint8 images; the result is that of float64 accumulation (CUDA:
+// float64; CPU: float32, and float64 for every output within tie_margin of a .5 tie); float64
+// accumulates in float64 (mid float64); float32, float16 and bfloat16 accumulate in float32 with
+// float32 weights (mid float32, one rounding to the storage type at the end). Layouts: any strides
+// (NCHW and NHWC are the fast paths); sizes and strides in elements.
 #pragma once
 
 #include <cstdint>
@@ -46,7 +47,28 @@ struct ResizeTable {
   const int32_t* index;     // [out_len * taps], valid input indices
   const double* weight;     // [out_len * taps], float64 (uint8 and float64 paths)
   const float* weight_f32;  // the same rounded to float32 (float32/16 and bfloat16 paths)
+  // uint8 on CPU: a bound on |float32 sum - float64 sum| for inputs in [0, 255] (see
+  // imresize_tie_margin); outputs closer than this to a .5 tie are recomputed in float64.
+  float tie_margin;
 };
+
+// (taps + 2) * 2^-24 * 255 * max_o sum_k |weight[o, k]|, doubled: bounds the difference between
+// a float32 evaluation (float32 weights, any summation order, FMA or not) and the float64 one
+// of sum_k weight[o, k] * x[k] for x in [0, 255] (Higham's gamma_n bound plus the weight
+// rounding), with a factor 2 to spare.
+inline float imresize_tie_margin(int64_t out_len, int64_t taps, const double* weight) {
+  double worst = 0.0;
+  for (int64_t o = 0; o < out_len; ++o) {
+    double total = 0.0;
+    for (int64_t k = 0; k < taps; ++k) {
+      const double w = weight[o * taps + k];
+      total += w < 0 ? -w : w;
+    }
+    worst = total > worst ? total : worst;
+  }
+  return static_cast<float>(2.0 * static_cast<double>(taps + 2) * 5.9604644775390625e-8 * 255.0 *
+                            worst);
+}
 
 // mid: (N, C, rows.out_len, W) of uint8 (uint8), float64 (float64) or float32 (other dtypes).
 Status imresize_cpu(ImresizeDtype dtype, const void* src, const Tensor4d& src_desc, void* mid,

@@ -1,0 +1,73 @@
+"""imresize: ours (auto and each backend) against F.interpolate(bicubic, antialias), PIL and NumPy.
+
+Workloads: a DIV2K-size RGB uint8 image (2040x1356) x4 down (-> 510x339) and x4 up (510x339 ->
+2040x1356); batch 1 on CPU, batch 16 on GPU. The roofline is the copy bandwidth
+(`_roofline.resize_cost`: input read once, output written once; FLOPs counted for the taps).
+
+Checks before timing: our rows must equal MATLAB's result exactly. On CPU the expected image is
+the independent NumPy MATLAB implementation of `_baselines` (row "numpy-matlab"), on GPU our
+float64 reference backend. F.interpolate and PIL implement a different bicubic (PIL-style
+border handling and fixed-point weights), so their rows are checked loosely: same shape and a
+mean absolute difference from MATLAB's image below one grey level.
+"""
+
+from __future__ import annotations
+
+import math
+
+import _baselines
+import _harness
+import _roofline
+import _workloads
+import pytest
+import torch
+
+from sr_kernels import ops
+
+OP = "imresize"
+DTYPES = (torch.uint8,)
+
+
+def _matlab_expected(x: torch.Tensor, factor: float) -> torch.Tensor:
+    if x.device.type == "cpu":
+        return _baselines.get(OP, "numpy-matlab").fn(x, factor)
+    with ops.use_backend("reference"):
+        return ops.imresize(x, factor)
+
+
+def _exact(out: torch.Tensor, expected: torch.Tensor) -> None:
+    _harness.assert_exact(out.contiguous(), expected.contiguous())
+
+
+def _close_in_mean(out: torch.Tensor, expected: torch.Tensor) -> None:
+    # A different bicubic (PIL-style borders, fixed-point weights): same image up to small
+    # differences, mostly within a few pixels of the border.
+    assert out.shape == expected.shape, f"shape {tuple(out.shape)} != {tuple(expected.shape)}"
+    difference = (out.cpu().double() - expected.cpu().double()).abs().mean().item()
+    assert difference < 1.0, f"mean |difference| from MATLAB's image is {difference:.3f}"
+
+
+def _taps(workload: _workloads.ResizeWorkload) -> tuple[int, int]:
+    # Nonzero taps per output of the cubic kernel: 4, stretched to 4/factor when downscaling
+    # (16 for x4 down; the zero end taps of MATLAB's ceil(width) + 2 are dropped).
+    taps = math.ceil(4 / min(workload.factor, 1.0))
+    return taps, taps
+
+
+@pytest.mark.parametrize("case", _harness.cases(OP, _workloads.IMRESIZE, DTYPES))
+def test_imresize(bench, case: _harness.Case) -> None:
+    workload = case.workload
+    x = workload.make_input(case.dtype, case.layout, case.device)
+    factor = workload.factor
+    cost = _roofline.resize_cost(
+        workload.input_shape, workload.output_shape, case.dtype, taps=_taps(workload)
+    )
+    if case.is_ours:
+        expected = _matlab_expected(x, factor)
+        bench(case, lambda: ops.imresize(x, factor), expected=expected, cost=cost, check=_exact)
+        return
+    baseline = case.baseline
+    assert baseline is not None
+    expected = _matlab_expected(x, factor)
+    check = _exact if baseline.name == "numpy-matlab" else _close_in_mean
+    bench(case, lambda: baseline.fn(x, factor), expected=expected, cost=cost, check=check)
