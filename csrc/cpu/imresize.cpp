@@ -4,22 +4,25 @@
 //   rows pass (along H): one work item = one output row of one slab ((n, c) plane, or a whole
 //     image n when the layout is NHWC and (W, C) merge into one contiguous run of W*C). The row
 //     is computed in blocks of kBlock contiguous elements: for each tap, acc[0..kBlock) +=
-//     w * src_row[0..kBlock), a broadcast-FMA loop the compiler vectorises; the accumulators
-//     stay in registers.
+//     w * src_row[0..kBlock), a broadcast multiply-add over 8 AVX2 registers of accumulators.
 //   cols pass (along W): one work item = kLanes lines (a line = the W pixels of one (n, c, y)).
 //     The lines are transposed into a [W][kLanes] tile (converted to the accumulation type once),
 //     then every output pixel is acc[0..kLanes) += w * tile[index][0..kLanes): again a
-//     broadcast-FMA over contiguous lanes, whatever the tap indices are (mirror edges included).
+//     broadcast multiply-add over contiguous lanes, whatever the tap indices are (mirror edges
+//     included). uint8 NCHW output: 8 outputs x 8 lanes are transposed in registers and
+//     written as 8-byte runs.
 // Cost per output element: `taps` multiply-adds (taps = 4 for upscaling, about 4/scale + 1 when
 //   downscaling with antialias); bytes: each input element is read once per pass from memory
 //   (the rows it feeds stay in L1/L2) and each output written once. The x4 downscale is
 //   compute-bound (18 taps), the upscale store-bound.
-// Accumulation: float64 for uint8 (the results must round exactly like MATLAB's double; the
-//   uint8 rounding is round half away from zero, clamped) and float64; float32 (float32 weights)
-//   for float32, float16 and bfloat16.
+// Accumulation: float32 for uint8, float32, float16, bfloat16 (float32 weights); float64 for
+//   float64. uint8 must round exactly like MATLAB's double (round half away from zero, clamp),
+//   so each uint8 output whose float32 sum lies within tie_margin of a .5 tie (a proven bound
+//   on |float32 sum - float64 sum|, sr_kernels/imresize.h) is recomputed in float64, in tap
+//   order without FMA, i.e. with the reference's arithmetic: about 1e-3 of the outputs at x4.
 // SIMD: the hot loops are compiled twice, for the baseline x86-64 target and with AVX2, chosen
-//   at run time (the extension itself is built for the baseline target). No FMA: every product
-//   and sum is rounded separately, in tap order, exactly as the float64 reference computes, so
+//   at run time (the extension itself is built for the baseline target). No FMA, so the float64
+//   paths round every product and sum separately, in tap order, exactly as the reference does:
 //   uint8 results equal the reference's even on exact .5 ties (which occur at scales such as
 //   3.5, where weights and pixel sums are rationals that can land on n + 1/2).
 // Scratch: each thread of the cols pass allocates its tile (W * kLanes values) once per call.
