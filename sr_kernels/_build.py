@@ -116,7 +116,7 @@ def cuda_build_reason(torch_cuda_version: str | None, cuda_home: str | None) -> 
 
 
 def arch_list(gpu_visible: bool) -> str:
-    """TORCH_CUDA_ARCH_LIST to build with: the user's, torch's default for a visible GPU, or ours."""
+    """The TORCH_CUDA_ARCH_LIST: the user's, torch's default ("") for a visible GPU, or ours."""
     env = os.environ.get("TORCH_CUDA_ARCH_LIST")
     if env:
         return env

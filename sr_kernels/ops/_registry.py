@@ -103,7 +103,11 @@ def backend_reason(backend: str, device_type: str) -> str | None:
     if not _ext.load():
         return f"the compiled extension is not loaded: {_ext.info().reason}"
     if backend == "cpu":
-        return None if device_type == "cpu" else f"the cpu backend takes CPU tensors, not {device_type}"
+        return (
+            None
+            if device_type == "cpu"
+            else f"the cpu backend takes CPU tensors, not {device_type}"
+        )
     if backend == "cuda":
         if device_type != "cuda":
             return f"the cuda backend takes CUDA tensors, not {device_type}"

@@ -27,7 +27,7 @@ def _check(x: torch.Tensor, r: int) -> int:
 
 
 def pixel_shuffle(x: torch.Tensor, r: int) -> torch.Tensor:
-    """Rearrange (N, C*r*r, H, W) into (N, C, H*r, W*r), exactly as `torch.nn.functional.pixel_shuffle`.
+    """Rearrange (N, C*r*r, H, W) into (N, C, H*r, W*r), exactly as `F.pixel_shuffle`.
 
     ``out[n, c, h*r + i, w*r + j] = x[n, c*r*r + i*r + j, h, w]`` (PyTorch channel order, the
     CRD order of ONNX DepthToSpace).
