@@ -70,6 +70,8 @@ def _upsampler_inputs(image: torch.Tensor) -> Inputs:
     return (x, w, b, r), {}
 
 
+_RANGE = {"data_range": 1.0}  # the demo image is float in [0, 1]
+
 STEPS: tuple[Step, ...] = (
     Step(
         "ops.pixel_unshuffle", "RGB -> 12 channels at half size (r = 2)", lambda im: ((im, 2), {})
@@ -80,8 +82,8 @@ STEPS: tuple[Step, ...] = (
         lambda im: ((F.pixel_unshuffle(im, 2), 2), {}),
     ),
     Step("ops.imresize", "bicubic x1/4 downscale", lambda im: ((im,), {"scale": 0.25})),
-    Step("metrics.psnr", "PSNR of a perturbed copy", lambda im: ((_noisy(im), im), {})),
-    Step("metrics.ssim", "SSIM of a perturbed copy", lambda im: ((_noisy(im), im), {})),
+    Step("metrics.psnr", "PSNR of a perturbed copy", lambda im: ((_noisy(im), im), _RANGE)),
+    Step("metrics.ssim", "SSIM of a perturbed copy", lambda im: ((_noisy(im), im), _RANGE)),
     Step("ops.conv2d_act", "conv 3x3, 3 -> 64 channels + ReLU (EDSR head)", _head_inputs),
     Step("ops.residual_block", "EDSR residual block, 64 channels, 64x64", _residual_block_inputs),
     Step(
@@ -90,6 +92,9 @@ STEPS: tuple[Step, ...] = (
         _upsampler_inputs,
     ),
 )
+
+
+_WIDTH = max(len(step.target) for step in STEPS)
 
 
 def make_image(
@@ -141,7 +146,7 @@ def run_step(step: Step, image: torch.Tensor, repeats: int) -> str:
 
     function = resolve(step.target)
     if function is None:
-        return f"{step.target:<20} skipped: not in this version of sr_kernels"
+        return f"{step.target:<{_WIDTH}} skipped: not in this version of sr_kernels"
     args, kwargs = step.inputs(image)
     with ops.trace() as events:
         result = function(*args, **kwargs)  # warm-up: JIT builds and compilation happen here
@@ -154,9 +159,8 @@ def run_step(step: Step, image: torch.Tensor, repeats: int) -> str:
         times.append(time.perf_counter() - start)
     ran = ", ".join(f"{op} on {backend}" for op, backend in dict.fromkeys(events)) or "no kernel"
     median_ms = statistics.median(times) * 1e3
-    return (
-        f"{step.target:<20} {median_ms:9.3f} ms  ran: {ran}  ->  {_describe(result)}  ({step.what})"
-    )
+    name = f"{step.target:<{_WIDTH}}"
+    return f"{name} {median_ms:9.3f} ms  ran: {ran}  ->  {_describe(result)}  ({step.what})"
 
 
 def register(subparsers: Any) -> None:
@@ -202,5 +206,5 @@ def run(args: argparse.Namespace) -> int:
                 print(run_step(step, image, args.repeats))
             except Exception as error:  # reported per step; the exit status says it failed
                 failures += 1
-                print(f"{step.target:<20} FAILED: {type(error).__name__}: {error}")
+                print(f"{step.target:<{_WIDTH}} FAILED: {type(error).__name__}: {error}")
     return 1 if failures else 0
