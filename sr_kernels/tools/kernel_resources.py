@@ -37,7 +37,10 @@ from typing import Any
 
 # Every Triton backend module; each defines aot_configs() -> list of dicts with
 # kernel, signature, constexprs, num_warps (optional num_stages, num_ctas, maxnreg) and name.
-TRITON_MODULES: tuple[str, ...] = ("sr_kernels.ops.triton.pixel_shuffle",)
+TRITON_MODULES: tuple[str, ...] = (
+    "sr_kernels.ops.triton.pixel_shuffle",
+    "sr_kernels.ops.triton.imresize",
+)
 
 # Compute capabilities the package targets and checks statically (A100, H100).
 ARCHS: tuple[int, ...] = (80, 90)

@@ -33,7 +33,7 @@ def _load(path):
 def _hr_tensor(name, scale, device):
     root = require_data()
     hr = _load(root / "Set5" / "HR" / f"{name}.png")
-    x = torch.from_numpy(np.ascontiguousarray(hr)).permute(2, 0, 1)[None].contiguous()
+    x = torch.from_numpy(np.array(hr)).permute(2, 0, 1)[None].contiguous()
     return ops.modcrop(x, scale).to(device)
 
 
