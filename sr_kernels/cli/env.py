@@ -149,6 +149,7 @@ def _print_kernels() -> int:
     except Exception as error:
         print(f"  Triton kernels: cannot compile ahead of time: {error}")
         failed = True
+    resources.sort(key=lambda k: (k.source, k.name, k.arch))
     print(kernel_resources.format_table(resources))
     problems = kernel_resources.all_problems(resources)
     for problem in problems:
