@@ -7,7 +7,7 @@ Gaussian window 11x11, sigma 1.5, normalised; K1 = 0.01, K2 = 0.03, L = 255 (val
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -41,8 +41,13 @@ def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     def blur(t: torch.Tensor) -> torch.Tensor:
         # 'valid' separable filtering as explicit weighted sums of shifted slices (rows, then
         # columns): the window definition, literally.
-        rows = sum(taps[k] * t[..., k : k + h - (WINDOW - 1), :] for k in range(WINDOW))
-        return sum(taps[k] * rows[..., k : k + w - (WINDOW - 1)] for k in range(WINDOW))
+        # (sum() of tensors is a tensor; cast for mypy, which types sum() as int | Tensor.)
+        rows = cast(
+            torch.Tensor, sum(taps[k] * t[..., k : k + h - (WINDOW - 1), :] for k in range(WINDOW))
+        )
+        return cast(
+            torch.Tensor, sum(taps[k] * rows[..., k : k + w - (WINDOW - 1)] for k in range(WINDOW))
+        )
 
     mu_a, mu_b = blur(a), blur(b)
     var_a = blur(a * a) - mu_a**2
