@@ -280,6 +280,124 @@ register(
 # ---------------------------------------------------------------------------------------------
 # metrics (PSNR / SSIM): torchmetrics, skimage.metrics, a plain torch implementation.
 # Owner: the metrics benchmark. Register here.
+#
+# The benchmark protocol is the study's: per-image values on RGB, no crop, data range 255
+# (uint8 images). Every callable takes (sr, hr) and returns float64 per-image values: PSNR
+# ("psnr"), SSIM ("ssim") or both stacked as (2, N) ("psnr_ssim").
+
+_SSIM_C1 = (0.01 * 255.0) ** 2
+_SSIM_C2 = (0.03 * 255.0) ** 2
+
+
+def _torch_psnr(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    mse = ((sr.double() - hr.double()) ** 2).mean(dim=(1, 2, 3))
+    return 10.0 * torch.log10(255.0**2 / mse)
+
+
+def _torch_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    # Eager float32 with one grouped conv over the 5 stacked maps (torchmetrics' structure),
+    # separable Gaussian 11/1.5, 'valid'.
+    x, y = sr.float(), hr.float()
+    c = x.shape[1]
+    g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5**2))
+    g = (g / g.sum()).to(x.dtype).to(x.device)
+    maps = torch.cat([x, y, x * x, y * y, x * y], dim=1)
+    vertical = g.view(1, 1, 11, 1).repeat(5 * c, 1, 1, 1)
+    horizontal = g.view(1, 1, 1, 11).repeat(5 * c, 1, 1, 1)
+    blurred = F.conv2d(F.conv2d(maps, vertical, groups=5 * c), horizontal, groups=5 * c)
+    mx, my, mxx, myy, mxy = blurred.split(c, dim=1)
+    sxx, syy, sxy = mxx - mx * mx, myy - my * my, mxy - mx * my
+    s = ((2 * mx * my + _SSIM_C1) * (2 * sxy + _SSIM_C2)) / (
+        (mx * mx + my * my + _SSIM_C1) * (sxx + syy + _SSIM_C2)
+    )
+    return s.mean(dim=(1, 2, 3)).double()
+
+
+def _torch_psnr_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    return torch.stack([_torch_psnr(sr, hr), _torch_ssim(sr, hr)])
+
+
+def _torchmetrics_psnr(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    value = peak_signal_noise_ratio(
+        sr.float(), hr.float(), data_range=255.0, reduction="none", dim=(1, 2, 3)
+    )
+    return value.double()
+
+
+def _torchmetrics_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    value = structural_similarity_index_measure(
+        sr.float(), hr.float(), data_range=255.0, reduction="none", sigma=1.5, kernel_size=11
+    )
+    return value.double()
+
+
+def _torchmetrics_psnr_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    return torch.stack([_torchmetrics_psnr(sr, hr), _torchmetrics_ssim(sr, hr)])
+
+
+def _skimage_each(sr: torch.Tensor, hr: torch.Tensor, metric: str) -> torch.Tensor:
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    values = []
+    for a, b in zip(sr.permute(0, 2, 3, 1).cpu().numpy(), hr.permute(0, 2, 3, 1).cpu().numpy()):
+        if metric == "psnr":
+            values.append(peak_signal_noise_ratio(b, a, data_range=255))
+        else:
+            values.append(
+                structural_similarity(
+                    b,
+                    a,
+                    gaussian_weights=True,
+                    sigma=1.5,
+                    use_sample_covariance=False,
+                    data_range=255,
+                    channel_axis=2,
+                )
+            )
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def _skimage_psnr_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    return torch.stack([_skimage_each(sr, hr, "psnr"), _skimage_each(sr, hr, "ssim")])
+
+
+for _metric, _torch_fn, _tm_fn, _sk_fn in (
+    ("psnr", _torch_psnr, _torchmetrics_psnr, functools.partial(_skimage_each, metric="psnr")),
+    ("ssim", _torch_ssim, _torchmetrics_ssim, functools.partial(_skimage_each, metric="ssim")),
+    ("psnr_ssim", _torch_psnr_ssim, _torchmetrics_psnr_ssim, _skimage_psnr_ssim),
+):
+    register(
+        _metric,
+        Baseline(
+            "torch",
+            _torch_fn,
+            primary=True,
+            note="eager PyTorch: PSNR in float64; SSIM float32 grouped separable conv (5 maps)",
+        ),
+    )
+    register(
+        _metric,
+        Baseline(
+            "torchmetrics",
+            _tm_fn,
+            requires=("torchmetrics",),
+            note="torchmetrics.functional.image, per image (reduction='none'), float32 input",
+        ),
+    )
+    register(
+        _metric,
+        Baseline(
+            "skimage",
+            _sk_fn,
+            devices=("cpu",),
+            requires=("skimage",),
+            note="skimage.metrics per image (float64, single-threaded), gaussian_weights SSIM",
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,17 @@
 namespace sr {
 namespace {
 
+// The hot loops are compiled twice: for the baseline ISA and for AVX2 + FMA (chosen at run time),
+// since the package builds without -march flags. SR_ALWAYS_INLINE pulls the shared body into
+// each entry point so that it is vectorised for that entry's ISA.
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define SR_SSIM_X86 1
+#define SR_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SR_SSIM_X86 0
+#define SR_ALWAYS_INLINE inline
+#endif
+
 constexpr int64_t kRowsPerTask = 64;
 constexpr int kTaps = metric::kSsimTaps;
 
@@ -48,8 +59,8 @@ struct Taps {
   float w[kTaps];
 };
 
-inline void horizontal(const float* __restrict__ in, float* __restrict__ out, int64_t n,
-                       const Taps& t) {
+SR_ALWAYS_INLINE void horizontal(const float* __restrict__ in, float* __restrict__ out, int64_t n,
+                                 const Taps& t) {
   for (int64_t j = 0; j < n; ++j) {
     float s = 0.0f;
     for (int k = 0; k < kTaps; ++k) s += t.w[k] * in[j + k];
@@ -57,9 +68,48 @@ inline void horizontal(const float* __restrict__ in, float* __restrict__ out, in
   }
 }
 
+// One row of protocol values minus the task's shift `c`, as float.
 template <typename T>
-double ssim_task(const T* sr, const T* hr, const ImagePairView& v, const MetricProtocol& p,
-                 const Geometry& g, int64_t plane, int64_t row0, const Taps& taps, float* scratch) {
+SR_ALWAYS_INLINE void load_row(const T* row, int64_t sw, int64_t sc, const ImagePairView& v,
+                               const MetricProtocol& p, int64_t plane, int64_t cols, double c,
+                               float* out) {
+  for (int64_t j = 0; j < cols; ++j) {
+    out[j] = static_cast<float>(metric::protocol_value(row + j * sw, sc, v.c, plane, p.scale,
+                                                       p.quantize, p.y_channel, p.round_y) -
+                                c);
+  }
+}
+
+// uint8: scale 1 and quantisation the identity; channels read directly, luma from integers.
+template <>
+SR_ALWAYS_INLINE void load_row<uint8_t>(const uint8_t* row, int64_t sw, int64_t sc,
+                                        const ImagePairView& v, const MetricProtocol& p,
+                                        int64_t plane, int64_t cols, double c, float* out) {
+  if (!p.y_channel) {
+    const uint8_t* s = row + plane * sc;
+    const float fc = static_cast<float>(c);  // an integer: exact
+    if (sw == 1) {
+      for (int64_t j = 0; j < cols; ++j) out[j] = static_cast<float>(s[j]) - fc;
+    } else {
+      for (int64_t j = 0; j < cols; ++j) out[j] = static_cast<float>(s[j * sw]) - fc;
+    }
+    return;
+  }
+  const int64_t c1 = v.c == 3 ? sc : 0;
+  for (int64_t j = 0; j < cols; ++j) {
+    const uint8_t* px = row + j * sw;
+    const int32_t num = v.c == 3 ? 65481 * px[0] + 128553 * px[c1] + 24966 * px[2 * c1]
+                                 : 219000 * static_cast<int32_t>(px[0]);
+    const double y = p.round_y ? static_cast<double>(16 + (num + 127500) / 255000)
+                               : 16.0 + static_cast<double>(num) / metric::kLumaDen;
+    out[j] = static_cast<float>(y - c);
+  }
+}
+
+template <typename T>
+SR_ALWAYS_INLINE double ssim_task_body(const T* sr, const T* hr, const ImagePairView& v,
+                                       const MetricProtocol& p, const Geometry& g, int64_t plane,
+                                       int64_t row0, const Taps& taps, float* scratch) {
   const int64_t cols = (g.reg.cols + 15) / 16 * 16;
   const int64_t ocols = (g.out_cols + 15) / 16 * 16;
   float* x = scratch;
@@ -86,16 +136,8 @@ double ssim_task(const T* sr, const T* hr, const ImagePairView& v, const MetricP
     const int64_t row = first + r;
     const T* sr_row = sr + row * v.sr_stride[2] + p.crop * sw;
     const T* hr_row = hr + row * v.hr_stride[2] + p.crop * hw;
-    for (int64_t j = 0; j < g.reg.cols; ++j) {
-      x[j] =
-          static_cast<float>(metric::protocol_value(sr_row + j * sw, v.sr_stride[1], v.c, plane,
-                                                    p.scale, p.quantize, p.y_channel, p.round_y) -
-                             cx);
-      y[j] =
-          static_cast<float>(metric::protocol_value(hr_row + j * hw, v.hr_stride[1], v.c, plane,
-                                                    p.scale, p.quantize, p.y_channel, p.round_y) -
-                             cy);
-    }
+    load_row(sr_row, sw, v.sr_stride[1], v, p, plane, g.reg.cols, cx, x);
+    load_row(hr_row, hw, v.hr_stride[1], v, p, plane, g.reg.cols, cy, y);
     for (int64_t j = 0; j < g.reg.cols; ++j) {
       xx[j] = x[j] * x[j];
       yy[j] = y[j] * y[j];
@@ -122,22 +164,45 @@ double ssim_task(const T* sr, const T* hr, const ImagePairView& v, const MetricP
       }
     }
     const float fx = static_cast<float>(cx), fy = static_cast<float>(cy);
-    double row_sum[4] = {0.0, 0.0, 0.0, 0.0};
-    int64_t j = 0;
-    for (; j + 4 <= g.out_cols; j += 4) {
-      for (int u = 0; u < 4; ++u) {
-        const int64_t c = j + u;
-        row_sum[u] += metric::ssim_from_moments(vert[c], vert[ocols + c], vert[2 * ocols + c],
-                                                vert[3 * ocols + c], vert[4 * ocols + c], fx, fy);
-      }
-    }
-    for (; j < g.out_cols; ++j) {
-      row_sum[0] += metric::ssim_from_moments(vert[j], vert[ocols + j], vert[2 * ocols + j],
+    // SSIM of the row into the first vertical array (vectorised), then a double sum in 8 lanes.
+    float* __restrict__ ssim_row = vert;
+    for (int64_t j = 0; j < g.out_cols; ++j) {
+      ssim_row[j] = metric::ssim_from_moments(vert[j], vert[ocols + j], vert[2 * ocols + j],
                                               vert[3 * ocols + j], vert[4 * ocols + j], fx, fy);
     }
-    task_sum += (row_sum[0] + row_sum[1]) + (row_sum[2] + row_sum[3]);
+    double row_sum[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    int64_t j = 0;
+    for (; j + 8 <= g.out_cols; j += 8) {
+      for (int u = 0; u < 8; ++u) row_sum[u] += static_cast<double>(ssim_row[j + u]);
+    }
+    for (; j < g.out_cols; ++j) row_sum[0] += static_cast<double>(ssim_row[j]);
+    for (int u = 1; u < 8; ++u) row_sum[0] += row_sum[u];
+    task_sum += row_sum[0];
   }
   return task_sum;
+}
+
+#if SR_SSIM_X86
+template <typename T>
+__attribute__((target("avx2,fma"))) double ssim_task_avx2(
+    const T* sr, const T* hr, const ImagePairView& v, const MetricProtocol& p, const Geometry& g,
+    int64_t plane, int64_t row0, const Taps& taps, float* scratch) {
+  return ssim_task_body(sr, hr, v, p, g, plane, row0, taps, scratch);
+}
+
+bool has_avx2_fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+#endif
+
+template <typename T>
+double ssim_task(const T* sr, const T* hr, const ImagePairView& v, const MetricProtocol& p,
+                 const Geometry& g, int64_t plane, int64_t row0, const Taps& taps, float* scratch) {
+#if SR_SSIM_X86
+  if (has_avx2_fma()) return ssim_task_avx2(sr, hr, v, p, g, plane, row0, taps, scratch);
+#endif
+  return ssim_task_body(sr, hr, v, p, g, plane, row0, taps, scratch);
 }
 
 template <typename T>

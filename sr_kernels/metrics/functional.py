@@ -157,7 +157,7 @@ def ssim(
 
     Returns:
         float64 tensor of shape (N,) (or as `psnr` for 'mean' / a single image). Identical
-        images give 1 (to rounding); a NaN pixel gives NaN for its image.
+        images give 1 (to fp32 rounding); a NaN pixel gives NaN for its image.
     """
     sr_t, hr_t, data_range, single = _prepare(sr, hr, data_range, reduction)
     values = ops.ssim_mean(

@@ -198,7 +198,8 @@ def ssim_mean(
     Args: as `psnr_mse`; the cropped image must be at least 11x11.
 
     Returns:
-        float64 tensor of shape (N,). 1 for identical images; NaN when a pixel is NaN.
+        float64 tensor of shape (N,). 1 for identical images (to fp32 rounding); NaN when a
+        pixel is NaN.
 
     Dtypes: uint8, float16, bfloat16, float32, float64.
     Backends: cuda (fused separable, no full-size intermediates), cpu (OpenMP), triton,

@@ -99,7 +99,9 @@ def test_identical_images_give_one(backend):
     x = make((2, 3, 16, 15), torch.uint8, "contiguous", device)
     with ops.use_backend(backend):
         out = ops.ssim_mean(x, x.clone(), crop_border=1)
-    torch.testing.assert_close(out.cpu(), torch.ones(2, dtype=torch.float64), rtol=0, atol=1e-12)
+    # The fast kernels evaluate the SSIM formula in fp32 (FMA contraction differs between the
+    # numerator and the denominator): 1 to fp32 rounding, within the 1e-5 bound.
+    torch.testing.assert_close(out.cpu(), torch.ones(2, dtype=torch.float64), rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("backend", backend_params("cpu", "cuda", "reference"))
