@@ -58,14 +58,17 @@ class ConvConfig:
     """Implicit-GEMM convolution: BLOCK_M output pixels x BLOCK_N output channels per program.
 
     FLAT_K: the reduction runs over the flattened (tap, input channel) index in BLOCK_K steps
-    (used when C_in < 16, so 3 or 1 input channels waste no MMA work on padding); otherwise the
-    taps are unrolled statically and each reduces C_in in BLOCK_K blocks.
+    (C_in not a multiple of 16, e.g. 3 or 1 channels, so they waste no MMA work on padding; and
+    9x9 kernels, which are not unrolled); otherwise the taps are unrolled statically and each
+    reduces C_in in BLOCK_K blocks. ALIGNED: every channel count and stride is a multiple of 16,
+    so the launch uses the kernel variant specialised on them (vectorised channel loads/stores).
     """
 
     block_m: int
     block_n: int
     block_k: int
     flat_k: bool
+    aligned: bool
     num_warps: int = 4
     num_stages: int = 1
 
@@ -130,37 +133,50 @@ def residual_block_configs() -> list[tuple[torch.dtype, int, ResBlockConfig]]:
     return list(seen.values())
 
 
-def conv_config(c_in: int, c_out: int, ks: int, dtype: torch.dtype, arch: int) -> ConvConfig:
-    """Config for a stride-1 'same' KS x KS convolution C_in -> C_out (C_out counts shuffled
-    channels for the upsampler).
+def conv_config(
+    c_in: int, c_out: int, c_final: int, ks: int, dtype: torch.dtype, arch: int
+) -> ConvConfig:
+    """Config for a stride-1 'same' KS x KS convolution C_in -> C_out (C_out counts the shuffled
+    channels of the upsampler; C_final = C_out / r^2 is the stored channel count).
 
-    C_in not a multiple of 16 (3 or 1 channels) or KS = 9 take the flat-K path (no per-tap
-    channel padding; the 81-tap kernel is not unrolled); otherwise the taps are unrolled and C_in
-    is reduced in blocks of 32 (masked tail). BLOCK_N is 16 for C_out <= 16 (3-channel tails,
-    SRCNN's last layer), else 64.
+    BLOCK_N is 16 for C_out <= 16 (3-channel tails, SRCNN's last layer), else 64. BLOCK_M is
+    chosen for 0 spills (cuobjdump, sm_80 and sm_90): the flat and unaligned variants index every
+    element separately (2-D 64-bit offsets), so they take 32-pixel tiles; aligned fp16/bf16 128;
+    aligned fp32 64 (BLOCK_N 16) or 32 (BLOCK_N 64).
     """
     del arch  # one table for sm_80 and sm_90 until GPU measurements say otherwise
     block_n = 16 if c_out <= 16 else 64
-    if c_in % 16 != 0 or ks not in UNROLLED_KERNEL_SIZES:
-        return ConvConfig(128, block_n, 32, flat_k=True)
-    block_m = 64 if dtype == torch.float32 and block_n == 64 else 128
-    return ConvConfig(block_m, block_n, 32, flat_k=False)
+    flat = c_in % 16 != 0 or ks not in UNROLLED_KERNEL_SIZES
+    aligned = not flat and c_out % 16 == 0 and c_final % 16 == 0
+    if not aligned:
+        block_m = 32
+    elif dtype == torch.float32:
+        block_m = 64 if block_n == 16 else 32
+    else:
+        block_m = 128
+    return ConvConfig(block_m, block_n, 32, flat_k=flat, aligned=aligned)
 
 
 UNROLLED_KERNEL_SIZES = (1, 3, 5)
 
 
-def conv_configs() -> list[tuple[torch.dtype, int, ConvConfig]]:
-    """Every (dtype, kernel size, config) `conv_config` can return (flat configs: size 0)."""
+def conv_configs(shuffle: bool = False) -> list[tuple[torch.dtype, int, ConvConfig]]:
+    """Every (dtype, kernel size, config) `conv_config` can return (flat configs: size 0).
+
+    `shuffle`: the upsampler's set (3x3 only, C_out = C_final * r^2 with r in 2, 3).
+    """
     seen: dict[tuple, tuple[torch.dtype, int, ConvConfig]] = {}
+    sizes = (3,) if shuffle else (1, 3, 5, 9)
     for dtype in DTYPES:
         for arch in ARCHS:
-            for ks in (1, 3, 5, 9):
+            for ks in sizes:
                 for c_in in (1, 3, 16, 64):
-                    for c_out in (1, 16, 64, 256):
-                        config = conv_config(c_in, c_out, ks, dtype, arch)
-                        key_ks = 0 if config.flat_k else ks
-                        seen.setdefault((dtype, key_ks, config), (dtype, key_ks, config))
+                    for c_final in (1, 3, 16, 64, 256):
+                        for r in (2, 3) if shuffle else (1,):
+                            c_out = c_final * r * r
+                            config = conv_config(c_in, c_out, c_final, ks, dtype, arch)
+                            key_ks = 0 if config.flat_k else ks
+                            seen.setdefault((dtype, key_ks, config), (dtype, key_ks, config))
     return list(seen.values())
 
 

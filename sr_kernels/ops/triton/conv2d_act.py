@@ -212,11 +212,11 @@ def launch(
     out = torch.empty(shape, dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
     if out.numel() > 0:
         wc = _aligned(w.contiguous(memory_format=torch.channels_last))
-        cfg = configs.conv_config(c_in, c_out, ks, x.dtype, configs.arch_key(x.device))
-        aligned = not cfg.flat_k and c_in % 16 == 0 and c_out % 16 == 0 and shape[1] % 16 == 0
+        arch = configs.arch_key(x.device)
+        cfg = configs.conv_config(c_in, c_out, shape[1], ks, x.dtype, arch)
         npix = n * h * wd
         grid = (triton.cdiv(npix, cfg.block_m), triton.cdiv(c_out, cfg.block_n))
-        KERNELS[aligned][grid](
+        KERNELS[cfg.aligned][grid](
             xc, wc, _aligned(b.contiguous()), out,
             npix, h, wd, c_in, c_out, shape[1], ks, int(replicate), int(relu),
             xc.stride(0), xc.stride(2), xc.stride(3),
@@ -309,7 +309,7 @@ POINTERS = {torch.float32: "*fp32", torch.float16: "*fp16", torch.bfloat16: "*bf
 
 
 def aot_entry(
-    dtype: torch.dtype, cfg: Any, ks: int, shuffle_r: int, precision: str, aligned: bool, name: str
+    dtype: torch.dtype, cfg: Any, ks: int, shuffle_r: int, precision: str, name: str
 ) -> dict[str, Any]:
     """One aot_configs() entry of the kernel (shared with conv_pixel_shuffle)."""
     constexprs = {
@@ -324,13 +324,13 @@ def aot_entry(
     signature = kernel_signature(POINTERS[dtype])
     signature.update({key: "constexpr" for key in constexprs})
     return {
-        "kernel": KERNELS[aligned],
+        "kernel": KERNELS[cfg.aligned],
         "signature": signature,
         "constexprs": constexprs,
-        "divisible_by_16": divisible_args(aligned),
+        "divisible_by_16": divisible_args(cfg.aligned),
         "num_warps": cfg.num_warps,
         "num_stages": cfg.num_stages,
-        "name": f"{name[:-1]},{'aligned' if aligned else 'unaligned'}]",
+        "name": name,
     }
 
 
@@ -345,6 +345,5 @@ def aot_configs() -> list[dict[str, Any]]:
     for dtype, ks, cfg in configs.conv_configs():
         for precision in configs.precisions(dtype):
             name = f"conv2d_act[{POINTERS[dtype][1:]},k={ks},{precision},{cfg}]"
-            for aligned in (False,) if cfg.flat_k else (False, True):
-                result.append(aot_entry(dtype, cfg, ks, 1, precision, aligned, name))
+            result.append(aot_entry(dtype, cfg, ks, 1, precision, name))
     return result

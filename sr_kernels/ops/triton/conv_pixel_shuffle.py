@@ -73,21 +73,10 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
 def aot_configs() -> list[dict[str, Any]]:
     """Every configuration this module launches (3x3, r in {2, 3}, each tile config)."""
     result = []
-    seen = set()
-    for dtype in configs.DTYPES:
-        for arch in configs.ARCHS:
-            for c_in in (3, 16, 64):
-                for c in (1, 16, 64):
-                    for r in (2, 3):
-                        cfg = configs.conv_config(c_in, c * r * r, 3, dtype, arch)
-                        for precision in configs.precisions(dtype):
-                            key = (dtype, cfg, r, precision)
-                            if key in seen:
-                                continue
-                            seen.add(key)
-                            pointer = _conv.POINTERS[dtype][1:]
-                            name = f"conv_pixel_shuffle[{pointer},r={r},{precision},{cfg}]"
-                            for aligned in (False,) if cfg.flat_k else (False, True):
-                                entry = _conv.aot_entry(dtype, cfg, 3, r, precision, aligned, name)
-                                result.append(entry)
+    for dtype, _, cfg in configs.conv_configs(shuffle=True):
+        for r in (2, 3):
+            for precision in configs.precisions(dtype):
+                pointer = _conv.POINTERS[dtype][1:]
+                name = f"conv_pixel_shuffle[{pointer},r={r},{precision},{cfg}]"
+                result.append(_conv.aot_entry(dtype, cfg, 3, r, precision, name))
     return result
