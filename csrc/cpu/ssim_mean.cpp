@@ -68,6 +68,30 @@ SR_ALWAYS_INLINE void horizontal(const float* __restrict__ in, float* __restrict
   }
 }
 
+// out[j] = sum_k w[k] * ring_row(r - 10 + k)[j] for one moment `q`. Named restrict pointers
+// (not an array of pointers) so that the compiler vectorises along j.
+SR_ALWAYS_INLINE void vertical(const float* ring, int64_t r, int64_t ocols, int q, int64_t n,
+                               const Taps& t, float* __restrict__ out) {
+  auto row = [&](int k) { return ring + ((r - (kTaps - 1) + k) % kTaps) * 5 * ocols + q * ocols; };
+  const float* __restrict__ r0 = row(0);
+  const float* __restrict__ r1 = row(1);
+  const float* __restrict__ r2 = row(2);
+  const float* __restrict__ r3 = row(3);
+  const float* __restrict__ r4 = row(4);
+  const float* __restrict__ r5 = row(5);
+  const float* __restrict__ r6 = row(6);
+  const float* __restrict__ r7 = row(7);
+  const float* __restrict__ r8 = row(8);
+  const float* __restrict__ r9 = row(9);
+  const float* __restrict__ r10 = row(10);
+  const float* w = t.w;
+  for (int64_t j = 0; j < n; ++j) {
+    float s = w[0] * r0[j] + w[1] * r1[j] + w[2] * r2[j] + w[3] * r3[j] + w[4] * r4[j];
+    s += w[5] * r5[j] + w[6] * r6[j] + w[7] * r7[j] + w[8] * r8[j] + w[9] * r9[j];
+    out[j] = s + w[10] * r10[j];
+  }
+}
+
 // One row of protocol values minus the task's shift `c`, as float.
 template <typename T>
 SR_ALWAYS_INLINE void load_row(const T* row, int64_t sw, int64_t sc, const ImagePairView& v,
@@ -153,15 +177,7 @@ SR_ALWAYS_INLINE double ssim_task_body(const T* sr, const T* hr, const ImagePair
     // Vertical pass over the ring: rows r-10 .. r (oldest first).
     for (int q = 0; q < 5; ++q) {
       float* __restrict__ out = vert + q * ocols;
-      const float* rows[kTaps];
-      for (int k = 0; k < kTaps; ++k) {
-        rows[k] = ring + ((r - (kTaps - 1) + k) % kTaps) * 5 * ocols + q * ocols;
-      }
-      for (int64_t j = 0; j < g.out_cols; ++j) {
-        float s = 0.0f;
-        for (int k = 0; k < kTaps; ++k) s += taps.w[k] * rows[k][j];
-        out[j] = s;
-      }
+      vertical(ring, r, ocols, q, g.out_cols, taps, out);
     }
     const float fx = static_cast<float>(cx), fy = static_cast<float>(cy);
     // SSIM of the row into the first vertical array (vectorised), then a double sum in 8 lanes.
