@@ -21,6 +21,8 @@
 #                JSON and the logs), copied to $OUT when it is set
 #
 # Knobs: PYTHON (python3), MAX_JOBS (16), SR_KERNELS_VALIDATE_BUDGET_S (470: whole run, seconds),
+# SR_KERNELS_VALIDATE_SKIP (stage names to leave out), SR_KERNELS_VALIDATE_BENCH_K (pytest -k for
+# the benchmarks), SR_KERNELS_VALIDATE_BENCH_S (180: the benchmark stage's limit),
 # SR_KERNELS_VALIDATE_INSTALL (1; 0 = test the source tree without installing),
 # SR_KERNELS_VALIDATE_WORK (a fresh temp folder for logs), SR_KERNELS_BENCH_REP_MS (40).
 # Exit status: 0 when every stage passed, 1 otherwise (the report is written either way).
@@ -46,6 +48,13 @@ export PYTHONUNBUFFERED=1
 BUDGET_S="${SR_KERNELS_VALIDATE_BUDGET_S:-470}"
 REPORT_RESERVE_S=25
 INSTALL="${SR_KERNELS_VALIDATE_INSTALL:-1}"
+# Stages to leave out (space-separated names, e.g. "env-kernels tests-rest") and a pytest -k
+# expression for the benchmarks: a short lease can then go to the measurements that are missing.
+SKIP="${SR_KERNELS_VALIDATE_SKIP:-}"
+BENCH_K=()
+if [ -n "${SR_KERNELS_VALIDATE_BENCH_K:-}" ]; then
+    BENCH_K=(-k "$SR_KERNELS_VALIDATE_BENCH_K")
+fi
 WORK="${SR_KERNELS_VALIDATE_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/sr_kernels_validate.XXXXXX")}"
 mkdir -p "$WORK"
 : > "$WORK/stages.tsv"
@@ -67,6 +76,10 @@ log() { printf '[gpu_validate %4ds] %s\n' "$((SECONDS - START))" "$*"; }
 run_stage() {
     local name=$1 max=$2
     shift 2
+    if [[ " $SKIP " == *" $name "* ]]; then
+        log "$name: skipped (SR_KERNELS_VALIDATE_SKIP)"
+        return 0
+    fi
     local left=$((BUDGET_S - (SECONDS - START) - REPORT_RESERVE_S))
     local limit=$((max < left ? max : left))
     if ((limit < 5)); then
@@ -153,8 +166,8 @@ run_stage tests-cuda 150 "${PY[@]}" -m pytest tests -m cuda "${PYTEST_OPTS[@]}" 
     --junitxml="$WORK/tests-cuda.xml" || true
 
 # --- benchmarks ----------------------------------------------------------------------------------
-run_stage bench 180 "${PY[@]}" -m pytest bench --benchmark-only "${PYTEST_OPTS[@]}" \
-    --benchmark-min-rounds=3 --benchmark-json="$WORK/bench.json" \
+run_stage bench "${SR_KERNELS_VALIDATE_BENCH_S:-180}" "${PY[@]}" -m pytest bench --benchmark-only \
+    "${PYTEST_OPTS[@]}" "${BENCH_K[@]}" --benchmark-min-rounds=3 --benchmark-json="$WORK/bench.json" \
     --junitxml="$WORK/bench.xml" || true
 
 # --- kernel resources (registers / shared memory / spills per architecture) ----------------------
