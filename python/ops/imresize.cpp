@@ -35,6 +35,7 @@ struct HostTable {
   std::vector<double> weight;
   std::vector<float> weight_f32;
   float tie_margin = 0.0f;
+  int64_t tile_span = 0;
 };
 
 // (in_len, out_len, scale bits, antialias, edge, transposed)
@@ -85,14 +86,16 @@ std::shared_ptr<const HostTable> host_table(int64_t in_len, int64_t out_len, dou
   }
   table->weight_f32.assign(table->weight.begin(), table->weight.end());
   table->tie_margin = sr::imresize_tie_margin(table->out_len, table->taps, table->weight.data());
+  table->tile_span = sr::imresize_tile_span(table->out_len, table->taps, table->index.data(),
+                                            sr::kImresizeSpanTile);
   std::lock_guard<std::mutex> lock(mutex);
   if (cache->size() >= 1024) cache->clear();  // shared_ptr keeps tables in use alive
   return cache->emplace(key, std::move(table)).first->second;
 }
 
 sr::ResizeTable view(const HostTable& t) {
-  return sr::ResizeTable{t.in_len,        t.out_len,           t.taps,      t.index.data(),
-                         t.weight.data(), t.weight_f32.data(), t.tie_margin};
+  return sr::ResizeTable{t.in_len,        t.out_len,           t.taps,       t.index.data(),
+                         t.weight.data(), t.weight_f32.data(), t.tie_margin, t.tile_span};
 }
 
 sr::Tensor4d describe(const at::Tensor& t) {
@@ -249,7 +252,8 @@ std::shared_ptr<const DeviceTable> device_table(const std::shared_ptr<const Host
                                 table->index.const_data_ptr<int32_t>(),
                                 table->weight.const_data_ptr<double>(),
                                 table->weight_f32.const_data_ptr<float>(),
-                                host->tie_margin};
+                                host->tie_margin,
+                                host->tile_span};
   std::lock_guard<std::mutex> lock(mutex);
   if (cache->size() >= 1024) cache->clear();
   return cache->emplace(key, std::make_pair(host, std::shared_ptr<const DeviceTable>(table)))

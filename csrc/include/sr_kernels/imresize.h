@@ -50,7 +50,30 @@ struct ResizeTable {
   // uint8 on CPU: a bound on |float32 sum - float64 sum| for inputs in [0, 255] (see
   // imresize_tie_margin); outputs closer than this to a .5 tie are recomputed in float64.
   float tie_margin;
+  // CUDA fused kernel: the largest span (max index - min index + 1) of the entries of any
+  // kImresizeSpanTile consecutive outputs starting at a multiple of it (imresize_tile_span);
+  // 0 when unknown (the CUDA launcher then runs the two-kernel path). Unused on CPU.
+  int64_t tile_span;
 };
+
+// Output positions per tile of the CUDA fused kernel along the width (see tile_span).
+constexpr int64_t kImresizeSpanTile = 128;
+
+// max over tiles [t, t + tile) of (max index - min index + 1) over the tile's table entries.
+inline int64_t imresize_tile_span(int64_t out_len, int64_t taps, const int32_t* index,
+                                  int64_t tile) {
+  int64_t worst = 0;
+  for (int64_t begin = 0; begin < out_len; begin += tile) {
+    const int64_t end = begin + tile < out_len ? begin + tile : out_len;
+    int64_t lo = index[begin * taps], hi = lo;
+    for (int64_t e = begin * taps; e < end * taps; ++e) {
+      lo = index[e] < lo ? index[e] : lo;
+      hi = index[e] > hi ? index[e] : hi;
+    }
+    worst = hi - lo + 1 > worst ? hi - lo + 1 : worst;
+  }
+  return worst;
+}
 
 // (taps + 2) * 2^-24 * 255 * max_o sum_k |weight[o, k]|, doubled: bounds the difference between
 // a float32 evaluation (float32 weights, any summation order, FMA or not) and the float64 one
