@@ -40,6 +40,8 @@ from typing import Any
 TRITON_MODULES: tuple[str, ...] = (
     "sr_kernels.ops.triton.pixel_shuffle",
     "sr_kernels.ops.triton.imresize",
+    "sr_kernels.ops.triton.psnr_mse",
+    "sr_kernels.ops.triton.ssim_mean",
 )
 
 # Compute capabilities the package targets and checks statically (A100, H100).
