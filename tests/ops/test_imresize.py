@@ -105,6 +105,41 @@ def test_uint8_exact_on_larger_images(backend):
         assert torch.equal(out.cpu(), _reference(x.cpu(), scale)), scale
 
 
+# The CUDA fused kernel works on output tiles of up to 16 rows x 128 columns x (C when the
+# channels are innermost and C <= 4, else 1) channels, the intermediate in shared memory (its
+# tile_y shrinks for wide dtypes; tiles too wide for shared memory take the two-kernel path).
+# Outputs spanning several tiles both ways with partial last tiles, batch > 1, C = 1, 3, 4, 5.
+TILE_CASES = [
+    ((2, 3, 83, 531), 0.25),  # x4 down -> 21 x 133
+    ((2, 3, 7, 37), 4.0),  # x4 up -> 28 x 148
+    ((3, 3, 70, 500), 1 / 3.7),  # -> 19 x 136
+    ((2, 5, 9, 61), 2.5),  # -> 23 x 153, 5 channels
+    ((2, 4, 41, 263), 0.5),  # -> 21 x 132, 4 channels
+    ((3, 1, 35, 50), (0.5, 3.0)),  # -> 18 x 150, per axis
+    ((1, 3, 500, 3100), 1 / 24),  # -> 21 x 130: wide tiles (two-kernel path for some dtypes)
+]
+
+
+@pytest.mark.parametrize("backend", backend_params("cuda"))
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("case", range(len(TILE_CASES)))
+def test_gpu_several_tiles(backend, case, dtype, layout):
+    shape, scale = TILE_CASES[case]
+    x = _make(shape, dtype, layout, backend_device(backend))
+    edge = "clamp" if case % 2 else "mirror"
+    out = _run(backend, x, scale, edge=edge)
+    if dtype == torch.uint8:
+        expected = _reference(x.cpu(), scale, edge=edge)
+        assert out.shape == expected.shape
+        assert torch.equal(out.cpu(), expected), "uint8 results must be exact"
+    else:
+        ref64 = _reference(x.cpu().double(), scale, edge=edge)
+        assert out.dtype == dtype and out.shape == ref64.shape
+        assert_close_to_reference(out, ref64, None, dtype)
+    assert out.is_contiguous(memory_format=_expected_format(x))
+
+
 @pytest.mark.parametrize("backend", backend_params(*ALL_BACKENDS))
 @pytest.mark.parametrize("edge", ["mirror", "clamp"])
 def test_properties(backend, edge):
