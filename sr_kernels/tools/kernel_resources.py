@@ -39,6 +39,9 @@ from typing import Any
 # kernel, signature, constexprs, num_warps (optional num_stages, num_ctas, maxnreg) and name.
 TRITON_MODULES: tuple[str, ...] = (
     "sr_kernels.ops.triton.pixel_shuffle",
+    "sr_kernels.ops.triton.residual_block",
+    "sr_kernels.ops.triton.conv2d_act",
+    "sr_kernels.ops.triton.conv_pixel_shuffle",
     "sr_kernels.ops.triton.imresize",
     "sr_kernels.ops.triton.psnr_mse",
     "sr_kernels.ops.triton.ssim_mean",
@@ -273,10 +276,19 @@ def _compile_triton_config(
     name = str(config["name"])
     function = getattr(config["kernel"], "__name__", "")
     try:
+        # "divisible_by_16" (optional): arguments every launch passes as multiples of 16 (aligned
+        # pointers, channel counts, NHWC strides); Triton's JIT specialises those by value, so
+        # compiling without the hint would check a variant that never runs.
+        kernel = config["kernel"]
+        attrs = {
+            (kernel.arg_names.index(arg),): [["tt.divisibility", 16]]
+            for arg in config.get("divisible_by_16", ())
+        }
         source = triton.compiler.ASTSource(
-            fn=config["kernel"],
+            fn=kernel,
             signature=config["signature"],
             constexprs=config.get("constexprs", {}),
+            attrs=attrs,
         )
         options = {key: config[key] for key in _OPTION_KEYS if key in config}
         compiled = triton.compile(source, target=GPUTarget("cuda", arch, 32), options=options)

@@ -139,21 +139,24 @@ def conv_config(
     """Config for a stride-1 'same' KS x KS convolution C_in -> C_out (C_out counts the shuffled
     channels of the upsampler; C_final = C_out / r^2 is the stored channel count).
 
-    BLOCK_N is 16 for C_out <= 16 (3-channel tails, SRCNN's last layer), else 64. BLOCK_M is
-    chosen for 0 spills (cuobjdump, sm_80 and sm_90): the flat and unaligned variants index every
-    element separately (2-D 64-bit offsets), so they take 32-pixel tiles; aligned fp16/bf16 128;
-    aligned fp32 64 (BLOCK_N 16) or 32 (BLOCK_N 64).
+    Tiles are chosen for 0 spills (cuobjdump, sm_80 and sm_90). Aligned: BLOCK_N 16 for
+    C_out <= 16, else 64; BLOCK_M 128 for fp16/bf16, 64 or 32 for fp32. The flat and unaligned
+    variants address every element separately (2-D 64-bit offsets, shuffled stores), so they take
+    32 x 16 or 32 x 32 tiles (16 x 16 for fp32 5x5).
     """
     del arch  # one table for sm_80 and sm_90 until GPU measurements say otherwise
-    block_n = 16 if c_out <= 16 else 64
     flat = c_in % 16 != 0 or ks not in UNROLLED_KERNEL_SIZES
     aligned = not flat and c_out % 16 == 0 and c_final % 16 == 0
+    fp32_5x5 = dtype == torch.float32 and ks == 5  # 25 unrolled taps of fp32 operands
     if not aligned:
-        block_m = 32
-    elif dtype == torch.float32:
-        block_m = 64 if block_n == 16 else 32
+        block_n = 16 if c_out <= 16 else 32
+        block_m = 16 if fp32_5x5 else 32
     else:
-        block_m = 128
+        block_n = 16 if c_out <= 16 else 64
+        if dtype != torch.float32:
+            block_m = 128
+        else:
+            block_m = 64 if block_n == 16 and not fp32_5x5 else 32
     return ConvConfig(block_m, block_n, 32, flat_k=flat, aligned=aligned)
 
 
