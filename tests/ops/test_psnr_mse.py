@@ -76,6 +76,27 @@ def test_gpu_bfloat16_and_large_images(backend, protocol):
         _check_against_reference(backend, sr, hr, protocol_kwargs(protocol, dtype))
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", backend_params("cuda"))
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize(
+    "shape, layout",
+    [
+        ((2, 3, 37, 1024), "contiguous"),
+        ((2, 3, 21, 512), "channels_last"),
+        ((1, 1, 9, 96), "contiguous"),
+    ],
+    ids=str,
+)
+def test_cuda_vectorised_rows(backend, protocol, dtype, shape, layout):
+    """Rows 16-byte aligned in every image: the CUDA kernel takes its 16-byte-load path (scalar
+    head up to alignment, which the crop shifts, vectors, scalar tail)."""
+    device = backend_device(backend)
+    sr, hr = related_pair(shape, dtype, layout, device)
+    _check_against_reference(backend, sr, hr, protocol_kwargs(protocol, dtype))
+
+
 @pytest.mark.parametrize("backend", backend_params(*ALL_BACKENDS))
 def test_data_range_255_floats_equal_uint8(backend):
     device = backend_device(backend)
