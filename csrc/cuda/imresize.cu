@@ -281,7 +281,7 @@ template <typename T, typename Mid, typename Acc, typename W>
 __global__ void __launch_bounds__(kFusedThreads)
     imresize_fused_kernel(const T* __restrict__ src, T* __restrict__ dst, FusedArgs a) {
   constexpr bool kUInt8 = std::is_same<T, uint8_t>::value;
-  constexpr int kUnroll = std::is_same<Acc, double>::value ? 2 : 4;  // 0 spills on sm_80
+  constexpr int kUnroll = std::is_same<Acc, double>::value ? 2 : 8;  // 0 spills on sm_80
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ int s_lo, s_hi;
   const int ty = a.rows_taps, tx = a.cols_taps;
@@ -339,12 +339,17 @@ __global__ void __launch_bounds__(kFusedThreads)
   }
 
   // 2. Height pass into shared memory.
+  // (r, j) of element e = r * width + j advance by subtraction (at most ny + elements steps
+  // in all); nc is uniform per block, so the nc == 1 branch (NCHW) costs no divergence.
   const T* plane = src + static_cast<int64_t>(n) * a.src_stride[0];
+  int r = static_cast<int>(threadIdx.x) / width;
+  int j = static_cast<int>(threadIdx.x) - r * width;
   for (int e = threadIdx.x; e < ny * width; e += kFusedThreads) {
-    const int r = e / width;
-    const int j = e - r * width;
-    const int col = j / nc;
-    const int c = j - col * nc;
+    int col = j, c = 0;
+    if (nc != 1) {
+      col = j / nc;
+      c = j - col * nc;
+    }
     const T* p = plane + static_cast<int64_t>(c0 + c) * a.src_stride[1] +
                  static_cast<int64_t>(lo + col) * a.src_stride[3];
     const int64_t* off = s_roff + r * ty;
@@ -374,17 +379,21 @@ __global__ void __launch_bounds__(kFusedThreads)
     } else {
       s_mid[e] = static_cast<Mid>(acc);
     }
+    for (j += kFusedThreads; j >= width; ++r) j -= width;
   }
   __syncthreads();
 
   // 3. Width pass from shared memory to the output.
   const int per_row = nx * nc;
   T* image = dst + static_cast<int64_t>(n) * a.dst_stride[0];
+  r = static_cast<int>(threadIdx.x) / per_row;
+  j = static_cast<int>(threadIdx.x) - r * per_row;
   for (int e = threadIdx.x; e < ny * per_row; e += kFusedThreads) {
-    const int r = e / per_row;
-    const int j = e - r * per_row;
-    const int x = j / nc;
-    const int c = j - x * nc;
+    int x = j, c = 0;
+    if (nc != 1) {
+      x = j / nc;
+      c = j - x * nc;
+    }
     const Mid* m = s_mid + r * width + c;
     Acc acc = Acc(0);
 #pragma unroll(kUnroll)
@@ -416,6 +425,7 @@ __global__ void __launch_bounds__(kFusedThreads)
     } else {
       *q = convert_out<T>(acc);
     }
+    for (j += kFusedThreads; j >= per_row; ++r) j -= per_row;
   }
 }
 
@@ -427,6 +437,10 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
                   Status* status) {
   const int64_t batch = dd.size[0], channels = dd.size[1], out_h = dd.size[2], out_w = dd.size[3];
   constexpr int64_t kInt32Max = 0x7fffffffLL;
+  if (rows.out_len != out_h || cols.out_len != out_w || rows.in_len != sd.size[2] ||
+      cols.in_len != sd.size[3] || sd.size[0] != batch || sd.size[1] != channels) {
+    return false;  // inconsistent descriptors: the two-kernel path validates them
+  }
   if (cols.tile_span < 1 || cols.tile_span > kInt32Max / 64 || channels > kInt32Max ||
       out_h > kInt32Max - kInt32Max / 2 || out_w > kInt32Max - kInt32Max / 2 || rows.taps > 4096 ||
       cols.taps > 4096) {

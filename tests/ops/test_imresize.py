@@ -116,7 +116,7 @@ TILE_CASES = [
     ((2, 5, 9, 61), 2.5),  # -> 23 x 153, 5 channels
     ((2, 4, 41, 263), 0.5),  # -> 21 x 132, 4 channels
     ((3, 1, 35, 50), (0.5, 3.0)),  # -> 18 x 150, per axis
-    ((1, 3, 500, 3100), 1 / 24),  # -> 21 x 130: wide tiles (two-kernel path for some dtypes)
+    ((1, 3, 500, 3100), 1 / 24),  # -> 21 x 130: 96 taps, too wide: the two-kernel path
 ]
 
 
