@@ -32,12 +32,25 @@ class BackendUnavailableError(RuntimeError):
     """An explicitly requested backend cannot serve these inputs (the message says why)."""
 
 
+class _Implementation:
+    """Slot for one backend's function, filled when the backend is first selected.
+
+    Created at registration (before any tracing) and filled by attribute: dynamo snapshots a
+    dict's contents when it first reads it, so a dict filled during a compiled region would miss
+    ops first selected later in that region; an object's attribute is read when accessed.
+    """
+
+    def __init__(self) -> None:
+        self.function: Callable[..., Any] | None = None
+
+
 @dataclass(frozen=True)
 class OpSpec:
     name: str
     modules: dict[str, str]  # backend -> module implementing the op
     gpu_order: tuple[str, ...]
     cpu_order: tuple[str, ...]
+    slots: dict[str, _Implementation]
 
 
 _OPS: dict[str, OpSpec] = {}
@@ -53,7 +66,8 @@ def register_op(
     unknown = set(modules) - set(BACKENDS)
     if unknown:
         raise ValueError(f"unknown backends {sorted(unknown)} for op {name!r}")
-    _OPS[name] = OpSpec(name, dict(modules), gpu_order, cpu_order)
+    slots = {backend: _Implementation() for backend in modules}
+    _OPS[name] = OpSpec(name, dict(modules), gpu_order, cpu_order, slots)
 
 
 def registered_ops() -> list[str]:
@@ -196,16 +210,14 @@ def _select(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None
     raise BackendUnavailableError(f"{op}: no backend can serve {meta}: {reasons}")
 
 
-_IMPLEMENTATIONS: dict[tuple[str, str], Callable[..., Any]] = {}
-
-
 @torch.compiler.assume_constant_result
 def _select_constant(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None) -> str:
     # Under torch.compile this runs once at trace time (it reads only metadata) and its result
     # is a constant; it also imports the chosen module, which dynamo must not trace.
     backend = _select(op, meta_items, forced)
-    if (op, backend) not in _IMPLEMENTATIONS:
-        _IMPLEMENTATIONS[op, backend] = getattr(_module(_OPS[op].modules[backend]), op)
+    slot = _OPS[op].slots[backend]
+    if slot.function is None:
+        slot.function = getattr(_module(_OPS[op].modules[backend]), op)
     return backend
 
 
@@ -216,7 +228,9 @@ def select(op: str, meta: dict[str, Any]) -> str:
 
 def implementation(op: str, backend: str) -> Callable[..., Any]:
     """The function of `backend` that implements `op` (after `select` chose it)."""
-    return _IMPLEMENTATIONS[op, backend]
+    function = _OPS[op].slots[backend].function
+    assert function is not None, f"{op}: backend {backend} used before it was selected"
+    return function
 
 
 def dispatch(op: str, meta: dict[str, Any], *args: Any, **kwargs: Any) -> Any:

@@ -15,6 +15,8 @@ def _op_for(backend: str, name: str):
         import sr_kernels.ops.triton.pixel_shuffle  # noqa: F401  registers the custom ops
 
         return getattr(torch.ops.sr_kernels, f"{name}_triton")
+    import sr_kernels.ops._ext.pixel_shuffle  # noqa: F401  registers the fake kernels + autograd
+
     return getattr(torch.ops.sr_kernels, name)
 
 

@@ -1,0 +1,52 @@
+"""Registry behaviour that the per-op tests do not reach."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import torch
+
+from sr_kernels import ops
+from sr_kernels.ops import _registry
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_first_selection_inside_a_compiled_region():
+    """Two ops selected for the first time inside one torch.compile(fullgraph=True) region.
+
+    Runs in a fresh interpreter: in this process other tests have already selected them.
+    """
+    script = textwrap.dedent(
+        """
+        import torch
+        from sr_kernels import ops
+        x = torch.rand(1, 16, 8, 8)
+        def f(x):
+            return ops.pixel_unshuffle(ops.pixel_shuffle(x, 2) * 2.0, 2)
+        out = torch.compile(f, fullgraph=True)(x)
+        assert torch.equal(out, x * 2.0), "compiled result differs"
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
+def test_available_backends_reports_every_backend():
+    status = ops.available_backends()
+    assert set(status) == set(_registry.BACKENDS)
+    assert status["reference"] == ""
+    for name, reason in status.items():
+        usable_somewhere = any(_registry.backend_reason(name, d) is None for d in ("cpu", "cuda"))
+        assert (reason == "") == usable_somewhere
+
+
+def test_unknown_device_goes_to_the_reference():
+    x = torch.rand(1, 4, 2, 2, device="meta")
+    assert _registry.select("pixel_shuffle", _registry.tensor_meta(x)) == "reference"
