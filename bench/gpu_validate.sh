@@ -23,6 +23,7 @@
 # Knobs: PYTHON (python3), MAX_JOBS (16), SR_KERNELS_VALIDATE_BUDGET_S (470: whole run, seconds),
 # SR_KERNELS_VALIDATE_SKIP (stage names to leave out), SR_KERNELS_VALIDATE_BENCH_K (pytest -k for
 # the benchmarks), SR_KERNELS_VALIDATE_BENCH_S (180: the benchmark stage's limit),
+# SR_KERNELS_VALIDATE_BENCH_PATHS (bench: benchmark files to run, in that order),
 # SR_KERNELS_VALIDATE_INSTALL (1; 0 = test the source tree without installing),
 # SR_KERNELS_VALIDATE_WORK (a fresh temp folder for logs), SR_KERNELS_BENCH_REP_MS (40).
 # Exit status: 0 when every stage passed, 1 otherwise (the report is written either way).
@@ -166,7 +167,9 @@ run_stage tests-cuda 150 "${PY[@]}" -m pytest tests -m cuda "${PYTEST_OPTS[@]}" 
     --junitxml="$WORK/tests-cuda.xml" || true
 
 # --- benchmarks ----------------------------------------------------------------------------------
-run_stage bench "${SR_KERNELS_VALIDATE_BENCH_S:-180}" "${PY[@]}" -m pytest bench --benchmark-only \
+# shellcheck disable=SC2086  # a space-separated list of paths, in the order to run them
+run_stage bench "${SR_KERNELS_VALIDATE_BENCH_S:-180}" "${PY[@]}" -m pytest \
+    ${SR_KERNELS_VALIDATE_BENCH_PATHS:-bench} --benchmark-only \
     "${PYTEST_OPTS[@]}" "${BENCH_K[@]}" --benchmark-min-rounds=3 --benchmark-json="$WORK/bench.json" \
     --junitxml="$WORK/bench.xml" || true
 
