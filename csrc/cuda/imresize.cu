@@ -203,6 +203,7 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // result is bit-identical to the float64 one; float64 accumulates in float64 (no contraction),
 // float32/16 and bfloat16 in float32. Offsets are 64-bit; tile-local indices 32-bit.
 constexpr int kFusedThreads = 256;
+constexpr int kVec = 4;  // height-pass elements per thread and step
 constexpr int kTileX = static_cast<int>(kImresizeSpanTile);
 constexpr int64_t kFusedSmemLimit = 48 * 1024 - 256;  // with the static words: no opt-in
 
@@ -281,7 +282,7 @@ template <typename T, typename Mid, typename Acc, typename W>
 __global__ void __launch_bounds__(kFusedThreads)
     imresize_fused_kernel(const T* __restrict__ src, T* __restrict__ dst, FusedArgs a) {
   constexpr bool kUInt8 = std::is_same<T, uint8_t>::value;
-  constexpr int kUnroll = std::is_same<Acc, double>::value ? 2 : 8;  // 0 spills on sm_80
+  constexpr int kUnroll = std::is_same<Acc, double>::value ? 1 : 4;  // x kVec loads; 0 spills
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ int s_lo, s_hi;
   const int ty = a.rows_taps, tx = a.cols_taps;
@@ -289,7 +290,7 @@ __global__ void __launch_bounds__(kFusedThreads)
   W* s_rw = reinterpret_cast<W*>(s_roff + a.tile_y * ty);            // [tile_y][ty]
   W* s_cw = s_rw + a.tile_y * ty;                                    // [tx][kTileX]
   int32_t* s_coff = reinterpret_cast<int32_t*>(s_cw + kTileX * tx);  // [tx][kTileX]
-  Mid* s_mid = reinterpret_cast<Mid*>(s_coff + kTileX * tx);         // [tile_y][(hi - lo + 1) * nc]
+  Mid* s_mid = reinterpret_cast<Mid*>(s_coff + kTileX * tx);         // [tile_y][pitch]
 
   const int x0 = static_cast<int>(blockIdx.x) * kTileX;
   const int y0 = static_cast<int>(blockIdx.y) * a.tile_y;
@@ -330,7 +331,8 @@ __global__ void __launch_bounds__(kFusedThreads)
   }
   __syncthreads();
   lo = s_lo;
-  const int width = (s_hi - lo + 1) * nc;  // mid elements per tile row
+  const int width = (s_hi - lo + 1) * nc;              // mid elements per tile row
+  const int pitch = (width + kVec - 1) / kVec * kVec;  // their row pitch in s_mid
   for (int e = threadIdx.x; e < nx * tx; e += kFusedThreads) {
     const int x = e / tx;
     const int k = e - x * tx;
@@ -339,47 +341,69 @@ __global__ void __launch_bounds__(kFusedThreads)
   }
 
   // 2. Height pass into shared memory.
-  // (r, j) of element e = r * width + j advance by subtraction (at most ny + elements steps
-  // in all); nc is uniform per block, so the nc == 1 branch (NCHW) costs no divergence.
+  // Each thread computes kVec neighbouring elements of one tile row (rows padded to `pitch`),
+  // sharing the staged row offsets and weights and keeping kVec loads in flight per tap; the
+  // (row, group) position advances by subtraction (at most ny + groups steps in all). nc is
+  // uniform per block, so the nc == 1 branch (NCHW) costs no divergence.
   const T* plane = src + static_cast<int64_t>(n) * a.src_stride[0];
-  int r = static_cast<int>(threadIdx.x) / width;
-  int j = static_cast<int>(threadIdx.x) - r * width;
-  for (int e = threadIdx.x; e < ny * width; e += kFusedThreads) {
-    int col = j, c = 0;
-    if (nc != 1) {
-      col = j / nc;
-      c = j - col * nc;
+  const int groups_per_row = pitch / kVec;
+  int r = static_cast<int>(threadIdx.x) / groups_per_row;
+  int g = static_cast<int>(threadIdx.x) - r * groups_per_row;
+  for (int e = threadIdx.x; e < ny * groups_per_row; e += kFusedThreads) {
+    const T* p[kVec];
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) {
+      const int j = min(g * kVec + i, width - 1);  // the padding recomputes a valid element
+      int col = j, c = 0;
+      if (nc != 1) {
+        col = j / nc;
+        c = j - col * nc;
+      }
+      p[i] = plane + static_cast<int64_t>(c0 + c) * a.src_stride[1] +
+             static_cast<int64_t>(lo + col) * a.src_stride[3];
     }
-    const T* p = plane + static_cast<int64_t>(c0 + c) * a.src_stride[1] +
-                 static_cast<int64_t>(lo + col) * a.src_stride[3];
     const int64_t* off = s_roff + r * ty;
     const W* w = s_rw + r * ty;
-    Acc acc = Acc(0);
+    Acc acc[kVec];
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) acc[i] = Acc(0);
 #pragma unroll(kUnroll)
     for (int k = 0; k < ty; ++k) {
-      if constexpr (std::is_same<Acc, double>::value) {
-        acc = __dadd_rn(acc, __dmul_rn(w[k], load_acc<Acc>(p + off[k])));
-      } else {
-        acc = fmaf(w[k], load_acc<Acc>(p + off[k]), acc);
-      }
-    }
-    if constexpr (kUInt8) {
-      uint8_t v;
-      if (near_tie(acc, a.rows_margin)) {
-        const double* w64 = a.rows_w64 + rbase + static_cast<int64_t>(r) * ty;
-        double exact = 0.0;
-        for (int k = 0; k < ty; ++k) {
-          exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), static_cast<double>(p[off[k]])));
+      const int64_t o = off[k];
+      const W wk = w[k];
+#pragma unroll
+      for (int i = 0; i < kVec; ++i) {
+        if constexpr (std::is_same<Acc, double>::value) {
+          acc[i] = __dadd_rn(acc[i], __dmul_rn(wk, load_acc<Acc>(p[i] + o)));
+        } else {
+          acc[i] = fmaf(wk, load_acc<Acc>(p[i] + o), acc[i]);
         }
-        v = u8_of(exact);
-      } else {
-        v = u8_of_far(acc);
       }
-      s_mid[e] = v;
-    } else {
-      s_mid[e] = static_cast<Mid>(acc);
     }
-    for (j += kFusedThreads; j >= width; ++r) j -= width;
+    Mid* row = s_mid + r * pitch + g * kVec;
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) {
+      if (g * kVec + i < width) {
+        if constexpr (kUInt8) {
+          uint8_t v;
+          if (near_tie(acc[i], a.rows_margin)) {
+            const double* w64 = a.rows_w64 + rbase + static_cast<int64_t>(r) * ty;
+            double exact = 0.0;
+            for (int k = 0; k < ty; ++k) {
+              const double x = static_cast<double>(p[i][off[k]]);
+              exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), x));
+            }
+            v = u8_of(exact);
+          } else {
+            v = u8_of_far(acc[i]);
+          }
+          row[i] = v;
+        } else {
+          row[i] = static_cast<Mid>(acc[i]);
+        }
+      }
+    }
+    for (g += kFusedThreads; g >= groups_per_row; ++r) g -= groups_per_row;
   }
   __syncthreads();
 
@@ -387,14 +411,14 @@ __global__ void __launch_bounds__(kFusedThreads)
   const int per_row = nx * nc;
   T* image = dst + static_cast<int64_t>(n) * a.dst_stride[0];
   r = static_cast<int>(threadIdx.x) / per_row;
-  j = static_cast<int>(threadIdx.x) - r * per_row;
+  int j = static_cast<int>(threadIdx.x) - r * per_row;
   for (int e = threadIdx.x; e < ny * per_row; e += kFusedThreads) {
     int x = j, c = 0;
     if (nc != 1) {
       x = j / nc;
       c = j - x * nc;
     }
-    const Mid* m = s_mid + r * width + c;
+    const Mid* m = s_mid + r * pitch + c;
     Acc acc = Acc(0);
 #pragma unroll(kUnroll)
     for (int k = 0; k < tx; ++k) {
@@ -455,7 +479,7 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   for (; tile_y >= 1; tile_y /= 2) {
     bytes = tile_y * rows.taps * static_cast<int64_t>(sizeof(int64_t) + sizeof(W)) +
             kTileX * cols.taps * static_cast<int64_t>(sizeof(int32_t) + sizeof(W)) +
-            tile_y * cols.tile_span * ct * static_cast<int64_t>(sizeof(Mid));
+            tile_y * (cols.tile_span * ct + kVec - 1) * static_cast<int64_t>(sizeof(Mid));
     if (bytes <= kFusedSmemLimit) break;
   }
   if (tile_y < 1) return false;
