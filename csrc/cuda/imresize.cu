@@ -1,19 +1,18 @@
-// CUDA imresize: the two table-driven passes of sr_kernels/imresize.h.
+// CUDA imresize. Two paths, same results:
+//   * the fused kernel (below, "Fused kernel"): both passes per output tile in one launch, the
+//     intermediate in shared memory; used whenever a tile's intermediate and table slices fit
+//     in 48 KiB (every x1/4..x4 resize of RGB images; not extreme downscales or huge C with
+//     channels innermost);
+//   * the two table-driven passes of sr_kernels/imresize.h through `mid` (the fallback).
 //
-// Work decomposition: one thread per output element of a pass, threads ordered by the output's
-// memory layout (NCHW: along W; NHWC: along C then W), so stores are coalesced. A thread reads
-// its `taps` table entries (the same row for every thread of a warp in the rows pass, neighbouring
-// rows in the cols pass: L1-resident) and gathers `taps` input elements; in the rows pass a warp
-// reads contiguous input runs, in the cols pass a window of about 32/scale + taps neighbouring
-// elements, served by L1.
-// Bytes per output element: sizeof(out) written + about sizeof(in) * max(1, 1/scale) read from
-// DRAM (re-reads hit L1/L2); FLOPs: 2 * taps. Both passes are memory-bound on an H100 for the x4
-// cases (18 FMA per output downscaling, 4 upscaling), so the roofline is
-// (bytes read + bytes written) / copy bandwidth, intermediate included.
-// Accumulation: float64 for uint8 (exact MATLAB rounding: round half away from zero, clamp) and
-// float64, without FMA contraction (bit-identical to the reference); float32 with FMA for
-// float32, float16, bfloat16 (float32 weights).
-// Index arithmetic in 32-bit when every offset fits, 64-bit otherwise.
+// Two-pass decomposition: one thread per output element of a pass, threads ordered by the
+// output's memory layout (NCHW: along W; NHWC: along C then W), so stores are coalesced. A
+// thread reads its `taps` table entries and gathers `taps` input elements (L1/L2 re-reads).
+// Accumulation there: float64 for uint8 (exact MATLAB rounding: round half away from zero,
+// clamp) and float64, without FMA contraction (bit-identical to the reference); float32 with FMA
+// for float32, float16, bfloat16 (float32 weights). Index arithmetic in 32-bit when every offset
+// fits, 64-bit otherwise. It is latency-bound (dependent table + data loads per tap), ~1.3 ms
+// for the batch-16 DIV2K x4 uint8 cases on an H100, hence the fused kernel.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -188,15 +187,22 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 //      stages its slices of both tables in shared memory (cols table transposed to [tap][x], so
 //      a warp reads consecutive words; row offsets premultiplied by the row stride, 64-bit);
 //   2. height pass: mid[r][(col - lo) * nc + c] for its tile_y rows and every needed column,
-//      threads along the memory order of the input (NCHW: columns; NHWC: columns x channels),
-//      so every tap is a coalesced row read (input re-reads between the ~4 overlapping output
-//      rows of a tap window hit L1/L2); uint8 rounds the result to uint8 here, as MATLAB does;
+//      kVec neighbouring elements per thread, threads along the memory order of the input
+//      (NCHW: columns; NHWC: columns x channels), so every tap is a coalesced row read
+//      (input re-reads between the ~4 overlapping output rows of a tap window hit L1/L2);
+//      uint8 rounds the result to uint8 here, as MATLAB does;
 //   3. width pass from shared memory: each thread an output element, threads along the
 //      output's memory order (coalesced stores).
 // Bytes per output element (x4 down, uint8): 16 input bytes read once from DRAM (plus the
 // ~12/(4 * tile_y) row halo and 12/512 column halo, mostly L2 hits) + 1 written; x4 up: 1/16
 // read + 1 written; the intermediate never leaves the SM. Roofline: (input + output bytes) /
 // copy bandwidth, e.g. 141 MB / 2.96 TB/s = 48 us for the batch-16 DIV2K x4 cases.
+// Expected bound in practice (not yet measured): instruction issue, not DRAM. x4 down, uint8:
+// ~35M intermediate elements x 16 taps, each tap of a 4-element group 2 shared loads + 4 x
+// (64-bit address add, byte load, convert, FMA) ~ 5.5 instructions per element-tap, ~3.5 G
+// thread instructions with the width pass, ~120-150 us at full issue rate on 132 SMs: about
+// 1 TB/s, a third of the copy bandwidth. Reaching the 75% target needs vector (4-byte) row
+// loads and packed arithmetic in the height pass (alignment-specialised NCHW/NHWC variants).
 // Arithmetic: uint8 sums in float32 (float32 weights, FMA) and redoes in float64, in tap order
 // with separate product and sum roundings like the reference, only the outputs whose float32
 // sum lies within tie_margin of a .5 tie (the bound of imresize_tie_margin), so the uint8

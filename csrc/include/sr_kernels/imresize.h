@@ -8,8 +8,9 @@
 //   pass 2 (cols):  dst[n, c, y, x] = sum_k cols.weight[x, k] * mid[n, c, y, cols.index[x, k]]
 //
 // Numerics: uint8 rounds after each pass (round half away from zero, clamp to 0..255), so mid is
-// uint8, exactly as MATLAB on uint8 images; the result is that of float64 accumulation (CUDA:
-// float64; CPU: float32, and float64 for every output within tie_margin of a .5 tie); float64
+// uint8, exactly as MATLAB on uint8 images; the result is that of float64 accumulation (CPU and
+// the CUDA fused kernel: float32, and float64 for every output within tie_margin of a .5 tie;
+// the CUDA two-kernel path: float64); float64
 // accumulates in float64 (mid float64); float32, float16 and bfloat16 accumulate in float32 with
 // float32 weights (mid float32, one rounding to the storage type at the end). Layouts: any strides
 // (NCHW and NHWC are the fast paths); sizes and strides in elements.
@@ -47,7 +48,7 @@ struct ResizeTable {
   const int32_t* index;     // [out_len * taps], valid input indices
   const double* weight;     // [out_len * taps], float64 (uint8 and float64 paths)
   const float* weight_f32;  // the same rounded to float32 (float32/16 and bfloat16 paths)
-  // uint8 on CPU: a bound on |float32 sum - float64 sum| for inputs in [0, 255] (see
+  // uint8 (CPU, CUDA fused): a bound on |float32 sum - float64 sum| for inputs in [0, 255] (see
   // imresize_tie_margin); outputs closer than this to a .5 tie are recomputed in float64.
   float tie_margin;
   // CUDA fused kernel: the largest span (max index - min index + 1) of the entries of any
@@ -99,7 +100,8 @@ Status imresize_cpu(ImresizeDtype dtype, const void* src, const Tensor4d& src_de
                     const ResizeTable& rows, const ResizeTable& cols);
 
 #ifdef SR_WITH_CUDA
-// Tables must be device pointers. Launches two kernels on `stream`.
+// Tables must be device pointers. Launches one fused kernel on `stream` (two, through `mid`,
+// when a tile does not fit in shared memory: `mid` must always be provided).
 Status launch_imresize(ImresizeDtype dtype, const void* src, const Tensor4d& src_desc, void* mid,
                        const Tensor4d& mid_desc, void* dst, const Tensor4d& dst_desc,
                        const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream);
