@@ -45,7 +45,8 @@ def conv2d_act(
         Tensor of shape (N, C_out, H, W) in x's memory format (an NCHW input is converted to
         channels_last for the kernel: one documented copy each way).
 
-    Dtypes: float32 (TF32 unless ``SR_KERNELS_ALLOW_TF32=0``), float16, bfloat16 with fp32
+    Dtypes: float32 (Triton on a GPU: near-fp32 "tf32x3" tensor-core products, single-pass TF32
+    not offered; backward via cuDNN), float16, bfloat16 with fp32
     accumulation; float64 on the reference. All tensors share x's dtype.
     Backends: triton, reference (the CPU path). Differentiable.
     Raises:

@@ -36,8 +36,9 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
         Tensor of shape (N, C, H*r, W*r) in x's memory format (an NCHW input is converted to
         channels_last for the kernel: one documented copy each way).
 
-    Dtypes: float32 (TF32 unless ``SR_KERNELS_ALLOW_TF32=0``), float16, bfloat16 with fp32
-    accumulation; float64 on the reference. All tensors share x's dtype.
+    Dtypes: float32 (Triton on a GPU: near-fp32 "tf32x3" tensor-core products, single-pass TF32
+    not offered; backward via cuDNN; no CUDA kernel), float16,
+    bfloat16 with fp32 accumulation; float64 on the reference. All tensors share x's dtype.
     Backends: cuda (when built), triton, reference (the CPU path). Differentiable.
     Raises:
         TypeError: non-tensor argument, unsupported or mixed dtypes, r not an int.

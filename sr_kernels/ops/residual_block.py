@@ -52,8 +52,10 @@ def residual_block(
     of two).
     Numerics: fp32 accumulation for fp16/bf16 storage; the intermediate is rounded to the
     storage dtype (as eager PyTorch does); the epilogue ``x + res_scale * y`` rounds once.
-    fp32 uses TF32 tensor cores like cuDNN (``torch.backends.cudnn.allow_tf32``) unless
-    ``SR_KERNELS_ALLOW_TF32=0`` asks for exact fp32 (Triton backend).
+    fp32 (Triton backend on a GPU): tensor-core "tf32x3" products (each operand split into two
+    TF32 parts, three MMAs; near-fp32 accuracy, ~3x the MMA work of TF32); single-pass TF32 is
+    not offered (it truncates operands: relative error ~7e-4). The backward's
+    gradient convolutions are cuDNN's (TF32 per ``torch.backends.cudnn.allow_tf32``).
     Raises:
         TypeError: a non-tensor argument, an unsupported dtype, tensors of mixed dtypes, or a
             non-number res_scale.

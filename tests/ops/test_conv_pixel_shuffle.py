@@ -7,6 +7,7 @@ import torch
 from _helpers import assert_close_to_reference, backend_device, backend_params, random_image
 
 from sr_kernels import ops
+from sr_kernels.ops import _registry
 from sr_kernels.ops.reference import conv_pixel_shuffle as reference
 from sr_kernels.ops.triton import _conv_configs
 
@@ -21,8 +22,31 @@ def _params(c_in, c, r, dtype, device):
 
 
 def _key(backend, dtype, device):
-    tf32 = backend != "reference" and device.type == "cuda" and _conv_configs.allow_tf32()
-    return "tf32" if (dtype == torch.float32 and tf32) else dtype
+    """Floor key: the dtype's own. fp32 on a GPU runs tf32x3 (near fp32, _conv_configs)."""
+    assert not _conv_configs.allow_tf32()  # single-pass TF32 would need the "tf32" floor
+    del backend, device
+    return dtype
+
+
+def _grad_key(backend, device):
+    """Floor key of fp32 gradients: the backward runs cuDNN (aten.convolution_backward), which
+    uses TF32 when ``torch.backends.cudnn.allow_tf32`` (PyTorch's default) is set."""
+    cudnn_tf32 = device.type == "cuda" and torch.backends.cudnn.allow_tf32
+    return "tf32" if (backend != "reference" and cudnn_tf32) else torch.float32
+
+
+def _skip_if_cuda_refuses(backend, x, w, r):
+    """The CUDA kernel serves fp16/bf16, C_in % 16 == 0 and C_out a multiple of its channel
+    block: other combinations are skipped with its own reason (`test_cuda_refuses_*` checks that
+    forcing it raises)."""
+    if backend != "cuda":
+        return
+    from sr_kernels.ops._ext import conv_pixel_shuffle as cuda_backend
+
+    meta = _registry.tensor_meta(x, channels=x.shape[1], out_channels=w.shape[0], r=r)
+    reason = cuda_backend.supports(meta)
+    if reason is not None:
+        pytest.skip(f"cuda backend: {reason}")
 
 
 # (N, C_in, C, H, W): 16 -> 16 (aligned, vectorised variant), 16 -> 3 (an RGB ESPCN-style
@@ -44,6 +68,7 @@ def test_forward_matches_float64_reference(backend, dtype, r, case, layout):
     if layout == "channels_last":
         x = x.contiguous(memory_format=torch.channels_last)
     wt, b = _params(c_in, c, r, dtype, device)
+    _skip_if_cuda_refuses(backend, x, wt, r)
     with ops.use_backend(backend), ops.trace() as events:
         out = ops.conv_pixel_shuffle(x, wt, b, r)
     assert ("conv_pixel_shuffle", backend) in events
@@ -65,6 +90,7 @@ def test_gradients_match_reference_autograd(backend, r):
         memory_format=torch.channels_last
     )
     wt, b = _params(16, 4, r, torch.float32, device)
+    _skip_if_cuda_refuses(backend, x, wt, r)  # fp32 (cuda: test_conv_cuda checks fp16/bf16)
     inputs = [t.clone().requires_grad_() for t in (x, wt, b)]
     with ops.use_backend(backend):
         out = ops.conv_pixel_shuffle(*inputs, r)
@@ -75,7 +101,7 @@ def test_gradients_match_reference_autograd(backend, r):
         (reference.conv_pixel_shuffle(*inputs64, r) * weights.double().cpu()).sum(), inputs64
     )
     for g, g64 in zip(grads, grads64):
-        assert_close_to_reference(g, g64, None, _key(backend, torch.float32, device))
+        assert_close_to_reference(g, g64, None, _grad_key(backend, device))
 
 
 def test_gradcheck_reference_float64():
@@ -133,9 +159,24 @@ def test_gpu_upsampler_shapes(backend, dtype, r, c):
     device = backend_device(backend)
     x = random_image((2, c, 37, 53), dtype, device).contiguous(memory_format=torch.channels_last)
     wt, b = _params(c, 64, r, dtype, device)
+    _skip_if_cuda_refuses(backend, x, wt, r)
     with ops.use_backend(backend), ops.trace() as events:
         out = ops.conv_pixel_shuffle(x, wt, b, r)
     assert ("conv_pixel_shuffle", backend) in events
     ref64 = reference.conv_pixel_shuffle(x.double(), wt.double(), b.double(), r)
     same = reference.conv_pixel_shuffle(x, wt, b, r)
     assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", backend_params("cuda"))
+def test_cuda_refuses_float32_and_unaligned_channels(backend):
+    """Forcing the CUDA backend on what it cannot serve raises, naming the reason."""
+    device = backend_device(backend)
+    x = random_image((1, 16, 5, 4), torch.float32, device)
+    wt, b = _params(16, 16, 2, torch.float32, device)
+    with ops.use_backend(backend), pytest.raises(ops.BackendUnavailableError, match="float32"):
+        ops.conv_pixel_shuffle(x, wt, b, 2)
+    wt, b = _params(16, 3, 2, torch.float16, device)  # C_out = 3: not a channel block multiple
+    with ops.use_backend(backend), pytest.raises(ops.BackendUnavailableError, match="C_out"):
+        ops.conv_pixel_shuffle(x.half(), wt, b, 2)

@@ -7,6 +7,7 @@ import torch
 from _helpers import assert_close_to_reference, backend_device, backend_params, random_image
 
 from sr_kernels import ops
+from sr_kernels.ops import _registry
 from sr_kernels.ops.reference import residual_block as reference
 from sr_kernels.ops.triton import _conv_configs
 
@@ -34,13 +35,35 @@ def _layout(x, layout):
 
 
 def _key(backend, dtype, device):
-    tf32 = backend != "reference" and device.type == "cuda" and _conv_configs.allow_tf32()
-    return "tf32" if (dtype == torch.float32 and tf32) else dtype
+    """Floor key: the dtype's own. fp32 on a GPU runs tf32x3 (near fp32, _conv_configs)."""
+    assert not _conv_configs.allow_tf32()  # single-pass TF32 would need the "tf32" floor
+    del backend, device
+    return dtype
+
+
+def _grad_key(backend, device):
+    """Floor key of fp32 gradients: the backward runs cuDNN (aten.convolution_backward), which
+    uses TF32 when ``torch.backends.cudnn.allow_tf32`` (PyTorch's default) is set."""
+    cudnn_tf32 = device.type == "cuda" and torch.backends.cudnn.allow_tf32
+    return "tf32" if (backend != "reference" and cudnn_tf32) else torch.float32
 
 
 def _skip_unsupported(backend, dtype, device):
     if backend == "triton" and device.type == "cpu" and dtype == torch.bfloat16:
         pytest.skip("bfloat16 does not run under the Triton interpreter (GPU test covers it)")
+
+
+def _skip_if_cuda_refuses(backend, x):
+    """The CUDA kernel serves fp16/bf16 and C % 16 == 0 up to its shared-memory limit: other
+    combinations (fp32) are skipped with its own reason (`test_cuda_refuses_float32` checks that
+    forcing it raises)."""
+    if backend != "cuda":
+        return
+    from sr_kernels.ops._ext import residual_block as cuda_backend
+
+    reason = cuda_backend.supports(_registry.tensor_meta(x, channels=x.shape[1]))
+    if reason is not None:
+        pytest.skip(f"cuda backend: {reason}")
 
 
 # (N, C, H, W, res_scale, layout): odd H != W, images smaller than a tile (8 x 16), batch 0,
@@ -66,6 +89,7 @@ def test_forward_matches_float64_reference(backend, dtype, case):
         pytest.skip("interpreter time: C > 16 runs in fp16 only on CPU")
     x = _layout(random_image((n, c, h, w), dtype, device), layout)
     params = _params(c, dtype, device)
+    _skip_if_cuda_refuses(backend, x)
     with ops.use_backend(backend), ops.trace() as events:
         out = ops.residual_block(x, *params, res_scale=res_scale)
     assert ("residual_block", backend) in events
@@ -91,6 +115,7 @@ def test_gradients_match_reference_autograd(backend):
         memory_format=torch.channels_last
     )
     params = _params(16, torch.float32, device)
+    _skip_if_cuda_refuses(backend, x)  # fp32 (cuda: test_conv_cuda checks fp16/bf16 gradients)
     inputs = [t.clone().requires_grad_() for t in [x, *params]]
     with ops.use_backend(backend):
         out = ops.residual_block(*inputs, res_scale=0.1)
@@ -102,7 +127,7 @@ def test_gradients_match_reference_autograd(backend):
     inputs32 = [t.detach().cpu().requires_grad_() for t in inputs]
     out32 = reference.residual_block(*inputs32, 0.1)
     grads32 = torch.autograd.grad((out32 * weights.cpu()).sum(), inputs32)
-    key = _key(backend, torch.float32, device)
+    key = _grad_key(backend, device)
     for name, g, g64, g32 in zip(("x", "w1", "b1", "w2", "b2"), grads, grads64, grads32):
         assert g.shape == g64.shape, name
         assert_close_to_reference(g, g64, g32, key)
@@ -206,12 +231,19 @@ def test_triton_reports_why_it_cannot_serve_other_channel_counts():
 
 
 def test_allow_tf32_environment_variable(monkeypatch):
-    monkeypatch.setenv("SR_KERNELS_ALLOW_TF32", "0")
+    monkeypatch.delenv("SR_KERNELS_ALLOW_TF32", raising=False)
     assert not _conv_configs.allow_tf32()
-    assert _conv_configs.precision(torch.float32, _conv_configs.allow_tf32()) == "ieee"
+    for value in ("0", "auto"):
+        monkeypatch.setenv("SR_KERNELS_ALLOW_TF32", value)
+        assert not _conv_configs.allow_tf32()
+    # fp32 operands: always near-fp32 tf32x3 (also when a caller passes allow_tf32=True).
+    assert _conv_configs.precision(torch.float32, False) == "tf32x3"
+    assert _conv_configs.precision(torch.float32, True) == "tf32x3"
+    assert _conv_configs.precision(torch.float16, True) == "ieee"  # fp16/bf16: native MMA
+    assert _conv_configs.precisions(torch.float32) == ("tf32x3",)
     monkeypatch.setenv("SR_KERNELS_ALLOW_TF32", "1")
-    assert _conv_configs.precision(torch.float32, _conv_configs.allow_tf32()) == "tf32"
-    assert _conv_configs.precision(torch.float16, True) == "ieee"  # fp16/bf16: no TF32
+    with pytest.raises(ValueError, match="single-pass TF32 is not offered"):
+        _conv_configs.allow_tf32()
     monkeypatch.setenv("SR_KERNELS_ALLOW_TF32", "maybe")
     with pytest.raises(ValueError, match="SR_KERNELS_ALLOW_TF32"):
         _conv_configs.allow_tf32()
@@ -226,9 +258,25 @@ def test_gpu_large_shapes(backend, dtype, shape):
     device = backend_device(backend)
     x = random_image(shape, dtype, device).contiguous(memory_format=torch.channels_last)
     params = _params(shape[1], dtype, device)
+    _skip_if_cuda_refuses(backend, x)
     with ops.use_backend(backend), ops.trace() as events:
         out = ops.residual_block(x, *params, res_scale=0.1)
     assert ("residual_block", backend) in events
     ref64 = reference.residual_block(x.double(), *[p.double() for p in params], 0.1)
     same = reference.residual_block(x, *params, 0.1)
     assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", backend_params("cuda"))
+def test_cuda_refuses_float32(backend):
+    """Forcing the CUDA backend on float32 raises with the reason; the automatic choice falls
+    back to another backend."""
+    device = backend_device(backend)
+    x = random_image((1, 16, 5, 4), torch.float32, device)
+    params = _params(16, torch.float32, device)
+    with ops.use_backend(backend), pytest.raises(ops.BackendUnavailableError, match="float16"):
+        ops.residual_block(x, *params)
+    with ops.trace() as events:
+        ops.residual_block(x, *params)
+    assert events and ("residual_block", "cuda") not in events

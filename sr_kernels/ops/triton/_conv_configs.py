@@ -157,7 +157,10 @@ def conv_config(
             block_m = 128
         else:
             block_m = 64 if block_n == 16 and not fp32_5x5 else 32
-    return ConvConfig(block_m, block_n, 32, flat_k=flat, aligned=aligned)
+    # fp32 3x3 (tap-unrolled): tf32x3 splits both operand tiles into TF32 high and low parts
+    # (twice the operand registers); a 32-wide K block spilled (sm_80/sm_90), 16 does not.
+    block_k = 16 if (dtype == torch.float32 and not flat and ks == 3) else 32
+    return ConvConfig(block_m, block_n, block_k, flat_k=flat, aligned=aligned)
 
 
 UNROLLED_KERNEL_SIZES = (1, 3, 5)
@@ -184,27 +187,35 @@ def conv_configs(shuffle: bool = False) -> list[tuple[torch.dtype, int, ConvConf
 
 
 def allow_tf32() -> bool:
-    """Whether fp32 convolutions may use TF32 tensor cores.
+    """Always False: fp32 convolutions use ``tl.dot(input_precision="tf32x3")``.
 
-    ``SR_KERNELS_ALLOW_TF32=1`` / ``0`` forces it; ``auto`` (default) follows
-    ``torch.backends.cudnn.allow_tf32`` (True by default), i.e. the same numerics as cuDNN's fp32
-    convolution. ``0`` gives exact fp32 (IEEE fp32 products, fp32 accumulation).
+    tf32x3 splits each fp32 operand into a TF32 high part and a TF32 low part and sums three
+    TF32 MMAs (fp32 accumulation): close to fp32 accuracy (relative error ~1e-7 plus fp32
+    accumulation) on tensor cores, for about 3x the MMA work of single-pass TF32. Single-pass
+    TF32 is not offered: Triton's TF32 MMA truncates the operands (relative error ~7e-4 on wide
+    reductions, above the 5e-4 TF32 floor of STYLE.md section 8), and every extra variant adds
+    to the static sm_80/sm_90 compile check. ``SR_KERNELS_ALLOW_TF32`` may be unset, ``0`` or
+    ``auto``; ``1`` is refused with this explanation. (The custom ops keep their
+    ``allow_tf32`` argument for schema stability; `precision` ignores it.)
     """
     value = os.environ.get(TF32_ENV, "auto")
-    if value == "1":
-        return True
-    if value == "0":
+    if value in ("0", "", "auto"):
         return False
-    if value not in ("", "auto"):
-        raise ValueError(f"{TF32_ENV} must be 0, 1 or auto, got {value!r}")
-    return bool(torch.backends.cudnn.allow_tf32)
+    if value == "1":
+        raise ValueError(
+            f"{TF32_ENV}=1: single-pass TF32 is not offered (Triton's TF32 MMA truncates the "
+            "operands, relative error ~7e-4); fp32 convolutions use near-fp32 tf32x3"
+        )
+    raise ValueError(f"{TF32_ENV} must be 0 or auto (or unset), got {value!r}")
 
 
 def precisions(dtype: torch.dtype) -> tuple[str, ...]:
     """Every `precision` value launched for `dtype` (for aot_configs)."""
-    return ("tf32", "ieee") if dtype == torch.float32 else ("ieee",)
+    return ("tf32x3",) if dtype == torch.float32 else ("ieee",)
 
 
-def precision(dtype: torch.dtype, tf32: bool) -> str:
-    """`tl.dot` input_precision for fp32 operands (ignored by Triton for fp16/bf16)."""
-    return "tf32" if (tf32 and dtype == torch.float32) else "ieee"
+def precision(dtype: torch.dtype, tf32: bool = False) -> str:
+    """`tl.dot` input_precision: "tf32x3" (near fp32) for fp32 operands, whatever `tf32` says;
+    "ieee" for fp16/bf16 (native fp16/bf16 MMA; Triton ignores the argument for them)."""
+    del tf32  # single-pass TF32 is not offered (see allow_tf32)
+    return "tf32x3" if dtype == torch.float32 else "ieee"

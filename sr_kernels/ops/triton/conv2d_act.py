@@ -25,8 +25,8 @@ per input pixel, 128 B read + 512 B written -> 461 FLOP/B, compute-side; against
 the C*r*r write + the shuffle's read and write (3 x 512 B per pixel). Head 3 -> 64 and tail
 64 -> 3 and SRCNN's layers are HBM-bound (< 30 FLOP/B of useful work).
 
-Accumulation: fp32 for every dtype; fp32 operands use TF32 when allowed (see
-`_conv_configs.allow_tf32`), IEEE fp32 otherwise. Alignment: channel stride 1 for input,
+Accumulation: fp32 for every dtype; fp32 operands use "tf32x3" (near fp32; single-pass
+TF32 is not offered, see `_conv_configs.allow_tf32`). Alignment: channel stride 1 for input,
 weights and output (the launcher converts other layouts with one documented copy).
 
 Registered as ``sr_kernels::conv2d_act_triton`` (custom_op + fake + autograd; the backward uses

@@ -10,7 +10,8 @@ HBM: 128 B read + 512 B written = 640 B -> 461 FLOP/B, above the bf16 ridge (295
 tensor-core throughput as far as operand traffic through L1/L2 allows (BLOCK_N = 64 columns per
 program re-read the input tile 4 times from L1/L2). Eager conv + F.pixel_shuffle moves
 640 + 2 x 512 = 1664 B per input pixel through HBM; the fused kernel 640 B (0.38x).
-Accumulation fp32; fp32 operands use TF32 when allowed (`_conv_configs.allow_tf32`).
+Accumulation fp32; fp32 operands use "tf32x3" (near fp32; no single-pass TF32,
+see `_conv_configs.allow_tf32`).
 
 Registered as ``sr_kernels::conv_pixel_shuffle_triton`` (custom_op + fake + autograd; backward:
 ``pixel_unshuffle`` of the gradient, then ``aten.convolution_backward``).

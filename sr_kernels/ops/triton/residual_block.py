@@ -30,9 +30,9 @@ reuse of the input tile across taps). x4_270x480 (N=1, C=64): 19.1 GFLOP -> ~60-
 against ~80 us of cuDNN convs (237 TFLOP/s, KERNEL_NOTES 1.2) + ~40 us of pointwise passes in
 eager. C = 256: 1.1 MB of weights per conv streamed from L2 per tile; compute-dominated.
 
-Accumulation: fp32 for every dtype. fp32 inputs use TF32 tensor cores when
-`_conv_configs.allow_tf32()` (default: as cuDNN, ``torch.backends.cudnn.allow_tf32``), else
-IEEE fp32 (``SR_KERNELS_ALLOW_TF32=0``). Alignment: NHWC with channel stride 1 (the launcher
+Accumulation: fp32 for every dtype. fp32 operands: ``tl.dot(input_precision="tf32x3")``
+(near fp32); single-pass TF32 is not offered (see `_conv_configs.allow_tf32`).
+Alignment: NHWC with channel stride 1 (the launcher
 converts other layouts with one documented copy); C a multiple of 16.
 
 Registered as ``sr_kernels::residual_block_triton`` with ``torch.library.custom_op`` + fake +
