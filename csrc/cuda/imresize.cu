@@ -525,14 +525,15 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
 template <typename T, typename Mid, typename Acc>
 Status run(const void* src, const Tensor4d& sd, void* mid, const Tensor4d& md, void* dst,
            const Tensor4d& dd, const ResizeTable& rows, const ResizeTable& cols,
-           cudaStream_t stream) {
+           cudaStream_t stream, bool allow_fused) {
   int64_t total = 1;
   for (int d = 0; d < 4; ++d) total *= dd.size[d];
   if (total == 0) return Status::kOk;
   // The fused kernel: uint8 sums in float32 with the float64 tie redo, float64 in float64.
   using FusedAcc = typename std::conditional<std::is_same<T, double>::value, double, float>::type;
   Status fused = Status::kOk;
-  if (launch_fused<T, Mid, FusedAcc, FusedAcc>(static_cast<const T*>(src), sd, static_cast<T*>(dst),
+  if (allow_fused &&
+      launch_fused<T, Mid, FusedAcc, FusedAcc>(static_cast<const T*>(src), sd, static_cast<T*>(dst),
                                                dd, rows, cols, stream, &fused)) {
     return fused;
   }
@@ -546,7 +547,8 @@ Status run(const void* src, const Tensor4d& sd, void* mid, const Tensor4d& md, v
 
 Status launch_imresize(ImresizeDtype dtype, const void* src, const Tensor4d& src_desc, void* mid,
                        const Tensor4d& mid_desc, void* dst, const Tensor4d& dst_desc,
-                       const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream) {
+                       const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream,
+                       bool allow_fused) {
   for (int d = 0; d < 4; ++d) {
     if (src_desc.size[d] < 0 || mid_desc.size[d] < 0 || dst_desc.size[d] < 0) {
       return Status::kInvalidArgument;
@@ -563,19 +565,19 @@ Status launch_imresize(ImresizeDtype dtype, const void* src, const Tensor4d& src
   switch (dtype) {
     case ImresizeDtype::kUInt8:
       return run<uint8_t, uint8_t, double>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols,
-                                           stream);
+                                           stream, allow_fused);
     case ImresizeDtype::kFloat32:
       return run<float, float, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols,
-                                      stream);
+                                      stream, allow_fused);
     case ImresizeDtype::kFloat64:
       return run<double, double, double>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols,
-                                         stream);
+                                         stream, allow_fused);
     case ImresizeDtype::kFloat16:
       return run<__half, float, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols,
-                                       stream);
+                                       stream, allow_fused);
     case ImresizeDtype::kBFloat16:
       return run<__nv_bfloat16, float, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows,
-                                              cols, stream);
+                                              cols, stream, allow_fused);
   }
   return Status::kInvalidArgument;
 }

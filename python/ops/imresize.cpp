@@ -12,6 +12,7 @@
 #include <c10/util/string_view.h>
 #include <torch/library.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -260,6 +261,13 @@ std::shared_ptr<const DeviceTable> device_table(const std::shared_ptr<const Host
       .first->second.second;
 }
 
+// The fused CUDA kernel (both passes in one launch) passed host emulation but has not run on a
+// GPU yet; until a GPU run validates it, it is opt-in: SR_KERNELS_IMRESIZE_FUSED=1.
+bool fused_kernel_enabled() {
+  const char* value = std::getenv("SR_KERNELS_IMRESIZE_FUSED");
+  return value != nullptr && std::strcmp(value, "1") == 0;
+}
+
 at::Tensor resize_cuda(const at::Tensor& x, int64_t h, int64_t w, double scale_h, double scale_w,
                        bool antialias, c10::string_view edge_name, bool backward) {
   const char* name = backward ? "grad" : "x";
@@ -272,11 +280,11 @@ at::Tensor resize_cuda(const at::Tensor& x, int64_t h, int64_t w, double scale_h
   if (out.numel() == 0) return out;
   const auto rows = device_table(plan.rows, x.device());
   const auto cols = device_table(plan.cols, x.device());
-  SR_CHECK_STATUS(
-      sr::launch_imresize(dtype, x.const_data_ptr(), describe(x), mid.mutable_data_ptr(),
-                          describe(mid), out.mutable_data_ptr(), describe(out), rows->view,
-                          cols->view, c10::cuda::getCurrentCUDAStream().stream()),
-      backward ? "imresize_backward" : "imresize");
+  SR_CHECK_STATUS(sr::launch_imresize(
+                      dtype, x.const_data_ptr(), describe(x), mid.mutable_data_ptr(), describe(mid),
+                      out.mutable_data_ptr(), describe(out), rows->view, cols->view,
+                      c10::cuda::getCurrentCUDAStream().stream(), fused_kernel_enabled()),
+                  backward ? "imresize_backward" : "imresize");
   return out;
 }
 

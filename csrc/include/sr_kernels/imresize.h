@@ -100,11 +100,14 @@ Status imresize_cpu(ImresizeDtype dtype, const void* src, const Tensor4d& src_de
                     const ResizeTable& rows, const ResizeTable& cols);
 
 #ifdef SR_WITH_CUDA
-// Tables must be device pointers. Launches one fused kernel on `stream` (two, through `mid`,
-// when a tile does not fit in shared memory: `mid` must always be provided).
+// Tables must be device pointers. With `allow_fused`, launches one fused kernel on `stream`
+// where a tile fits in shared memory; otherwise two kernels through `mid` (always provide it).
+// The fused kernel has been checked by host emulation but not yet on a GPU, so callers keep it
+// off by default (python/ops/imresize.cpp: SR_KERNELS_IMRESIZE_FUSED=1 turns it on).
 Status launch_imresize(ImresizeDtype dtype, const void* src, const Tensor4d& src_desc, void* mid,
                        const Tensor4d& mid_desc, void* dst, const Tensor4d& dst_desc,
-                       const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream);
+                       const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream,
+                       bool allow_fused = false);
 #endif
 
 }  // namespace sr
