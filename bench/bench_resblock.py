@@ -5,8 +5,9 @@ GPU with ``cudnn.benchmark = True``; oneDNN on CPU: the same path as ``nn.Conv2d
 CPU target is ours >= 0.95x of it) and ``torch.compile(mode="max-autotune")`` of that function
 (GPU). The group layout is the input's (nhwc = channels_last, the layout models run in). FLOPs
 and bytes: `_roofline.resblock_fused_cost` (2 convs, one read + one write); TFLOP/s in
-extra_info against the measured bf16 matrix rate. TF32: cuDNN and our fp32 kernels follow
-``torch.backends.cudnn.allow_tf32`` (True by default).
+extra_info against the measured bf16 matrix rate. TF32: cuDNN follows
+``torch.backends.cudnn.allow_tf32`` (True by default); our fp32 Triton kernels use tl.dot
+"tf32x3" (near-fp32 accuracy on tensor cores, about 3x the MMA work of single-pass TF32).
 
 ``test_resblock_training_step``: forward + backward of a stack of 4 blocks under AMP (bf16),
 ours vs eager, with the peak activation memory of each in extra_info (GPU only).
