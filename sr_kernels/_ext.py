@@ -13,6 +13,7 @@ outcome; `HAS_EXT`, `EXT_REASON` and `info()` report it. Order of attempts:
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -54,7 +55,17 @@ def cache_dir() -> Path:
 def _jit_build() -> Path:
     _build.ensure_cuda_home()
     import torch
-    from torch.utils import cpp_extension
+
+    # Importing cpp_extension on a GPU-less machine logs "No CUDA runtime is found, using
+    # CUDA_HOME=..." at WARNING level; that is expected here (CUDA kernels are built for GPUs
+    # that are not present), and `sr-kernels env` reports the situation, so keep it quiet.
+    cpp_logger = logging.getLogger("torch.utils.cpp_extension")
+    previous_level = cpp_logger.level
+    cpp_logger.setLevel(logging.ERROR)
+    try:
+        from torch.utils import cpp_extension
+    finally:
+        cpp_logger.setLevel(previous_level)
 
     if os.environ.get("CUDA_HOME") and cpp_extension.CUDA_HOME != os.environ["CUDA_HOME"]:
         # torch fixed its guess at import time; use the toolkit folder found above.
