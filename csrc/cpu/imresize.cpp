@@ -259,6 +259,8 @@ struct IsaBase {
   static SR_ALWAYS_INLINE Simd<double>::Bytes round4(VecOf<double> v) {
     return round_bytes<double>(v);
   }
+  static constexpr bool kPixels3 = false;  // no pixels3: the caller converts byte by byte
+  static void pixels3(const uint8_t*, int64_t, float*, int64_t) {}
   // uint8 rounding of a float32 sum, plus a bit mask of the lanes within `margin` of a .5 tie
   // (those must be recomputed in float64).
   static SR_ALWAYS_INLINE uint32_t round8(VecOf<float> v, float margin, Simd<float>::Bytes* bytes) {
@@ -279,6 +281,20 @@ struct IsaBase {
 
 #if SR_X86_MULTIVERSION
 struct IsaAvx2 {
+  // tile[x * lanes + c] = row[x * 3 + c] for c < 3, x < width: one 4-byte load and one 4-float
+  // store per pixel (tile[x * lanes + 3] receives the next pixel's first byte: the caller fills
+  // the rows of a tile in ascending lane order, so the next row overwrites it).
+  static constexpr bool kPixels3 = true;
+  SR_TARGET_AVX2 static inline void pixels3(const uint8_t* row, int64_t width, float* tile,
+                                            int64_t lanes) {
+    int64_t x = 0;
+    for (; x + 1 < width; ++x) {  // the last pixel's 4-byte load would read past the row
+      int32_t word;
+      std::memcpy(&word, row + 3 * x, sizeof(word));
+      _mm_storeu_ps(tile + x * lanes, _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(word))));
+    }
+    for (int64_t c = 0; c < 3; ++c) tile[x * lanes + c] = static_cast<float>(row[x * 3 + c]);
+  }
   template <typename Acc, typename T>
   SR_TARGET_AVX2 static inline VecOf<Acc> load(const T* p) {
     if constexpr (std::is_same_v<T, uint8_t> && std::is_same_v<Acc, double>) {
@@ -316,19 +332,20 @@ struct IsaAvx2 {
     std::memcpy(&out, &word, sizeof(out));
     return out;
   }
+  // Same bytes and flags, fewer instructions: round to nearest even equals round half away from
+  // zero except on exact ties, and every sum within `margin` of a tie is flagged (|x - rint(x)|
+  // >= 0.5 - margin, computed exactly; the threshold rounded down) and redone in float64. The
+  // clamp to [0, 255] is the saturation of the two packs (the sums of uint8 inputs with
+  // normalised weights are far below 2^31; a negative sum gives 0, as the clamp does).
   SR_TARGET_AVX2 static inline uint32_t round8(VecOf<float> v, float margin,
                                                Simd<float>::Bytes* bytes) {
-    __m256 x = reinterpret_cast<__m256>(v);
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_setzero_ps()), _mm256_set1_ps(255.0f));
-    const __m256 whole = _mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 frac = _mm256_sub_ps(x, whole);
-    const __m256 half = _mm256_set1_ps(0.5f);
-    const __m256 distance = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(frac, half));
+    const __m256 x = reinterpret_cast<__m256>(v);
+    const __m256 nearest = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 distance = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(x, nearest));
+    const float threshold = bits_to_float(float_to_bits(0.5f - margin) - 1);  // positive
     const int near =
-        _mm256_movemask_ps(_mm256_cmp_ps(distance, _mm256_set1_ps(margin), _CMP_LE_OQ));
-    const __m256 up = _mm256_cmp_ps(frac, half, _CMP_GE_OQ);
-    const __m256i ints =
-        _mm256_cvttps_epi32(_mm256_add_ps(whole, _mm256_and_ps(up, _mm256_set1_ps(1.0f))));
+        _mm256_movemask_ps(_mm256_cmp_ps(distance, _mm256_set1_ps(threshold), _CMP_GE_OQ));
+    const __m256i ints = _mm256_cvttps_epi32(nearest);
     const __m128i words =
         _mm_packus_epi32(_mm256_castsi256_si128(ints), _mm256_extracti128_si256(ints, 1));
     const __m128i packed = _mm_packus_epi16(words, words);
@@ -518,6 +535,8 @@ struct ColsGeometry {
   int64_t dst_n, dst_a, dst_b;
   int64_t mid_step, dst_step;  // W strides
   int64_t width;               // input width
+  int64_t per_group;           // lines per group: cols_lanes, or whole pixel rows for NHWC
+  bool pack;                   // uint8 NHWC rows: outputs staged, then copied pixel by pixel
 };
 
 template <typename Acc>
@@ -556,14 +575,31 @@ SR_ALWAYS_INLINE void store_transposed8(const Simd<float>::Bytes block[8], uint8
 #endif
 }
 
+// stage[o * kLanes + lane] -> the `rows` pixel rows of dst (channels innermost, `channels` per
+// pixel, lanes rr * channels + c): one pixel's channels per copy.
+SR_ALWAYS_INLINE void unstage(const uint8_t* stage, int64_t lanes, int64_t out_len,
+                              int64_t channels, int64_t rows, uint8_t* dst, const int64_t* base) {
+  for (int64_t rr = 0; rr < rows; ++rr) {
+    const uint8_t* from = stage + rr * channels;
+    uint8_t* to = dst + base[rr * channels];
+    int64_t o = 0;
+    if (channels == 3) {  // 4-byte moves, each overwriting the previous one's spare byte
+      for (; o + 1 < out_len; ++o) std::memcpy(to + o * 3, from + o * lanes, 4);
+    }
+    for (; o < out_len; ++o) {
+      for (int64_t c = 0; c < channels; ++c) to[o * channels + c] = from[o * lanes + c];
+    }
+  }
+}
+
 template <typename Isa, typename Mid, typename Out, typename Acc>
 SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g,
-                                 const ResizeTable& t, int64_t group, Acc* tile) {
+                                 const ResizeTable& t, int64_t group, Acc* tile, uint8_t* stage) {
   using V = VecOf<Acc>;
   constexpr int64_t kVec = Simd<Acc>::kLanes;
   constexpr int64_t kLanes = cols_lanes<Acc>();
-  const int64_t first = group * kLanes;
-  const int64_t count = std::min(kLanes, g.lines - first);
+  const int64_t first = group * g.per_group;
+  const int64_t count = std::min(g.per_group, g.lines - first);
   int64_t mid_base[kLanes], dst_base[kLanes];
   for (int64_t r = 0; r < kLanes; ++r) {
     const int64_t line = first + std::min(r, count - 1);  // pad with the last line
@@ -572,7 +608,17 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
     mid_base[r] = n * g.mid_n + a * g.mid_a + b * g.mid_b;
     dst_base[r] = n * g.dst_n + a * g.dst_a + b * g.dst_b;
   }
-  for (int64_t r = 0; r < kLanes; ++r) {
+  bool tiled = false;
+  if constexpr (std::is_same_v<Mid, uint8_t> && std::is_same_v<Acc, float> && Isa::kPixels3) {
+    if (g.pack && g.inner == 3 && g.mid_step == 3 && g.mid_b == 1) {  // RGB pixel rows
+      const int64_t rows = count / 3;
+      for (int64_t rr = 0; rr < kLanes / 3; ++rr) {  // rows past the last: copies of it
+        Isa::pixels3(mid + mid_base[std::min(rr, rows - 1) * 3], g.width, tile + rr * 3, kLanes);
+      }
+      tiled = true;
+    }
+  }
+  for (int64_t r = 0; r < kLanes && !tiled; ++r) {
     const Mid* line = mid + mid_base[r];
     for (int64_t x = 0; x < g.width; ++x) tile[x * kLanes + r] = load<Acc>(line + x * g.mid_step);
   }
@@ -581,6 +627,35 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
   const int64_t low = std::min(count, kVec), high = count - low;
   int64_t o = 0;
   if constexpr (std::is_same_v<Out, uint8_t>) {
+    if (g.pack) {  // NHWC: the group holds whole pixel rows; bytes staged as [out_len][kLanes]
+      for (; o < t.out_len; ++o) {
+        const int32_t* index = t.index + o * taps;
+        const Acc* weight = weights + o * taps;
+        V acc0 = V{} + Acc(0), acc1 = V{} + Acc(0);
+        for (int64_t k = 0; k < taps; ++k) {
+          const Acc* column = tile + index[k] * kLanes;
+          const V w = V{} + weight[k];
+          acc0 += w * vload<Acc>(column);
+          acc1 += w * vload<Acc>(column + kVec);
+        }
+        uint8_t* out = stage + o * kLanes;
+        typename Simd<float>::Bytes bytes[2];
+        const uint32_t near = Isa::round8(acc0, t.tie_margin, &bytes[0]) |
+                              (Isa::round8(acc1, t.tie_margin, &bytes[1]) << kVec);
+        std::memcpy(out, bytes, sizeof(bytes));
+        for (uint32_t m = near & ((1u << count) - 1); m != 0; m &= m - 1) {  // float64 redo
+          const int64_t r = __builtin_ctz(m);
+          const double* weight64 = t.weight + o * taps;
+          double exact = 0.0;
+          for (int64_t k = 0; k < taps; ++k) {
+            exact = exact + weight64[k] * static_cast<double>(tile[index[k] * kLanes + r]);
+          }
+          store(out + r, exact);
+        }
+      }
+      unstage(stage, kLanes, t.out_len, g.inner, count / g.inner, dst, dst_base);
+      return;
+    }
     // Lines with unit output stride (NCHW) and a full group: 8 outputs x 16 lanes of bytes are
     // transposed in registers and written as 8-byte runs, instead of 128 single-byte stores.
     if (g.dst_step == 1 && count == kLanes) {
@@ -661,23 +736,24 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
 
 template <typename Mid, typename Out, typename Acc>
 void cols_groups_base(const Mid* mid, Out* dst, const ColsGeometry& g, const ResizeTable& t,
-                      int64_t begin, int64_t end, Acc* tile) {
+                      int64_t begin, int64_t end, Acc* tile, uint8_t* stage) {
   for (int64_t group = begin; group < end; ++group) {
-    cols_group<IsaBase, Mid, Out, Acc>(mid, dst, g, t, group, tile);
+    cols_group<IsaBase, Mid, Out, Acc>(mid, dst, g, t, group, tile, stage);
   }
 }
 
 #if SR_X86_MULTIVERSION
 template <typename Mid, typename Out, typename Acc>
 SR_FLATTEN_AVX2 void cols_groups_avx2(const Mid* mid, Out* dst, const ColsGeometry& g,
-                                      const ResizeTable& t, int64_t begin, int64_t end, Acc* tile) {
+                                      const ResizeTable& t, int64_t begin, int64_t end, Acc* tile,
+                                      uint8_t* stage) {
   for (int64_t group = begin; group < end; ++group) {
-    cols_group<IsaAvx2, Mid, Out, Acc>(mid, dst, g, t, group, tile);
+    cols_group<IsaAvx2, Mid, Out, Acc>(mid, dst, g, t, group, tile, stage);
   }
 }
 #endif
 
-ColsGeometry cols_geometry(const Tensor4d& m, const Tensor4d& d) {
+ColsGeometry cols_geometry(const Tensor4d& m, const Tensor4d& d, int64_t lanes, bool bytes) {
   ColsGeometry g{};
   const int64_t channels = m.size[1], height = m.size[2];
   g.lines = m.size[0] * channels * height;
@@ -686,11 +762,19 @@ ColsGeometry cols_geometry(const Tensor4d& m, const Tensor4d& d) {
   g.mid_step = m.stride[3];
   g.dst_step = d.stride[3];
   g.width = m.size[3];
+  g.per_group = lanes;
+  g.pack = false;
   // Neighbouring lanes should be neighbours in memory: channels innermost for NHWC.
   if (m.stride[1] < m.stride[2]) {
     g.inner = channels, g.middle = height;
     g.mid_b = m.stride[1], g.mid_a = m.stride[2];
     g.dst_b = d.stride[1], g.dst_a = d.stride[2];
+    // Groups of whole pixel rows (all channels of one (n, y) in one group): no two threads
+    // write the same output row, and uint8 rows are written from a staging buffer.
+    if (channels <= lanes) {
+      g.per_group = lanes / channels * channels;
+      g.pack = bytes && channels > 1 && g.dst_b == 1 && g.dst_step == channels;
+    }
   } else {
     g.inner = height, g.middle = channels;
     g.mid_b = m.stride[2], g.mid_a = m.stride[1];
@@ -703,28 +787,29 @@ template <typename Mid, typename Out, typename Acc>
 void cols_pass(const Mid* mid, const Tensor4d& md, Out* dst, const Tensor4d& dd,
                const ResizeTable& t) {
   constexpr int64_t kLanes = cols_lanes<Acc>();
-  const ColsGeometry g = cols_geometry(md, dd);
-  const int64_t groups = (g.lines + kLanes - 1) / kLanes;
+  const ColsGeometry g = cols_geometry(md, dd, kLanes, std::is_same_v<Out, uint8_t>);
+  const int64_t groups = (g.lines + g.per_group - 1) / g.per_group;
   const int64_t work = g.lines * t.out_len * t.taps;
   const bool avx2 = use_avx2();
-  const int64_t per_group = std::max<int64_t>(1, kLanes * t.out_len * t.taps);
+  const int64_t per_group = std::max<int64_t>(1, g.per_group * t.out_len * t.taps);
   const int64_t chunk = std::max<int64_t>(1, (1 << 16) / per_group);
   const int64_t chunks = (groups + chunk - 1) / chunk;
 #pragma omp parallel if (work > (1 << 17))
   {
     std::vector<Acc> tile(static_cast<size_t>(g.width * kLanes));
+    std::vector<uint8_t> stage(g.pack ? static_cast<size_t>(t.out_len * kLanes) : 0);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t i = 0; i < chunks; ++i) {
       const int64_t begin = i * chunk, end = std::min(groups, begin + chunk);
 #if SR_X86_MULTIVERSION
       if (avx2) {
-        cols_groups_avx2<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
+        cols_groups_avx2<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data(), stage.data());
       } else {
-        cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
+        cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data(), stage.data());
       }
 #else
       (void)avx2;
-      cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data());
+      cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data(), stage.data());
 #endif
     }
   }

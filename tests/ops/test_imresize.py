@@ -105,6 +105,22 @@ def test_uint8_exact_on_larger_images(backend):
         assert torch.equal(out.cpu(), _reference(x.cpu(), scale)), scale
 
 
+@pytest.mark.parametrize("backend", backend_params(*ALL_BACKENDS))
+@pytest.mark.parametrize("channels", [1, 3, 4, 5])
+def test_uint8_exact_channels_last_larger(backend, channels):
+    """channels_last uint8, batch 2, several row groups per image and pixel widths (the CPU
+    width pass groups whole pixel rows, with its own path for 3 channels): exact."""
+    if backend == "triton":
+        pytest.skip("interpreter: channels_last covered by test_matches_reference")
+    device = backend_device(backend)
+    x = random_image((2, channels, 37, 29), torch.uint8, device)
+    x = x.contiguous(memory_format=torch.channels_last)
+    for scale in (1 / 4, 1 / 3, 2, 3.5, (0.5, 3.0)):
+        out = _run(backend, x, scale)
+        assert torch.equal(out.cpu(), _reference(x.cpu(), scale)), scale
+        assert out.is_contiguous(memory_format=torch.channels_last)
+
+
 # The CUDA fused kernel works on output tiles of up to 16 rows x 128 columns x (C when the
 # channels are innermost and C <= 4, else 1) channels, the intermediate in shared memory (its
 # tile_y shrinks for wide dtypes; tiles too wide for shared memory take the two-kernel path).
