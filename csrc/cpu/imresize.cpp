@@ -394,7 +394,7 @@ SR_ALWAYS_INLINE void rows_item(const In* src, Mid* mid, const RowsGeometry& g,
       for (int v = 0; v < kRowVectors; ++v) acc[v] = V{} + Acc(0);
       for (int64_t k = 0; k < taps; ++k) {
         const In* row = base + index[k] * g.src_row + j0;
-        const V w = V{} + weight[k];
+        const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
 #pragma GCC unroll 8
         for (int v = 0; v < kRowVectors; ++v)
           acc[v] += w * Isa::template load<Acc>(row + v * kLanes);
@@ -634,7 +634,7 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
         V acc0 = V{} + Acc(0), acc1 = V{} + Acc(0);
         for (int64_t k = 0; k < taps; ++k) {
           const Acc* column = tile + index[k] * kLanes;
-          const V w = V{} + weight[k];
+          const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
           acc0 += w * vload<Acc>(column);
           acc1 += w * vload<Acc>(column + kVec);
         }
@@ -668,7 +668,7 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
           V acc0 = V{} + Acc(0), acc1 = V{} + Acc(0);
           for (int64_t k = 0; k < taps; ++k) {
             const Acc* column = tile + index[k] * kLanes;
-            const V w = V{} + weight[k];
+            const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
             acc0 += w * vload<Acc>(column);
             acc1 += w * vload<Acc>(column + kVec);
           }
@@ -700,7 +700,7 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
     V acc0 = V{} + Acc(0), acc1 = V{} + Acc(0);
     for (int64_t k = 0; k < taps; ++k) {
       const Acc* column = tile + index[k] * kLanes;
-      const V w = V{} + weight[k];
+      const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
       acc0 += w * vload<Acc>(column);
       acc1 += w * vload<Acc>(column + kVec);
     }
