@@ -266,6 +266,7 @@ struct IsaBase {
   static SR_ALWAYS_INLINE uint32_t round8(VecOf<float> v, float margin, Simd<float>::Bytes* bytes) {
     float lanes[8];
     std::memcpy(lanes, &v, sizeof(v));
+    uint8_t out[8];
     uint32_t near = 0;
     for (int i = 0; i < 8; ++i) {
       float x = lanes[i] < 0.0f ? 0.0f : (lanes[i] > 255.0f ? 255.0f : lanes[i]);
@@ -273,8 +274,9 @@ struct IsaBase {
       const float frac = x - static_cast<float>(whole);
       const float distance = frac > 0.5f ? frac - 0.5f : 0.5f - frac;
       near |= (distance <= margin ? 1u : 0u) << i;
-      (*bytes)[i] = static_cast<uint8_t>(whole + (frac >= 0.5f ? 1 : 0));
+      out[i] = static_cast<uint8_t>(whole + (frac >= 0.5f ? 1 : 0));
     }
+    std::memcpy(bytes, out, sizeof(out));
     return near;
   }
 };
@@ -370,10 +372,49 @@ struct RowsGeometry {
 
 constexpr int kRowVectors = 8;  // accumulators per block: 8 ymm registers
 
+// One block of kVecs vectors of the row: acc += w * row for each tap, then rounded or stored.
+template <typename Isa, typename In, typename Mid, typename Acc, int kVecs>
+SR_ALWAYS_INLINE void rows_block(const In* base, Mid* out, const RowsGeometry& g,
+                                 const ResizeTable& t, const int32_t* index, const Acc* weight,
+                                 const double* weight64, int64_t j0) {
+  using V = VecOf<Acc>;
+  constexpr int64_t kLanes = Simd<Acc>::kLanes;
+  const int64_t taps = t.taps;
+  V acc[kVecs];
+#pragma GCC unroll 8
+  for (int v = 0; v < kVecs; ++v) acc[v] = V{} + Acc(0);
+  for (int64_t k = 0; k < taps; ++k) {
+    const In* row = base + index[k] * g.src_row + j0;
+    const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
+#pragma GCC unroll 8
+    for (int v = 0; v < kVecs; ++v) acc[v] += w * Isa::template load<Acc>(row + v * kLanes);
+  }
+  if constexpr (std::is_same_v<Mid, uint8_t>) {
+    // float32 sums; outputs near a .5 tie are redone in float64 (tap order, no FMA: the
+    // reference's arithmetic), so the bytes are those of a float64 evaluation.
+    for (int v = 0; v < kVecs; ++v) {
+      typename Simd<float>::Bytes bytes;
+      uint32_t near = Isa::round8(acc[v], t.tie_margin, &bytes);
+      std::memcpy(out + j0 + v * kLanes, &bytes, sizeof(bytes));
+      while (near != 0) {
+        const int64_t j = j0 + v * kLanes + __builtin_ctz(near);
+        near &= near - 1;
+        double exact = 0.0;
+        for (int64_t k = 0; k < taps; ++k) {
+          exact = exact + weight64[k] * static_cast<double>(base[index[k] * g.src_row + j]);
+        }
+        store(out + j, exact);
+      }
+    }
+  } else {
+#pragma GCC unroll 8
+    for (int v = 0; v < kVecs; ++v) Isa::template save<Mid, Acc>(out + j0 + v * kLanes, acc[v]);
+  }
+}
+
 template <typename Isa, typename In, typename Mid, typename Acc>
 SR_ALWAYS_INLINE void rows_item(const In* src, Mid* mid, const RowsGeometry& g,
                                 const ResizeTable& t, int64_t item) {
-  using V = VecOf<Acc>;
   constexpr int64_t kLanes = Simd<Acc>::kLanes;
   constexpr int64_t kBlock = kLanes * kRowVectors;
   const int64_t s = item / t.out_len;
@@ -389,38 +430,10 @@ SR_ALWAYS_INLINE void rows_item(const In* src, Mid* mid, const RowsGeometry& g,
   int64_t j0 = 0;
   if (unit) {
     for (; j0 + kBlock <= g.run; j0 += kBlock) {
-      V acc[kRowVectors];
-#pragma GCC unroll 8
-      for (int v = 0; v < kRowVectors; ++v) acc[v] = V{} + Acc(0);
-      for (int64_t k = 0; k < taps; ++k) {
-        const In* row = base + index[k] * g.src_row + j0;
-        const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
-#pragma GCC unroll 8
-        for (int v = 0; v < kRowVectors; ++v)
-          acc[v] += w * Isa::template load<Acc>(row + v * kLanes);
-      }
-      if constexpr (std::is_same_v<Mid, uint8_t>) {
-        // float32 sums; outputs near a .5 tie are redone in float64 (tap order, no FMA: the
-        // reference's arithmetic), so the bytes are those of a float64 evaluation.
-        for (int v = 0; v < kRowVectors; ++v) {
-          typename Simd<float>::Bytes bytes;
-          uint32_t near = Isa::round8(acc[v], t.tie_margin, &bytes);
-          std::memcpy(out + j0 + v * kLanes, &bytes, sizeof(bytes));
-          while (near != 0) {
-            const int64_t j = j0 + v * kLanes + __builtin_ctz(near);
-            near &= near - 1;
-            double exact = 0.0;
-            for (int64_t k = 0; k < taps; ++k) {
-              exact = exact + weight64[k] * static_cast<double>(base[index[k] * g.src_row + j]);
-            }
-            store(out + j, exact);
-          }
-        }
-      } else {
-#pragma GCC unroll 8
-        for (int v = 0; v < kRowVectors; ++v)
-          Isa::template save<Mid, Acc>(out + j0 + v * kLanes, acc[v]);
-      }
+      rows_block<Isa, In, Mid, Acc, kRowVectors>(base, out, g, t, index, weight, weight64, j0);
+    }
+    for (; j0 + kLanes <= g.run; j0 += kLanes) {  // single vectors before the scalar tail
+      rows_block<Isa, In, Mid, Acc, 1>(base, out, g, t, index, weight, weight64, j0);
     }
   }
   constexpr int64_t kTail = kBlock;
