@@ -4,13 +4,17 @@
 //   rows pass (along H): one work item = one output row of one slab ((n, c) plane, or a whole
 //     image n when the layout is NHWC and (W, C) merge into one contiguous run of W*C). The row
 //     is computed in blocks of kBlock contiguous elements: for each tap, acc[0..kBlock) +=
-//     w * src_row[0..kBlock), a broadcast multiply-add over 8 AVX2 registers of accumulators.
+//     w * src_row[0..kBlock), a broadcast multiply-add over 8 AVX2 registers of accumulators;
+//     then single vectors, and the last < 8 columns (or strided rows) in scalar float64.
 //   cols pass (along W): one work item = kLanes lines (a line = the W pixels of one (n, c, y)).
 //     The lines are transposed into a [W][kLanes] tile (converted to the accumulation type once),
 //     then every output pixel is acc[0..kLanes) += w * tile[index][0..kLanes): again a
 //     broadcast multiply-add over contiguous lanes, whatever the tap indices are (mirror edges
 //     included). uint8 NCHW output: 8 outputs x 8 lanes are transposed in registers and
-//     written as 8-byte runs.
+//     written as 8-byte runs. Channels innermost (NHWC): a group is floor(kLanes / C) whole
+//     pixel rows (lane = row * C + channel; 15 of 16 lanes for RGB), so no two threads write
+//     the same output row; uint8 outputs are staged as [out_len][kLanes] bytes and copied out
+//     one pixel per 4-byte move (RGB), and RGB tiles are loaded one 4-byte load per pixel.
 // Cost per output element: `taps` multiply-adds (taps = 4 for upscaling, about 4/scale + 1 when
 //   downscaling with antialias); bytes: each input element is read once per pass from memory
 //   (the rows it feeds stay in L1/L2) and each output written once. The x4 downscale is
@@ -25,7 +29,10 @@
 //   paths round every product and sum separately, in tap order, exactly as the reference does:
 //   uint8 results equal the reference's even on exact .5 ties (which occur at scales such as
 //   3.5, where weights and pixel sums are rationals that can land on n + 1/2).
-// Scratch: each thread of the cols pass allocates its tile (W * kLanes values) once per call.
+// uint8 rounding (AVX2): round to nearest, the tie flag from |sum - nearest| (exact), the clamp
+//   to [0, 255] by the saturating packs.
+// Scratch: each thread of the cols pass allocates its tile (W * kLanes values) and, for uint8
+//   NHWC, its staging buffer (out_len * kLanes bytes) once per call.
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
