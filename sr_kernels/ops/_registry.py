@@ -24,6 +24,8 @@ from typing import Any
 
 import torch
 
+from ._layout import is_channels_last
+
 BACKENDS = ("cuda", "triton", "cpu", "reference")
 _ENV_VAR = "SR_KERNELS_BACKEND"
 
@@ -247,12 +249,3 @@ def tensor_meta(x: torch.Tensor, **extra: Any) -> dict[str, Any]:
         "channels_last": is_channels_last(x),
         **extra,
     }
-
-
-def is_channels_last(x: torch.Tensor) -> bool:
-    """True when `x` is laid out NHWC (and not also plain contiguous, e.g. C == 1)."""
-    return (
-        x.dim() == 4
-        and x.is_contiguous(memory_format=torch.channels_last)
-        and not x.is_contiguous()
-    )

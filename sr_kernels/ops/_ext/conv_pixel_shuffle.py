@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ... import _ext
-from .. import _trace
+from .. import _layout, _trace
 
 if not _ext.load():  # the registry only imports this module once the extension is loaded
     raise ImportError(f"sr_kernels extension not loaded: {_ext.info().reason}")
@@ -64,11 +64,6 @@ def supports(meta: dict[str, Any]) -> str | None:
     return None
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
 @torch.library.register_fake("sr_kernels::conv_pixel_shuffle")
 def _conv_pixel_shuffle_fake(
     x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
@@ -76,7 +71,7 @@ def _conv_pixel_shuffle_fake(
     torch._check(x.dim() == 4, lambda: f"x must be 4-D, got {x.dim()}-D")
     n, _, h, width = x.shape
     shape = (n, w.shape[0] // (r * r), h * r, width * r)
-    return x.new_empty(shape).contiguous(memory_format=_memory_format(x))
+    return x.new_empty(shape).contiguous(memory_format=_layout.memory_format(x))
 
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from ... import _ext
-from .. import _trace
+from .. import _layout, _trace
 
 if not _ext.load():  # the registry only imports this module once the extension is loaded
     raise ImportError(f"sr_kernels extension not loaded: {_ext.info().reason}")
@@ -25,14 +25,9 @@ def supports(meta: dict[str, Any]) -> str | None:
     return None if meta["dtype"] in _DTYPES else f"dtype {meta['dtype']} is not supported"
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
 def _resized_like(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
     n, c = x.shape[0], x.shape[1]
-    return x.new_empty((n, c, h, w)).contiguous(memory_format=_memory_format(x))
+    return x.new_empty((n, c, h, w)).contiguous(memory_format=_layout.memory_format(x))
 
 
 @torch.library.register_fake("sr_kernels::imresize")

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ... import _ext
-from .. import _trace
+from .. import _layout, _trace
 
 if not _ext.load():  # the registry only imports this module once the extension is loaded
     raise ImportError(f"sr_kernels extension not loaded: {_ext.info().reason}")
@@ -23,23 +23,18 @@ def supports(meta: dict[str, Any]) -> str | None:
     return None if meta["dtype"] in _DTYPES else f"dtype {meta['dtype']} is not supported"
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
 @torch.library.register_fake("sr_kernels::pixel_shuffle")
 def _pixel_shuffle_fake(x: torch.Tensor, r: int) -> torch.Tensor:
     n, c, h, w = x.shape
     shape = (n, c // (r * r), h * r, w * r)
-    return x.new_empty(shape).contiguous(memory_format=_memory_format(x))
+    return x.new_empty(shape).contiguous(memory_format=_layout.memory_format(x))
 
 
 @torch.library.register_fake("sr_kernels::pixel_unshuffle")
 def _pixel_unshuffle_fake(x: torch.Tensor, r: int) -> torch.Tensor:
     n, c, h, w = x.shape
     shape = (n, c * r * r, h // r, w // r)
-    return x.new_empty(shape).contiguous(memory_format=_memory_format(x))
+    return x.new_empty(shape).contiguous(memory_format=_layout.memory_format(x))
 
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:

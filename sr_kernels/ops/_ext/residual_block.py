@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ... import _ext
-from .. import _trace
+from .. import _layout, _trace
 
 if not _ext.load():  # the registry only imports this module once the extension is loaded
     raise ImportError(f"sr_kernels extension not loaded: {_ext.info().reason}")
@@ -76,11 +76,6 @@ def supports(meta: dict[str, Any]) -> str | None:
     return None
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
 @torch.library.register_fake("sr_kernels::residual_block")
 def _residual_block_fake(
     x: torch.Tensor,
@@ -91,7 +86,7 @@ def _residual_block_fake(
     res_scale: float,
 ) -> torch.Tensor:
     torch._check(x.dim() == 4, lambda: f"x must be 4-D, got {x.dim()}-D")
-    return x.new_empty(x.shape).contiguous(memory_format=_memory_format(x))
+    return x.new_empty(x.shape).contiguous(memory_format=_layout.memory_format(x))
 
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:

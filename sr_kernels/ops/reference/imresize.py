@@ -18,18 +18,13 @@ from typing import Any
 
 import torch
 
-from .. import _cubic, _trace
+from .. import _cubic, _layout, _trace
 
 _DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def supports(meta: dict[str, Any]) -> str | None:
     return None if meta["dtype"] in _DTYPES else f"dtype {meta['dtype']} is not supported"
-
-
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return torch.channels_last if channels_last else torch.contiguous_format
 
 
 def round_uint8(x: torch.Tensor) -> torch.Tensor:
@@ -88,4 +83,4 @@ def imresize(
     y = resize_axis(y, 3, index_w, weight_w)
     if quantise:
         y = round_uint8(y)
-    return y.to(x.dtype).contiguous(memory_format=_memory_format(x))
+    return y.to(x.dtype).contiguous(memory_format=_layout.memory_format(x))

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from .. import _trace
+from .. import _layout, _trace
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.uint8, torch.float64)
 
@@ -15,18 +15,13 @@ def supports(meta: dict[str, Any]) -> str | None:
     return None if meta["dtype"] in _DTYPES else f"dtype {meta['dtype']} is not supported"
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
 def pixel_shuffle(x: torch.Tensor, r: int) -> torch.Tensor:
     """out[n, c, h*r+i, w*r+j] = x[n, c*r*r + i*r + j, h, w]."""
     _trace.record("pixel_shuffle", "reference")
     n, c, h, w = x.shape
     oc = c // (r * r)
     y = x.reshape(n, oc, r, r, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, oc, h * r, w * r)
-    return y.contiguous(memory_format=_memory_format(x))
+    return y.contiguous(memory_format=_layout.memory_format(x))
 
 
 def pixel_unshuffle(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -35,4 +30,4 @@ def pixel_unshuffle(x: torch.Tensor, r: int) -> torch.Tensor:
     n, c, h, w = x.shape
     oh, ow = h // r, w // r
     y = x.reshape(n, c, oh, r, ow, r).permute(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, oh, ow)
-    return y.contiguous(memory_format=_memory_format(x))
+    return y.contiguous(memory_format=_layout.memory_format(x))

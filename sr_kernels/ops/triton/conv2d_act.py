@@ -41,7 +41,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .. import _trace
+from .. import _layout, _trace
 from . import _conv_configs as configs
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -183,11 +183,6 @@ def _aligned(t: torch.Tensor) -> torch.Tensor:
     return t if t.data_ptr() % 16 == 0 else t.clone(memory_format=torch.preserve_format)
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
 def output_shape(x: torch.Tensor, w: torch.Tensor, shuffle_r: int) -> tuple[int, int, int, int]:
     n, _, h, wd = x.shape
     c = w.shape[0] // (shuffle_r * shuffle_r)
@@ -227,7 +222,7 @@ def launch(
             PRECISION=configs.precision(x.dtype, allow_tf32),
             num_warps=cfg.num_warps, num_stages=cfg.num_stages,
         )  # fmt: skip
-    return out.contiguous(memory_format=_memory_format(x))
+    return out.contiguous(memory_format=_layout.memory_format(x))
 
 
 @torch.library.custom_op("sr_kernels::conv2d_act_triton", mutates_args=())
@@ -254,7 +249,7 @@ def conv2d_act_triton(
 
 @conv2d_act_triton.register_fake
 def _(x, w, b, padding_mode, activation, allow_tf32):
-    return x.new_empty(output_shape(x, w, 1)).contiguous(memory_format=_memory_format(x))
+    return x.new_empty(output_shape(x, w, 1)).contiguous(memory_format=_layout.memory_format(x))
 
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:

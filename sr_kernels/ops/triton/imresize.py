@@ -24,7 +24,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .. import _cubic, _trace
+from .. import _cubic, _layout, _trace
 
 _DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 BLOCK = 1024
@@ -123,11 +123,6 @@ def _table(
     return _TABLES[key]
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
 def _mid_dtype(dtype: torch.dtype) -> torch.dtype:
     return dtype if dtype in (torch.uint8, torch.float64) else torch.float32
 
@@ -192,7 +187,7 @@ def _resize(
     else:
         rows = _table(in_h, h, scale_h, antialias, edge, False, wdtype, x.device)
         cols = _table(in_w, w, scale_w, antialias, edge, False, wdtype, x.device)
-    fmt = _memory_format(x)
+    fmt = _layout.memory_format(x)
     out = torch.empty((n, c, h, w), dtype=x.dtype, device=x.device, memory_format=fmt)
     if out.numel() > 0:
         mid = torch.empty(
@@ -233,7 +228,9 @@ def imresize_backward_triton(
 
 
 def _resized_like(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    return x.new_empty((x.shape[0], x.shape[1], h, w)).contiguous(memory_format=_memory_format(x))
+    return x.new_empty((x.shape[0], x.shape[1], h, w)).contiguous(
+        memory_format=_layout.memory_format(x)
+    )
 
 
 @imresize_triton.register_fake

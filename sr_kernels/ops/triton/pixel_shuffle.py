@@ -18,7 +18,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .. import _trace
+from .. import _layout, _trace
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.uint8, torch.float64)
 _BITS_VIEW = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
@@ -76,15 +76,12 @@ def _pixel_shuffle_kernel(
     tl.store(dst + dst_offset, values, mask=mask)
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
 def _output(x: torch.Tensor, r: int, upscale: bool) -> torch.Tensor:
     n, c, h, w = x.shape
     shape = (n, c // (r * r), h * r, w * r) if upscale else (n, c * r * r, h // r, w // r)
-    return torch.empty(shape, dtype=x.dtype, device=x.device, memory_format=_memory_format(x))
+    return torch.empty(
+        shape, dtype=x.dtype, device=x.device, memory_format=_layout.memory_format(x)
+    )
 
 
 def _copy_map(
@@ -99,7 +96,7 @@ def _copy_map(
     dn, dc = (n, bs[0], ss[0]), (c, bs[1], r * r * ss[1])
     dh, di = (h, r * bs[2], ss[2]), (r, bs[2], r * ss[1])
     dw, dj = (w, r * bs[3], ss[3]), (r, bs[3], ss[1])
-    channels_last = _memory_format(x) == torch.channels_last
+    channels_last = _layout.memory_format(x) == torch.channels_last
     if upscale:
         order = [dn, dh, di, dw, dj, dc] if channels_last else [dn, dc, dh, di, dw, dj]
         return [(size, b, s) for size, b, s in order]

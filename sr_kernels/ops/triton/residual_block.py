@@ -50,7 +50,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .. import _trace
+from .. import _layout, _trace
 from . import _conv_configs as configs
 from . import conv2d_act as _conv
 
@@ -180,11 +180,6 @@ def _residual_block_kernel(
             )
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
 def _nhwc(t: torch.Tensor) -> torch.Tensor:
     """`t` with channel stride 1 (NHWC); a copy only when it is not already laid out so."""
     return t.contiguous(memory_format=torch.channels_last)
@@ -238,7 +233,7 @@ def _launch(
             num_warps=cfg.num_warps, num_stages=cfg.num_stages,
         )  # fmt: skip
     _trace.record("residual_block", "triton")
-    return out.contiguous(memory_format=_memory_format(x))
+    return out.contiguous(memory_format=_layout.memory_format(x))
 
 
 @torch.library.custom_op("sr_kernels::residual_block_triton", mutates_args=())
@@ -256,7 +251,7 @@ def residual_block_triton(
 
 @residual_block_triton.register_fake
 def _(x, w1, b1, w2, b2, res_scale, allow_tf32):
-    return torch.empty_like(x, memory_format=_memory_format(x))
+    return torch.empty_like(x, memory_format=_layout.memory_format(x))
 
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:

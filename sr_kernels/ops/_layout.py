@@ -1,0 +1,19 @@
+"""Memory-layout helpers shared by the public ops and every backend (a leaf module)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def is_channels_last(x: torch.Tensor) -> bool:
+    """True when `x` is laid out NHWC (and not also plain contiguous, e.g. C == 1)."""
+    return (
+        x.dim() == 4
+        and x.is_contiguous(memory_format=torch.channels_last)
+        and not x.is_contiguous()
+    )
+
+
+def memory_format(x: torch.Tensor) -> torch.memory_format:
+    """The memory format an op's output takes from its input: channels_last or contiguous."""
+    return torch.channels_last if is_channels_last(x) else torch.contiguous_format
