@@ -3,6 +3,10 @@
 // and autograd formulas are registered from Python in sr_kernels/ops/_ext/<op>.py.
 #include <torch/library.h>
 
+#include <string>
+
+#include "sr_kernels/imresize.h"
+
 namespace {
 bool built_with_cuda() {
 #ifdef SR_WITH_CUDA
@@ -11,10 +15,13 @@ bool built_with_cuda() {
   return false;
 #endif
 }
+
+std::string imresize_cpu_isa() { return sr::imresize_cpu_isa(); }
 }  // namespace
 
 TORCH_LIBRARY(sr_kernels, m) {
   m.def("built_with_cuda() -> bool", &built_with_cuda);
+  m.def("imresize_cpu_isa() -> str", &imresize_cpu_isa);
   m.def("pixel_shuffle(Tensor x, int r) -> Tensor");
   m.def("pixel_unshuffle(Tensor x, int r) -> Tensor");
   // Fused convolutions: CUDA kernels only (fp16/bf16, C % 16 == 0); ops/reference is the CPU path.

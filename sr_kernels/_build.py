@@ -15,7 +15,10 @@ from pathlib import Path
 # default then fails): Ampere (8.0, 8.6), Ada (8.9), Hopper (9.0).
 DEFAULT_ARCH_LIST = "8.0;8.6;8.9;9.0"
 
-CXX_FLAGS = ["-O3", "-fopenmp"]
+# -ffp-contract=off: GCC contracts a * b + c into an FMA by default in C++, which would change
+# the float64 sums that the uint8 CPU imresize must round exactly as the reference does (see
+# csrc/cpu/imresize.cpp); FMA is used there only through explicit intrinsics.
+CXX_FLAGS = ["-O3", "-fopenmp", "-ffp-contract=off"]
 NVCC_FLAGS = ["-O3", "--expt-relaxed-constexpr"]
 LD_FLAGS = ["-fopenmp"]
 

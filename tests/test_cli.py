@@ -29,6 +29,8 @@ def test_env_reports_versions_backends_and_extension(capsys):
         assert "devices  none visible" in out
     if _ext.info().loaded:
         assert f"loaded        yes ({_ext.info().how})" in out
+        isa = torch.ops.sr_kernels.imresize_cpu_isa()
+        assert f"CPU kernels   {isa} instructions for imresize" in out
         assert "cpu        available" in out
     else:
         assert "loaded        no: " in out

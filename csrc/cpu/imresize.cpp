@@ -14,7 +14,9 @@
 //     written as 8-byte runs. Channels innermost (NHWC): a group is floor(kLanes / C) whole
 //     pixel rows (lane = row * C + channel; 15 of 16 lanes for RGB), so no two threads write
 //     the same output row; uint8 outputs are staged as [out_len][kLanes] bytes and copied out
-//     one pixel per 4-byte move (RGB), and RGB tiles are loaded one 4-byte load per pixel.
+//     one pixel per 4-byte move (RGB; AVX-512: 16 pixels of every row per four 64-byte loads
+//     and byte permutes), and RGB tiles are loaded one 4-byte load per pixel. Outputs whose
+//     taps read consecutive tile columns (all but a few at the borders) use fixed offsets.
 // Cost per output element: `taps` multiply-adds (taps = 4 for upscaling, about 4/scale + 1 when
 //   downscaling with antialias); bytes: each input element is read once per pass from memory
 //   (the rows it feeds stay in L1/L2) and each output written once. The x4 downscale is
@@ -24,22 +26,31 @@
 //   so each uint8 output whose float32 sum lies within tie_margin of a .5 tie (a proven bound
 //   on |float32 sum - float64 sum|, sr_kernels/imresize.h) is recomputed in float64, in tap
 //   order without FMA, i.e. with the reference's arithmetic: about 1e-3 of the outputs at x4.
-// SIMD: the hot loops are compiled twice, for the baseline x86-64 target and with AVX2, chosen
-//   at run time (the extension itself is built for the baseline target). No FMA, so the float64
-//   paths round every product and sum separately, in tap order, exactly as the reference does:
-//   uint8 results equal the reference's even on exact .5 ties (which occur at scales such as
-//   3.5, where weights and pixel sums are rationals that can land on n + 1/2).
-// uint8 rounding (AVX2): round to nearest, the tie flag from |sum - nearest| (exact), the clamp
-//   to [0, 255] by the saturating packs.
+// SIMD: the hot loops are compiled for the baseline x86-64 target and with AVX2 + FMA, and the
+//   uint8 ones also with AVX-512 (F, BW, VBMI: 16-float registers), chosen at run time
+//   (cpu_isa; the extension itself is built for the baseline target). The float32 sums use FMA
+//   (the tie margin bounds FMA evaluation too); the float64 paths never do (intrinsics only, and
+//   the build passes -ffp-contract=off): they round every product and sum separately, in tap
+//   order, exactly as the reference does, so uint8 results equal the reference's even on exact
+//   .5 ties (which occur at scales such as 3.5, where weights and pixel sums are rationals that
+//   can land on n + 1/2).
+// uint8 rounding (AVX2, AVX-512): round to nearest, the tie flag from |sum - nearest| (exact),
+//   the clamp to [0, 255] by the saturating packs (AVX-512: max with 0, unsigned narrowing).
 // Scratch: each thread of the cols pass allocates its tile (W * kLanes values) and, for uint8
 //   NHWC, its staging buffer (out_len * kLanes bytes) once per call.
 #if defined(__x86_64__) || defined(__i386__)
+// GCC 12's AVX-512 headers build undefined registers from self-initialised locals, which warn
+// (-Wmaybe-uninitialized) wherever they are inlined; the state applies to the header's lines.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 #endif
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -48,12 +59,16 @@
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define SR_X86_MULTIVERSION 1
-#define SR_TARGET_AVX2 __attribute__((target("avx2")))
-#define SR_FLATTEN_AVX2 __attribute__((target("avx2"), flatten))
+#define SR_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define SR_FLATTEN_AVX2 __attribute__((target("avx2,fma"), flatten))
+#define SR_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma")))
+#define SR_FLATTEN_AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma"), flatten))
 #else
 #define SR_X86_MULTIVERSION 0
 #define SR_TARGET_AVX2
 #define SR_FLATTEN_AVX2
+#define SR_TARGET_AVX512
+#define SR_FLATTEN_AVX512
 #endif
 
 #if defined(__GNUC__)
@@ -255,6 +270,11 @@ SR_ALWAYS_INLINE void vstore(BFloat16* p, VecOf<float> v) { vstore_lanes(p, v); 
 // Instruction-set policies: the byte <-> floating-point conversions that GCC's vector
 // extensions lower lane by lane get intrinsics in the AVX2 clones.
 struct IsaBase {
+  // acc + w * x (float32 sums: an FMA in the AVX2 clones; float64 sums never, see the header).
+  template <typename Acc>
+  static SR_ALWAYS_INLINE VecOf<Acc> madd(VecOf<Acc> acc, VecOf<Acc> w, VecOf<Acc> x) {
+    return acc + w * x;
+  }
   template <typename Acc, typename T>
   static SR_ALWAYS_INLINE VecOf<Acc> load(const T* p) {
     return vload<Acc>(p);
@@ -266,7 +286,10 @@ struct IsaBase {
   static SR_ALWAYS_INLINE Simd<double>::Bytes round4(VecOf<double> v) {
     return round_bytes<double>(v);
   }
-  static constexpr bool kPixels3 = false;  // no pixels3: the caller converts byte by byte
+  static constexpr bool kPixels3 = false;   // no pixels3: the caller converts byte by byte
+  static constexpr bool kWide = false;      // no 16-float registers (see IsaAvx512)
+  static constexpr bool kUnstage3 = false;  // no unstage3 (see IsaAvx512)
+  static int64_t unstage3(const uint8_t*, int64_t, int64_t, uint8_t*, const int64_t*) { return 0; }
   static void pixels3(const uint8_t*, int64_t, float*, int64_t) {}
   // uint8 rounding of a float32 sum, plus a bit mask of the lanes within `margin` of a .5 tie
   // (those must be recomputed in float64).
@@ -286,6 +309,14 @@ struct IsaBase {
     std::memcpy(bytes, out, sizeof(out));
     return near;
   }
+  // round8 of two vectors into 16 bytes; bit i of the mask is output i.
+  static SR_ALWAYS_INLINE uint32_t round16(VecOf<float> v0, VecOf<float> v1, float margin,
+                                           uint8_t* bytes) {
+    Simd<float>::Bytes half[2];
+    const uint32_t near = round8(v0, margin, &half[0]) | (round8(v1, margin, &half[1]) << 8);
+    std::memcpy(bytes, half, sizeof(half));
+    return near;
+  }
 };
 
 #if SR_X86_MULTIVERSION
@@ -294,15 +325,28 @@ struct IsaAvx2 {
   // store per pixel (tile[x * lanes + 3] receives the next pixel's first byte: the caller fills
   // the rows of a tile in ascending lane order, so the next row overwrites it).
   static constexpr bool kPixels3 = true;
+  static constexpr bool kWide = false;
+  static constexpr bool kUnstage3 = false;
+  static int64_t unstage3(const uint8_t*, int64_t, int64_t, uint8_t*, const int64_t*) { return 0; }
   SR_TARGET_AVX2 static inline void pixels3(const uint8_t* row, int64_t width, float* tile,
                                             int64_t lanes) {
     int64_t x = 0;
+#pragma GCC unroll 4
     for (; x + 1 < width; ++x) {  // the last pixel's 4-byte load would read past the row
       int32_t word;
       std::memcpy(&word, row + 3 * x, sizeof(word));
       _mm_storeu_ps(tile + x * lanes, _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(word))));
     }
     for (int64_t c = 0; c < 3; ++c) tile[x * lanes + c] = static_cast<float>(row[x * 3 + c]);
+  }
+  template <typename Acc>
+  SR_TARGET_AVX2 static inline VecOf<Acc> madd(VecOf<Acc> acc, VecOf<Acc> w, VecOf<Acc> x) {
+    if constexpr (std::is_same_v<Acc, float>) {
+      return reinterpret_cast<VecOf<float>>(_mm256_fmadd_ps(
+          reinterpret_cast<__m256>(w), reinterpret_cast<__m256>(x), reinterpret_cast<__m256>(acc)));
+    } else {
+      return acc + w * x;
+    }
   }
   template <typename Acc, typename T>
   SR_TARGET_AVX2 static inline VecOf<Acc> load(const T* p) {
@@ -361,6 +405,88 @@ struct IsaAvx2 {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(bytes), packed);
     return static_cast<uint32_t>(near);
   }
+  // round8 of two vectors into 16 bytes with one pack chain and one test of the tie flags
+  // (almost always clear); bit i of the mask is output i.
+  SR_TARGET_AVX2 static inline uint32_t round16(VecOf<float> v0, VecOf<float> v1, float margin,
+                                                uint8_t* bytes) {
+    const __m256 x0 = reinterpret_cast<__m256>(v0), x1 = reinterpret_cast<__m256>(v1);
+    const __m256 n0 = _mm256_round_ps(x0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 n1 = _mm256_round_ps(x1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 threshold = _mm256_set1_ps(bits_to_float(float_to_bits(0.5f - margin) - 1));
+    const __m256 near0 =
+        _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(x0, n0)), threshold, _CMP_GE_OQ);
+    const __m256 near1 =
+        _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(x1, n1)), threshold, _CMP_GE_OQ);
+    // int32 -> uint16 packs lane-interleaved ([v0 0-3, v1 0-3 | v0 4-7, v1 4-7]); the 64-bit
+    // permute restores [v0 | v1] before the uint16 -> uint8 pack.
+    const __m256i words = _mm256_permute4x64_epi64(
+        _mm256_packus_epi32(_mm256_cvttps_epi32(n0), _mm256_cvttps_epi32(n1)), 0xd8);
+    const __m128i packed =
+        _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes), packed);
+    if (_mm256_testz_ps(_mm256_or_ps(near0, near1), _mm256_or_ps(near0, near1))) return 0;
+    return static_cast<uint32_t>(_mm256_movemask_ps(near0)) |
+           (static_cast<uint32_t>(_mm256_movemask_ps(near1)) << 8);
+  }
+};
+
+// AVX-512 (F, BW, VBMI: Ice Lake, Sapphire Rapids, Zen 4 and later) for the uint8 hot loops:
+// 16 float32 sums per register (half the multiply-adds, one rounding chain per 16 outputs) and
+// the RGB unstaging as byte permutes; everything else is IsaAvx2's.
+struct IsaAvx512 : IsaAvx2 {
+  static constexpr bool kWide = true;
+  using Wide = __m512;
+  static constexpr int64_t kWideLanes = 16;
+  SR_TARGET_AVX512 static inline Wide wide_zero() { return _mm512_setzero_ps(); }
+  SR_TARGET_AVX512 static inline Wide wide_madd(Wide acc, float w, Wide x) {
+    return _mm512_fmadd_ps(_mm512_set1_ps(w), x, acc);
+  }
+  SR_TARGET_AVX512 static inline Wide wide_load(const float* p) { return _mm512_loadu_ps(p); }
+  SR_TARGET_AVX512 static inline Wide wide_load(const uint8_t* p) {
+    return _mm512_cvtepi32_ps(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
+  // round16 of one register: clamp-free (max with 0, then the unsigned-saturating narrowing
+  // clamps at 255), the tie flags as a mask register.
+  SR_TARGET_AVX512 static inline uint32_t wide_round16(Wide x, float margin, uint8_t* bytes) {
+    const __m512 nearest = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 threshold = _mm512_set1_ps(bits_to_float(float_to_bits(0.5f - margin) - 1));
+    const __mmask16 near =
+        _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(x, nearest)), threshold, _CMP_GE_OQ);
+    const __m512i ints = _mm512_max_epi32(_mm512_cvttps_epi32(nearest), _mm512_setzero_si512());
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes), _mm512_cvtusepi32_epi8(ints));
+    return near;
+  }
+  // unstage (below) for RGB, 16 outputs at a time: the 256 staged bytes of outputs o..o+15 are
+  // four registers; pixel row rr's 48 bytes are two two-register byte permutes (outputs o..o+7
+  // from the first pair, o+8..o+15 from the second) and two masked stores.
+  static constexpr bool kUnstage3 = true;
+  SR_TARGET_AVX512 static inline int64_t unstage3(const uint8_t* stage, int64_t out_len,
+                                                  int64_t rows, uint8_t* dst, const int64_t* base) {
+    // index[rr][j] for j < 24: output j / 3 (of 8), channel j % 3 -> byte 16 * (j / 3) + 3 rr +
+    // j % 3 of the register pair; bytes 24..47 repeat it for the second pair.
+    alignas(64) uint8_t index[5][64] = {};
+    for (int rr = 0; rr < 5; ++rr) {
+      for (int j = 0; j < 48; ++j) {
+        index[rr][j] = static_cast<uint8_t>(16 * ((j % 24) / 3) + 3 * rr + j % 3);
+      }
+    }
+    const __mmask64 low = (1ull << 24) - 1, high = ((1ull << 48) - 1) & ~low;
+    int64_t o = 0;
+    for (; o + 16 <= out_len; o += 16) {
+      const uint8_t* block = stage + o * 16;
+      const __m512i b0 = _mm512_loadu_si512(block), b1 = _mm512_loadu_si512(block + 64);
+      const __m512i b2 = _mm512_loadu_si512(block + 128), b3 = _mm512_loadu_si512(block + 192);
+      for (int64_t rr = 0; rr < rows; ++rr) {
+        const __m512i pick = _mm512_load_si512(index[rr]);
+        uint8_t* to = dst + base[rr * 3] + o * 3;
+        _mm512_mask_storeu_epi8(to, low, _mm512_permutex2var_epi8(b0, pick, b1));
+        _mm512_mask_storeu_epi8(to, high, _mm512_permutex2var_epi8(b2, pick, b3));
+      }
+    }
+    return o;  // the caller copies outputs o.. (fewer than 16)
+  }
 };
 #endif
 
@@ -377,7 +503,47 @@ struct RowsGeometry {
   int64_t src_step, mid_step;
 };
 
-constexpr int kRowVectors = 8;  // accumulators per block: 8 ymm registers
+constexpr int kRowVectors = 8;  // accumulators per block: 8 ymm (or zmm) registers
+
+// uint8 outputs j0 + (set bits of near) of a rows-pass row, recomputed in float64 (tap order, no
+// FMA: the reference's arithmetic), so the bytes are those of a float64 evaluation.
+template <typename In>
+SR_ALWAYS_INLINE void redo_rows(const In* base, uint8_t* out, int64_t src_row, const int32_t* index,
+                                const double* weight64, int64_t taps, int64_t j0, uint32_t near) {
+  while (near != 0) {
+    const int64_t j = j0 + __builtin_ctz(near);
+    near &= near - 1;
+    double exact = 0.0;
+    for (int64_t k = 0; k < taps; ++k) {
+      exact = exact + weight64[k] * static_cast<double>(base[index[k] * src_row + j]);
+    }
+    store(out + j, exact);
+  }
+}
+
+// uint8 rows block of kRowVectors 16-float registers (Isa::kWide).
+template <typename Isa>
+SR_ALWAYS_INLINE void rows_block_wide(const uint8_t* base, uint8_t* out, const RowsGeometry& g,
+                                      const ResizeTable& t, const int32_t* index,
+                                      const float* weight, const double* weight64, int64_t j0) {
+  constexpr int64_t kLanes = Isa::kWideLanes;
+  const int64_t taps = t.taps;
+  const float margin = t.tie_margin;
+  typename Isa::Wide acc[kRowVectors];
+#pragma GCC unroll 8
+  for (int v = 0; v < kRowVectors; ++v) acc[v] = Isa::wide_zero();
+  for (int64_t k = 0; k < taps; ++k) {
+    const uint8_t* row = base + index[k] * g.src_row + j0;
+#pragma GCC unroll 8
+    for (int v = 0; v < kRowVectors; ++v) {
+      acc[v] = Isa::wide_madd(acc[v], weight[k], Isa::wide_load(row + v * kLanes));
+    }
+  }
+  for (int v = 0; v < kRowVectors; ++v) {
+    const uint32_t near = Isa::wide_round16(acc[v], margin, out + j0 + v * kLanes);
+    redo_rows(base, out, g.src_row, index, weight64, taps, j0 + v * kLanes, near);
+  }
+}
 
 // One block of kVecs vectors of the row: acc += w * row for each tap, then rounded or stored.
 template <typename Isa, typename In, typename Mid, typename Acc, int kVecs>
@@ -387,6 +553,7 @@ SR_ALWAYS_INLINE void rows_block(const In* base, Mid* out, const RowsGeometry& g
   using V = VecOf<Acc>;
   constexpr int64_t kLanes = Simd<Acc>::kLanes;
   const int64_t taps = t.taps;
+  const float margin = t.tie_margin;
   V acc[kVecs];
 #pragma GCC unroll 8
   for (int v = 0; v < kVecs; ++v) acc[v] = V{} + Acc(0);
@@ -394,24 +561,23 @@ SR_ALWAYS_INLINE void rows_block(const In* base, Mid* out, const RowsGeometry& g
     const In* row = base + index[k] * g.src_row + j0;
     const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
 #pragma GCC unroll 8
-    for (int v = 0; v < kVecs; ++v) acc[v] += w * Isa::template load<Acc>(row + v * kLanes);
+    for (int v = 0; v < kVecs; ++v) {
+      acc[v] = Isa::template madd<Acc>(acc[v], w, Isa::template load<Acc>(row + v * kLanes));
+    }
   }
   if constexpr (std::is_same_v<Mid, uint8_t>) {
-    // float32 sums; outputs near a .5 tie are redone in float64 (tap order, no FMA: the
-    // reference's arithmetic), so the bytes are those of a float64 evaluation.
-    for (int v = 0; v < kVecs; ++v) {
-      typename Simd<float>::Bytes bytes;
-      uint32_t near = Isa::round8(acc[v], t.tie_margin, &bytes);
-      std::memcpy(out + j0 + v * kLanes, &bytes, sizeof(bytes));
-      while (near != 0) {
-        const int64_t j = j0 + v * kLanes + __builtin_ctz(near);
-        near &= near - 1;
-        double exact = 0.0;
-        for (int64_t k = 0; k < taps; ++k) {
-          exact = exact + weight64[k] * static_cast<double>(base[index[k] * g.src_row + j]);
-        }
-        store(out + j, exact);
+    // float32 sums; outputs near a .5 tie are redone in float64 (redo_rows).
+    constexpr int kStep = kVecs % 2 == 0 ? 2 : 1;  // vectors rounded together
+    for (int v = 0; v < kVecs; v += kStep) {
+      uint32_t near;
+      if constexpr (kStep == 2) {
+        near = Isa::round16(acc[v], acc[v + 1], margin, out + j0 + v * kLanes);
+      } else {
+        typename Simd<float>::Bytes bytes;
+        near = Isa::round8(acc[v], margin, &bytes);
+        std::memcpy(out + j0 + v * kLanes, &bytes, sizeof(bytes));
       }
+      redo_rows(base, out, g.src_row, index, weight64, taps, j0 + v * kLanes, near);
     }
   } else {
 #pragma GCC unroll 8
@@ -435,6 +601,12 @@ SR_ALWAYS_INLINE void rows_item(const In* src, Mid* mid, const RowsGeometry& g,
   const int64_t taps = t.taps;
   const bool unit = g.src_step == 1 && g.mid_step == 1;
   int64_t j0 = 0;
+  if constexpr (Isa::kWide && std::is_same_v<In, uint8_t> && std::is_same_v<Mid, uint8_t>) {
+    constexpr int64_t kWideBlock = Isa::kWideLanes * kRowVectors;
+    for (; unit && j0 + kWideBlock <= g.run; j0 += kWideBlock) {
+      rows_block_wide<Isa>(base, out, g, t, index, weight, weight64, j0);
+    }
+  }
   if (unit) {
     for (; j0 + kBlock <= g.run; j0 += kBlock) {
       rows_block<Isa, In, Mid, Acc, kRowVectors>(base, out, g, t, index, weight, weight64, j0);
@@ -470,6 +642,14 @@ void rows_items_base(const In* src, Mid* mid, const RowsGeometry& g, const Resiz
 
 #if SR_X86_MULTIVERSION
 template <typename In, typename Mid, typename Acc>
+SR_FLATTEN_AVX512 void rows_items_avx512(const In* src, Mid* mid, const RowsGeometry& g,
+                                         const ResizeTable& t, int64_t begin, int64_t end) {
+  for (int64_t item = begin; item < end; ++item) {
+    rows_item<IsaAvx512, In, Mid, Acc>(src, mid, g, t, item);
+  }
+}
+
+template <typename In, typename Mid, typename Acc>
 SR_FLATTEN_AVX2 void rows_items_avx2(const In* src, Mid* mid, const RowsGeometry& g,
                                      const ResizeTable& t, int64_t begin, int64_t end) {
   for (int64_t item = begin; item < end; ++item) {
@@ -478,12 +658,25 @@ SR_FLATTEN_AVX2 void rows_items_avx2(const In* src, Mid* mid, const RowsGeometry
 }
 #endif
 
-bool use_avx2() {
+enum class CpuIsa { kBase, kAvx2, kAvx512 };
+
+// The widest instruction set the CPU has, lowered by SR_KERNELS_CPU_ISA=base|avx2 (read at each
+// call, so that tests can run every path on one machine).
+CpuIsa cpu_isa() {
 #if SR_X86_MULTIVERSION
-  static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return supported;
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                             __builtin_cpu_supports("avx512bw") &&
+                             __builtin_cpu_supports("avx512vbmi");
+  CpuIsa isa = avx512 ? CpuIsa::kAvx512 : (avx2 ? CpuIsa::kAvx2 : CpuIsa::kBase);
+  const char* limit = std::getenv("SR_KERNELS_CPU_ISA");
+  if (limit != nullptr && std::strcmp(limit, "base") == 0) isa = CpuIsa::kBase;
+  if (limit != nullptr && std::strcmp(limit, "avx2") == 0 && isa == CpuIsa::kAvx512) {
+    isa = CpuIsa::kAvx2;
+  }
+  return isa;
 #else
-  return false;
+  return CpuIsa::kBase;
 #endif
 }
 
@@ -523,7 +716,7 @@ void rows_pass(const In* src, const Tensor4d& sd, Mid* mid, const Tensor4d& md,
   const RowsGeometry g = rows_geometry(sd, md);
   const int64_t items = g.slabs * t.out_len;
   const int64_t work = items * g.run * t.taps;
-  const bool avx2 = use_avx2();
+  const CpuIsa isa = cpu_isa();
   // Dynamic chunks of about 64K multiply-adds: a thread that the OS preempts (shared CPUs)
   // does not hold the others up at the end of the pass.
   const int64_t per_item = std::max<int64_t>(1, g.run * t.taps);
@@ -533,13 +726,22 @@ void rows_pass(const In* src, const Tensor4d& sd, Mid* mid, const Tensor4d& md,
   for (int64_t i = 0; i < chunks; ++i) {
     const int64_t begin = i * chunk, end = std::min(items, begin + chunk);
 #if SR_X86_MULTIVERSION
-    if (avx2) {
+    // AVX-512 code for uint8 only: the other dtypes would run the AVX2 loops there anyway.
+    bool done = false;
+    if constexpr (std::is_same_v<In, uint8_t>) {
+      if (isa == CpuIsa::kAvx512) {
+        rows_items_avx512<In, Mid, Acc>(src, mid, g, t, begin, end);
+        done = true;
+      }
+    }
+    if (done) {
+    } else if (isa != CpuIsa::kBase) {
       rows_items_avx2<In, Mid, Acc>(src, mid, g, t, begin, end);
     } else {
       rows_items_base<In, Mid, Acc>(src, mid, g, t, begin, end);
     }
 #else
-    (void)avx2;
+    (void)isa;
     rows_items_base<In, Mid, Acc>(src, mid, g, t, begin, end);
 #endif
   }
@@ -557,6 +759,9 @@ struct ColsGeometry {
   int64_t width;               // input width
   int64_t per_group;           // lines per group: cols_lanes, or whole pixel rows for NHWC
   bool pack;                   // uint8 NHWC rows: outputs staged, then copied pixel by pixel
+  // Outputs [run_begin, run_end) read consecutive input columns (index[o][k] = index[o][0] + k):
+  // all but a few near the borders, where the edge rule folds the indices.
+  int64_t run_begin, run_end;
 };
 
 template <typename Acc>
@@ -597,13 +802,16 @@ SR_ALWAYS_INLINE void store_transposed8(const Simd<float>::Bytes block[8], uint8
 
 // stage[o * kLanes + lane] -> the `rows` pixel rows of dst (channels innermost, `channels` per
 // pixel, lanes rr * channels + c): one pixel's channels per copy.
+// Outputs before `first` are done already.
 SR_ALWAYS_INLINE void unstage(const uint8_t* stage, int64_t lanes, int64_t out_len,
-                              int64_t channels, int64_t rows, uint8_t* dst, const int64_t* base) {
+                              int64_t channels, int64_t rows, uint8_t* dst, const int64_t* base,
+                              int64_t first) {
   for (int64_t rr = 0; rr < rows; ++rr) {
     const uint8_t* from = stage + rr * channels;
     uint8_t* to = dst + base[rr * channels];
-    int64_t o = 0;
+    int64_t o = first;
     if (channels == 3) {  // 4-byte moves, each overwriting the previous one's spare byte
+#pragma GCC unroll 8
       for (; o + 1 < out_len; ++o) std::memcpy(to + o * 3, from + o * lanes, 4);
     }
     for (; o < out_len; ++o) {
@@ -612,7 +820,73 @@ SR_ALWAYS_INLINE void unstage(const uint8_t* stage, int64_t lanes, int64_t out_l
   }
 }
 
-template <typename Isa, typename Mid, typename Out, typename Acc>
+// The two accumulator vectors (kLanes lanes) of one output of the cols pass: the sum over taps
+// of weight[k] * tile[index[k]][lane]. kTaps > 0 fixes the tap count at compile time (unrolled);
+// 0 reads it from `taps`.
+template <typename Isa, typename Acc, int kTaps>
+SR_ALWAYS_INLINE void column_sums(const Acc* tile, const int32_t* index, const Acc* weight,
+                                  int64_t taps, VecOf<Acc>* acc0, VecOf<Acc>* acc1) {
+  using V = VecOf<Acc>;
+  constexpr int64_t kVec = Simd<Acc>::kLanes;
+  constexpr int64_t kLanes = cols_lanes<Acc>();
+  const int64_t count = kTaps > 0 ? kTaps : taps;
+  V sum0 = V{} + Acc(0), sum1 = V{} + Acc(0);
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < count; ++k) {
+    const Acc* column = tile + static_cast<int64_t>(index[k]) * kLanes;
+    const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
+    sum0 = Isa::template madd<Acc>(sum0, w, vload<Acc>(column));
+    sum1 = Isa::template madd<Acc>(sum1, w, vload<Acc>(column + kVec));
+  }
+  *acc0 = sum0;
+  *acc1 = sum1;
+}
+
+// column_sums for an output whose taps read consecutive columns from `column` on: fixed
+// offsets instead of an index load per tap.
+template <typename Isa, typename Acc, int kTaps>
+SR_ALWAYS_INLINE void column_sums_run(const Acc* column, const Acc* weight, int64_t taps,
+                                      VecOf<Acc>* acc0, VecOf<Acc>* acc1) {
+  using V = VecOf<Acc>;
+  constexpr int64_t kVec = Simd<Acc>::kLanes;
+  constexpr int64_t kLanes = cols_lanes<Acc>();
+  const int64_t count = kTaps > 0 ? kTaps : taps;
+  V sum0 = V{} + Acc(0), sum1 = V{} + Acc(0);
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < count; ++k) {
+    const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
+    sum0 = Isa::template madd<Acc>(sum0, w, vload<Acc>(column + k * kLanes));
+    sum1 = Isa::template madd<Acc>(sum1, w, vload<Acc>(column + k * kLanes + kVec));
+  }
+  *acc0 = sum0;
+  *acc1 = sum1;
+}
+
+// The 16 float32 sums of one output of the cols pass in one register (Isa::kWide); `run`: the
+// taps read consecutive columns from index[0] on.
+template <typename Isa, int kTaps>
+SR_ALWAYS_INLINE typename Isa::Wide column_sums_wide(const float* tile, const int32_t* index,
+                                                     const float* weight, int64_t taps, bool run) {
+  constexpr int64_t kLanes = cols_lanes<float>();
+  const int64_t count = kTaps > 0 ? kTaps : taps;
+  typename Isa::Wide sum = Isa::wide_zero();
+  if (run) {
+    const float* column = tile + static_cast<int64_t>(index[0]) * kLanes;
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < count; ++k) {
+      sum = Isa::wide_madd(sum, weight[k], Isa::wide_load(column + k * kLanes));
+    }
+  } else {
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < count; ++k) {
+      sum = Isa::wide_madd(sum, weight[k],
+                           Isa::wide_load(tile + static_cast<int64_t>(index[k]) * kLanes));
+    }
+  }
+  return sum;
+}
+
+template <typename Isa, typename Mid, typename Out, typename Acc, int kTaps>
 SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g,
                                  const ResizeTable& t, int64_t group, Acc* tile, uint8_t* stage) {
   using V = VecOf<Acc>;
@@ -643,26 +917,32 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
     for (int64_t x = 0; x < g.width; ++x) tile[x * kLanes + r] = load<Acc>(line + x * g.mid_step);
   }
   const Acc* weights = table_weights<Acc>(t);
-  const int64_t taps = t.taps;
+  // Locals, not reloads of t: stores through the uint8 output may alias anything.
+  const int64_t taps = kTaps > 0 ? kTaps : t.taps;
+  const int64_t out_len = t.out_len;
+  const float margin = t.tie_margin;
   const int64_t low = std::min(count, kVec), high = count - low;
   int64_t o = 0;
   if constexpr (std::is_same_v<Out, uint8_t>) {
     if (g.pack) {  // NHWC: the group holds whole pixel rows; bytes staged as [out_len][kLanes]
-      for (; o < t.out_len; ++o) {
+      for (; o < out_len; ++o) {
         const int32_t* index = t.index + o * taps;
         const Acc* weight = weights + o * taps;
-        V acc0 = V{} + Acc(0), acc1 = V{} + Acc(0);
-        for (int64_t k = 0; k < taps; ++k) {
-          const Acc* column = tile + index[k] * kLanes;
-          const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
-          acc0 += w * vload<Acc>(column);
-          acc1 += w * vload<Acc>(column + kVec);
-        }
+        const bool run = o >= g.run_begin && o < g.run_end;
         uint8_t* out = stage + o * kLanes;
-        typename Simd<float>::Bytes bytes[2];
-        const uint32_t near = Isa::round8(acc0, t.tie_margin, &bytes[0]) |
-                              (Isa::round8(acc1, t.tie_margin, &bytes[1]) << kVec);
-        std::memcpy(out, bytes, sizeof(bytes));
+        uint32_t near;
+        if constexpr (Isa::kWide) {
+          near = Isa::wide_round16(column_sums_wide<Isa, kTaps>(tile, index, weight, taps, run),
+                                   margin, out);
+        } else {
+          V acc0, acc1;
+          if (run) {
+            column_sums_run<Isa, Acc, kTaps>(tile + index[0] * kLanes, weight, taps, &acc0, &acc1);
+          } else {
+            column_sums<Isa, Acc, kTaps>(tile, index, weight, taps, &acc0, &acc1);
+          }
+          near = Isa::round16(acc0, acc1, margin, out);
+        }
         for (uint32_t m = near & ((1u << count) - 1); m != 0; m &= m - 1) {  // float64 redo
           const int64_t r = __builtin_ctz(m);
           const double* weight64 = t.weight + o * taps;
@@ -673,27 +953,27 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
           store(out + r, exact);
         }
       }
-      unstage(stage, kLanes, t.out_len, g.inner, count / g.inner, dst, dst_base);
+      const int64_t rows = count / g.inner;
+      int64_t first = 0;
+      if constexpr (Isa::kUnstage3 && kLanes == 16) {
+        if (g.inner == 3) first = Isa::unstage3(stage, out_len, rows, dst, dst_base);
+      }
+      unstage(stage, kLanes, out_len, g.inner, rows, dst, dst_base, first);
       return;
     }
     // Lines with unit output stride (NCHW) and a full group: 8 outputs x 16 lanes of bytes are
     // transposed in registers and written as 8-byte runs, instead of 128 single-byte stores.
     if (g.dst_step == 1 && count == kLanes) {
-      for (; o + 8 <= t.out_len; o += 8) {
+      for (; o + 8 <= out_len; o += 8) {
         typename Simd<float>::Bytes block[2][8];
         uint32_t near[2][8];
         for (int64_t i = 0; i < 8; ++i) {
           const int32_t* index = t.index + (o + i) * taps;
           const Acc* weight = weights + (o + i) * taps;
-          V acc0 = V{} + Acc(0), acc1 = V{} + Acc(0);
-          for (int64_t k = 0; k < taps; ++k) {
-            const Acc* column = tile + index[k] * kLanes;
-            const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
-            acc0 += w * vload<Acc>(column);
-            acc1 += w * vload<Acc>(column + kVec);
-          }
-          near[0][i] = Isa::round8(acc0, t.tie_margin, &block[0][i]);
-          near[1][i] = Isa::round8(acc1, t.tie_margin, &block[1][i]);
+          V acc0, acc1;
+          column_sums<Isa, Acc, kTaps>(tile, index, weight, taps, &acc0, &acc1);
+          near[0][i] = Isa::round8(acc0, margin, &block[0][i]);
+          near[1][i] = Isa::round8(acc1, margin, &block[1][i]);
         }
         for (int half = 0; half < 2; ++half) {
           store_transposed8(block[half], dst + o, dst_base + half * kVec);
@@ -714,16 +994,11 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
       }
     }
   }
-  for (; o < t.out_len; ++o) {
+  for (; o < out_len; ++o) {
     const int32_t* index = t.index + o * taps;
     const Acc* weight = weights + o * taps;
-    V acc0 = V{} + Acc(0), acc1 = V{} + Acc(0);
-    for (int64_t k = 0; k < taps; ++k) {
-      const Acc* column = tile + index[k] * kLanes;
-      const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
-      acc0 += w * vload<Acc>(column);
-      acc1 += w * vload<Acc>(column + kVec);
-    }
+    V acc0, acc1;
+    column_sums<Isa, Acc, kTaps>(tile, index, weight, taps, &acc0, &acc1);
     Out* out = dst + o * g.dst_step;
     if constexpr (std::is_same_v<Out, uint8_t>) {
       const V both[2] = {acc0, acc1};
@@ -731,7 +1006,7 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
         const int64_t lanes = half == 0 ? low : high;
         if (lanes <= 0) break;
         typename Simd<float>::Bytes bytes;
-        uint32_t near = Isa::round8(both[half], t.tie_margin, &bytes);
+        uint32_t near = Isa::round8(both[half], margin, &bytes);
         const int64_t* bases = dst_base + half * kVec;
         for (int64_t r = 0; r < lanes; ++r) out[bases[r]] = bytes[r];
         near &= (1u << lanes) - 1;
@@ -758,17 +1033,38 @@ template <typename Mid, typename Out, typename Acc>
 void cols_groups_base(const Mid* mid, Out* dst, const ColsGeometry& g, const ResizeTable& t,
                       int64_t begin, int64_t end, Acc* tile, uint8_t* stage) {
   for (int64_t group = begin; group < end; ++group) {
-    cols_group<IsaBase, Mid, Out, Acc>(mid, dst, g, t, group, tile, stage);
+    cols_group<IsaBase, Mid, Out, Acc, 0>(mid, dst, g, t, group, tile, stage);
   }
 }
 
 #if SR_X86_MULTIVERSION
 template <typename Mid, typename Out, typename Acc>
+SR_FLATTEN_AVX512 void cols_groups_avx512(const Mid* mid, Out* dst, const ColsGeometry& g,
+                                          const ResizeTable& t, int64_t begin, int64_t end,
+                                          Acc* tile, uint8_t* stage) {
+  if (t.taps == 4) {  // every upscale: the tap loop unrolled
+    for (int64_t group = begin; group < end; ++group) {
+      cols_group<IsaAvx512, Mid, Out, Acc, 4>(mid, dst, g, t, group, tile, stage);
+    }
+  } else {
+    for (int64_t group = begin; group < end; ++group) {
+      cols_group<IsaAvx512, Mid, Out, Acc, 0>(mid, dst, g, t, group, tile, stage);
+    }
+  }
+}
+
+template <typename Mid, typename Out, typename Acc>
 SR_FLATTEN_AVX2 void cols_groups_avx2(const Mid* mid, Out* dst, const ColsGeometry& g,
                                       const ResizeTable& t, int64_t begin, int64_t end, Acc* tile,
                                       uint8_t* stage) {
-  for (int64_t group = begin; group < end; ++group) {
-    cols_group<IsaAvx2, Mid, Out, Acc>(mid, dst, g, t, group, tile, stage);
+  if (t.taps == 4) {  // every upscale: the tap loop unrolled
+    for (int64_t group = begin; group < end; ++group) {
+      cols_group<IsaAvx2, Mid, Out, Acc, 4>(mid, dst, g, t, group, tile, stage);
+    }
+  } else {
+    for (int64_t group = begin; group < end; ++group) {
+      cols_group<IsaAvx2, Mid, Out, Acc, 0>(mid, dst, g, t, group, tile, stage);
+    }
   }
 }
 #endif
@@ -803,14 +1099,30 @@ ColsGeometry cols_geometry(const Tensor4d& m, const Tensor4d& d, int64_t lanes, 
   return g;
 }
 
+void consecutive_run(const ResizeTable& t, int64_t* begin, int64_t* end) {
+  auto consecutive = [&t](int64_t o) {
+    const int32_t* index = t.index + o * t.taps;
+    for (int64_t k = 1; k < t.taps; ++k) {
+      if (index[k] != index[0] + k) return false;
+    }
+    return true;
+  };
+  int64_t o = 0;
+  while (o < t.out_len && !consecutive(o)) ++o;
+  *begin = o;
+  while (o < t.out_len && consecutive(o)) ++o;
+  *end = o;
+}
+
 template <typename Mid, typename Out, typename Acc>
 void cols_pass(const Mid* mid, const Tensor4d& md, Out* dst, const Tensor4d& dd,
                const ResizeTable& t) {
   constexpr int64_t kLanes = cols_lanes<Acc>();
-  const ColsGeometry g = cols_geometry(md, dd, kLanes, std::is_same_v<Out, uint8_t>);
+  ColsGeometry g = cols_geometry(md, dd, kLanes, std::is_same_v<Out, uint8_t>);
+  consecutive_run(t, &g.run_begin, &g.run_end);
   const int64_t groups = (g.lines + g.per_group - 1) / g.per_group;
   const int64_t work = g.lines * t.out_len * t.taps;
-  const bool avx2 = use_avx2();
+  const CpuIsa isa = cpu_isa();
   const int64_t per_group = std::max<int64_t>(1, g.per_group * t.out_len * t.taps);
   const int64_t chunk = std::max<int64_t>(1, (1 << 16) / per_group);
   const int64_t chunks = (groups + chunk - 1) / chunk;
@@ -822,13 +1134,22 @@ void cols_pass(const Mid* mid, const Tensor4d& md, Out* dst, const Tensor4d& dd,
     for (int64_t i = 0; i < chunks; ++i) {
       const int64_t begin = i * chunk, end = std::min(groups, begin + chunk);
 #if SR_X86_MULTIVERSION
-      if (avx2) {
+      // AVX-512 for the uint8 channels-innermost rows (g.pack) only, as in rows_pass.
+      bool done = false;
+      if constexpr (std::is_same_v<Out, uint8_t>) {
+        if (isa == CpuIsa::kAvx512 && g.pack) {
+          cols_groups_avx512<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data(), stage.data());
+          done = true;
+        }
+      }
+      if (done) {
+      } else if (isa != CpuIsa::kBase) {
         cols_groups_avx2<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data(), stage.data());
       } else {
         cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data(), stage.data());
       }
 #else
-      (void)avx2;
+      (void)isa;
       cols_groups_base<Mid, Out, Acc>(mid, dst, g, t, begin, end, tile.data(), stage.data());
 #endif
     }
@@ -854,6 +1175,18 @@ bool valid(const Tensor4d& src, const Tensor4d& mid, const Tensor4d& dst, const 
 }
 
 }  // namespace
+
+const char* imresize_cpu_isa() {
+  switch (cpu_isa()) {
+    case CpuIsa::kAvx512:
+      return "avx512";
+    case CpuIsa::kAvx2:
+      return "avx2";
+    case CpuIsa::kBase:
+      break;
+  }
+  return "base";
+}
 
 Status imresize_cpu(ImresizeDtype dtype, const void* src, const Tensor4d& src_desc, void* mid,
                     const Tensor4d& mid_desc, void* dst, const Tensor4d& dst_desc,

@@ -80,6 +80,10 @@ def _extension_lines(gpus: list[str]) -> list[tuple[str, str]]:
     rows = [("loaded", f"yes ({info.how})"), ("library", info.path)]
     if info.build_dir:
         rows.append(("build folder", info.build_dir))
+    import torch
+
+    isa = torch.ops.sr_kernels.imresize_cpu_isa()
+    rows.append(("CPU kernels", f"{isa} instructions for imresize (SR_KERNELS_CPU_ISA lowers it)"))
     if not info.with_cuda:
         rows.append(("CUDA kernels", f"no ({info.cuda_reason or 'built without CUDA'})"))
         return rows

@@ -121,6 +121,23 @@ def test_uint8_exact_channels_last_larger(backend, channels):
         assert out.is_contiguous(memory_format=torch.channels_last)
 
 
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("isa", ["avx512", "avx2", "base"])
+def test_cpu_uint8_exact_per_instruction_set(backend, isa, layout, monkeypatch):
+    """Every instruction-set path of the CPU kernel is exact on uint8 (SR_KERNELS_CPU_ISA lowers
+    the one the processor has). Rows of 903 / 301 elements: several of the widest blocks
+    (128 bytes with AVX-512) plus every remainder path; RGB rows for the AVX-512 unstaging."""
+    monkeypatch.setenv("SR_KERNELS_CPU_ISA", isa)
+    active = torch.ops.sr_kernels.imresize_cpu_isa()
+    if active != isa:
+        pytest.skip(f"this processor has no {isa} path (the CPU kernel uses {active})")
+    x = _make((2, 3, 45, 301), torch.uint8, layout, "cpu")
+    for scale in (1 / 4, 1 / 3, 1 / 2, 2, 3.5, 4, (0.5, 3.0)):
+        out = _run(backend, x, scale)
+        assert torch.equal(out, _reference(x, scale)), (isa, scale)
+
+
 # The CUDA fused kernel works on output tiles of up to 16 rows x 128 columns x (C when the
 # channels are innermost and C <= 4, else 1) channels, the intermediate in shared memory (its
 # tile_y shrinks for wide dtypes; tiles too wide for shared memory take the two-kernel path).

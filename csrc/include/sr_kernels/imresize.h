@@ -99,6 +99,11 @@ Status imresize_cpu(ImresizeDtype dtype, const void* src, const Tensor4d& src_de
                     const Tensor4d& mid_desc, void* dst, const Tensor4d& dst_desc,
                     const ResizeTable& rows, const ResizeTable& cols);
 
+// The instruction set imresize_cpu uses for uint8 now: "avx512" (F, BW and VBMI), "avx2" (with
+// FMA) or "base" (the x86-64 baseline, or any other processor). The environment variable
+// SR_KERNELS_CPU_ISA=avx2|base lowers it (read at every call, so tests can run each path).
+const char* imresize_cpu_isa();
+
 #ifdef SR_WITH_CUDA
 // Tables must be device pointers. With `allow_fused`, launches one fused kernel on `stream`
 // where a tile fits in shared memory; otherwise two kernels through `mid` (always provide it).
