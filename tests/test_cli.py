@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,8 @@ def test_env_reports_versions_backends_and_extension(capsys):
         assert f"CPU kernels   {isa} instructions for imresize" in out
         assert "cpu        available" in out
     else:
-        assert "loaded        no: " in out
+        # the section's keys set the column width: "loaded" alone when nothing else is listed
+        assert re.search(r"loaded +no: ", out), out
     if _registry.triton_interpreting():
         assert "triton     available (interpreter" in out
     if _ext.info().loaded and _ext.info().with_cuda:
