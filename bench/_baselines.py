@@ -35,6 +35,7 @@ class Baseline:
         primary: the speed-up reference of its op on these devices (one per op and device).
         requires: importable module names; the row skips with a reason when one is missing.
         note: one line for the report (what exactly is measured).
+        variant: shown next to the name in reports (e.g. the torch.compile mode).
     """
 
     name: str
@@ -44,6 +45,7 @@ class Baseline:
     requires: tuple[str, ...] = ()
     note: str = ""
     skip: dict[str, str] = field(default_factory=dict)  # device -> reason this row skips there
+    variant: str = ""
 
     def unavailable_reason(self, device: str) -> str | None:
         """None when this baseline runs on `device` here, else why not."""

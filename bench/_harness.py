@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,11 +81,12 @@ class Case:
 
     @property
     def group(self) -> str:
-        """``op/<workload>/<dtype>/<layout>/<device>``."""
+        """``op/<workload>/<dtype>/<layout>/<device>`` (the workload's label: imresize adds
+        the direction)."""
         return "/".join(
             (
                 self.op,
-                self.workload.name,
+                self.workload.label,
                 _workloads.dtype_name(self.dtype),
                 self.layout,
                 self.device,
@@ -336,6 +337,7 @@ class Bench:
         cost: _roofline.Cost,
         check: Callable[[Any, Any], None] = assert_exact,
         trace_op: str | None = None,
+        variants: Mapping[str, str] | None = None,
     ) -> Any:
         """Check `fn()` against `expected`, time `fn`, record everything; returns fn's output.
 
@@ -346,6 +348,9 @@ class Bench:
             cost: minimum bytes/FLOPs of one call (`_roofline`).
             check: raises AssertionError when the output is wrong (default: bitwise equal).
             trace_op: the op name our backends record in `ops.trace()` (default case.op).
+            variants: for our rows, a label per backend that ran (e.g. {"cuda": "fused"}) where
+                one backend has several kernels chosen outside the call (an environment
+                variable); recorded as extra_info["variant"]. Baselines carry their own.
         """
         benchmark = self.benchmark
         benchmark.group = case.group
@@ -370,7 +375,7 @@ class Bench:
         info = benchmark.extra_info
         info.update(
             op=case.op,
-            workload=case.workload.name,
+            workload=case.workload.label,
             dtype=_workloads.dtype_name(case.dtype),
             layout=case.layout,
             device=case.device,
@@ -384,6 +389,11 @@ class Bench:
             flops=cost.flops,
             checked_against=_baselines.primary(case.op, case.device).name,
         )
+        variant = (variants or {}).get(info["backend"]) if case.is_ours else None
+        if case.baseline is not None:
+            variant = case.baseline.variant or None
+        if variant:
+            info["variant"] = variant
         if cost.bytes:
             info["gbps"] = _roofline.gbps(cost, seconds)
         if cost.flops:
@@ -421,6 +431,26 @@ class Bench:
         rounds = min(MAX_ROUNDS, max(rounds_min, math.ceil(CPU_TARGET_S / (once * iterations))))
         benchmark.pedantic(fn, rounds=rounds, iterations=iterations, warmup_rounds=1)
         return float(benchmark.stats.stats.median), "pytest-benchmark median (CPU wall clock)"
+
+
+def describe_plain(benchmark: Any, group: str, impl: str, primary_baseline: bool) -> None:
+    """Group and extra_info of a benchmark timed with pytest-benchmark directly (not `Bench`,
+    e.g. a training step), so that reports compare it with its baseline; its time is
+    pytest-benchmark's median. `impl`: "ours" or the baseline's name."""
+    op, workload, dtype, layout, device = group.split("/")
+    benchmark.group = group
+    benchmark.extra_info.update(
+        op=op,
+        workload=workload,
+        dtype=dtype,
+        layout=layout,
+        device=device,
+        impl=impl,
+        role=OURS if impl == OURS else "baseline",
+        primary_baseline=primary_baseline,
+        backend=impl,
+    )
+    benchmark.extra_info.update(environment(device))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -68,6 +68,11 @@ class Workload:
     devices: tuple[str, ...]
     note: str
 
+    @property
+    def label(self) -> str:
+        """The workload part of benchmark groups: the name, qualified where it has variants."""
+        return self.name
+
 
 # ---------------------------------------------------------------------------------------------
 # pixel_shuffle
@@ -141,6 +146,12 @@ class ResizeWorkload(Workload):
     def __post_init__(self) -> None:
         if self.direction not in ("down", "up"):
             raise ValueError(f"direction must be 'down' or 'up', got {self.direction!r}")
+
+    @property
+    def label(self) -> str:
+        # Down and up share the name: without the direction their rows would share one group
+        # and one primary baseline (wrong speed-ups).
+        return f"{self.name}_x{self.scale}_{self.direction}"
 
     @property
     def lr_shape(self) -> tuple[int, int, int, int]:

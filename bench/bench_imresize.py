@@ -16,6 +16,7 @@ difference from MATLAB's image below one grey level.
 from __future__ import annotations
 
 import math
+import os
 
 import _baselines
 import _harness
@@ -57,6 +58,14 @@ def _taps(workload: _workloads.ResizeWorkload) -> tuple[int, int]:
     return taps, taps
 
 
+def _variants() -> dict[str, str]:
+    # The CUDA backend's kernel is chosen per call by SR_KERNELS_IMRESIZE_FUSED (1: one fused
+    # launch where the tables fit, else the two passes): label the rows so that runs with either
+    # setting can be told apart in one report.
+    fused = os.environ.get("SR_KERNELS_IMRESIZE_FUSED") == "1"
+    return {"cuda": "fused" if fused else "two-pass"}
+
+
 @pytest.mark.parametrize("case", _harness.cases(OP, _workloads.IMRESIZE, DTYPES))
 def test_imresize(bench, case: _harness.Case) -> None:
     workload = case.workload
@@ -67,7 +76,8 @@ def test_imresize(bench, case: _harness.Case) -> None:
     )
     if case.is_ours:
         expected = _matlab_expected(x, factor)
-        bench(case, lambda: ops.imresize(x, factor), expected=expected, cost=cost, check=_exact)
+        fn = lambda: ops.imresize(x, factor)  # noqa: E731
+        bench(case, fn, expected=expected, cost=cost, check=_exact, variants=_variants())
         return
     baseline = case.baseline
     assert baseline is not None

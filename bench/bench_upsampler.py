@@ -37,10 +37,11 @@ _baselines.register(
     OP,
     _baselines.Baseline(
         "torch.compile",
-        _baselines.compiled(_eager, mode="max-autotune"),
+        _baselines.compiled(_eager, mode="max-autotune", dynamic=False),  # one graph per shape
         devices=_baselines.COMPILE_DEVICES,
         skip={"cpu": _baselines._COMPILE_ON_CPU},
-        note='torch.compile(mode="max-autotune") of conv + pixel_shuffle',
+        note='torch.compile(mode="max-autotune", dynamic=False) of conv + pixel_shuffle',
+        variant="max-autotune",
     ),
 )
 _TOLERANCE = {torch.bfloat16: 3e-2, torch.float16: 5e-3, torch.float32: 5e-3}
@@ -112,6 +113,6 @@ def test_upsampler_x4(benchmark, impl, dtype) -> None:
             upsample()
             torch.cuda.synchronize()
 
-        benchmark.group = f"upsampler_x4/{workload.name}/{_workloads.dtype_name(dtype)}/nhwc/cuda"
-        benchmark.extra_info["impl"] = impl
+        group = f"upsampler_x4/{workload.name}/{_workloads.dtype_name(dtype)}/nhwc/cuda"
+        _harness.describe_plain(benchmark, group, impl, primary_baseline=impl == "eager")
         benchmark.pedantic(run, warmup_rounds=3, rounds=30)

@@ -9,7 +9,8 @@ Result schema (what `bench/conftest.py` puts in each benchmark's ``extra_info``)
 ``workload``, ``dtype``, ``layout``, ``device``, ``impl`` ("ours:<backend|auto>" or a baseline
 name), ``role`` ("ours"/"baseline"), ``primary_baseline``, ``backend`` (the one that ran),
 ``time_s``, ``timer``, ``bytes``, ``flops``, ``gbps``, ``tflops``, ``bw_fraction_measured``,
-``flops_fraction_measured`` (``*_spec`` on known GPUs), device/version/git fields; after
+``flops_fraction_measured`` (``*_spec`` on known GPUs), device/version/git fields, optionally
+``variant`` (which kernel or compile mode of that impl, e.g. "fused", "max-autotune"); after
 `annotate_speedups`: ``baseline``, ``baseline_time_s``, ``speedup``, ``best_baseline``,
 ``speedup_vs_best_baseline``.
 """
@@ -92,6 +93,7 @@ class Row:
     speedup: float | None = None
     best_baseline: str | None = None
     speedup_vs_best_baseline: float | None = None
+    variant: str | None = None
     gbps: float | None = None
     tflops: float | None = None
     bw_fraction: float | None = None
@@ -124,6 +126,7 @@ def rows_from_benchmarks(benchmarks: Iterable[dict[str, Any]]) -> list[Row]:
                 speedup=info.get("speedup"),
                 best_baseline=info.get("best_baseline"),
                 speedup_vs_best_baseline=info.get("speedup_vs_best_baseline"),
+                variant=info.get("variant"),
                 gbps=info.get("gbps"),
                 tflops=info.get("tflops"),
                 bw_fraction=info.get("bw_fraction_measured"),
@@ -167,6 +170,10 @@ def _rate(row: Row) -> str:
     return ", ".join(parts) or "-"
 
 
+def _impl(row: Row) -> str:
+    return f"{row.impl} ({row.variant})" if row.variant else row.impl
+
+
 def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
@@ -184,11 +191,11 @@ def markdown_table(rows: Sequence[Row], include_baselines: bool = False) -> str:
         "|---|---|---|---:|---|---:|---:|---|"
     )
     lines = [header]
-    for row in sorted(rows, key=lambda r: (r.group, r.role != "ours", r.impl)):
+    for row in sorted(rows, key=lambda r: (r.group, r.role != "ours", r.impl, r.variant or "")):
         if row.role != "ours" and not include_baselines:
             continue
         lines.append(
-            f"| `{row.group}` | {row.impl} | {row.backend} | {format_time(row.time_s)} "
+            f"| `{row.group}` | {_impl(row)} | {row.backend} | {format_time(row.time_s)} "
             f"| {row.baseline or '-'} | {format_time(row.baseline_time_s)} "
             f"| {_ratio(row.speedup)} | {_rate(row)} |"
         )
@@ -233,7 +240,7 @@ def plot_speedups(rows: Sequence[Row], path: str | Path, title: str = "Speed-up"
     from matplotlib.ticker import FuncFormatter
 
     ours = [r for r in rows if r.role == "ours" and r.speedup]
-    ours.sort(key=lambda r: (r.group, r.impl), reverse=True)
+    ours.sort(key=lambda r: (r.group, r.impl, r.variant or ""), reverse=True)
     height = max(2.5, 0.26 * len(ours) + 1.4)
     fig, ax = plt.subplots(figsize=(11, height))
     if not ours:
@@ -241,7 +248,7 @@ def plot_speedups(rows: Sequence[Row], path: str | Path, title: str = "Speed-up"
         ax.set_axis_off()
     else:
         values = [float(r.speedup or 0.0) for r in ours]
-        labels = [f"{r.group.replace('/', ' / ')}  [{r.impl}]" for r in ours]
+        labels = [f"{r.group.replace('/', ' / ')}  [{_impl(r)}]" for r in ours]
         colors = ["#2a9d8f" if v >= 1 else "#e76f51" for v in values]
         y = range(len(ours))
         ax.barh(y, values, color=colors, height=0.7)
@@ -418,16 +425,76 @@ def parse_junit(path: str | Path, name: str) -> SuiteResult:
     return result
 
 
+# Stages whose names start with these ran pytest: <stage>.xml is their JUnit XML and, for
+# benchmarks, <stage>.json their pytest-benchmark JSON.
+PYTEST_STAGE_PREFIXES = ("tests", "bench")
+# Work folders without a plan.tsv (gpu_validate.sh before the staged plan): fixed names.
+_LEGACY_SUITES = (
+    ("tests-cuda", "pytest tests -m cuda"),
+    ("tests-rest", "pytest tests -m 'not cuda'"),
+    ("bench", "pytest bench --benchmark-only"),
+)
+
+
+def _status(text: str) -> int | str:
+    """An exit status, or a word for a stage that did not run ("off", "skipped: ...")."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def _read_stages(path: Path) -> list[dict[str, Any]]:
+    """stages.tsv: stage, exit status (or why it did not run), seconds[, limit in seconds]."""
     stages = []
     if path.exists():
         for line in path.read_text().splitlines():
             parts = line.split("\t")
             if len(parts) >= 3:
-                stages.append(
-                    {"stage": parts[0], "status": int(parts[1]), "seconds": float(parts[2])}
-                )
+                stage: dict[str, Any] = {
+                    "stage": parts[0],
+                    "status": _status(parts[1]),
+                    "seconds": float(parts[2]),
+                }
+                if len(parts) >= 4 and parts[3]:
+                    stage["limit"] = float(parts[3])
+                stages.append(stage)
     return stages
+
+
+def read_plan(path: str | Path) -> dict[str, Any]:
+    """plan.tsv of gpu_validate.sh: ``# budget_s <s> reserve_s <s>``, then one stage a line
+    in running order: name, priority, share (seconds held for it), max (its limit when time
+    is left over), state (on/off/skip), what it runs. Empty when absent."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    plan: dict[str, Any] = {"stages": []}
+    for line in path.read_text().splitlines():
+        parts = line.split("\t")
+        if line.startswith("#"):
+            words = line.lstrip("# ").split()
+            plan.update({k: float(v) for k, v in zip(words[::2], words[1::2])})
+        elif len(parts) >= 5:
+            plan["stages"].append(
+                {
+                    "name": parts[0],
+                    "priority": int(parts[1]),
+                    "share": float(parts[2]),
+                    "max": float(parts[3]),
+                    "state": parts[4],
+                    "what": parts[5] if len(parts) > 5 else "",
+                }
+            )
+    return plan
+
+
+def _stage_status(status: int | str) -> str:
+    if isinstance(status, str):
+        return status
+    if status in (124, 137):
+        return "TIMED OUT (partial results)"
+    return "ok" if status == 0 else f"FAILED ({status})"
 
 
 def _tail(path: Path, lines: int) -> str:
@@ -437,32 +504,57 @@ def _tail(path: Path, lines: int) -> str:
     return "\n".join(text[-lines:])
 
 
+def _load_benchmarks(sources: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every benchmark of the JSON files that exist, tagged with extra_info["stage"]; and the
+    first file's other fields (machine, commit). A file cut short (a killed run) is skipped."""
+    benchmarks: list[dict[str, Any]] = []
+    header: dict[str, Any] = {}
+    for path in sources:
+        if not path.exists():
+            continue
+        try:
+            data = load_json(path)
+        except (OSError, ValueError) as error:
+            print(f"skipping {path}: {error}", file=sys.stderr)
+            continue
+        header = header or {k: v for k, v in data.items() if k != "benchmarks"}
+        for entry in data.get("benchmarks", []):
+            entry.setdefault("extra_info", {})["stage"] = path.stem
+            benchmarks.append(entry)
+    return benchmarks, header
+
+
 def validation_report(
     work: str | Path, out_stem: str | Path, gpu_name: str = "", png: bool = True
 ) -> dict[str, Any]:
     """Collect a gpu_validate.sh work folder into ``<out_stem>.json`` and ``<out_stem>.md``.
 
-    The work folder holds ``stages.tsv`` (stage, exit status, seconds), ``<stage>.log`` files,
-    JUnit XML files ``tests-cuda.xml``, ``tests-rest.xml`` and ``bench.xml``, the benchmark JSON
-    ``bench.json`` and ``env.log`` / ``env-kernels.log`` (``sr-kernels env [--kernels]``).
+    The work folder holds ``plan.tsv`` (`read_plan`), ``stages.tsv`` (stage, exit status or why
+    it did not run, seconds, limit), ``<stage>.log`` files, for each pytest stage
+    (`PYTEST_STAGE_PREFIXES`) its JUnit XML ``<stage>.xml`` and, for benchmarks, the
+    pytest-benchmark JSON ``<stage>.json``, and ``env.log`` / ``env-kernels.log``
+    (``sr-kernels env [--kernels]``). The benchmarks of every stage are merged (speed-ups over
+    the union, so a stage may time ours against baselines another stage timed) and also written
+    raw to ``<out_stem>-pytest-benchmark.json``.
     """
     work = Path(work)
     out_stem = Path(out_stem)
+    plan = read_plan(work / "plan.tsv")
     stages = _read_stages(work / "stages.tsv")
-    suites = [
-        parse_junit(work / "tests-cuda.xml", "pytest tests -m cuda"),
-        parse_junit(work / "tests-rest.xml", "pytest tests -m 'not cuda'"),
-        parse_junit(work / "bench.xml", "pytest bench --benchmark-only"),
-    ]
-    rows: list[Row] = []
-    bench_json = work / "bench.json"
-    if bench_json.exists():
-        benchmarks = load_json(bench_json).get("benchmarks", [])
-        annotate_speedups(benchmarks)
-        rows = rows_from_benchmarks(benchmarks)
+    if plan:
+        names = [s["name"] for s in plan["stages"] if s["name"].startswith(PYTEST_STAGE_PREFIXES)]
+        suites = [parse_junit(work / f"{name}.xml", name) for name in names]
+        sources = [work / f"{name}.json" for name in names if name.startswith("bench")]
+    else:
+        suites = [parse_junit(work / f"{stem}.xml", label) for stem, label in _LEGACY_SUITES]
+        sources = [work / "bench.json"]
+    benchmarks, header = _load_benchmarks(sources)
+    annotate_speedups(benchmarks)
+    rows = rows_from_benchmarks(benchmarks)
     report: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "gpu": gpu_name,
+        "plan": plan,
         "stages": stages,
         "tests": [asdict(s) for s in suites],
         "benchmarks": [asdict(r) for r in rows],
@@ -474,14 +566,37 @@ def validation_report(
     json_path = out_stem.with_name(out_stem.name + ".json")
     md_path = out_stem.with_name(out_stem.name + ".md")
     json_path.write_text(json.dumps(report, indent=2, default=str))
+    if benchmarks:
+        raw = out_stem.with_name(out_stem.name + "-pytest-benchmark.json")
+        raw.write_text(json.dumps({**header, "benchmarks": benchmarks}, indent=2, default=str))
 
     md = [f"# GPU validation: {gpu_name or 'unknown GPU'} ({report['date']})", "", "## Stages", ""]
-    md += ["| stage | status | seconds |", "|---|---|---:|"]
-    for stage in stages:
-        status = "ok" if stage["status"] == 0 else f"FAILED ({stage['status']})"
-        if stage["status"] in (124, 137):
-            status = "TIMED OUT (partial results)"
-        md.append(f"| {stage['stage']} | {status} | {stage['seconds']:.0f} |")
+    if plan:
+        ran = {s["stage"]: s for s in stages}
+        md += [
+            f"In running order; budget {plan.get('budget_s', 0):.0f} s. A stage is held its "
+            "share and may use time earlier stages left over, up to its max (priority 0: set-up).",
+            "",
+            "| stage | priority | share / max | limit | status | seconds | what |",
+            "|---|---:|---|---:|---|---:|---|",
+        ]
+        for stage in plan["stages"]:
+            done = ran.get(stage["name"])
+            status = _stage_status(done["status"]) if done else "not run"
+            limit = seconds = "-"
+            if done and isinstance(done["status"], int):  # it ran
+                limit = f"{done['limit']:.0f}" if "limit" in done else "-"
+                seconds = f"{done['seconds']:.0f}"
+            md.append(
+                f"| {stage['name']} | {stage['priority']} | {stage['share']:.0f} / "
+                f"{stage['max']:.0f} | {limit} | {status} | {seconds} | {stage['what']} |"
+            )
+    else:
+        md += ["| stage | status | seconds |", "|---|---|---:|"]
+        for stage in stages:
+            md.append(
+                f"| {stage['stage']} | {_stage_status(stage['status'])} | {stage['seconds']:.0f} |"
+            )
     md += [
         "",
         "## Tests",
@@ -513,7 +628,11 @@ def validation_report(
     md += [str(report["kernel_resource_usage"] or "(not available)"), "```", ""]
     md += ["## Environment (`sr-kernels env`)", "", "```", str(report["env"] or "(not available)")]
     md += ["```", ""]
-    if any(s["stage"].startswith("install") and s["status"] != 0 for s in stages):
+    failed_install = any(
+        s["stage"].startswith("install") and isinstance(s["status"], int) and s["status"] != 0
+        for s in stages
+    )
+    if failed_install:
         md += ["## Install log (last lines)", "", "```", str(report["install_log_tail"]), "```", ""]
     md_path.write_text("\n".join(md))
     print(f"wrote {json_path} and {md_path}")

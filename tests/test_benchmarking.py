@@ -1,13 +1,18 @@
 """sr_kernels.benchmarking (behind `sr-kernels bench` and bench/gpu_validate.sh) and bench/ helpers.
 
 Synthetic pytest-benchmark JSON -> speed-ups, markdown, PNG; the overwrite guard; the GPU
-validation report from a synthetic work folder; one small real run of the benchmark suite
-(CPU rows that need no compiled extension) through `sr-kernels bench`.
+validation report from a synthetic work folder; gpu_validate.sh's stage plan (dry run: order,
+shares within the budget, row selections); one small real run of the benchmark suite (CPU rows
+that need no compiled extension) through `sr-kernels bench`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -110,6 +115,15 @@ def test_markdown_table_lists_ours_with_baseline_ratio_and_rates():
     assert "torch.compile" in full and len(full.splitlines()) == 2 + 6
 
 
+def test_variant_is_shown_next_to_the_impl():
+    benchmarks = _synthetic()["benchmarks"]
+    benchmarks.append(_entry(G1, "ours:cuda", "ours", 5e-5, variant="fused"))
+    benchmarking.annotate_speedups(benchmarks)
+    rows = benchmarking.rows_from_benchmarks(benchmarks)
+    line = next(line for line in benchmarking.markdown_table(rows).splitlines() if "fused" in line)
+    assert "| ours:cuda (fused) |" in line and "4.00x" in line
+
+
 def test_markdown_table_says_when_empty():
     assert "(no results)" in benchmarking.markdown_table([])
 
@@ -205,9 +219,61 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
     assert stem.with_name(stem.name + "-speedups.png").read_bytes().startswith(PNG_MAGIC)
 
 
-def test_validation_report_runs_as_a_script_without_the_package(tmp_path: Path):
-    import subprocess
+def test_validation_report_merges_the_stages_of_a_plan(tmp_path: Path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "plan.tsv").write_text(
+        "# budget_s 450 reserve_s 20\n"
+        "install\t0\t75\t240\ton\tpip install\n"
+        "bench-imresize\t3\t20\t60\ton\ttwo-pass\n"
+        "bench-imresize-fused\t3\t10\t45\ton\tfused\n"
+        "tests-conv\t2\t30\t120\ton\tconv tests\n"
+        "tests-rest\t4\t0\t400\toff (SR_KERNELS_VALIDATE_ENABLE turns it on)\tnot cuda\n"
+    )
+    (work / "stages.tsv").write_text(
+        "install\t0\t31\t85\nbench-imresize\t0\t12\t30\nbench-imresize-fused\t124\t20\t20\n"
+        "tests-rest\toff (SR_KERNELS_VALIDATE_ENABLE turns it on)\t0\t0\n"
+    )
+    group = "imresize/div2k_2040x1356_x4_down/u8/nhwc/cuda"
+    two_pass = [
+        _entry(group, "ours:cuda", "ours", 2e-3, variant="two-pass"),
+        _entry(group, "torch-fp32", "baseline", 4e-3, primary=True),
+    ]
+    fused = [_entry(group, "ours:cuda", "ours", 1e-3, variant="fused")]
+    (work / "bench-imresize.json").write_text(json.dumps({"benchmarks": two_pass}))
+    (work / "bench-imresize-fused.json").write_text(json.dumps({"benchmarks": fused}))
+    (work / "tests-conv.xml").write_text(_JUNIT)
+    stem = tmp_path / "r"
+    report = benchmarking.validation_report(work, stem, gpu_name="Test GPU", png=False)
 
+    assert [s["name"] for s in report["plan"]["stages"]][1:3] == ["bench-imresize"] + [
+        "bench-imresize-fused"
+    ]
+    assert report["plan"]["budget_s"] == 450
+    assert [t["name"] for t in report["tests"]] == [
+        "bench-imresize",
+        "bench-imresize-fused",
+        "tests-conv",
+        "tests-rest",
+    ]
+    # The fused stage timed only ours: its speed-up is over the other stage's baseline.
+    speedups = {(b["impl"], b["variant"]): b["speedup"] for b in report["benchmarks"]}
+    assert speedups["ours:cuda", "fused"] == pytest.approx(4.0)
+    assert speedups["ours:cuda", "two-pass"] == pytest.approx(2.0)
+    md = stem.with_name("r.md").read_text()
+    assert "| install | 0 | 75 / 240 | 85 | ok | 31 | pip install |" in md
+    assert "| bench-imresize-fused | 3 | 10 / 45 | 20 | TIMED OUT (partial results) | 20 |" in md
+    assert "| tests-rest | 4 | 0 / 400 | - | off (SR_KERNELS_VALIDATE_ENABLE" in md
+    assert "| tests-conv | 1 | 1 | 1 | 1 |" in md and "| bench-imresize | not run" in md
+    assert "| ours:cuda (fused) |" in md and "| ours:cuda (two-pass) |" in md
+    raw = json.loads(stem.with_name("r-pytest-benchmark.json").read_text())
+    assert {b["extra_info"]["stage"] for b in raw["benchmarks"]} == {
+        "bench-imresize",
+        "bench-imresize-fused",
+    }
+
+
+def test_validation_report_runs_as_a_script_without_the_package(tmp_path: Path):
     work = tmp_path / "work"
     work.mkdir()
     script = REPO / "sr_kernels" / "benchmarking.py"
@@ -220,6 +286,134 @@ def test_validation_report_runs_as_a_script_without_the_package(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     assert "not run (no JUnit XML)" in (tmp_path / "r.md").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# bench/gpu_validate.sh: the stage plan (dry run)
+
+SCRIPT = BENCH / "gpu_validate.sh"
+PLAN_ORDER = [
+    "info",
+    "install",
+    "install-jit",
+    "ext",
+    "env",
+    "bench-resblock",
+    "bench-upsampler",
+    "bench-compile",
+    "tests-imresize",
+    "tests-metrics",
+    "tests-conv",
+    "bench-imresize",
+    "bench-imresize-fused",
+    "bench-metrics",
+    "tests-cuda-rest",
+    "bench-pixel-shuffle",
+    "bench-conv-rest",
+    "env-kernels",
+    "tests-rest",
+]
+
+
+def _dry_run(tmp_path: Path, **knobs: str) -> tuple[dict, dict[str, dict]]:
+    """The plan and, per stage the dry run would run, its numbers and command (argv)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SR_KERNELS_VALIDATE_")}
+    env.update(SR_KERNELS_VALIDATE_DRY_RUN="1", SR_KERNELS_VALIDATE_WORK=str(tmp_path))
+    env.update(PYTHON=sys.executable, **knobs)
+    result = subprocess.run(
+        ["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("would run"):
+            head, command = line.split(": ", 1)  # would run  NAME  prio P  share Ss ...: argv
+            numbers = {k: int(v) for k, v in re.findall(r"(prio|share|max|limit) +(\d+)", head)}
+            runs[head.split()[2]] = {**numbers, "argv": command}
+    return benchmarking.read_plan(tmp_path / "plan.tsv"), runs
+
+
+def _k_of(argv: str) -> str:
+    words = shlex.split(argv)
+    return words[words.index("-k") + 1]
+
+
+def test_gpu_validate_plan_runs_by_priority_within_the_budget(tmp_path: Path):
+    plan, runs = _dry_run(tmp_path)
+    stages = plan["stages"]
+    assert [s["name"] for s in stages] == PLAN_ORDER
+    priorities = [s["priority"] for s in stages]
+    assert priorities == sorted(priorities)
+    on = [s for s in stages if s["state"] == "on"]
+    assert [s["name"] for s in stages if s not in on] == ["tests-rest"]  # CI runs it
+    # Every share is held for its stage: together they fit in the budget less the reserve.
+    assert plan["budget_s"] == 450
+    assert sum(s["share"] for s in on) + plan["reserve_s"] <= plan["budget_s"]
+    # Priorities 1-3 (the measurements asked for) are held time; the rest runs on leftovers.
+    assert all(s["share"] > 0 for s in on if 1 <= s["priority"] <= 3)
+    assert all(s["share"] == 0 for s in on if s["priority"] == 4)
+    # The run follows the plan (install-jit only runs when install fails).
+    assert list(runs) == [s["name"] for s in on if s["name"] != "install-jit"]
+    for name, run in runs.items():
+        assert run["limit"] >= run["share"], name
+    assert "SR_KERNELS_IMRESIZE_FUSED=0" in runs["bench-imresize"]["argv"]
+    assert "SR_KERNELS_IMRESIZE_FUSED=1" in runs["bench-imresize-fused"]["argv"]
+    assert "torch.compile" in _k_of(runs["bench-compile"]["argv"])
+    assert "not torch.compile" in _k_of(runs["bench-resblock"]["argv"])
+    assert not (tmp_path / "bench-resblock.log").exists()  # nothing ran
+
+
+def test_gpu_validate_knobs_scale_enable_and_skip(tmp_path: Path):
+    plan, runs = _dry_run(
+        tmp_path,
+        SR_KERNELS_VALIDATE_BUDGET_S="300",
+        SR_KERNELS_VALIDATE_ENABLE="tests-rest",
+        SR_KERNELS_VALIDATE_SKIP="bench-upsampler",
+        SR_KERNELS_VALIDATE_SHARES="bench-compile=90/120",
+    )
+    by_name = {s["name"]: s for s in plan["stages"]}
+    on = [s for s in plan["stages"] if s["state"] == "on"]
+    assert sum(s["share"] for s in on) + plan["reserve_s"] <= 300
+    # On, with share 0: it runs on time left over, of which a dry run assumes none.
+    assert by_name["tests-rest"]["state"] == "on"
+    assert "tests-rest\tskipped: out of time" in (tmp_path / "stages.tsv").read_text()
+    assert by_name["bench-upsampler"]["state"].startswith("skipped")
+    assert "bench-upsampler" not in runs
+    assert by_name["bench-compile"]["max"] == 120
+    assert by_name["bench-compile"]["share"] > by_name["bench-resblock"]["share"]
+    assert [s["name"] for s in plan["stages"]] == PLAN_ORDER
+
+
+@pytest.mark.slow
+def test_gpu_validate_conv_selections_split_the_gpu_rows(tmp_path: Path):
+    # Every GPU row of the conv benchmarks is measured by exactly one stage.
+    _, runs = _dry_run(tmp_path)
+    env = {**os.environ, "SR_KERNELS_BUILD_EXT": "0"}
+
+    def collect(*args: str) -> list[str]:
+        command = [sys.executable, "-m", "pytest", *args, "-m", "cuda", "--collect-only", "-q"]
+        command += ["-p", "no:cacheprovider", "--benchmark-only"]
+        result = subprocess.run(
+            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        )
+        return [line for line in result.stdout.splitlines() if "::" in line]
+
+    files = ["bench/bench_resblock.py", "bench/bench_upsampler.py"]
+    stage_files = {
+        "bench-resblock": files[:1],
+        "bench-upsampler": files[1:],
+        "bench-compile": files[:1],
+        "bench-conv-rest": files,
+    }
+    picked = []
+    for stage, paths in stage_files.items():
+        picked += collect(*paths, "-k", _k_of(runs[stage]["argv"]))
+    every = collect(*files)
+    assert len(every) > 100
+    assert sorted(picked) == sorted(every)
+    compile_rows = collect(files[0], "-k", _k_of(runs["bench-compile"]["argv"]))
+    assert len(compile_rows) == 4
+    assert all("nhwc" in row and "torch.compile" in row for row in compile_rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,6 +453,26 @@ def test_roofline_costs(bench_modules):
     assert resize.bytes == 16 * 3 * (1356 * 2040 + 339 * 510)
 
 
+def test_describe_plain_lets_reports_compare_a_direct_benchmark(bench_modules):
+    # The training-step / x4 benchmarks time with pytest-benchmark directly (GPU only).
+    import types
+
+    import _harness
+
+    group = "resblock_train_step/edsr_patch_b16_48x48/amp_bf16/nhwc/cpu"
+    entries = []
+    for impl, median in (("ours", 1e-3), ("eager", 3e-3)):
+        fake = types.SimpleNamespace(group=None, extra_info={})
+        _harness.describe_plain(fake, group, impl, primary_baseline=impl == "eager")
+        assert fake.group == group and fake.extra_info["workload"] == "edsr_patch_b16_48x48"
+        entries.append(
+            {"group": fake.group, "extra_info": fake.extra_info, "stats": {"median": median}}
+        )
+    benchmarking.annotate_speedups(entries)
+    (ours,) = [r for r in benchmarking.rows_from_benchmarks(entries) if r.role == "ours"]
+    assert ours.baseline == "eager" and ours.speedup == pytest.approx(3.0)
+
+
 def test_spec_peaks_match_device_names(bench_modules):
     _, roofline = bench_modules
     assert roofline.spec_peaks("NVIDIA H100 80GB HBM3").bandwidth == pytest.approx(3.35e12)
@@ -269,13 +483,17 @@ def test_spec_peaks_match_device_names(bench_modules):
 
 def test_workload_names_are_unique_per_device_and_inputs_are_random(bench_modules):
     workloads, _ = bench_modules
-    seen = set()
+    seen, labels = set(), set()
     for workload in workloads.ALL:
         for device in workload.devices:
             key = (type(workload).__name__, workload.name, device)
             direction = getattr(workload, "direction", None)
             assert (key, direction) not in seen, key
             seen.add((key, direction))
+            # The label is the group's workload part: one group per workload and device.
+            assert (type(workload).__name__, workload.label, device) not in labels, key
+            labels.add((type(workload).__name__, workload.label, device))
+    assert workloads.DIV2K_X4_UP_GPU.label == "div2k_2040x1356_x4_up"
     x = workloads.PIXEL_SHUFFLE_EDSR_PATCH_B16_48X48.make_input(torch.uint8, "nhwc", "cpu")
     assert x.is_contiguous(memory_format=torch.channels_last) and x.unique().numel() > 200
 
