@@ -822,41 +822,32 @@ SR_ALWAYS_INLINE void unstage(const uint8_t* stage, int64_t lanes, int64_t out_l
 
 // The two accumulator vectors (kLanes lanes) of one output of the cols pass: the sum over taps
 // of weight[k] * tile[index[k]][lane]. kTaps > 0 fixes the tap count at compile time (unrolled);
-// 0 reads it from `taps`.
+// 0 reads it from `taps`. `run`: the taps read consecutive columns from index[0] on (fixed
+// offsets instead of an index load per tap).
 template <typename Isa, typename Acc, int kTaps>
 SR_ALWAYS_INLINE void column_sums(const Acc* tile, const int32_t* index, const Acc* weight,
-                                  int64_t taps, VecOf<Acc>* acc0, VecOf<Acc>* acc1) {
+                                  int64_t taps, bool run, VecOf<Acc>* acc0, VecOf<Acc>* acc1) {
   using V = VecOf<Acc>;
   constexpr int64_t kVec = Simd<Acc>::kLanes;
   constexpr int64_t kLanes = cols_lanes<Acc>();
   const int64_t count = kTaps > 0 ? kTaps : taps;
   V sum0 = V{} + Acc(0), sum1 = V{} + Acc(0);
+  if (run) {
+    const Acc* column = tile + static_cast<int64_t>(index[0]) * kLanes;
 #pragma GCC unroll 4
-  for (int64_t k = 0; k < count; ++k) {
-    const Acc* column = tile + static_cast<int64_t>(index[k]) * kLanes;
-    const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
-    sum0 = Isa::template madd<Acc>(sum0, w, vload<Acc>(column));
-    sum1 = Isa::template madd<Acc>(sum1, w, vload<Acc>(column + kVec));
-  }
-  *acc0 = sum0;
-  *acc1 = sum1;
-}
-
-// column_sums for an output whose taps read consecutive columns from `column` on: fixed
-// offsets instead of an index load per tap.
-template <typename Isa, typename Acc, int kTaps>
-SR_ALWAYS_INLINE void column_sums_run(const Acc* column, const Acc* weight, int64_t taps,
-                                      VecOf<Acc>* acc0, VecOf<Acc>* acc1) {
-  using V = VecOf<Acc>;
-  constexpr int64_t kVec = Simd<Acc>::kLanes;
-  constexpr int64_t kLanes = cols_lanes<Acc>();
-  const int64_t count = kTaps > 0 ? kTaps : taps;
-  V sum0 = V{} + Acc(0), sum1 = V{} + Acc(0);
+    for (int64_t k = 0; k < count; ++k) {
+      const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
+      sum0 = Isa::template madd<Acc>(sum0, w, vload<Acc>(column + k * kLanes));
+      sum1 = Isa::template madd<Acc>(sum1, w, vload<Acc>(column + k * kLanes + kVec));
+    }
+  } else {
 #pragma GCC unroll 4
-  for (int64_t k = 0; k < count; ++k) {
-    const V w = weight[k] - V{};  // a broadcast: x - 0 folds to x (x + 0 does not)
-    sum0 = Isa::template madd<Acc>(sum0, w, vload<Acc>(column + k * kLanes));
-    sum1 = Isa::template madd<Acc>(sum1, w, vload<Acc>(column + k * kLanes + kVec));
+    for (int64_t k = 0; k < count; ++k) {
+      const Acc* column = tile + static_cast<int64_t>(index[k]) * kLanes;
+      const V w = weight[k] - V{};
+      sum0 = Isa::template madd<Acc>(sum0, w, vload<Acc>(column));
+      sum1 = Isa::template madd<Acc>(sum1, w, vload<Acc>(column + kVec));
+    }
   }
   *acc0 = sum0;
   *acc1 = sum1;
@@ -936,11 +927,7 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
                                    margin, out);
         } else {
           V acc0, acc1;
-          if (run) {
-            column_sums_run<Isa, Acc, kTaps>(tile + index[0] * kLanes, weight, taps, &acc0, &acc1);
-          } else {
-            column_sums<Isa, Acc, kTaps>(tile, index, weight, taps, &acc0, &acc1);
-          }
+          column_sums<Isa, Acc, kTaps>(tile, index, weight, taps, run, &acc0, &acc1);
           near = Isa::round16(acc0, acc1, margin, out);
         }
         for (uint32_t m = near & ((1u << count) - 1); m != 0; m &= m - 1) {  // float64 redo
@@ -970,8 +957,9 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
         for (int64_t i = 0; i < 8; ++i) {
           const int32_t* index = t.index + (o + i) * taps;
           const Acc* weight = weights + (o + i) * taps;
+          const bool run = o + i >= g.run_begin && o + i < g.run_end;
           V acc0, acc1;
-          column_sums<Isa, Acc, kTaps>(tile, index, weight, taps, &acc0, &acc1);
+          column_sums<Isa, Acc, kTaps>(tile, index, weight, taps, run, &acc0, &acc1);
           near[0][i] = Isa::round8(acc0, margin, &block[0][i]);
           near[1][i] = Isa::round8(acc1, margin, &block[1][i]);
         }
@@ -997,8 +985,9 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
   for (; o < out_len; ++o) {
     const int32_t* index = t.index + o * taps;
     const Acc* weight = weights + o * taps;
+    const bool run = o >= g.run_begin && o < g.run_end;
     V acc0, acc1;
-    column_sums<Isa, Acc, kTaps>(tile, index, weight, taps, &acc0, &acc1);
+    column_sums<Isa, Acc, kTaps>(tile, index, weight, taps, run, &acc0, &acc1);
     Out* out = dst + o * g.dst_step;
     if constexpr (std::is_same_v<Out, uint8_t>) {
       const V both[2] = {acc0, acc1};
