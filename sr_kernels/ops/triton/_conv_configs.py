@@ -111,7 +111,12 @@ def residual_block_config(channels: int, dtype: torch.dtype, arch: int) -> ResBl
     block_k = _block_k(channels, dtype)
     block_n = 64 if channels % 64 == 0 else 32 if channels % 32 == 0 else 16
     if dtype == torch.float32:
-        # fp32 operands double the register cost of the A tile: halve the conv2 tile.
+        # fp32 operands double the register cost of the A tile: halve the conv2 tile. C = 16:
+        # a 4 x 8 tile whose 6 x 10 = 60-pixel halo is one 64-row chunk (4 x 16 in two chunks
+        # kept a loop counter on the stack on sm_80 with Triton 3.6, one 128-row chunk spilled
+        # with 3.8).
+        if block_n == 16:
+            return ResBlockConfig(4, 8, 64, 16, 16, block_k)
         return ResBlockConfig(4, 16, 64, min(block_n, 32), min(block_n, 32), block_k)
     # C < 64 with 64-row halo chunks: ptxas (sm_80) keeps a loop counter on the stack around the
     # barrier; 2 chunks of 128 rows (256 for 180 halo pixels) compile with no stack at all.
@@ -142,7 +147,7 @@ def conv_config(
     Tiles are chosen for 0 spills (cuobjdump, sm_80 and sm_90). Aligned: BLOCK_N 16 for
     C_out <= 16, else 64; BLOCK_M 128 for fp16/bf16, 64 or 32 for fp32. The flat and unaligned
     variants address every element separately (2-D 64-bit offsets, shuffled stores), so they take
-    32 x 16 or 32 x 32 tiles (16 x 16 for fp32 5x5).
+    32 x 16 or 32 x 32 tiles (fp32: 16 x 16 or 16 x 32).
     """
     del arch  # one table for sm_80 and sm_90 until GPU measurements say otherwise
     flat = c_in % 16 != 0 or ks not in UNROLLED_KERNEL_SIZES
@@ -150,16 +155,19 @@ def conv_config(
     fp32_5x5 = dtype == torch.float32 and ks == 5  # 25 unrolled taps of fp32 operands
     if not aligned:
         block_n = 16 if c_out <= 16 else 32
-        block_m = 16 if fp32_5x5 else 32
+        # fp32 (tf32x3 doubles the operand registers): 32-row shuffled-store tiles spilled
+        # 16 bytes on sm_90 with Triton 3.6 (the GPU machine's), not with 3.8.
+        block_m = 16 if dtype == torch.float32 else 32
     else:
         block_n = 16 if c_out <= 16 else 64
         if dtype != torch.float32:
             block_m = 128
         else:
             block_m = 64 if block_n == 16 and not fp32_5x5 else 32
-    # fp32 3x3 (tap-unrolled): tf32x3 splits both operand tiles into TF32 high and low parts
-    # (twice the operand registers); a 32-wide K block spilled (sm_80/sm_90), 16 does not.
-    block_k = 16 if (dtype == torch.float32 and not flat and ks == 3) else 32
+    # fp32 3x3 and 5x5 (tap-unrolled): tf32x3 splits both operand tiles into TF32 high and low
+    # parts (twice the operand registers); a 32-wide K block spilled (3x3: sm_80/sm_90; 5x5:
+    # sm_90 with Triton 3.6), 16 does not.
+    block_k = 16 if (dtype == torch.float32 and not flat and ks in (3, 5)) else 32
     return ConvConfig(block_m, block_n, block_k, flat_k=flat, aligned=aligned)
 
 
