@@ -53,7 +53,9 @@ def _params(c_in, dtype, device, seed=1):
     bound = (1.0 / (9 * c_in)) ** 0.5
     w = ((torch.rand(c_out, c_in, 3, 3, generator=gen) * 2 - 1) * bound).to(dtype=dtype)
     b = (torch.rand(c_out, generator=gen) - 0.5).to(dtype=dtype)
-    w = w.to(device).contiguous(memory_format=torch.channels_last)
+    w = w.to(device)
+    if device == "cuda":  # as in bench_resblock: GPU models keep their parameters channels_last;
+        w = w.contiguous(memory_format=torch.channels_last)  # on CPU a plain nn.Conv2d's weight
     return w, b.to(device)
 
 
