@@ -11,7 +11,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import _trace
+from .. import _layout, _trace
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
@@ -28,6 +28,7 @@ def conv2d_act(
     activation: str = "relu",
 ) -> torch.Tensor:
     _trace.record("conv2d_act", "reference")
+    w = _layout.like_input(w, x)
     pad = w.shape[-1] // 2
     if padding_mode == "replicate" and pad > 0:
         y = F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), w, b)

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import _trace
+from .. import _layout, _trace
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
@@ -30,5 +30,6 @@ def residual_block(
     res_scale: float = 1.0,
 ) -> torch.Tensor:
     _trace.record("residual_block", "reference")
+    w1, w2 = _layout.like_input(w1, x), _layout.like_input(w2, x)
     hidden = F.relu(F.conv2d(x, w1, b1, padding=1), inplace=True)
     return torch.add(x, F.conv2d(hidden, w2, b2, padding=1), alpha=res_scale)
