@@ -314,7 +314,24 @@ CONV = (
 )
 
 
-ALL = PIXEL_SHUFFLE + IMRESIZE + METRICS + CONV
+# conv2d_act: the layers that are not residual blocks (SRCNN 9-5-5 on the Y channel of 33x33
+# training patches, batch 128, and the EDSR-baseline head 3 -> 64 and tail 64 -> 3).
+def _layer(name, n, c_in, c_out, h, w, k, devices, note):  # noqa: ANN001, ANN202
+    return ConvWorkload(
+        name=name, devices=devices, note=note, n=n, c_in=c_in, c_out=c_out, h=h, w=w, k=k
+    )
+
+
+CONV2D_ACT = (
+    _layer("srcnn_l1_9x9_b128_33x33", 128, 1, 64, 33, 33, 9, CPU_AND_GPU, "SRCNN 9x9, 1 -> 64"),
+    _layer("srcnn_l2_5x5_b128_33x33", 128, 64, 32, 33, 33, 5, CPU_AND_GPU, "SRCNN 5x5, 64 -> 32"),
+    _layer("srcnn_l3_5x5_b128_33x33", 128, 32, 1, 33, 33, 5, CPU_AND_GPU, "SRCNN 5x5, 32 -> 1"),
+    _layer("edsr_head_b16_48x48", 16, 3, 64, 48, 48, 3, CPU_AND_GPU, "EDSR head 3 -> 64"),
+    _layer("edsr_tail_x4_1080x1920", 1, 64, 3, 1080, 1920, 3, GPU, "EDSR x4 tail 64 -> 3"),
+)
+
+
+ALL = PIXEL_SHUFFLE + IMRESIZE + METRICS + CONV + CONV2D_ACT
 
 
 def on(device: str, workloads: tuple[Workload, ...]) -> tuple[Workload, ...]:

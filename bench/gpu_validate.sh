@@ -106,6 +106,7 @@ PLAN=(
     "tests-cuda-rest       4    0  120  on  | cuda tests: the other files"
     "bench-pixel-shuffle   4    0   60  on  | pixel_shuffle GPU rows"
     "bench-conv-rest       4    0  240  on  | conv GPU rows not measured above"
+    "bench-conv2d-act      4    0   90  on  | conv2d_act nhwc GPU rows, ours and eager"
     "env-kernels           4    0  100  on  | sr-kernels env --kernels"
     "tests-rest            4    0  400  off | pytest tests -m 'not cuda' (CI runs it)"
 )
@@ -357,6 +358,8 @@ run_bench bench-metrics "not reference" bench/bench_metrics.py || true
 run_tests tests-cuda-rest tests -m cuda "${IGNORE_CHANGED[@]}" || true
 run_bench bench-pixel-shuffle "" bench/bench_pixel_shuffle.py || true
 run_bench bench-conv-rest "$K_CONV_REST" bench/bench_resblock.py bench/bench_upsampler.py || true
+run_bench bench-conv2d-act "nhwc and not torch.compile and not reference" \
+    bench/bench_conv2d_act.py || true
 run_stage env-kernels "${PY[@]}" -m sr_kernels env --kernels || true
 run_tests tests-rest tests -m "not cuda" || true
 

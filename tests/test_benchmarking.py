@@ -310,6 +310,7 @@ PLAN_ORDER = [
     "tests-cuda-rest",
     "bench-pixel-shuffle",
     "bench-conv-rest",
+    "bench-conv2d-act",
     "env-kernels",
     "tests-rest",
 ]

@@ -20,7 +20,10 @@ def memory_format(x: torch.Tensor) -> torch.memory_format:
 
 
 def like_input(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """`weight` in `x`'s memory format (no copy when it already is), so that a convolution runs
-    in x's layout: with the weight in the other one, oneDNN and cuDNN compute channels_last and
-    the full-size result needs a layout copy (the weight is the small tensor)."""
-    return weight.contiguous(memory_format=memory_format(x))
+    """`weight`, made contiguous when `x` is NCHW and the weight channels_last, so that a
+    convolution runs in x's layout: oneDNN and cuDNN compute channels_last when either operand
+    is, and the full-size result would then need a layout copy (the weight is the small tensor).
+    A channels_last `x` makes the convolution channels_last whatever the weight's layout."""
+    if is_channels_last(weight) and not is_channels_last(x):
+        return weight.contiguous()
+    return weight
