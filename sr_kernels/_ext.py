@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,20 @@ class ExtInfo:
 _info = ExtInfo()
 _attempted = False
 _lock = threading.Lock()
+_on_load: list[Callable[[], None]] = []
+
+
+def on_load(callback: Callable[[], None]) -> None:
+    """Run `callback` once the extension is loaded (at once if it already is).
+
+    The ops layer registers its fake kernels and autograd formulas this way, so that they exist
+    as soon as the `torch.ops.sr_kernels` ops do, also for a direct call under torch.compile
+    before any public op ran (this layer cannot import the ops layer).
+    """
+    if _info.loaded:
+        callback()
+    else:
+        _on_load.append(callback)
 
 
 def _prebuilt_library() -> Path | None:
@@ -128,6 +143,14 @@ def _short(message: str, limit: int = 1500) -> str:
 
 def load() -> bool:
     """Load the extension once; returns whether `torch.ops.sr_kernels` ops are registered."""
+    if not _load_library():
+        return False
+    while _on_load:  # outside the lock: a callback may call load() or info() again
+        _on_load.pop(0)()
+    return True
+
+
+def _load_library() -> bool:
     global _attempted
     with _lock:
         if _attempted:

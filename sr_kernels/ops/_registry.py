@@ -70,6 +70,11 @@ def register_op(
         raise ValueError(f"unknown backends {sorted(unknown)} for op {name!r}")
     slots = {backend: _Implementation() for backend in modules}
     _OPS[name] = OpSpec(name, dict(modules), gpu_order, cpu_order, slots)
+    from .. import _ext
+
+    for backend in ("cuda", "cpu"):  # wrappers over torch.ops.sr_kernels: import them (their
+        if backend in modules:  # fake kernels, autograd) as soon as the extension is loaded
+            _ext.on_load(functools.partial(_module, modules[backend]))
 
 
 def registered_ops() -> list[str]:

@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import torch
 
 from sr_kernels import ops
@@ -29,6 +30,30 @@ def test_first_selection_inside_a_compiled_region():
             return ops.pixel_unshuffle(ops.pixel_shuffle(x, 2) * 2.0, 2)
         out = torch.compile(f, fullgraph=True)(x)
         assert torch.equal(out, x * 2.0), "compiled result differs"
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
+def test_extension_ops_have_fake_kernels_as_soon_as_it_loads():
+    """A direct torch.ops.sr_kernels call under torch.compile before any public op selected a
+    backend: the fake kernels are registered when the extension loads (fresh interpreter)."""
+    from sr_kernels import _ext
+
+    if not _ext.load():
+        pytest.skip(f"the compiled extension is not loaded: {_ext.info().reason}")
+    script = textwrap.dedent(
+        """
+        import torch
+        from sr_kernels import _ext
+        assert _ext.load()
+        x = torch.rand(1, 8, 3, 5)
+        f = torch.compile(lambda x: torch.ops.sr_kernels.pixel_shuffle(x, 2), fullgraph=True)
+        assert torch.equal(f(x), torch.nn.functional.pixel_shuffle(x, 2))
         print("ok")
         """
     )
