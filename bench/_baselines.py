@@ -127,6 +127,21 @@ _COMPILE_ON_CPU = (
 )
 
 
+def max_autotune(fn: Callable[..., Any], what: str) -> Baseline:
+    """The ``torch.compile(mode="max-autotune", dynamic=False)`` row of an eager baseline `fn`
+    (`what` names fn in the note). dynamic=False: one specialised graph per shape, as for a
+    deployed model (by default the second shape would recompile with dynamic sizes and autotune
+    that instead)."""
+    return Baseline(
+        "torch.compile",
+        compiled(fn, mode="max-autotune", dynamic=False),
+        devices=COMPILE_DEVICES,
+        skip={"cpu": _COMPILE_ON_CPU},
+        note=f'torch.compile(mode="max-autotune", dynamic=False) of {what}',
+        variant="max-autotune",
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # pixel_shuffle / pixel_unshuffle: ATen's kernels, eager and compiled. The input's layout
 # (NCHW or channels_last) is the group's layout, so "torch" in an nhwc group is ATen's

@@ -47,17 +47,7 @@ def _eager(x, w, b, padding_mode, activation):
 _baselines.register(
     OP, _baselines.Baseline("eager", _eager, primary=True, note="[F.pad] + F.conv2d + F.relu")
 )
-_baselines.register(
-    OP,
-    _baselines.Baseline(
-        "torch.compile",
-        _baselines.compiled(_eager, mode="max-autotune", dynamic=False),  # one graph per shape
-        devices=_baselines.COMPILE_DEVICES,
-        skip={"cpu": _baselines._COMPILE_ON_CPU},
-        note='torch.compile(mode="max-autotune", dynamic=False) of the eager function',
-        variant="max-autotune",
-    ),
-)
+_baselines.register(OP, _baselines.max_autotune(_eager, "the eager function"))
 _TOLERANCE = {torch.bfloat16: 3e-2, torch.float16: 5e-3, torch.float32: 5e-3}
 
 

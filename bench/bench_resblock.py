@@ -41,19 +41,7 @@ def _eager(x, w1, b1, w2, b2, res_scale):
 _baselines.register(
     OP, _baselines.Baseline("eager", _eager, primary=True, note="F.conv2d/relu/mul/add")
 )
-_baselines.register(
-    OP,
-    _baselines.Baseline(
-        "torch.compile",
-        # dynamic=False: one specialised graph per shape, as for a deployed model (by default
-        # the second shape would recompile with dynamic sizes and autotune that instead).
-        _baselines.compiled(_eager, mode="max-autotune", dynamic=False),
-        devices=_baselines.COMPILE_DEVICES,
-        skip={"cpu": _baselines._COMPILE_ON_CPU},
-        note='torch.compile(mode="max-autotune", dynamic=False) of the eager function',
-        variant="max-autotune",
-    ),
-)
+_baselines.register(OP, _baselines.max_autotune(_eager, "the eager function"))
 
 # Relative tolerances of the output check (fp32 accumulation everywhere; eager rounds the
 # intermediate and each pointwise step to the storage dtype, the fused kernel only the ReLU

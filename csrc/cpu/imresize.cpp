@@ -1018,6 +1018,22 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
   }
 }
 
+// Groups [begin, end) of the cols pass; every upscale (4 taps) gets the tap loop unrolled.
+template <typename Isa, typename Mid, typename Out, typename Acc>
+SR_ALWAYS_INLINE void cols_groups(const Mid* mid, Out* dst, const ColsGeometry& g,
+                                  const ResizeTable& t, int64_t begin, int64_t end, Acc* tile,
+                                  uint8_t* stage) {
+  if (t.taps == 4) {
+    for (int64_t group = begin; group < end; ++group) {
+      cols_group<Isa, Mid, Out, Acc, 4>(mid, dst, g, t, group, tile, stage);
+    }
+  } else {
+    for (int64_t group = begin; group < end; ++group) {
+      cols_group<Isa, Mid, Out, Acc, 0>(mid, dst, g, t, group, tile, stage);
+    }
+  }
+}
+
 template <typename Mid, typename Out, typename Acc>
 void cols_groups_base(const Mid* mid, Out* dst, const ColsGeometry& g, const ResizeTable& t,
                       int64_t begin, int64_t end, Acc* tile, uint8_t* stage) {
@@ -1031,30 +1047,14 @@ template <typename Mid, typename Out, typename Acc>
 SR_FLATTEN_AVX512 void cols_groups_avx512(const Mid* mid, Out* dst, const ColsGeometry& g,
                                           const ResizeTable& t, int64_t begin, int64_t end,
                                           Acc* tile, uint8_t* stage) {
-  if (t.taps == 4) {  // every upscale: the tap loop unrolled
-    for (int64_t group = begin; group < end; ++group) {
-      cols_group<IsaAvx512, Mid, Out, Acc, 4>(mid, dst, g, t, group, tile, stage);
-    }
-  } else {
-    for (int64_t group = begin; group < end; ++group) {
-      cols_group<IsaAvx512, Mid, Out, Acc, 0>(mid, dst, g, t, group, tile, stage);
-    }
-  }
+  cols_groups<IsaAvx512>(mid, dst, g, t, begin, end, tile, stage);
 }
 
 template <typename Mid, typename Out, typename Acc>
 SR_FLATTEN_AVX2 void cols_groups_avx2(const Mid* mid, Out* dst, const ColsGeometry& g,
                                       const ResizeTable& t, int64_t begin, int64_t end, Acc* tile,
                                       uint8_t* stage) {
-  if (t.taps == 4) {  // every upscale: the tap loop unrolled
-    for (int64_t group = begin; group < end; ++group) {
-      cols_group<IsaAvx2, Mid, Out, Acc, 4>(mid, dst, g, t, group, tile, stage);
-    }
-  } else {
-    for (int64_t group = begin; group < end; ++group) {
-      cols_group<IsaAvx2, Mid, Out, Acc, 0>(mid, dst, g, t, group, tile, stage);
-    }
-  }
+  cols_groups<IsaAvx2>(mid, dst, g, t, begin, end, tile, stage);
 }
 #endif
 
