@@ -428,12 +428,6 @@ def parse_junit(path: str | Path, name: str) -> SuiteResult:
 # Stages whose names start with these ran pytest: <stage>.xml is their JUnit XML and, for
 # benchmarks, <stage>.json their pytest-benchmark JSON.
 PYTEST_STAGE_PREFIXES = ("tests", "bench")
-# Work folders without a plan.tsv (gpu_validate.sh before the staged plan): fixed names.
-_LEGACY_SUITES = (
-    ("tests-cuda", "pytest tests -m cuda"),
-    ("tests-rest", "pytest tests -m 'not cuda'"),
-    ("bench", "pytest bench --benchmark-only"),
-)
 
 
 def _status(text: str) -> int | str:
@@ -541,13 +535,11 @@ def validation_report(
     out_stem = Path(out_stem)
     plan = read_plan(work / "plan.tsv")
     stages = _read_stages(work / "stages.tsv")
-    if plan:
-        names = [s["name"] for s in plan["stages"] if s["name"].startswith(PYTEST_STAGE_PREFIXES)]
-        suites = [parse_junit(work / f"{name}.xml", name) for name in names]
-        sources = [work / f"{name}.json" for name in names if name.startswith("bench")]
-    else:
-        suites = [parse_junit(work / f"{stem}.xml", label) for stem, label in _LEGACY_SUITES]
-        sources = [work / "bench.json"]
+    # gpu_validate.sh writes plan.tsv before any stage: without it, nothing ran.
+    names = [s["name"] for s in plan.get("stages", [])]
+    names = [name for name in names if name.startswith(PYTEST_STAGE_PREFIXES)]
+    suites = [parse_junit(work / f"{name}.xml", name) for name in names]
+    sources = [work / f"{name}.json" for name in names if name.startswith("bench")]
     benchmarks, header = _load_benchmarks(sources)
     annotate_speedups(benchmarks)
     rows = rows_from_benchmarks(benchmarks)
@@ -571,7 +563,9 @@ def validation_report(
         raw.write_text(json.dumps({**header, "benchmarks": benchmarks}, indent=2, default=str))
 
     md = [f"# GPU validation: {gpu_name or 'unknown GPU'} ({report['date']})", "", "## Stages", ""]
-    if plan:
+    if not plan:
+        md += ["No plan.tsv in the work folder: the validation script did not start its stages."]
+    else:
         ran = {s["stage"]: s for s in stages}
         md += [
             f"In running order; budget {plan.get('budget_s', 0):.0f} s. A stage is held its "
@@ -590,12 +584,6 @@ def validation_report(
             md.append(
                 f"| {stage['name']} | {stage['priority']} | {stage['share']:.0f} / "
                 f"{stage['max']:.0f} | {limit} | {status} | {seconds} | {stage['what']} |"
-            )
-    else:
-        md += ["| stage | status | seconds |", "|---|---|---:|"]
-        for stage in stages:
-            md.append(
-                f"| {stage['stage']} | {_stage_status(stage['status'])} | {stage['seconds']:.0f} |"
             )
     md += [
         "",

@@ -196,6 +196,13 @@ _JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path: Path):
     work = tmp_path / "work"
     work.mkdir()
+    (work / "plan.tsv").write_text(
+        "# budget_s 450 reserve_s 20\n"
+        "install\t0\t75\t240\ton\tpip install\n"
+        "tests-cuda\t2\t35\t150\ton\tcuda tests\n"
+        "tests-rest\t4\t0\t400\ton\tnot cuda\n"
+        "bench\t3\t20\t60\ton\tbenchmarks\n"
+    )
     (work / "stages.tsv").write_text("install\t0\t61.5\ntests-cuda\t1\t30\n")
     (work / "tests-cuda.xml").write_text(_JUNIT)
     (work / "bench.json").write_text(json.dumps(_synthetic()))
@@ -212,7 +219,7 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
     saved = json.loads(stem.with_name(stem.name + ".json").read_text())
     assert saved["stages"][1] == {"stage": "tests-cuda", "status": 1, "seconds": 30.0}
     md = stem.with_name(stem.name + ".md").read_text()
-    assert "| tests-cuda | FAILED (1) | 30 |" in md
+    assert "| tests-cuda | 2 | 35 / 150 | - | FAILED (1) | 30 | cuda tests |" in md
     assert "`tests/ops/test_pixel_shuffle.py::test_bad[cuda-fp16]`" in md
     assert "not run (no JUnit XML)" in md
     assert "spills 0" in md and "2.00x" in md
@@ -285,7 +292,7 @@ def test_validation_report_runs_as_a_script_without_the_package(tmp_path: Path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "not run (no JUnit XML)" in (tmp_path / "r.md").read_text()
+    assert "the validation script did not start its stages" in (tmp_path / "r.md").read_text()
 
 
 # ---------------------------------------------------------------------------------------------

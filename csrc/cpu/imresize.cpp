@@ -289,7 +289,6 @@ struct IsaBase {
   static constexpr bool kPixels3 = false;   // no pixels3: the caller converts byte by byte
   static constexpr bool kWide = false;      // no 16-float registers (see IsaAvx512)
   static constexpr bool kUnstage3 = false;  // no unstage3 (see IsaAvx512)
-  static int64_t unstage3(const uint8_t*, int64_t, int64_t, uint8_t*, const int64_t*) { return 0; }
   static void pixels3(const uint8_t*, int64_t, float*, int64_t) {}
   // uint8 rounding of a float32 sum, plus a bit mask of the lanes within `margin` of a .5 tie
   // (those must be recomputed in float64).
@@ -327,7 +326,6 @@ struct IsaAvx2 {
   static constexpr bool kPixels3 = true;
   static constexpr bool kWide = false;
   static constexpr bool kUnstage3 = false;
-  static int64_t unstage3(const uint8_t*, int64_t, int64_t, uint8_t*, const int64_t*) { return 0; }
   SR_TARGET_AVX2 static inline void pixels3(const uint8_t* row, int64_t width, float* tile,
                                             int64_t lanes) {
     int64_t x = 0;
