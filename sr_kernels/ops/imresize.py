@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import torch
 
-from . import _cubic, _registry, _validate
+from . import _cubic, _layout, _registry, _validate
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -90,8 +90,9 @@ def imresize(
     * Keys cubic kernel, a = -0.5; when downscaling with ``antialias`` the kernel is stretched
       by 1/scale (width 4/scale); output pixel x (1-based) samples
       ``u = x/scale + 0.5(1 - 1/scale)``; weights are normalised per output pixel.
-    * Height pass, then width pass (MATLAB picks the axis with the smaller scale first; for
-      equal scales that is the height, as here).
+    * The axis with the smaller scale is resized first, as MATLAB does (a stable sort of the
+      two scales: height first when they are equal, e.g. for every scalar ``scale``). The order
+      shows in uint8 results, which are rounded between the passes.
     * uint8 input: the intermediate is rounded to uint8 between the passes (round half away from
       zero, clamped to 0..255) and the output is uint8, as MATLAB does on uint8 images.
       Float input: no intermediate rounding; the output has the input's dtype.
@@ -129,6 +130,14 @@ def imresize(
     if in_h < 1 or in_w < 1:
         raise ValueError(f"x must have height and width >= 1, got shape {tuple(x.shape)}")
     out_h, out_w, scale_h, scale_w = resolve_size(in_h, in_w, scale, size)
+    if scale_w < scale_h:
+        # Width first: every backend runs the height pass first, so it gets the transposed view
+        # (any strides are accepted); the result is transposed back into x's memory format, one
+        # copy of the output.
+        xt = x.transpose(2, 3)
+        args = (out_w, out_h, scale_w, scale_h, antialias, edge)
+        yt = _registry.dispatch("imresize", _registry.tensor_meta(xt), xt, *args)
+        return yt.transpose(2, 3).contiguous(memory_format=_layout.memory_format(x))
     meta = _registry.tensor_meta(x)
     return _registry.dispatch("imresize", meta, x, out_h, out_w, scale_h, scale_w, antialias, edge)
 

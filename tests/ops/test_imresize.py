@@ -17,6 +17,7 @@ from _helpers import (
 )
 
 from sr_kernels import ops
+from sr_kernels.ops.imresize import resolve_size
 from sr_kernels.ops.reference import imresize as reference
 
 DTYPES = [torch.uint8, torch.float32, torch.float16, torch.bfloat16, torch.float64]
@@ -205,6 +206,34 @@ def test_properties(backend, edge):
         margin = int(np.ceil(3 * max(1.0, 1 / scale) * scale)) + 1  # output pixels near borders
         inner = (slice(margin, oh - margin), slice(margin, ow - margin))
         torch.testing.assert_close(out[inner], expected[inner], rtol=0, atol=1e-3)
+
+
+@pytest.mark.parametrize("backend", backend_params(*ALL_BACKENDS))
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_smaller_scale_axis_first(backend, layout):
+    """MATLAB resizes along the axis with the smaller scale first (height on a tie), and uint8
+    is rounded between the passes, so the order shows. The expected image chains two one-axis
+    resizes (the other axis at scale 1, an exact copy) in that order; each case is checked to
+    differ between the two orders, so that the test can tell them apart."""
+    device = backend_device(backend)
+    x = _make((1, 3, 23, 31), torch.uint8, layout, device)
+    # (scale, size): width first in the first three, height first in the last two.
+    cases = [
+        ((0.5, 1 / 3), None),
+        ((2.5, 0.6), None),
+        (None, (10, 12)),
+        ((1 / 3, 0.5), None),
+        ((0.6, 2.5), None),
+    ]
+    for scale, size in cases:
+        out = _run(backend, x, scale, size)
+        _, _, scale_h, scale_w = resolve_size(x.shape[2], x.shape[3], scale, size)
+        width_first = _reference(_reference(x.cpu(), (1.0, scale_w)), (scale_h, 1.0))
+        height_first = _reference(_reference(x.cpu(), (scale_h, 1.0)), (1.0, scale_w))
+        assert not torch.equal(width_first, height_first), (scale, size)
+        expected = width_first if scale_w < scale_h else height_first
+        assert torch.equal(out.cpu(), expected), (scale, size)
+        assert out.is_contiguous(memory_format=_expected_format(x))
 
 
 def test_reference_gradcheck():
