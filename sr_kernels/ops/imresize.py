@@ -49,12 +49,13 @@ def resolve_size(
     in_h: int,
     in_w: int,
     scale: float | Sequence[float] | None,
-    size: Sequence[int] | None,
+    size: Sequence[int | None] | None,
 ) -> tuple[int, int, float, float]:
     """(out_h, out_w, scale_h, scale_w) as MATLAB derives them from a scale or an output size.
 
     With a scale: output ``ceil(in * scale)`` per axis and that scale. With a size: that size and
-    ``scale = out / in`` per axis.
+    ``scale = out / in`` per axis. One size may be None (MATLAB's NaN): it keeps the aspect ratio,
+    ``ceil(other_out * in / other_in)``, and both axes take the given axis's scale.
     """
     if (scale is None) == (size is None):
         raise ValueError("give exactly one of scale and size (got both or neither)")
@@ -70,7 +71,14 @@ def resolve_size(
         )
     if not isinstance(size, (tuple, list)) or len(size) != 2:
         raise ValueError(f"size must be a pair (out_height, out_width), got {size!r}")
+    if size[0] is None and size[1] is None:
+        raise ValueError("size must give out_height or out_width (or both), got (None, None)")
+    if size[0] is None:
+        out_w = _validate.positive_int(size[1], "size[1]")
+        return math.ceil(out_w * in_h / in_w), out_w, out_w / in_w, out_w / in_w
     out_h = _validate.positive_int(size[0], "size[0]")
+    if size[1] is None:
+        return out_h, math.ceil(out_h * in_w / in_h), out_h / in_h, out_h / in_h
     out_w = _validate.positive_int(size[1], "size[1]")
     return out_h, out_w, out_h / in_h, out_w / in_w
 
@@ -78,7 +86,7 @@ def resolve_size(
 def imresize(
     x: torch.Tensor,
     scale: float | Sequence[float] | None = None,
-    size: Sequence[int] | None = None,
+    size: Sequence[int | None] | None = None,
     *,
     antialias: bool = True,
     edge: str = "mirror",
@@ -101,6 +109,8 @@ def imresize(
         x: (N, C, H, W) image batch, any strides (NCHW or channels_last).
         scale: scale factor (> 0), or a pair (scale_h, scale_w). Output size ``ceil(in * scale)``.
         size: output size (out_h, out_w) instead of a scale; the scale is then ``out / in``.
+            One of them may be None (MATLAB's NaN): computed to keep the aspect ratio, with the
+            other axis's scale for both.
         antialias: stretch the kernel when downscaling (MATLAB's default ``true``).
         edge: out-of-range taps: ``"mirror"`` (MATLAB, indices ``[1:n, n:-1:1]``; the EDSR
             benchmark pack) or ``"clamp"`` (replicate the border; the SelfExSR / RCAN packs).
@@ -161,7 +171,7 @@ def _to_tensor(array: np.ndarray) -> tuple[torch.Tensor, bool]:
 def imresize_array(
     image: np.ndarray,
     scale: float | Sequence[float] | None = None,
-    size: Sequence[int] | None = None,
+    size: Sequence[int | None] | None = None,
     *,
     antialias: bool = True,
     edge: str = "mirror",
@@ -181,7 +191,7 @@ def imresize_array(
 def imresize_pil(
     image: Image.Image,
     scale: float | Sequence[float] | None = None,
-    size: Sequence[int] | None = None,
+    size: Sequence[int | None] | None = None,
     *,
     antialias: bool = True,
     edge: str = "mirror",

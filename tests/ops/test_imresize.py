@@ -324,6 +324,19 @@ def test_output_size_is_ceil():
     assert ops.imresize(x, size=(3, 21)).shape[2:] == (3, 21)
 
 
+def test_size_with_one_axis_free():
+    """size=(h, None) or (None, w), MATLAB's NaN: the other axis keeps the aspect ratio (ceil)
+    and both axes take the given axis's scale."""
+    assert resolve_size(23, 31, None, (10, None)) == (10, 14, 10 / 23, 10 / 23)  # ceil(13.48)
+    assert resolve_size(23, 31, None, (None, 7)) == (6, 7, 7 / 31, 7 / 31)  # ceil(5.19)
+    x = random_image((1, 3, 23, 31), torch.uint8)
+    out = ops.imresize(x, size=(10, None))
+    assert torch.equal(out, reference.imresize(x, 10, 14, 10 / 23, 10 / 23, True, "mirror"))
+    assert not torch.equal(out, ops.imresize(x, size=(10, 14)))  # scale_w 14/31, not 10/23
+    with pytest.raises(ValueError, match="out_height or out_width"):
+        ops.imresize(x, size=(None, None))
+
+
 def test_numpy_pil_helpers():
     from PIL import Image
 
