@@ -118,7 +118,9 @@ inline int64_t build_resize_table(int64_t in_len, int64_t out_len, double scale,
 }
 
 // Host: the adjoint table (out_len -> in_len) of a table: for every input pixel, the (output,
-// weight) pairs that read it, in increasing output order, padded with weight 0 at index 0.
+// weight) pairs that read it, in increasing output order, padded with weight 0 at the row's last
+// index (or, for a pixel that no output reads, the output nearest to it): padding stays local,
+// so the kernels' column spans and consecutive-tap runs are those of the real taps.
 // Used for the backward pass (grad_in = transposed resize of grad_out). Returns its taps.
 inline int64_t transpose_resize_table(int64_t in_len, int64_t out_len, int64_t taps,
                                       const std::vector<int32_t>& index,
@@ -143,6 +145,12 @@ inline int64_t transpose_resize_table(int64_t in_len, int64_t out_len, int64_t t
       t_weight[i * t_taps + count[i]] = w;
       ++count[i];
     }
+  }
+  for (int64_t i = 0; i < in_len; ++i) {
+    const int64_t nearest = out_len > 0 ? (i * out_len) / in_len : 0;
+    const int32_t pad =
+        count[i] > 0 ? t_index[i * t_taps + count[i] - 1] : static_cast<int32_t>(nearest);
+    for (int64_t k = count[i]; k < t_taps; ++k) t_index[i * t_taps + k] = pad;
   }
   return t_taps;
 }

@@ -64,7 +64,7 @@ __device__ __forceinline__ double pixel_sse<uint8_t>(const uint8_t* a, const uin
                                                      int64_t cb, int64_t channels, int64_t planes,
                                                      const MetricProtocol& p) {
   if (!p.y_channel) {
-    int32_t sum = 0;
+    int64_t sum = 0;  // int32 would overflow past 33025 channels
     for (int64_t q = 0; q < planes; ++q) {
       const int32_t d = static_cast<int32_t>(a[q * ca]) - static_cast<int32_t>(b[q * cb]);
       sum += d * d;

@@ -97,7 +97,8 @@ def transposed(
 
     ``grad_in[i] = sum_k weight[i, k] * grad_out[index[i, k]]`` lists, for each input pixel, the
     (output, weight) pairs that read it, in increasing output order; rows are padded with
-    weight 0 at index 0.
+    weight 0 at the row's last index (a pixel that no output reads: the output nearest to it),
+    so that padding stays local (as csrc/common/cubic.h does).
     """
     index, weight = contributions(in_len, out_len, scale, antialias, edge)
     rows: list[list[tuple[int, float]]] = [[] for _ in range(in_len)]
@@ -112,6 +113,7 @@ def transposed(
         for k, (o, w) in enumerate(row):
             t_index[i, k] = o
             t_weight[i, k] = w
+        t_index[i, len(row) :] = row[-1][0] if row else (i * out_len) // in_len
     t_index.flags.writeable = False
     t_weight.flags.writeable = False
     return t_index, t_weight
