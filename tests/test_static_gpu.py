@@ -5,7 +5,8 @@
   (in a subprocess without TRITON_INTERPRET) and must use no stack/local memory (spills) and
   fit the per-block shared memory limit.
 * The compiled extension must load with its CUDA kernels, carry SASS for sm_80 and sm_90, and
-  every CUDA kernel in it must use no stack/local memory.
+  every CUDA kernel in it must use no stack/local memory; the PSNR vector kernels must really
+  load 16 bytes at a time (their SASS has LDG.E.128).
 """
 
 from __future__ import annotations
@@ -76,6 +77,20 @@ def test_checker_flags_spills_and_shared_memory_over_the_limit():
     assert "boom" in failed.problems()[0]
     table = kr.format_table([ok, spills, too_much_shared, failed])
     assert "SPILLS" in table and "SHARED>LIMIT" in table and "ERROR" in table
+
+
+def test_sass_parser_counts_opcodes_per_function():
+    sample = """
+		Function : _ZN2sr8kernel_aEv
+        /*0000*/                   LDG.E.128 R24, [R26.64] ;          /* 0x0000001e1a187981 */
+        /*0010*/               @!P0 LDG.E.128 R8, [R8.64] ;           /* 0x0000001e08087981 */
+        /*0020*/               @P1 IADD3 R2, R2, 0x1, RZ ;            /* 0x0000000102021810 */
+		Function : _ZN2sr8kernel_bEv
+        /*0000*/                   LDG.E.U8 R3, [R4.64] ;             /* 0x0000000004037981 */
+"""
+    opcodes = kr.parse_sass_opcodes(sample)
+    assert opcodes["_ZN2sr8kernel_aEv"] == {"LDG.E.128": 2, "IADD3": 1}
+    assert opcodes["_ZN2sr8kernel_bEv"] == {"LDG.E.U8": 1}
 
 
 def test_short_name_drops_arguments_and_anonymous_namespace():
@@ -201,3 +216,14 @@ def test_cuda_kernels_have_no_spills(cuda_library):
     assert by_arch[kr.ARCHS[0]] == by_arch[kr.ARCHS[-1]]
     problems = kr.all_problems(kernels)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("arch", kr.ARCHS)
+def test_psnr_vector_kernels_load_16_bytes(cuda_library, arch):
+    """The PSNR vector path exists for its 16-byte loads, which come from copying an aligned
+    16-byte struct: nvcc could lower that copy to narrower loads, and only the SASS shows it."""
+    opcodes = kr.cuda_kernel_opcodes(cuda_library, arch)
+    kernels = {name: ops for name, ops in opcodes.items() if "psnr_mse_vec_kernel" in name}
+    assert len(kernels) == 5, sorted(kernels)  # uint8, float16, bfloat16, float32, float64
+    narrow = [name for name, ops in kernels.items() if ops["LDG.E.128"] == 0]
+    assert not narrow, f"no LDG.E.128 in {narrow}"

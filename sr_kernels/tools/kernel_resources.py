@@ -21,6 +21,7 @@ Append a module there when you add a Triton backend module with an ``aot_configs
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import importlib
 import importlib.util
@@ -229,6 +230,43 @@ def cuda_kernel_resources(
         )
         for (arch, mangled, fields), name in zip(rows, names)
     ]
+
+
+_SASS_FUNCTION = re.compile(r"^\s*Function : (\S+)")
+# "/*0ab0*/  @!P0 LDG.E.128 R24, [R26.64] ;": the opcode after the address and the predicate.
+_SASS_INSTRUCTION = re.compile(r"^\s*/\*[0-9a-f]+\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)")
+
+
+def parse_sass_opcodes(text: str) -> dict[str, collections.Counter[str]]:
+    """Opcode counts per function (mangled name) of one architecture's ``cuobjdump -sass``."""
+    opcodes: dict[str, collections.Counter[str]] = {}
+    current: collections.Counter[str] | None = None
+    for line in text.splitlines():
+        function = _SASS_FUNCTION.match(line)
+        if function:
+            current = opcodes.setdefault(function.group(1), collections.Counter())
+            continue
+        instruction = _SASS_INSTRUCTION.match(line)
+        if instruction and current is not None:
+            current[instruction.group(1)] += 1
+    return opcodes
+
+
+def cuda_kernel_opcodes(
+    library: str | os.PathLike[str], arch: int
+) -> dict[str, collections.Counter[str]]:
+    """Opcode counts of every kernel's SASS for `arch`, keyed by mangled name: for checks that a
+    kernel uses the instructions its design relies on (e.g. 16-byte loads)."""
+    tool = _require_cuobjdump()
+    result = subprocess.run(
+        [tool, "-sass", "-arch", f"sm_{arch}", str(library)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"cuobjdump -sass failed on {library}: {result.stderr.strip()}")
+    return parse_sass_opcodes(result.stdout)
 
 
 def library_archs(library: str | os.PathLike[str]) -> list[int]:
