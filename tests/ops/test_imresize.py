@@ -177,6 +177,26 @@ def test_gpu_several_tiles(backend, case, dtype, layout, fused, monkeypatch):
     assert out.is_contiguous(memory_format=_expected_format(x))
 
 
+@pytest.mark.parametrize("backend", backend_params("cuda"))
+@pytest.mark.parametrize("fused", ["0", "1"], ids=["two-pass", "fused"])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_gpu_output_past_2_to_the_31(backend, layout, fused, monkeypatch):
+    """A uint8 x4 upscale whose output has more than 2^31 elements (64-bit offsets): the last
+    images equal their own small resizes. Each image is the first one rolled along the width,
+    so an image read or written at a wrong offset shows."""
+    monkeypatch.setenv("SR_KERNELS_IMRESIZE_FUSED", fused)
+    device = backend_device(backend)
+    first = random_image((1, 3, 1356, 2040), torch.uint8, device)
+    n = 17  # 17 * 3 * 5424 * 8160 = 2.26e9 output elements
+    x = torch.cat([first.roll(37 * i, dims=3) for i in range(n)])
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    out = _run(backend, x, 4.0)
+    assert out.numel() > 2**31
+    for i in (0, n - 2, n - 1):
+        assert torch.equal(out[i : i + 1], _run(backend, x[i : i + 1], 4.0)), i
+
+
 @pytest.mark.parametrize("backend", backend_params(*ALL_BACKENDS))
 @pytest.mark.parametrize("edge", ["mirror", "clamp"])
 def test_properties(backend, edge):
