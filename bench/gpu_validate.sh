@@ -22,7 +22,8 @@
 #               targets in their own stage, so that autotuning never eats the eager rows' time
 #   priority 2  cuda tests of the recently changed ops: imresize, metrics, conv
 #   priority 3  imresize benchmark (two-pass and SR_KERNELS_IMRESIZE_FUSED=1) and metrics
-#   priority 4  only on time left over: the other cuda tests, pixel_shuffle and the remaining
+#   priority 4  only on time left over: the other cuda tests, compute-sanitizer racecheck and
+#               memcheck over the fused imresize kernel, pixel_shuffle and the remaining
 #               conv benchmark rows, sr-kernels env --kernels; tests-rest (pytest tests -m
 #               "not cuda", which CI runs anyway) is off unless enabled
 #   report      bench/results/<date>-<gpu>.json and .md (+ -speedups.png, the merged
@@ -104,6 +105,7 @@ PLAN=(
     "bench-imresize-fused  3   10   45  on  | imresize ours, SR_KERNELS_IMRESIZE_FUSED=1"
     "bench-metrics         3   20   60  on  | psnr / ssim GPU rows"
     "tests-cuda-rest       4    0  120  on  | cuda tests: the other files"
+    "sanitize-imresize     4    0  120  on  | compute-sanitizer racecheck, memcheck: fused imresize"
     "bench-pixel-shuffle   4    0   60  on  | pixel_shuffle GPU rows"
     "bench-conv-rest       4    0  240  on  | conv GPU rows not measured above"
     "bench-conv2d-act      4    0   90  on  | conv2d_act nhwc GPU rows, ours and eager"
@@ -356,6 +358,15 @@ run_bench bench-imresize-fused "ours:auto or ours:cuda" SR_KERNELS_IMRESIZE_FUSE
 run_bench bench-metrics "not reference" bench/bench_metrics.py || true
 # Priority 4: time left over
 run_tests tests-cuda-rest tests -m cuda "${IGNORE_CHANGED[@]}" || true
+# The fused imresize kernel shares tiles between warps (shared memory, atomics): shared-memory
+# races and out-of-bounds accesses only show under compute-sanitizer. No JUnit XML: the same
+# tests are counted in tests-imresize.
+SANITIZER="$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)"
+K_SANITIZE="several_tiles and fused and uint8 and (contiguous or channels_last)"
+run_stage sanitize-imresize bash -c 'for tool in racecheck memcheck; do
+    "$0" --tool "$tool" --error-exitcode 1 "${@:1}" || exit $?; done' "$SANITIZER" \
+    "${PY[@]}" -m pytest tests/ops/test_imresize.py -m cuda -k "$K_SANITIZE" -q -rfE \
+    -p no:cacheprovider || true
 run_bench bench-pixel-shuffle "" bench/bench_pixel_shuffle.py || true
 run_bench bench-conv-rest "$K_CONV_REST" bench/bench_resblock.py bench/bench_upsampler.py || true
 run_bench bench-conv2d-act "nhwc and not torch.compile and not reference" \

@@ -315,6 +315,7 @@ PLAN_ORDER = [
     "bench-imresize-fused",
     "bench-metrics",
     "tests-cuda-rest",
+    "sanitize-imresize",
     "bench-pixel-shuffle",
     "bench-conv-rest",
     "bench-conv2d-act",
