@@ -1,13 +1,21 @@
-// Shared argument handling of the image-metric host functions (psnr_mse.cpp, ssim_mean.cpp):
-// checks that name the offending argument, and the at::Tensor -> sr::ImagePairView conversion.
+// What the image-metric host functions (ops/psnr_mse.cpp, ops/ssim_mean.cpp) share: checks
+// that name the offending argument, the at::Tensor -> sr::ImagePairView conversion, and the
+// host-function steps around the kernel call, which differ between the two metrics only in the
+// smallest accepted image, the workspace and the launcher.
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 
 #include <cmath>
 
 #include "checks.h"
 #include "sr_kernels/metric_types.h"
+
+#ifdef SR_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 namespace sr_metric_args {
 
@@ -79,5 +87,44 @@ inline sr::MetricProtocol protocol(double data_range, int64_t crop_border, bool 
                                    bool quantize, bool round_y) {
   return sr::MetricProtocol{255.0 / data_range, crop_border, y_channel, quantize, round_y};
 }
+
+// CPU host functions need no device guard.
+struct NoDeviceGuard {
+  explicit NoDeviceGuard(const c10::Device& /*device*/) {}
+};
+
+// A host function: checks -> device guard -> empty batch -> `launch(pair, protocol, out)`, which
+// allocates the kernel's workspace, runs the kernel into `out` (one float64 per image) and checks
+// its status.
+template <typename DeviceGuard, typename Launch>
+at::Tensor run(const at::Tensor& sr, const at::Tensor& hr, double data_range, int64_t crop_border,
+               bool y_channel, bool quantize, bool round_y, int64_t min_size,
+               const Launch& launch) {
+  check(sr, hr, data_range, crop_border, y_channel, quantize, round_y, min_size);
+  const DeviceGuard guard(sr.device());
+  at::Tensor out = at::empty({sr.size(0)}, sr.options().dtype(at::kDouble));
+  if (sr.size(0) == 0) return out;
+  launch(view(sr, hr), protocol(data_range, crop_border, y_channel, quantize, round_y), out);
+  return out;
+}
+
+#ifdef SR_WITH_CUDA
+// The CUDA host function of a metric: `workspace_size(pair, protocol)` float64 values of
+// workspace, then `launch(pair, protocol, workspace, out, stream)` on the current stream.
+template <typename WorkspaceSize, typename Launch>
+at::Tensor run_cuda(const char* op, int64_t min_size, WorkspaceSize workspace_size, Launch launch,
+                    const at::Tensor& sr, const at::Tensor& hr, double data_range,
+                    int64_t crop_border, bool y_channel, bool quantize, bool round_y) {
+  return run<c10::cuda::CUDAGuard>(
+      sr, hr, data_range, crop_border, y_channel, quantize, round_y, min_size,
+      [&](const sr::ImagePairView& pair, const sr::MetricProtocol& protocol, at::Tensor& out) {
+        at::Tensor workspace = at::empty({workspace_size(pair, protocol)}, out.options());
+        SR_CHECK_STATUS(
+            launch(pair, protocol, workspace.mutable_data_ptr<double>(),
+                   out.mutable_data_ptr<double>(), c10::cuda::getCurrentCUDAStream().stream()),
+            op);
+      });
+}
+#endif
 
 }  // namespace sr_metric_args

@@ -5,30 +5,7 @@ Inference-only: no autograd formula (the public op refuses inputs that require g
 
 from __future__ import annotations
 
-from typing import Any
+from ._metric_ops import metric_op
+from ._metric_ops import supports as supports  # the registry asks each backend module
 
-import torch
-
-from ... import _ext
-from .. import _trace
-
-if not _ext.load():  # the registry only imports this module once the extension is loaded
-    raise ImportError(f"sr_kernels extension not loaded: {_ext.info().reason}")
-
-_DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
-
-def supports(meta: dict[str, Any]) -> str | None:
-    return None if meta["dtype"] in _DTYPES else f"dtype {meta['dtype']} is not supported"
-
-
-@torch.library.register_fake("sr_kernels::ssim_mean")
-def _ssim_mean_fake(sr, hr, data_range, crop_border, y_channel, quantize, round_y):
-    return sr.new_empty((sr.shape[0],), dtype=torch.float64)
-
-
-def ssim_mean(sr, hr, data_range, crop_border, y_channel, quantize, round_y) -> torch.Tensor:
-    _trace.record("ssim_mean", sr.device.type)
-    return torch.ops.sr_kernels.ssim_mean(
-        sr, hr, data_range, crop_border, y_channel, quantize, round_y
-    )
+ssim_mean = metric_op("ssim_mean")

@@ -7,22 +7,18 @@ Gaussian window 11x11, sigma 1.5, normalised; K1 = 0.01, K2 = 0.03, L = 255 (val
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from typing import cast
 
 import torch
 
 from .. import _trace
 from .psnr_mse import protocol_planes
+from .psnr_mse import supports as supports  # same dtypes: both metrics share the protocol
 
-_DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 WINDOW = 11
 SIGMA = 1.5
 C1 = (0.01 * 255.0) ** 2
 C2 = (0.03 * 255.0) ** 2
-
-
-def supports(meta: dict[str, Any]) -> str | None:
-    return None if meta["dtype"] in _DTYPES else f"dtype {meta['dtype']} is not supported"
 
 
 def gaussian_taps() -> list[float]:

@@ -8,12 +8,25 @@ floored exactly (a reciprocal multiply corrected by one integer comparison each 
 
 Triton passes Python floats as fp32, so the float64 scale 255 / data_range travels as three
 fp32 pieces whose float64 sum is exactly the double (`split_scale`).
+
+Also the launcher plumbing the two ops share (the same image-pair arguments, dtypes, custom-op
+schema and fake kernel): written once here so that the kernels' argument lists, their AOT
+signatures and the two op registrations cannot drift apart.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Any
+
+import torch
 import triton
 import triton.language as tl
+
+from .. import _trace
+
+DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 _TWO_52 = 4503599627370496.0
 
@@ -86,8 +99,6 @@ def plane_value(
 
 
 def pointer_type(dtype) -> str:
-    import torch
-
     return {
         torch.uint8: "*u8",
         torch.float16: "*fp16",
@@ -102,6 +113,98 @@ def flag_sets() -> list[tuple[bool, bool, bool]]:
     return [
         (y, q, r) for y in (False, True) for q in (False, True) for r in (False, True) if y or not r
     ]
+
+
+def supports(meta: dict[str, Any]) -> str | None:
+    if meta["dtype"] not in DTYPES:
+        return f"dtype {meta['dtype']} is not supported"
+    if meta["dtype"] == torch.bfloat16 and os.environ.get("TRITON_INTERPRET", "0") == "1":
+        return "bfloat16 arithmetic is not supported by the Triton interpreter"
+    return None
+
+
+# Both kernels take sr, hr first, then their own arguments, then this tail: the (n, c, h, w)
+# strides of each image, each image's luma step (its channel stride for RGB luma; 0 for a grey
+# image, R = G = B, and for per-channel planes, which ignore it) and the three scale pieces.
+def pair_arguments(
+    sr: torch.Tensor, hr: torch.Tensor, data_range: float, y_channel: bool
+) -> tuple[Any, ...]:
+    """The kernel arguments after the op's own (the tail of `pair_kernel_configs`' signature)."""
+
+    def luma_step(x: torch.Tensor) -> int:
+        return x.stride(1) if y_channel and x.shape[1] == 3 else 0
+
+    return (
+        *sr.stride(),
+        *hr.stride(),
+        luma_step(sr),
+        luma_step(hr),
+        *split_scale(255.0 / data_range),
+    )
+
+
+def pair_kernel_configs(
+    kernel: Any,
+    op: str,
+    arguments: dict[str, str],
+    constexprs: dict[str, int],
+    **launch: int,
+) -> list[dict[str, Any]]:
+    """The `aot_configs()` entries of a metric kernel: every dtype x `flag_sets()`.
+
+    `arguments` are the kernel's own (between hr and the `pair_arguments` tail), `constexprs`
+    its own compile-time constants (after Y, QUANTIZE, ROUND_Y), `launch` the launch options.
+    """
+    configs = []
+    for dtype in DTYPES:
+        pointer = pointer_type(dtype)
+        signature = {"sr": pointer, "hr": pointer, **arguments}
+        for prefix in ("sr", "hr"):
+            for dim in ("n", "c", "h", "w"):
+                signature[f"{prefix}_{dim}"] = "i64"
+        signature.update(sr_luma="i64", hr_luma="i64")
+        signature.update(scale_hi="fp32", scale_mid="fp32", scale_lo="fp32")
+        for y, q, r in flag_sets():
+            flags = {"Y": y, "QUANTIZE": q, "ROUND_Y": r, **constexprs}
+            configs.append(
+                {
+                    "kernel": kernel,
+                    "signature": dict(signature, **dict.fromkeys(flags, "constexpr")),
+                    "constexprs": flags,
+                    **launch,
+                    "name": f"{op}[{pointer[1:]},y={int(y)},q={int(q)},round_y={int(r)}]",
+                }
+            )
+    return configs
+
+
+def _per_image_fake(sr, hr, data_range, crop_border, y_channel, quantize, round_y):
+    return sr.new_empty((sr.shape[0],), dtype=torch.float64)
+
+
+# Both ops' schema: the one custom_op infers from the launchers' type hints, spelled out once.
+_SCHEMA = (
+    "(Tensor sr, Tensor hr, float data_range, SymInt crop_border, bool y_channel, bool quantize, "
+    "bool round_y) -> Tensor"
+)
+
+
+def metric_custom_op(op: str, launch: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """`sr_kernels::<op>_triton`: a custom op (with its fake kernel) over `launch`, which is
+    called for non-empty batches only and returns one float64 per image; inference-only."""
+
+    def run(sr, hr, data_range, crop_border, y_channel, quantize, round_y):
+        if sr.shape[0] == 0:  # nothing to launch
+            out = sr.new_empty((0,), dtype=torch.float64)
+        else:
+            out = launch(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
+        _trace.record(op, "triton")
+        return out
+
+    name = f"sr_kernels::{op}_triton"
+    custom = torch.library.custom_op(name, run, mutates_args=(), schema=_SCHEMA)
+    custom.register_fake(_per_image_fake)
+    return custom
 
 
 __all__ = ["luma", "plane_value", "sample", "scale_from_pieces", "split_scale", "triton"]

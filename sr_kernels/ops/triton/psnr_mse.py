@@ -13,28 +13,24 @@ inference-only (no autograd formula).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
 import triton
 import triton.language as tl
 
-from .. import _trace
-from ._metric_pixels import flag_sets, plane_value, pointer_type, scale_from_pieces, split_scale
+from ._metric_pixels import (
+    metric_custom_op,
+    pair_arguments,
+    pair_kernel_configs,
+    plane_value,
+    scale_from_pieces,
+)
+from ._metric_pixels import supports as supports  # the registry asks each backend module
 
-_DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 BLOCK = 256
 ROWS = 8
 NUM_WARPS = 4
-
-
-def supports(meta: dict[str, Any]) -> str | None:
-    if meta["dtype"] not in _DTYPES:
-        return f"dtype {meta['dtype']} is not supported"
-    if meta["dtype"] == torch.bfloat16 and os.environ.get("TRITON_INTERPRET", "0") == "1":
-        return "bfloat16 arithmetic is not supported by the Triton interpreter"
-    return None
 
 
 @triton.jit
@@ -102,13 +98,8 @@ def _launch(
     n, c, h, w = sr.shape
     rows, cols = h - 2 * crop_border, w - 2 * crop_border
     planes = 1 if y_channel else c
-    out = torch.empty((n,), dtype=torch.float64, device=sr.device)
-    if n == 0:
-        _trace.record("psnr_mse", "triton")
-        return out
     chunks = triton.cdiv(rows, ROWS)
     partial = torch.empty((n, chunks), dtype=torch.float64, device=sr.device)
-    luma_step = (lambda x: x.stride(1) if c == 3 else 0) if y_channel else (lambda x: 0)
     _psnr_mse_kernel[(chunks, n)](
         sr,
         hr,
@@ -117,11 +108,7 @@ def _launch(
         cols,
         planes,
         crop_border,
-        *sr.stride(),
-        *hr.stride(),
-        luma_step(sr),
-        luma_step(hr),
-        *split_scale(255.0 / data_range),
+        *pair_arguments(sr, hr, data_range, y_channel),
         Y=y_channel,
         QUANTIZE=quantize,
         ROUND_Y=round_y,
@@ -129,54 +116,17 @@ def _launch(
         BLOCK=BLOCK,
         num_warps=NUM_WARPS,
     )
-    _trace.record("psnr_mse", "triton")
     return partial.sum(dim=1) / float(planes * rows * cols)
 
 
-@torch.library.custom_op("sr_kernels::psnr_mse_triton", mutates_args=())
-def psnr_mse_triton(
-    sr: torch.Tensor,
-    hr: torch.Tensor,
-    data_range: float,
-    crop_border: int,
-    y_channel: bool,
-    quantize: bool,
-    round_y: bool,
-) -> torch.Tensor:
-    return _launch(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
-
-
-@psnr_mse_triton.register_fake
-def _(sr, hr, data_range, crop_border, y_channel, quantize, round_y):
-    return sr.new_empty((sr.shape[0],), dtype=torch.float64)
-
-
-def psnr_mse(sr, hr, data_range, crop_border, y_channel, quantize, round_y) -> torch.Tensor:
-    return psnr_mse_triton(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
+psnr_mse_triton = metric_custom_op("psnr_mse", _launch)
+psnr_mse = psnr_mse_triton  # the name the registry calls
 
 
 def aot_configs() -> list[dict[str, Any]]:
     """Every configuration this module launches, for the static sm_80/sm_90 compile check."""
-    configs = []
-    for dtype in _DTYPES:
-        pointer = pointer_type(dtype)
-        signature = {"sr": pointer, "hr": pointer, "partial": "*fp64"}
-        for name in ("rows", "cols", "planes", "crop"):
-            signature[name] = "i32"
-        for prefix in ("sr", "hr"):
-            for dim in ("n", "c", "h", "w"):
-                signature[f"{prefix}_{dim}"] = "i64"
-        signature.update(sr_luma="i64", hr_luma="i64")
-        signature.update(scale_hi="fp32", scale_mid="fp32", scale_lo="fp32")
-        for y, q, r in flag_sets():
-            constexprs = {"Y": y, "QUANTIZE": q, "ROUND_Y": r, "ROWS": ROWS, "BLOCK": BLOCK}
-            configs.append(
-                {
-                    "kernel": _psnr_mse_kernel,
-                    "signature": dict(signature, **dict.fromkeys(constexprs, "constexpr")),
-                    "constexprs": constexprs,
-                    "num_warps": NUM_WARPS,
-                    "name": f"psnr_mse[{pointer[1:]},y={int(y)},q={int(q)},round_y={int(r)}]",
-                }
-            )
-    return configs
+    arguments = {"partial": "*fp64", **dict.fromkeys(("rows", "cols", "planes", "crop"), "i32")}
+    constexprs = {"ROWS": ROWS, "BLOCK": BLOCK}
+    return pair_kernel_configs(
+        _psnr_mse_kernel, "psnr_mse", arguments, constexprs, num_warps=NUM_WARPS
+    )

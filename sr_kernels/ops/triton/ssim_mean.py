@@ -19,17 +19,21 @@ Registered as `sr_kernels::ssim_mean_triton` (`torch.library.custom_op` + fake);
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import torch
 import triton
 import triton.language as tl
 
-from .. import _trace
-from ._metric_pixels import flag_sets, plane_value, pointer_type, scale_from_pieces, split_scale
+from ._metric_pixels import (
+    metric_custom_op,
+    pair_arguments,
+    pair_kernel_configs,
+    plane_value,
+    scale_from_pieces,
+)
+from ._metric_pixels import supports as supports  # the registry asks each backend module
 
-_DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 BLOCK_W = 128
 ROWS = 32
 NUM_WARPS = 4
@@ -38,14 +42,6 @@ NUM_WARPS = 4
 MAX_REGISTERS = 255
 WINDOW = 11
 SIGMA = 1.5
-
-
-def supports(meta: dict[str, Any]) -> str | None:
-    if meta["dtype"] not in _DTYPES:
-        return f"dtype {meta['dtype']} is not supported"
-    if meta["dtype"] == torch.bfloat16 and os.environ.get("TRITON_INTERPRET", "0") == "1":
-        return "bfloat16 arithmetic is not supported by the Triton interpreter"
-    return None
 
 
 def _taps() -> list[float]:
@@ -352,15 +348,10 @@ def _launch(
     rows, cols = h - 2 * crop_border, w - 2 * crop_border
     out_rows, out_cols = rows - (WINDOW - 1), cols - (WINDOW - 1)
     planes = 1 if y_channel else c
-    out = torch.empty((n,), dtype=torch.float64, device=sr.device)
-    if n == 0:
-        _trace.record("ssim_mean", "triton")
-        return out
     strips = triton.cdiv(out_cols, BLOCK_W)
     chunks = triton.cdiv(out_rows, ROWS)
     programs = n * planes * strips * chunks
     partial = torch.empty((programs,), dtype=torch.float64, device=sr.device)
-    luma_step = (lambda x: x.stride(1) if c == 3 else 0) if y_channel else (lambda x: 0)
     _ssim_mean_kernel[(programs,)](
         sr,
         hr,
@@ -372,11 +363,7 @@ def _launch(
         strips,
         chunks,
         crop_border,
-        *sr.stride(),
-        *hr.stride(),
-        luma_step(sr),
-        luma_step(hr),
-        *split_scale(255.0 / data_range),
+        *pair_arguments(sr, hr, data_range, y_channel),
         Y=y_channel,
         QUANTIZE=quantize,
         ROUND_Y=round_y,
@@ -385,55 +372,23 @@ def _launch(
         num_warps=NUM_WARPS,
         maxnreg=MAX_REGISTERS,
     )
-    _trace.record("ssim_mean", "triton")
     return partial.view(n, -1).sum(dim=1) / float(planes * out_rows * out_cols)
 
 
-@torch.library.custom_op("sr_kernels::ssim_mean_triton", mutates_args=())
-def ssim_mean_triton(
-    sr: torch.Tensor,
-    hr: torch.Tensor,
-    data_range: float,
-    crop_border: int,
-    y_channel: bool,
-    quantize: bool,
-    round_y: bool,
-) -> torch.Tensor:
-    return _launch(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
-
-
-@ssim_mean_triton.register_fake
-def _(sr, hr, data_range, crop_border, y_channel, quantize, round_y):
-    return sr.new_empty((sr.shape[0],), dtype=torch.float64)
-
-
-def ssim_mean(sr, hr, data_range, crop_border, y_channel, quantize, round_y) -> torch.Tensor:
-    return ssim_mean_triton(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
+ssim_mean_triton = metric_custom_op("ssim_mean", _launch)
+ssim_mean = ssim_mean_triton  # the name the registry calls
 
 
 def aot_configs() -> list[dict[str, Any]]:
     """Every configuration this module launches, for the static sm_80/sm_90 compile check."""
-    configs = []
-    for dtype in _DTYPES:
-        pointer = pointer_type(dtype)
-        signature = {"sr": pointer, "hr": pointer, "taps": "*fp32", "partial": "*fp64"}
-        for name in ("planes", "out_rows", "out_cols", "strips", "chunks", "crop"):
-            signature[name] = "i32"
-        for prefix in ("sr", "hr"):
-            for dim in ("n", "c", "h", "w"):
-                signature[f"{prefix}_{dim}"] = "i64"
-        signature.update(sr_luma="i64", hr_luma="i64")
-        signature.update(scale_hi="fp32", scale_mid="fp32", scale_lo="fp32")
-        for y, q, r in flag_sets():
-            constexprs = {"Y": y, "QUANTIZE": q, "ROUND_Y": r, "ROWS": ROWS, "BLOCK_W": BLOCK_W}
-            configs.append(
-                {
-                    "kernel": _ssim_mean_kernel,
-                    "signature": dict(signature, **dict.fromkeys(constexprs, "constexpr")),
-                    "constexprs": constexprs,
-                    "num_warps": NUM_WARPS,
-                    "maxnreg": MAX_REGISTERS,
-                    "name": f"ssim_mean[{pointer[1:]},y={int(y)},q={int(q)},round_y={int(r)}]",
-                }
-            )
-    return configs
+    ints = ("planes", "out_rows", "out_cols", "strips", "chunks", "crop")
+    arguments = {"taps": "*fp32", "partial": "*fp64", **dict.fromkeys(ints, "i32")}
+    constexprs = {"ROWS": ROWS, "BLOCK_W": BLOCK_W}
+    return pair_kernel_configs(
+        _ssim_mean_kernel,
+        "ssim_mean",
+        arguments,
+        constexprs,
+        num_warps=NUM_WARPS,
+        maxnreg=MAX_REGISTERS,
+    )
