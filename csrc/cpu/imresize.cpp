@@ -1143,11 +1143,35 @@ void cols_pass(const Mid* mid, const Tensor4d& md, Out* dst, const Tensor4d& dd,
   }
 }
 
+// A table that copies: one tap of weight 1 at the output's own index (every scale-1 axis;
+// MATLAB indexes instead of resizing there). Its pass is exact (w * x = x, uint8 rounds x to x).
+bool is_identity(const ResizeTable& t) {
+  if (t.taps != 1 || t.in_len != t.out_len) return false;
+  for (int64_t o = 0; o < t.out_len; ++o) {
+    if (t.index[o] != o || t.weight[o] != 1.0) return false;
+  }
+  return true;
+}
+
 template <typename T, typename Mid, typename Acc>
 void run(const void* src, const Tensor4d& sd, void* mid, const Tensor4d& md, void* dst,
          const Tensor4d& dd, const ResizeTable& rows, const ResizeTable& cols) {
-  rows_pass<T, Mid, Acc>(static_cast<const T*>(src), sd, static_cast<Mid*>(mid), md, rows);
-  cols_pass<Mid, T, Acc>(static_cast<const Mid*>(mid), md, static_cast<T*>(dst), dd, cols);
+  const T* in = static_cast<const T*>(src);
+  T* out = static_cast<T*>(dst);
+  // An identity pass is skipped where the other pass can read or write T itself (Mid == T:
+  // uint8, float32, float64): a one-axis resize then costs one pass, not two.
+  if constexpr (std::is_same_v<T, Mid>) {
+    if (is_identity(cols)) {  // also when both are: one copying pass
+      rows_pass<T, T, Acc>(in, sd, out, dd, rows);
+      return;
+    }
+    if (is_identity(rows)) {
+      cols_pass<T, T, Acc>(in, sd, out, dd, cols);
+      return;
+    }
+  }
+  rows_pass<T, Mid, Acc>(in, sd, static_cast<Mid*>(mid), md, rows);
+  cols_pass<Mid, T, Acc>(static_cast<const Mid*>(mid), md, out, dd, cols);
 }
 
 bool valid(const Tensor4d& src, const Tensor4d& mid, const Tensor4d& dst, const ResizeTable& rows,

@@ -31,8 +31,21 @@ CASES = [
     ((1, 3, 1, 1), 3.0, None),
     ((1, 3, 6, 9), None, (4, 13)),
     ((0, 3, 5, 6), 0.5, None),
+    # One axis at scale 1: MATLAB copies it, and the CPU kernel skips that pass.
+    ((2, 3, 9, 7), (1.0, 2.5), None),
+    ((1, 3, 11, 6), (0.4, 1.0), None),
 ]
-CASE_IDS = ["x0.5", "x1/3.7", "x2.5", "per_axis", "1px_x3", "size", "batch0"]
+CASE_IDS = [
+    "x0.5",
+    "x1/3.7",
+    "x2.5",
+    "per_axis",
+    "1px_x3",
+    "size",
+    "batch0",
+    "width_only",
+    "height_only",
+]
 # The Triton interpreter runs each program in Python: a smaller set keeps it affordable.
 TRITON_CASES = [0, 1, 2, 3, 4, 6]
 
