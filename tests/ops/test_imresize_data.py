@@ -27,13 +27,13 @@ def _load(path):
     from PIL import Image
 
     with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+        return np.array(image.convert("RGB"))  # a writable copy (torch warns on read-only)
 
 
 def _hr_tensor(name, scale, device):
     root = require_data()
     hr = _load(root / "Set5" / "HR" / f"{name}.png")
-    x = torch.from_numpy(np.array(hr)).permute(2, 0, 1)[None].contiguous()
+    x = torch.from_numpy(hr).permute(2, 0, 1)[None].contiguous()
     return ops.modcrop(x, scale).to(device)
 
 
