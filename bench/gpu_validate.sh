@@ -22,7 +22,8 @@
 #               targets in their own stage, so that autotuning never eats the eager rows' time
 #   priority 2  cuda tests of the recently changed ops: imresize, metrics, conv
 #   priority 3  imresize benchmark (two-pass and SR_KERNELS_IMRESIZE_FUSED=1) and metrics
-#   priority 4  only on time left over: the other cuda tests, compute-sanitizer racecheck and
+#   priority 4  only on time left over: the other cuda tests, per-kernel times of imresize
+#               and the metrics (bench/profile_kernels.py), compute-sanitizer racecheck and
 #               memcheck over the fused imresize kernel, pixel_shuffle and the remaining
 #               conv benchmark rows, sr-kernels env --kernels; tests-rest (pytest tests -m
 #               "not cuda", which CI runs anyway) is off unless enabled
@@ -105,6 +106,7 @@ PLAN=(
     "bench-imresize-fused  3   10   45  on  | imresize ours, SR_KERNELS_IMRESIZE_FUSED=1"
     "bench-metrics         3   20   60  on  | psnr / ssim GPU rows"
     "tests-cuda-rest       4    0  120  on  | cuda tests: the other files"
+    "profile-kernels       4    0   90  on  | per-kernel times: imresize, psnr, ssim (torch.profiler)"
     "sanitize-imresize     4    0  120  on  | compute-sanitizer racecheck, memcheck: fused imresize"
     "bench-pixel-shuffle   4    0   60  on  | pixel_shuffle GPU rows"
     "bench-conv-rest       4    0  240  on  | conv GPU rows not measured above"
@@ -358,6 +360,7 @@ run_bench bench-imresize-fused "ours:auto or ours:cuda" SR_KERNELS_IMRESIZE_FUSE
 run_bench bench-metrics "not reference" bench/bench_metrics.py || true
 # Priority 4: time left over
 run_tests tests-cuda-rest tests -m cuda "${IGNORE_CHANGED[@]}" || true
+run_stage profile-kernels "${PY[@]}" bench/profile_kernels.py || true
 # The fused imresize kernel shares tiles between warps (shared memory, atomics): shared-memory
 # races and out-of-bounds accesses only show under compute-sanitizer. No JUnit XML: the same
 # tests are counted in tests-imresize.

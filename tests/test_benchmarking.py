@@ -315,6 +315,7 @@ PLAN_ORDER = [
     "bench-imresize-fused",
     "bench-metrics",
     "tests-cuda-rest",
+    "profile-kernels",
     "sanitize-imresize",
     "bench-pixel-shuffle",
     "bench-conv-rest",
@@ -526,3 +527,39 @@ def test_sr_kernels_bench_runs_a_small_selection_end_to_end(tmp_path: Path, monk
     md = (tmp_path / "run.md").read_text()
     assert "| `pixel_shuffle/edsr_patch_b16_48x48/u8/nhwc/cpu` | ours:reference |" in md
     assert (tmp_path / "run-speedups.png").read_bytes().startswith(PNG_MAGIC)
+
+
+# ---------------------------------------------------------------------------------------------
+# bench/profile_kernels.py (its CPU mode: the GPU run only changes the device and the sizes)
+
+
+def test_profile_kernels_lists_every_case_with_its_op():
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "profile_kernels.py"), "--device", "cpu", "--small"]
+        + ["--only", "imresize", "--repeats", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    blocks = [block for block in result.stdout.split("\n\n") if block.strip()]
+    # x4 down and up, nchw and nhwc, two-pass and fused
+    assert len(blocks) == 8, result.stdout
+    for block in blocks:
+        header, *rows = block.strip().splitlines()
+        assert header.startswith("imresize x4 ") and " us per call, " in header, header
+        assert any(row.strip().startswith("1 x") and "sr_kernels::imresize" in row for row in rows)
+
+
+def test_profile_kernels_needs_a_gpu_for_cuda():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible")
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "profile_kernels.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "no CUDA GPU visible" in result.stdout

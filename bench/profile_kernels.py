@@ -1,0 +1,183 @@
+"""Per-kernel times of the ops whose GPU targets are memory-bound, with torch.profiler.
+
+The benchmarks time whole ops; when an op misses its bandwidth target this says which of its
+kernels (e.g. imresize's rows or cols pass, the fused kernel, PSNR's vector or scalar kernel)
+takes the time. For each case: the op's wall time per call (CUDA events on a GPU), then every
+kernel the profiler saw with its calls and mean time, and the op's achieved GB/s against
+`_roofline` (input read once, output written once).
+
+    python bench/profile_kernels.py                 # the GPU cases (bench/_workloads.py sizes)
+    python bench/profile_kernels.py --device cpu --small   # the same cases, tiny, on CPU
+    python bench/profile_kernels.py --only imresize
+
+Run by bench/gpu_validate.sh (stage profile-kernels, on time left over); the table goes to the
+stage's log. imresize runs once with the two-pass kernels and once with the fused kernel
+(SR_KERNELS_IMRESIZE_FUSED is read at each call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _roofline  # noqa: E402
+import _workloads  # noqa: E402
+
+from sr_kernels import metrics, ops  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    run: Callable[[], object]
+    cost: _roofline.Cost
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@contextlib.contextmanager
+def _environment(pairs: tuple[tuple[str, str], ...]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key, _ in pairs}
+    os.environ.update(dict(pairs))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _shrunk(shape: tuple[int, int, int, int], small: bool) -> tuple[int, int, int, int]:
+    # --small: batch 1 and 1/16 of each side (the CPU check of this script, not a measurement)
+    n, c, h, w = shape
+    return (1, c, max(8, h // 16), max(8, w // 16)) if small else shape
+
+
+def imresize_cases(device: str, small: bool) -> list[Case]:
+    cases = []
+    for workload in (_workloads.DIV2K_X4_DOWN_GPU, _workloads.DIV2K_X4_UP_GPU):
+        direction = workload.direction
+        shape = _shrunk(workload.input_shape, small)
+        factor = workload.factor
+        for layout in ("nchw", "nhwc"):
+            x = _workloads.random_tensor(shape, torch.uint8, layout, device)
+            out = ops.imresize(x, factor)
+            cost = _roofline.resize_cost(tuple(x.shape), tuple(out.shape), torch.uint8)
+            for kernel in ("two-pass", "fused"):
+                env = (("SR_KERNELS_IMRESIZE_FUSED", "1" if kernel == "fused" else "0"),)
+                name = f"imresize x4 {direction} u8 {layout} {tuple(x.shape)} {kernel}"
+                cases.append(Case(name, lambda x=x, f=factor: ops.imresize(x, f), cost, env))
+    return cases
+
+
+def metric_cases(device: str, small: bool) -> list[Case]:
+    workload = _workloads.METRICS_B16_1080X1920
+    shape = _shrunk(workload.shape, small)
+    pair_workload = _workloads.ImagePairWorkload(
+        workload.name, workload.devices, workload.note, *shape
+    )
+    cases = []
+    for dtype in (torch.uint8, torch.float32):
+        for layout in ("nchw", "nhwc"):
+            sr, hr = pair_workload.make_pair(dtype, layout, device)
+            data_range = 255.0 if dtype == torch.uint8 else 1.0
+            label = f"{_workloads.dtype_name(dtype)} {layout} {shape}"
+            cases.append(
+                Case(
+                    f"psnr {label}",
+                    lambda sr=sr, hr=hr, r=data_range: metrics.psnr(sr, hr, data_range=r),
+                    _roofline.psnr_cost(shape, dtype),
+                )
+            )
+            cases.append(
+                Case(
+                    f"ssim {label}",
+                    lambda sr=sr, hr=hr, r=data_range: metrics.ssim(sr, hr, data_range=r),
+                    _roofline.ssim_cost(shape, dtype),
+                )
+            )
+    return cases
+
+
+def _synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def wall_time(case: Case, device: str, repeats: int) -> float:
+    """Median seconds per call."""
+    times = []
+    for _ in range(repeats):
+        _synchronize(device)
+        start = time.perf_counter()
+        case.run()
+        _synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def kernel_rows(case: Case, device: str, repeats: int) -> list[tuple[str, int, float]]:
+    """(kernel or op name, calls per op call, mean microseconds per call of it)."""
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for _ in range(repeats):
+            case.run()
+        _synchronize(device)
+    rows = []
+    for event in prof.key_averages():
+        if device == "cuda":
+            total_us = getattr(event, "device_time_total", 0.0)
+            # Kernels only: their own device time is all of it (ops also carry their kernels').
+            if total_us <= 0 or getattr(event, "self_device_time_total", 0.0) < total_us:
+                continue
+        else:
+            if not event.key.startswith("sr_kernels::"):
+                continue
+            total_us = event.cpu_time_total
+        rows.append((event.key, event.count // repeats, total_us / event.count))
+    return sorted(rows, key=lambda row: -row[1] * row[2])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
+    parser.add_argument("--small", action="store_true", help="tiny shapes (a check, not timing)")
+    parser.add_argument("--only", choices=("imresize", "metrics"), help="one family of cases")
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("profile_kernels: no CUDA GPU visible (use --device cpu --small to check the script)")
+        return 2
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    families = {"imresize": imresize_cases, "metrics": metric_cases}
+    chosen = [args.only] if args.only else list(families)
+    for family in chosen:
+        for case in families[family](args.device, args.small):
+            with _environment(case.env):
+                case.run()  # warm-up: builds, caches, autotuning
+                seconds = wall_time(case, args.device, args.repeats)
+                rows = kernel_rows(case, args.device, args.repeats)
+            print(
+                f"\n{case.name}: {seconds * 1e6:.1f} us per call, "
+                f"{_roofline.gbps(case.cost, seconds):.0f} GB/s (input + output once)"
+            )
+            for name, calls, mean_us in rows:
+                print(f"    {calls:3d} x {mean_us:10.1f} us  {name[:110]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
