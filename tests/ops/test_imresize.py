@@ -293,7 +293,7 @@ def test_gradients_match_reference(backend, dtype, channels_last):
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     grad_out = None
-    for scale in (0.5, 2.5, (1 / 3.7, 1.5)):
+    for scale in (0.5, 2.5, (1 / 3.7, 1.5), (1.5, 1 / 3.7)):  # the last: width first
         leaf = x.clone().requires_grad_()
         out = _run(backend, leaf, scale, edge="clamp")
         grad_out = torch.rand_like(out)
