@@ -263,8 +263,49 @@ def test_gpu_large_shapes(backend, dtype, shape):
         out = ops.residual_block(x, *params, res_scale=0.1)
     assert ("residual_block", backend) in events
     ref64 = reference.residual_block(x.double(), *[p.double() for p in params], 0.1)
-    same = reference.residual_block(x, *params, 0.1)
+    # The same-dtype bound from the CPU: cuDNN's fp32 convolutions use TF32 by default.
+    same = reference.residual_block(x.cpu(), *[p.cpu() for p in params], 0.1)
     assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", backend_params("triton"))
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32], ids=str)
+@pytest.mark.parametrize("c", [16, 48, 64])
+def test_gpu_persistent_programs_take_many_tiles(backend, dtype, c, monkeypatch):
+    """With the SM count patched to 1, each of the few persistent programs takes about 20
+    tiles: the two alternating scratch slots, the barrier between steps and the redone last
+    tile run on the GPU (the interpreter runs programs one after another: no race can show).
+    Three runs must also be bitwise equal."""
+    monkeypatch.setattr(_conv_configs, "sm_count", lambda index: 1)
+    device = backend_device(backend)
+    x = random_image((2, c, 37, 53), dtype, device).contiguous(memory_format=torch.channels_last)
+    params = _params(c, dtype, device)
+    with ops.use_backend(backend), ops.trace() as events:
+        runs = [ops.residual_block(x, *params, res_scale=0.1) for _ in range(3)]
+    assert ("residual_block", backend) in events
+    assert torch.equal(runs[0], runs[1]) and torch.equal(runs[0], runs[2])
+    ref64 = reference.residual_block(x.double(), *[p.double() for p in params], 0.1)
+    same = reference.residual_block(x.cpu(), *[p.cpu() for p in params], 0.1)
+    assert_close_to_reference(runs[0], ref64, same, _key(backend, dtype, device))
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+def test_nan_spreads_like_the_reference(backend):
+    """A NaN pixel reaches the same outputs as in eager PyTorch (relu keeps NaN). On the GPU,
+    tl.maximum(NaN, 0) is 0: a ReLU written with it would stop the NaN at the first conv."""
+    device = backend_device(backend)
+    dtype = torch.float16
+    x = random_image((1, 16, 12, 10), dtype, device).contiguous(memory_format=torch.channels_last)
+    x[0, 3, 5, 4] = float("nan")
+    params = _params(16, dtype, device)
+    _skip_if_cuda_refuses(backend, x)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = ops.residual_block(x, *params, res_scale=0.1)
+    assert ("residual_block", backend) in events
+    expected = reference.residual_block(x.double().cpu(), *[p.double().cpu() for p in params], 0.1)
+    assert expected.isnan().any() and not expected.isnan().all()
+    assert torch.equal(out.isnan().cpu(), expected.isnan())
 
 
 @pytest.mark.cuda

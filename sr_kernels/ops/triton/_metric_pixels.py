@@ -25,6 +25,7 @@ import triton
 import triton.language as tl
 
 from .. import _trace
+from ._launch import on_device
 
 DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
@@ -197,7 +198,8 @@ def metric_custom_op(op: str, launch: Callable[..., torch.Tensor]) -> Callable[.
         if sr.shape[0] == 0:  # nothing to launch
             out = sr.new_empty((0,), dtype=torch.float64)
         else:
-            out = launch(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
+            with on_device(sr):
+                out = launch(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
         _trace.record(op, "triton")
         return out
 

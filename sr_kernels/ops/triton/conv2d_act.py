@@ -43,6 +43,7 @@ import triton.language as tl
 
 from .. import _layout, _trace
 from . import _conv_configs as configs
+from ._launch import aligned, nhwc_strides, on_device
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 KERNEL_SIZES = (1, 3, 5, 9)
@@ -178,11 +179,6 @@ def divisible_args(aligned: bool) -> list[str]:
     return list(POINTER_ARGS + (_CHANNEL_ARGS if aligned else ()))
 
 
-def _aligned(t: torch.Tensor) -> torch.Tensor:
-    """`t`, or a copy of it when its data is not 16-byte aligned (a view at an odd offset)."""
-    return t if t.data_ptr() % 16 == 0 else t.clone(memory_format=torch.preserve_format)
-
-
 def output_shape(x: torch.Tensor, w: torch.Tensor, shuffle_r: int) -> tuple[int, int, int, int]:
     n, _, h, wd = x.shape
     c = w.shape[0] // (shuffle_r * shuffle_r)
@@ -202,26 +198,25 @@ def launch(
     """Run the kernel on NHWC copies/views of x and w; returns the input's memory format."""
     n, c_in, h, wd = x.shape
     c_out, _, ks, _ = w.shape
-    xc = _aligned(x.contiguous(memory_format=torch.channels_last))
+    xc = aligned(x.contiguous(memory_format=torch.channels_last))
     shape = output_shape(x, w, shuffle_r)
     out = torch.empty(shape, dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
     if out.numel() > 0:
-        wc = _aligned(w.contiguous(memory_format=torch.channels_last))
+        wc = aligned(w.contiguous(memory_format=torch.channels_last))
         arch = configs.arch_key(x.device)
         cfg = configs.conv_config(c_in, c_out, shape[1], ks, x.dtype, arch)
         npix = n * h * wd
         grid = (triton.cdiv(npix, cfg.block_m), triton.cdiv(c_out, cfg.block_n))
-        KERNELS[cfg.aligned][grid](
-            xc, wc, _aligned(b.contiguous()), out,
-            npix, h, wd, c_in, c_out, shape[1], ks, int(replicate), int(relu),
-            xc.stride(0), xc.stride(2), xc.stride(3),
-            wc.stride(0), wc.stride(2), wc.stride(3),
-            out.stride(0), out.stride(2), out.stride(3),
-            KS=0 if cfg.flat_k else ks, SHUFFLE_R=shuffle_r, FLAT_K=cfg.flat_k,
-            BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k,
-            PRECISION=configs.precision(x.dtype, allow_tf32),
-            num_warps=cfg.num_warps, num_stages=cfg.num_stages,
-        )  # fmt: skip
+        with on_device(x):
+            KERNELS[cfg.aligned][grid](
+                xc, wc, aligned(b.contiguous()), out,
+                npix, h, wd, c_in, c_out, shape[1], ks, int(replicate), int(relu),
+                *nhwc_strides(xc), *nhwc_strides(wc), *nhwc_strides(out),
+                KS=0 if cfg.flat_k else ks, SHUFFLE_R=shuffle_r, FLAT_K=cfg.flat_k,
+                BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k,
+                PRECISION=configs.precision(x.dtype, allow_tf32),
+                num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+            )  # fmt: skip
     return out.contiguous(memory_format=_layout.memory_format(x))
 
 

@@ -25,6 +25,7 @@ import triton
 import triton.language as tl
 
 from .. import _cubic, _layout, _trace
+from ._launch import on_device
 
 _DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 # 4 outputs per thread: BLOCK 1024 (8 per thread, int64 offsets) spilled 8-16 bytes on sm_90
@@ -150,24 +151,25 @@ def _pass(
     if total == 0:
         return
     grid = (triton.cdiv(total, BLOCK),)
-    _imresize_kernel[grid](
-        src,
-        dst,
-        index,
-        weight,
-        total,
-        weight.shape[1],
-        *[dst.shape[d] for d in order],
-        *[dst.stride(d) for d in order],
-        *[src.stride(d) for d in order],
-        AXIS=order.index(axis),
-        ROUND=src.dtype == torch.uint8,
-        BLOCK=BLOCK,
-        num_warps=NUM_WARPS,
-        # float64 accumulation: products and sums rounded separately, as the reference
-        # computes them, so uint8 results match it even on exact .5 ties.
-        enable_fp_fusion=weight.dtype != torch.float64,
-    )
+    with on_device(dst):
+        _imresize_kernel[grid](
+            src,
+            dst,
+            index,
+            weight,
+            total,
+            weight.shape[1],
+            *[dst.shape[d] for d in order],
+            *[dst.stride(d) for d in order],
+            *[src.stride(d) for d in order],
+            AXIS=order.index(axis),
+            ROUND=src.dtype == torch.uint8,
+            BLOCK=BLOCK,
+            num_warps=NUM_WARPS,
+            # float64 accumulation: products and sums rounded separately, as the reference
+            # computes them, so uint8 results match it even on exact .5 ties.
+            enable_fp_fusion=weight.dtype != torch.float64,
+        )
 
 
 def _resize(

@@ -53,6 +53,7 @@ import triton.language as tl
 from .. import _layout, _trace
 from . import _conv_configs as configs
 from . import conv2d_act as _conv
+from ._launch import aligned, nhwc_strides, on_device
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
@@ -143,8 +144,10 @@ def _residual_block_kernel(
                             b = tl.load(w_tap + co[None, :] * swo + ci[:, None])
                             acc = tl.dot(a, b, acc, input_precision=PRECISION)
                 bias = tl.load(b1 + co).to(tl.float32)
-                act = tl.maximum(acc + bias[None, :], 0.0)
-                act = tl.where(in_image[:, None], act, 0.0)
+                # ReLU as a select, not tl.maximum: on the GPU that returns the non-NaN operand
+                # (max(NaN, 0) = 0) while torch.relu, and the interpreter, keep the NaN.
+                act = acc + bias[None, :]
+                act = tl.where(in_image[:, None] & ~(act < 0.0), act, 0.0)
                 tl.store(
                     slot + p[:, None] * C + co[None, :],
                     act.to(out.dtype.element_ty),
@@ -185,11 +188,6 @@ def _nhwc(t: torch.Tensor) -> torch.Tensor:
     return t.contiguous(memory_format=torch.channels_last)
 
 
-def _aligned(t: torch.Tensor) -> torch.Tensor:
-    """`t`, or a copy of it when its data is not 16-byte aligned (a view at an odd offset)."""
-    return t if t.data_ptr() % 16 == 0 else t.clone(memory_format=torch.preserve_format)
-
-
 def _launch(
     x: torch.Tensor,
     w1: torch.Tensor,
@@ -200,12 +198,12 @@ def _launch(
     allow_tf32: bool,
 ) -> torch.Tensor:
     n, c, h, w = x.shape
-    xc = _aligned(_nhwc(x))
+    xc = aligned(_nhwc(x))
     out = torch.empty_like(xc, memory_format=torch.channels_last)
     if out.numel() > 0:
-        w1c, w2c = _aligned(_nhwc(w1)), _aligned(_nhwc(w2))
-        # Both weight sets share one set of strides (the kernel takes one); channel stride 1.
-        assert w1c.stride() == w2c.stride() and w1c.stride(1) == 1
+        w1c, w2c = aligned(_nhwc(w1)), aligned(_nhwc(w2))
+        # Both weight sets (3x3, same shape, channels_last) share the strides the kernel takes.
+        assert w1c.shape == w2c.shape and w1c.stride(1) == 1 and w2c.stride(1) == 1
         arch = configs.arch_key(x.device)
         cfg = configs.residual_block_config(c, x.dtype, arch)
         tiles_w = triton.cdiv(w, cfg.tile_w)
@@ -218,20 +216,19 @@ def _launch(
         scratch = torch.empty(
             (programs, 2, cfg.halo_chunks * cfg.block_m1, c), dtype=x.dtype, device=x.device
         )
-        _residual_block_kernel[(programs,)](
-            xc, w1c, _aligned(b1.contiguous()), w2c, _aligned(b2.contiguous()), out, scratch,
-            h, w, c,
-            xc.stride(0), xc.stride(2), xc.stride(3),
-            out.stride(0), out.stride(2), out.stride(3),
-            w1c.stride(0), w1c.stride(2), w1c.stride(3),
-            float(res_scale),
-            tiles_w, tiles_per_image, total, triton.cdiv(total, programs),
-            TILE_H=cfg.tile_h, TILE_W=cfg.tile_w,
-            BLOCK_M1=cfg.block_m1, HALO_CHUNKS=cfg.halo_chunks,
-            BLOCK_N1=cfg.block_n1, BLOCK_N2=cfg.block_n2, BLOCK_K=cfg.block_k,
-            PRECISION=configs.precision(x.dtype, allow_tf32),
-            num_warps=cfg.num_warps, num_stages=cfg.num_stages,
-        )  # fmt: skip
+        with on_device(x):
+            _residual_block_kernel[(programs,)](
+                xc, w1c, aligned(b1.contiguous()), w2c, aligned(b2.contiguous()), out, scratch,
+                h, w, c,
+                *nhwc_strides(xc), *nhwc_strides(out), *nhwc_strides(w1c),
+                float(res_scale),
+                tiles_w, tiles_per_image, total, triton.cdiv(total, programs),
+                TILE_H=cfg.tile_h, TILE_W=cfg.tile_w,
+                BLOCK_M1=cfg.block_m1, HALO_CHUNKS=cfg.halo_chunks,
+                BLOCK_N1=cfg.block_n1, BLOCK_N2=cfg.block_n2, BLOCK_K=cfg.block_k,
+                PRECISION=configs.precision(x.dtype, allow_tf32),
+                num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+            )  # fmt: skip
     _trace.record("residual_block", "triton")
     return out.contiguous(memory_format=_layout.memory_format(x))
 
