@@ -92,6 +92,27 @@ def test_pointwise_conv_with_nchw_weight(backend, dtype, shape):
     assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", backend_params("triton"))
+def test_gpu_offsets_past_2_to_the_31(backend):
+    """A 256 -> 256 3x3 conv of nine 1080p images (bf16): the last image starts at 4.2e9
+    elements (64-bit offsets). Only the last image is compared, with eager on it alone."""
+    device = backend_device(backend)
+    dtype = torch.bfloat16
+    first = random_image((1, 256, 1080, 1920), dtype, device)
+    x = torch.cat([first.roll(7 * i, dims=3) for i in range(9)])
+    x = x.contiguous(memory_format=torch.channels_last)
+    w, b = _params(256, 256, 3, dtype, device)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = ops.conv2d_act(x, w, b)
+    assert ("conv2d_act", backend) in events
+    last = x[8:9]
+    del x
+    ref64 = reference.conv2d_act(last.double(), w.double(), b.double())
+    same = reference.conv2d_act(last, w, b)
+    assert_close_to_reference(out[8:9], ref64, same, _key(backend, dtype, device))
+
+
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))
 def test_nan_spreads_like_the_reference(backend):
     """A NaN pixel reaches the same outputs as in eager PyTorch (ReLU keeps NaN)."""

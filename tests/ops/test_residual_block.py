@@ -290,6 +290,30 @@ def test_gpu_persistent_programs_take_many_tiles(backend, dtype, c, monkeypatch)
     assert_close_to_reference(runs[0], ref64, same, _key(backend, dtype, device))
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("backend", backend_params("triton", "cuda"))
+def test_gpu_offsets_past_2_to_the_31(backend):
+    """Nine 1080p images of 256 channels (bf16): the last image starts at 4.2e9 elements, so
+    every image and row offset must be 64-bit. Only the last image is compared, with eager
+    PyTorch on that image alone."""
+    device = backend_device(backend)
+    dtype = torch.bfloat16
+    first = random_image((1, 256, 1080, 1920), dtype, device)
+    x = torch.cat([first.roll(7 * i, dims=3) for i in range(9)])
+    x = x.contiguous(memory_format=torch.channels_last)
+    assert x[8].data_ptr() - x.data_ptr() > 2**31 * x.element_size()
+    params = _params(256, dtype, device)
+    _skip_if_cuda_refuses(backend, x)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = ops.residual_block(x, *params, res_scale=0.1)
+    assert ("residual_block", backend) in events
+    last = x[8:9]
+    del x
+    ref64 = reference.residual_block(last.double(), *[p.double() for p in params], 0.1)
+    same = reference.residual_block(last, *params, 0.1)
+    assert_close_to_reference(out[8:9], ref64, same, _key(backend, dtype, device))
+
+
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))
 def test_nan_spreads_like_the_reference(backend):
     """A NaN pixel reaches the same outputs as in eager PyTorch (relu keeps NaN). On the GPU,
