@@ -1,14 +1,15 @@
-"""Per-kernel times of the ops whose GPU targets are memory-bound, with torch.profiler.
+"""Per-kernel times of the ops with GPU targets, with torch.profiler.
 
-The benchmarks time whole ops; when an op misses its bandwidth target this says which of its
-kernels (e.g. imresize's rows or cols pass, the fused kernel, PSNR's vector or scalar kernel)
-takes the time. For each case: the op's wall time per call (CUDA events on a GPU), then every
-kernel the profiler saw with its calls and mean time, and the op's achieved GB/s against
-`_roofline` (input read once, output written once).
+The benchmarks time whole ops; when an op misses its target this says which of its kernels
+(e.g. imresize's rows or cols pass, the fused kernel, PSNR's vector or scalar kernel, cuDNN's
+gradient convolutions in the residual blocks' training step) takes the time. For each case:
+the median wall time per call (the device synchronised around each call), then every kernel
+the profiler saw with its calls per op call and mean time, and the achieved GB/s of the op's
+minimum traffic (`_roofline`: inputs read once, outputs written once).
 
     python bench/profile_kernels.py                 # the GPU cases (bench/_workloads.py sizes)
     python bench/profile_kernels.py --device cpu --small   # the same cases, tiny, on CPU
-    python bench/profile_kernels.py --only imresize
+    python bench/profile_kernels.py --only imresize     # or metrics, conv
 
 Run by bench/gpu_validate.sh (stage profile-kernels, on time left over); the table goes to the
 stage's log. imresize runs once with the two-pass kernels and once with the fused kernel
@@ -111,6 +112,57 @@ def metric_cases(device: str, small: bool) -> list[Case]:
     return cases
 
 
+def _eager_block(x, w1, b1, w2, b2, res_scale):  # noqa: ANN001, ANN202
+    y = torch.nn.functional.relu(torch.nn.functional.conv2d(x, w1, b1, padding=1))
+    return x + torch.nn.functional.conv2d(y, w2, b2, padding=1) * res_scale
+
+
+def _ours_block(x, w1, b1, w2, b2, res_scale):  # noqa: ANN001, ANN202
+    return ops.residual_block(x, w1, b1, w2, b2, res_scale)
+
+
+def _training_step(block, x, params, device):  # noqa: ANN001, ANN202
+    """Forward + backward of a stack of blocks under AMP (bf16), as bench_resblock's."""
+    with torch.autocast(device, dtype=torch.bfloat16):
+        y = x
+        for w1, b1, w2, b2 in params:
+            cast = [t.to(torch.bfloat16) for t in (w1, b1, w2, b2)]
+            y = block(y.to(torch.bfloat16), *cast, 0.1)
+    return torch.autograd.grad(y.float().square().mean(), [x, *params[0]])
+
+
+def conv_cases(device: str, small: bool) -> list[Case]:
+    """The residual block (bf16, channels_last) forward, ours and eager cuDNN, and the AMP
+    training step of 4 blocks: which kernels (ours, cuDNN's backward) take the time."""
+    workload = _workloads.CONV_X4_270X480
+    shape = _shrunk(workload.input_shape, small)
+    c = shape[1]
+    x = _workloads.random_tensor(shape, torch.bfloat16, "nhwc", device)
+    params = [workload.make_weight(torch.bfloat16, device, seed=s) for s in (1, 2)]
+    w1, w2 = (p.contiguous(memory_format=torch.channels_last) for p in params)
+    b1 = torch.zeros(c, dtype=torch.bfloat16, device=device) + 0.01
+    b2 = b1.clone()
+    fwd_cost = _roofline.resblock_fused_cost(*shape[:1], c, *shape[2:], torch.bfloat16)
+    cases = [
+        Case(f"residual_block bf16 nhwc {shape} {name}", lambda f=f: f(x, w1, b1, w2, b2, 0.1),
+             fwd_cost)
+        for name, f in (("ours", _ours_block), ("eager", _eager_block))
+    ]  # fmt: skip
+    xt = _workloads.random_tensor(shape, torch.float32, "nhwc", device).requires_grad_()
+    stack = [
+        [t.float().requires_grad_() for t in (w1, b1, w2, b2)] for _ in range(4)
+    ]  # fmt: skip
+    for name, f in (("ours", _ours_block), ("eager", _eager_block)):
+        cases.append(
+            Case(
+                f"training step, 4 blocks, AMP bf16, {shape} {name}",
+                lambda f=f: _training_step(f, xt, stack, device),
+                fwd_cost,  # a floor only: the step reads and writes more than one forward
+            )
+        )
+    return cases
+
+
 def _synchronize(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
@@ -154,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
     parser.add_argument("--small", action="store_true", help="tiny shapes (a check, not timing)")
-    parser.add_argument("--only", choices=("imresize", "metrics"), help="one family of cases")
+    parser.add_argument(
+        "--only", choices=("imresize", "metrics", "conv"), help="one family of cases"
+    )
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -162,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
-    families = {"imresize": imresize_cases, "metrics": metric_cases}
+    families = {"imresize": imresize_cases, "metrics": metric_cases, "conv": conv_cases}
     chosen = [args.only] if args.only else list(families)
     for family in chosen:
         for case in families[family](args.device, args.small):
@@ -172,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows = kernel_rows(case, args.device, args.repeats)
             print(
                 f"\n{case.name}: {seconds * 1e6:.1f} us per call, "
-                f"{_roofline.gbps(case.cost, seconds):.0f} GB/s (input + output once)"
+                f"{_roofline.gbps(case.cost, seconds):.0f} GB/s of its minimum traffic"
             )
             for name, calls, mean_us in rows:
                 print(f"    {calls:3d} x {mean_us:10.1f} us  {name[:110]}")
