@@ -101,6 +101,9 @@ struct Pair<__nv_bfloat16> {
   __device__ static float2 unpack(__nv_bfloat162 v) { return __bfloat1622float2(v); }
 };
 
+// ReLU that keeps NaN, as torch.relu does (fmaxf(NaN, 0) is 0).
+__device__ __forceinline__ float relu(float v) { return v < 0.0f ? 0.0f : v; }
+
 // Explicit intrinsics: torch's nvcc flags (-D__CUDA_NO_HALF_CONVERSIONS__ and friends) remove
 // the implicit float <-> half/bfloat16 conversions.
 __device__ __forceinline__ float to_float(__half v) { return __half2float(v); }

@@ -160,7 +160,7 @@ __global__ void __launch_bounds__(Cfg::threads, 1)
       if (gh >= 0 && gh < h_img && gw >= 0 && gw < w_img) {
         const float bias0 = conv::to_float(b1[ch]);
         const float bias1 = conv::to_float(b1[ch + 1]);
-        out = P2::make(fmaxf(v0 + bias0, 0.0f), fmaxf(v1 + bias1, 0.0f));
+        out = P2::make(conv::relu(v0 + bias0), conv::relu(v1 + bias1));
       }
       *reinterpret_cast<T2*>(mid_tile + m * ps + ch) = out;
     });
