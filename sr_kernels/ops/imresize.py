@@ -141,13 +141,15 @@ def imresize(
         raise ValueError(f"x must have height and width >= 1, got shape {tuple(x.shape)}")
     out_h, out_w, scale_h, scale_w = resolve_size(in_h, in_w, scale, size)
     if scale_w < scale_h:
-        # Width first: every backend runs the height pass first, so it gets the transposed view
-        # (any strides are accepted); the result is transposed back into x's memory format, one
-        # copy of the output.
-        xt = x.transpose(2, 3)
+        # Width first: every backend runs the height pass first, so it resizes the transposed
+        # image. Transposed copies in and out in x's memory format: the kernels accept the
+        # transposed view too, but read it with strided loads (CPU, 2040x1356 RGB uint8 at
+        # (1/2, 1/4): 15.7 ms through the view, 6.4 ms with the copies, 2.6 ms height first).
+        fmt = _layout.memory_format(x)
+        xt = x.transpose(2, 3).contiguous(memory_format=fmt)
         args = (out_w, out_h, scale_w, scale_h, antialias, edge)
         yt = _registry.dispatch("imresize", _registry.tensor_meta(xt), xt, *args)
-        return yt.transpose(2, 3).contiguous(memory_format=_layout.memory_format(x))
+        return yt.transpose(2, 3).contiguous(memory_format=fmt)
     meta = _registry.tensor_meta(x)
     return _registry.dispatch("imresize", meta, x, out_h, out_w, scale_h, scale_w, antialias, edge)
 
