@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import statistics
 import sys
@@ -112,55 +113,36 @@ def metric_cases(device: str, small: bool) -> list[Case]:
     return cases
 
 
-def _eager_block(x, w1, b1, w2, b2, res_scale):  # noqa: ANN001, ANN202
-    y = torch.nn.functional.relu(torch.nn.functional.conv2d(x, w1, b1, padding=1))
-    return x + torch.nn.functional.conv2d(y, w2, b2, padding=1) * res_scale
-
-
-def _ours_block(x, w1, b1, w2, b2, res_scale):  # noqa: ANN001, ANN202
-    return ops.residual_block(x, w1, b1, w2, b2, res_scale)
-
-
-def _training_step(block, x, params, device):  # noqa: ANN001, ANN202
-    """Forward + backward of a stack of blocks under AMP (bf16), as bench_resblock's."""
-    with torch.autocast(device, dtype=torch.bfloat16):
-        y = x
-        for w1, b1, w2, b2 in params:
-            cast = [t.to(torch.bfloat16) for t in (w1, b1, w2, b2)]
-            y = block(y.to(torch.bfloat16), *cast, 0.1)
-    return torch.autograd.grad(y.float().square().mean(), [x, *params[0]])
-
-
 def conv_cases(device: str, small: bool) -> list[Case]:
     """The residual block (bf16, channels_last) forward, ours and eager cuDNN, and the AMP
-    training step of 4 blocks: which kernels (ours, cuDNN's backward) take the time."""
+    training step of a stack of blocks: which kernels (ours, cuDNN's backward) take the time.
+    The functions and parameters are bench_resblock's, so that the profile explains its rows."""
+    import bench_resblock as resblock
+
     workload = _workloads.CONV_X4_270X480
-    shape = _shrunk(workload.input_shape, small)
-    c = shape[1]
-    x = _workloads.random_tensor(shape, torch.bfloat16, "nhwc", device)
-    params = [workload.make_weight(torch.bfloat16, device, seed=s) for s in (1, 2)]
-    w1, w2 = (p.contiguous(memory_format=torch.channels_last) for p in params)
-    b1 = torch.zeros(c, dtype=torch.bfloat16, device=device) + 0.01
-    b2 = b1.clone()
-    fwd_cost = _roofline.resblock_fused_cost(*shape[:1], c, *shape[2:], torch.bfloat16)
-    cases = [
-        Case(f"residual_block bf16 nhwc {shape} {name}", lambda f=f: f(x, w1, b1, w2, b2, 0.1),
-             fwd_cost)
-        for name, f in (("ours", _ours_block), ("eager", _eager_block))
-    ]  # fmt: skip
-    xt = _workloads.random_tensor(shape, torch.float32, "nhwc", device).requires_grad_()
+    if small:
+        n, _, h, w = _shrunk(workload.input_shape, small)
+        workload = dataclasses.replace(workload, n=n, h=h, w=w)
+    shape = workload.input_shape
+    cost = _roofline.resblock_fused_cost(*shape, torch.bfloat16)
+    x = workload.make_input(torch.bfloat16, "nhwc", device)
+    params = resblock._params(workload, torch.bfloat16, device)
+    ours = lambda: ops.residual_block(x, *params, resblock.RES_SCALE)  # noqa: E731
+    eager = lambda: resblock._eager(x, *params, resblock.RES_SCALE)  # noqa: E731
+    x32 = workload.make_input(torch.float32, "nhwc", device).requires_grad_()
     stack = [
-        [t.float().requires_grad_() for t in (w1, b1, w2, b2)] for _ in range(4)
-    ]  # fmt: skip
-    for name, f in (("ours", _ours_block), ("eager", _eager_block)):
-        cases.append(
-            Case(
-                f"training step, 4 blocks, AMP bf16, {shape} {name}",
-                lambda f=f: _training_step(f, xt, stack, device),
-                fwd_cost,  # a floor only: the step reads and writes more than one forward
-            )
-        )
-    return cases
+        [t.requires_grad_() for t in resblock._params(workload, torch.float32, device)]
+        for _ in range(resblock.STACK)
+    ]
+    step = resblock._training_step
+    label = f"{resblock.STACK} blocks, AMP bf16, {shape}"
+    return [
+        Case(f"residual_block bf16 nhwc {shape} ours", ours, cost),
+        Case(f"residual_block bf16 nhwc {shape} eager", eager, cost),
+        # The cost is one forward's: a floor only, the step moves more.
+        Case(f"training step, {label} ours", lambda: step(resblock._amp_block, x32, stack), cost),
+        Case(f"training step, {label} eager", lambda: step(resblock._eager, x32, stack), cost),
+    ]
 
 
 def _synchronize(device: str) -> None:

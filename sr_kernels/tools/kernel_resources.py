@@ -196,12 +196,12 @@ def short_name(demangled: str) -> str:
     return name
 
 
-def _dump(tool: str, path: Path) -> str:
-    result = subprocess.run(
-        [tool, "--dump-resource-usage", str(path)], capture_output=True, text=True, check=False
-    )
+def _dump(tool: str, path: Path, *options: str) -> str:
+    """cuobjdump's output for `path` (default: the resource usage of every kernel)."""
+    command = [tool, *(options or ("--dump-resource-usage",)), str(path)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"cuobjdump failed on {path}: {result.stderr.strip()}")
+        raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()}")
     return result.stdout
 
 
@@ -257,16 +257,8 @@ def cuda_kernel_opcodes(
 ) -> dict[str, collections.Counter[str]]:
     """Opcode counts of every kernel's SASS for `arch`, keyed by mangled name: for checks that a
     kernel uses the instructions its design relies on (e.g. 16-byte loads)."""
-    tool = _require_cuobjdump()
-    result = subprocess.run(
-        [tool, "-sass", "-arch", f"sm_{arch}", str(library)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"cuobjdump -sass failed on {library}: {result.stderr.strip()}")
-    return parse_sass_opcodes(result.stdout)
+    sass = _dump(_require_cuobjdump(), Path(library), "-sass", "-arch", f"sm_{arch}")
+    return parse_sass_opcodes(sass)
 
 
 def library_archs(library: str | os.PathLike[str]) -> list[int]:

@@ -5,7 +5,7 @@ The executable spec of `sr_kernels.ops.imresize`. Weight/index tables come from
 ``weight[o, k] * x.index_select(axis, index[:, k])``, so it is differentiable (float inputs) and
 works on any device.
 
-* height pass, then width pass (the public op passes the transposed view when MATLAB would
+* height pass, then width pass (the public op resizes a transposed copy when MATLAB would
   resize the width first);
 * uint8 input: every pass is computed in float64 and rounded to uint8 (round half away from
   zero, clamped to 0..255), so the intermediate is rounded too, as MATLAB does for uint8;
