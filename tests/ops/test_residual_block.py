@@ -108,6 +108,25 @@ def test_forward_matches_float64_reference(backend, dtype, case):
     assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
 
 
+@pytest.mark.parametrize("requires_grad", [False, True], ids=["no_grad", "grad"])
+@pytest.mark.parametrize("res_scale", [1.0, 0.1])
+def test_reference_is_the_formula_and_leaves_inputs_alone(res_scale, requires_grad):
+    """The reference's in-place epilogue (out= without autograd, add_/mul_ with it) computes
+    x + res_scale * conv2(relu(conv1(x))) and writes none of its inputs."""
+    x = random_image((2, 16, 7, 9), torch.float64, torch.device("cpu"))
+    params = _params(16, torch.float64, torch.device("cpu"))
+    inputs = [t.clone().requires_grad_(requires_grad) for t in [x, *params]]
+    before = [t.detach().clone() for t in inputs]
+    out = reference.residual_block(*inputs, res_scale)
+    w1, b1, w2, b2 = before[1:]
+    hidden = torch.nn.functional.conv2d(before[0], w1, b1, padding=1).clamp_min(0)
+    expected = before[0] + res_scale * torch.nn.functional.conv2d(hidden, w2, b2, padding=1)
+    torch.testing.assert_close(out.detach(), expected, rtol=1e-12, atol=1e-12)
+    assert out.requires_grad == requires_grad
+    for name, t, t0 in zip(("x", "w1", "b1", "w2", "b2"), inputs, before):
+        assert torch.equal(t.detach(), t0), f"{name} was written"
+
+
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))
 def test_gradients_match_reference_autograd(backend):
     device = backend_device(backend)
