@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime
 import functools
 import json
@@ -256,6 +257,37 @@ def tf32_state() -> dict[str, Any]:
     return state
 
 
+# glibc's malloc gives freed multi-MB blocks back to the OS (mmap above a threshold it moves as
+# the process runs, heap trimming past 128 KiB free), so an op that allocates activation-sized
+# outputs page-faults on every call or on none, depending on what ran before it: the same CPU
+# residual block measured 17-29 ms from one run to the next. CPU benchmarks keep freed memory in
+# the process instead (as jemalloc and tcmalloc do, which PyTorch's CPU tuning guide recommends),
+# for ours and the baselines alike, so they time the computation rather than page zeroing.
+GLIBC_DEFAULTS_ENV = "SR_KERNELS_BENCH_GLIBC_MALLOC"
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
+_MMAP_THRESHOLD = 32 << 20  # glibc's largest on 64-bit: smaller blocks come from the heap
+_TRIM_THRESHOLD = 1 << 30
+CPU_ALLOCATOR = "not set up (bench/conftest.py calls keep_freed_memory)"
+
+
+def keep_freed_memory() -> str:
+    """Set glibc's malloc to keep freed memory (see above); returns what the allocator does, for
+    the results. ``SR_KERNELS_BENCH_GLIBC_MALLOC=1`` keeps glibc's defaults."""
+    global CPU_ALLOCATOR
+    if os.environ.get(GLIBC_DEFAULTS_ENV) == "1":
+        CPU_ALLOCATOR = f"glibc defaults ({GLIBC_DEFAULTS_ENV}=1)"
+    elif not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        CPU_ALLOCATOR = "the platform's malloc, defaults (not glibc)"
+    else:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+        mmap_ok = mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+        if mmap_ok and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD):
+            CPU_ALLOCATOR = "glibc, freed memory kept (mmap threshold 32 MiB, trim 1 GiB)"
+        else:
+            CPU_ALLOCATOR = "glibc defaults (mallopt refused the thresholds)"
+    return CPU_ALLOCATOR
+
+
 @functools.cache
 def environment(device: str) -> dict[str, Any]:
     """Device name, versions and git SHA, shared by every result on `device`."""
@@ -278,6 +310,8 @@ def environment(device: str) -> dict[str, Any]:
     if device == "cuda":
         capability = torch.cuda.get_device_capability()
         info["capability"] = f"sm_{capability[0]}{capability[1]}"
+    else:
+        info["cpu_allocator"] = CPU_ALLOCATOR
     return info
 
 

@@ -439,6 +439,47 @@ def bench_modules(monkeypatch):
     return _workloads, _roofline
 
 
+_ALLOCATOR_PROBE = """
+import resource, sys, torch
+sys.path.insert(0, sys.argv[1])
+import _harness
+if sys.argv[2] == "keep":
+    print(_harness.keep_freed_memory())
+def round():
+    a = torch.empty(4 << 20).fill_(1.0)  # 16 MiB, twice alive: freeing both passes the
+    b = torch.empty(4 << 20).fill_(1.0)  # default trim threshold
+    del a, b
+for _ in range(2):  # glibc defaults: the first frees raise the mmap threshold; kept: the heap
+    round()  # settles in two rounds
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    round()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+    reason="keep_freed_memory tunes glibc's malloc (Linux with glibc only)",
+)
+def test_cpu_benchmarks_keep_freed_memory():
+    """With glibc's defaults, two 16 MiB blocks freed together go back to the OS and fault in
+    again (~8k page faults per round); after `keep_freed_memory` they are reused."""
+    faults = {}
+    for mode in ("default", "keep"):
+        result = subprocess.run(
+            [sys.executable, "-c", _ALLOCATOR_PROBE, str(BENCH), mode],
+            capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+        lines = result.stdout.split()
+        faults[mode] = int(lines[-1])
+        if mode == "keep":
+            assert "freed memory kept" in result.stdout
+    pages_per_round = 2 * (16 << 20) // os.sysconf("SC_PAGE_SIZE")
+    assert faults["default"] > 5 * pages_per_round, faults  # the failure mode is real here
+    assert faults["keep"] < pages_per_round // 4, faults
+
+
 def test_roofline_costs(bench_modules):
     workloads, roofline = bench_modules
     ps = workloads.PIXEL_SHUFFLE_EDSR_PATCH_B16_48X48
