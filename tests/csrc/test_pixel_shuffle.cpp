@@ -109,10 +109,11 @@ void check_case(const Shape& small, int64_t r, bool channels_last, bool upscale)
 
 template <typename T>
 void check_all_layouts() {
-  const Shape shapes[] = {
-      {1, 4, 1, 1}, {2, 12, 5, 7}, {1, 27, 3, 4}, {3, 16, 9, 2}, {1, 64, 33, 17}};
-  const int64_t factors[] = {2, 3, 2, 4, 2};
-  for (int k = 0; k < 5; ++k) {
+  // r = 2, 3, 4 take the per-pixel path in channels-last; r = 5 the generic block copy.
+  const Shape shapes[] = {{1, 4, 1, 1},  {2, 12, 5, 7},   {1, 27, 3, 4},
+                          {3, 16, 9, 2}, {1, 64, 33, 17}, {2, 50, 3, 2}};
+  const int64_t factors[] = {2, 3, 2, 4, 2, 5};
+  for (int k = 0; k < 6; ++k) {
     for (bool channels_last : {false, true}) {
       for (bool upscale : {true, false}) {
         check_case<T>(shapes[k], factors[k], channels_last, upscale);
