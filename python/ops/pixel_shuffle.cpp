@@ -6,6 +6,7 @@
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <array>
 
 #include "checks.h"
@@ -28,6 +29,13 @@ void check_inputs(const at::Tensor& x, int64_t r, bool upscale) {
   SR_CHECK_TYPE(st == at::kFloat || st == at::kHalf || st == at::kBFloat16 || st == at::kByte ||
                     st == at::kDouble,
                 "x", "expected float32, float16, bfloat16, float64 or uint8, got ", st);
+  // r*r and the output sizes are computed in int64: refuse what would wrap (r = 2^32 made r*r
+  // zero and the channel check divide by it).
+  int64_t r2 = 0, product = 0;
+  const bool fits = !__builtin_mul_overflow(r, r, &r2) &&
+                    !__builtin_mul_overflow(
+                        r2, std::max<int64_t>({x.size(1), x.size(2), x.size(3), 1}), &product);
+  SR_CHECK_ARG(fits, "r", "r = ", r, " is too large: the output sizes would overflow int64");
   if (upscale) {
     SR_CHECK_ARG(x.size(1) % (r * r) == 0, "x", "channels (", x.size(1),
                  ") must be divisible by r*r = ", r * r);

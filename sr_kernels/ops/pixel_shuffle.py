@@ -18,11 +18,17 @@ _registry.register_op("pixel_shuffle", _MODULES)
 _registry.register_op("pixel_unshuffle", _MODULES)
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _check(x: torch.Tensor, r: int) -> int:
     _validate.tensor(x, "x")
     _validate.ndim(x, "x", 4, "(N, C, H, W)")
     r = _validate.positive_int(r, "r")
     _validate.dtype(x, "x", SUPPORTED_DTYPES)
+    # The kernels compute r*r and the output sizes in int64 (r = 2**32 made r*r wrap to 0).
+    if r * r * max(x.shape[1], x.shape[2], x.shape[3], 1) > _INT64_MAX:
+        raise ValueError(f"r = {r} is too large: the output sizes would overflow int64")
     return r
 
 

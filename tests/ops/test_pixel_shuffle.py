@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -110,6 +111,13 @@ def test_bad_input_is_a_clear_error(backend):
             ops.pixel_shuffle(x, 2.0)
         with pytest.raises(TypeError, match="x must be a torch.Tensor"):
             ops.pixel_shuffle(x.numpy() if device.type == "cpu" else [1], 2)
+        # r*r wrapped to 0 in int64 and the compiled kernels divided by it (SIGFPE).
+        empty = random_image((1, 0, 2, 2), torch.float32, device)
+        with pytest.raises(ValueError, match="r = 4294967296 is too large"):
+            ops.pixel_shuffle(empty, 2**32)
+        with pytest.raises(ValueError, match="r = 4294967296 is too large"):
+            ops.pixel_unshuffle(random_image((1, 1, 0, 0), torch.float32, device), 2**32)
+    assert torch.equal(ops.pixel_shuffle(x, np.int64(2)), F.pixel_shuffle(x, 2))  # NumPy ints
 
 
 @pytest.mark.parametrize("backend", backend_params("cpu", "cuda"))
@@ -125,6 +133,10 @@ def test_compiled_op_checks_its_own_arguments(backend):
         torch.ops.sr_kernels.pixel_unshuffle(x[0], 2)
     with pytest.raises(TypeError, match="argument 'x'"):
         torch.ops.sr_kernels.pixel_shuffle(x.to(torch.int32), 2)
+    with pytest.raises(ValueError, match="argument 'r'.*too large"):
+        torch.ops.sr_kernels.pixel_shuffle(x[:, :0], 2**32)
+    with pytest.raises(ValueError, match="argument 'r'.*too large"):
+        torch.ops.sr_kernels.pixel_unshuffle(x[:, :, :0, :0], 2**32)
 
 
 def test_automatic_choice_on_cpu_never_uses_the_interpreter():
