@@ -12,6 +12,7 @@
 #include <c10/util/string_view.h>
 #include <torch/library.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -55,10 +56,27 @@ sr::ResizeEdge parse_edge(c10::string_view edge) {
   return sr::ResizeEdge::kMirror;
 }
 
+// The limits of sr_kernels/ops/imresize.py (MAX_AXIS_LENGTH, MAX_TABLE_ENTRIES), for direct op
+// calls: int32 indices along an axis, and a table of out_len x taps entries (taps ~ 4 / scale
+// when downscaling with antialias: a scale of 1e-9 asked for 32 GB, 4 / 2^-60 overflowed).
+constexpr int64_t kMaxAxisLength = (int64_t{1} << 31) - 1;
+constexpr double kMaxTableEntries = static_cast<double>(int64_t{1} << 28);
+
+void check_table_size(int64_t in_len, int64_t out_len, double scale, bool antialias) {
+  SR_CHECK_ARG(in_len <= kMaxAxisLength && out_len <= kMaxAxisLength, "size",
+               "imresize takes and makes at most 2^31 - 1 pixels per axis, got ", in_len, " -> ",
+               out_len);
+  const double taps = std::ceil(sr::resize_kernel_width(scale, antialias)) + 2.0;
+  SR_CHECK_ARG(taps * static_cast<double>(out_len) <= kMaxTableEntries, "scale", "resizing ",
+               in_len, " -> ", out_len, " (scale ", scale, ") needs a weight table of ",
+               taps * static_cast<double>(out_len), " entries; the limit is 2^28");
+}
+
 // The table of the forward resize in_len -> out_len, or (transposed) of its adjoint
 // out_len -> in_len.
 std::shared_ptr<const HostTable> host_table(int64_t in_len, int64_t out_len, double scale,
                                             bool antialias, sr::ResizeEdge edge, bool transposed) {
+  check_table_size(in_len, out_len, scale, antialias);
   static std::mutex mutex;
   static auto* cache = new std::map<TableKey, std::shared_ptr<const HostTable>>();  // never freed
   const TableKey key{in_len,    out_len, double_bits(scale), antialias, static_cast<int>(edge),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 
 import torch
@@ -41,8 +42,10 @@ def dtype(x: torch.Tensor, name: str, allowed: Iterable[torch.dtype]) -> None:
 
 
 def positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    # numbers.Integral: Python ints and NumPy integer scalars (np.int64 from shapes and arrays).
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value}")
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,8 +29,32 @@ _registry.register_op(
 )
 
 
+# The weight table of an axis holds out_len x taps entries, taps = ceil(4 / scale) + 2 when an
+# antialiased downscale stretches the kernel (a scale of 1e-9 asked for a 32 GB table), and the
+# kernels index an axis with int32. Same limits in python/ops/imresize.cpp (direct op calls).
+MAX_TABLE_ENTRIES = 2**28
+MAX_AXIS_LENGTH = 2**31 - 1
+
+
+def _check_axis(in_len: int, out_len: int, scale: float, antialias: bool, axis: str) -> None:
+    if in_len > MAX_AXIS_LENGTH:
+        raise ValueError(f"x has {axis} {in_len}; imresize takes at most 2**31 - 1 per axis")
+    if out_len > MAX_AXIS_LENGTH:
+        raise ValueError(
+            f"scale/size give an output {axis} of {out_len}; imresize makes at most 2**31 - 1"
+        )
+    width = 4.0 / scale if antialias and scale < 1.0 else 4.0
+    entries = (math.ceil(width) + 2) * out_len
+    if entries > MAX_TABLE_ENTRIES:
+        raise ValueError(
+            f"scale/size: resizing the {axis} {in_len} -> {out_len} (scale {scale:g}) needs a "
+            f"weight table of {entries} entries; imresize builds at most 2**28"
+        )
+
+
 def _positive_scale(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # numbers.Real: Python and NumPy numbers (np.float32(0.5) is a valid scale).
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive float, got {type(value).__name__}")
     value = float(value)
     if not (value > 0.0 and math.isfinite(value)):
@@ -127,19 +152,24 @@ def imresize(
     Raises:
         TypeError: x is not a tensor or has an unsupported dtype; scale is not a number.
         ValueError: x is not 4-D or has H or W of 0, scale <= 0, both or neither of scale and
-            size, an invalid size, or an unknown edge.
+            size, an invalid size, an unknown edge, or a resize past the limits: 2**31 - 1
+            pixels per axis in and out, 2**28 entries in an axis's weight table (out_len x
+            taps; taps ~ 4 / scale when downscaling with antialias).
     """
     _validate.tensor(x, "x")
     _validate.ndim(x, "x", 4, "(N, C, H, W)")
     _validate.dtype(x, "x", SUPPORTED_DTYPES)
     if edge not in EDGES:
         raise ValueError(f"edge must be one of {EDGES}, got {edge!r}")
-    if not isinstance(antialias, bool):
+    if not isinstance(antialias, (bool, np.bool_)):
         raise TypeError(f"antialias must be a bool, got {type(antialias).__name__}")
+    antialias = bool(antialias)
     in_h, in_w = int(x.shape[2]), int(x.shape[3])
     if in_h < 1 or in_w < 1:
         raise ValueError(f"x must have height and width >= 1, got shape {tuple(x.shape)}")
     out_h, out_w, scale_h, scale_w = resolve_size(in_h, in_w, scale, size)
+    _check_axis(in_h, out_h, scale_h, antialias, "height")
+    _check_axis(in_w, out_w, scale_w, antialias, "width")
     if scale_w < scale_h:
         # Width first: every backend runs the height pass first, so it resizes the transposed
         # image. Transposed copies in and out in x's memory format: the kernels accept the
@@ -158,6 +188,9 @@ def imresize(
 # NumPy (H, W[, C]) arrays and PIL images.
 
 _Image = TypeVar("_Image", torch.Tensor, np.ndarray, "Image.Image")
+
+
+_ARRAY_DTYPES = ("uint8", "float16", "float32", "float64")
 
 
 def _to_tensor(array: np.ndarray) -> tuple[torch.Tensor, bool]:
@@ -184,6 +217,14 @@ def imresize_array(
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy.ndarray, got {type(image).__name__}")
+    # Checked here so that errors name the caller's array, not the (1, C, H, W) view of it.
+    if image.ndim not in (2, 3):
+        raise ValueError(f"image array must be (H, W) or (H, W, C), got shape {image.shape}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"image must have height and width >= 1, got shape {image.shape}")
+    if image.dtype.name not in _ARRAY_DTYPES:
+        names = ", ".join(_ARRAY_DTYPES)
+        raise TypeError(f"image has dtype {image.dtype.name}; expected one of {names}")
     x, gray = _to_tensor(image)
     y = imresize(x, scale, size, antialias=antialias, edge=edge)
     y = y[0, 0] if gray else y[0].permute(1, 2, 0)
@@ -233,6 +274,14 @@ def modcrop(image: _Image, scale: int) -> _Image:
     raise TypeError(f"image must be a tensor, numpy array or PIL image, got {type(image).__name__}")
 
 
+def _height_width(image: _Image) -> tuple[int, int]:
+    if isinstance(image, (torch.Tensor, np.ndarray)):
+        shape = image.shape[-2:] if isinstance(image, torch.Tensor) else image.shape[:2]
+        return int(shape[0]), int(shape[1])
+    w, h = image.size  # PIL
+    return h, w
+
+
 def degrade(hr: _Image, scale: int, *, edge: str = "mirror") -> _Image:
     """The LR image of the SR benchmarks: ``imresize(modcrop(hr, scale), 1/scale, 'bicubic')``.
 
@@ -242,6 +291,10 @@ def degrade(hr: _Image, scale: int, *, edge: str = "mirror") -> _Image:
     """
     scale = _validate.positive_int(scale, "scale")
     cropped = modcrop(hr, scale)
+    h, w = _height_width(cropped)
+    if h == 0 or w == 0:
+        h_hr, w_hr = _height_width(hr)
+        raise ValueError(f"scale {scale} is larger than the {h_hr}x{w_hr} image (height x width)")
     if isinstance(cropped, torch.Tensor):
         return imresize(cropped, 1.0 / scale, edge=edge)
     if isinstance(cropped, np.ndarray):

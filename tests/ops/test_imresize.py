@@ -373,6 +373,35 @@ def test_bad_input(backend):
             ops.imresize(x[:, :, :0], 0.5)
         with pytest.raises(TypeError, match="x must be a torch.Tensor"):
             ops.imresize(x.numpy() if device.type == "cpu" else [1], 0.5)
+        # Extreme scales and sizes: a clear error before any table is built (these asked for
+        # tens of GB, or overflowed int64 and crashed in the C++ table builder).
+        for scale in (1e-9, 1e-300):
+            with pytest.raises(ValueError, match="scale/size: resizing the height 8 -> 1"):
+                ops.imresize(x, scale)
+        with pytest.raises(
+            ValueError, match="output height of 8000000000000000[0-9]{15}; imresize makes at most"
+        ):
+            ops.imresize(x, 1e30)
+        with pytest.raises(ValueError, match="weight table"):
+            ops.imresize(x[:0], size=(10**9, 10**9))
+        tall = torch.zeros(1, 1, 1, 1, device=device).expand(1, 1, 2**62, 1)
+        with pytest.raises(ValueError, match="x has height 4611686018427387904"):
+            ops.imresize(tall, size=(4, 1))
+    # NumPy scalars are numbers like any other.
+    expected = ops.imresize(x, 0.5)
+    assert torch.equal(ops.imresize(x, np.float32(0.5)), expected)
+    assert torch.equal(ops.imresize(x, size=(np.int64(4), np.int64(4))), expected)
+    assert torch.equal(ops.imresize(x, 0.5, antialias=np.bool_(True)), expected)
+
+
+@pytest.mark.parametrize("backend", backend_params("cpu", "cuda"))
+def test_compiled_op_refuses_huge_tables(backend):
+    """Direct torch.ops calls skip the Python checks; the C++ host code refuses the same limits."""
+    x = random_image((1, 1, 8, 8), torch.float32, backend_device(backend))
+    with pytest.raises(ValueError, match="argument 'scale'.*weight table"):
+        torch.ops.sr_kernels.imresize(x, 1, 1, 1e-9, 1e-9, True, "mirror")
+    with pytest.raises(ValueError, match="argument 'size'.*2\\^31 - 1"):
+        torch.ops.sr_kernels.imresize(x, 2**31, 1, 2**28, 0.125, True, "mirror")
 
 
 def test_output_size_is_ceil():
@@ -418,3 +447,13 @@ def test_numpy_pil_helpers():
         ops.imresize_array([[1, 2]], 0.5)
     with pytest.raises(ValueError, match="positive"):
         ops.modcrop(rgb, 0)
+    # Errors name the caller's array and its own shape, not the (1, C, H, W) view of it.
+    with pytest.raises(
+        ValueError, match=r"image must have height and width >= 1, got shape \(0, 18, 3\)"
+    ):
+        ops.imresize_array(rgb[:0], 2)
+    with pytest.raises(TypeError, match="image has dtype int32"):
+        ops.imresize_array(rgb.astype(np.int32), 2)
+    for hr in (rgb, image, torch.from_numpy(rgb).permute(2, 0, 1)[None]):
+        with pytest.raises(ValueError, match="scale 21 is larger than the 20x18 image"):
+            ops.degrade(hr, 21)
