@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 
 from . import _validate
@@ -10,9 +12,19 @@ FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
 
 def image(x: object) -> torch.Tensor:
+    """A 4-D float image (N, C, H, W) with C, H, W >= 1; N = 0 (an empty batch) is allowed.
+
+    Zero channels or an empty plane are refused here, before dispatch, so that every op and
+    every backend reports them the same way (F.conv2d would return a wrongly shaped result
+    for C = 0 and fail with an internal padding message for H = 0 or W = 0).
+    """
     x = _validate.tensor(x, "x")
     _validate.ndim(x, "x", 4, "(N, C, H, W)")
     _validate.dtype(x, "x", FLOAT_DTYPES)
+    if x.shape[1] < 1:
+        raise ValueError(f"x must have at least one channel, got shape {tuple(x.shape)}")
+    if x.shape[2] < 1 or x.shape[3] < 1:
+        raise ValueError(f"x must have height and width >= 1, got shape {tuple(x.shape)}")
     return x
 
 
@@ -40,12 +52,21 @@ def weight(w: object, name: str, x: torch.Tensor) -> torch.Tensor:
             f"{name} must have an odd square kernel (C_out, C_in, k, k), got {tuple(w.shape)}"
         )
     parameter(w, name, (w.shape[0], x.shape[1], k, k), "(C_out, C_in = x's channels, k, k)", x)
+    if w.shape[0] < 1:
+        raise ValueError(
+            f"{name} must have at least one output channel (C_out >= 1), got shape {tuple(w.shape)}"
+        )
     return w
 
 
 def number(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+    """A real number as a Python float: int, float, numpy scalars (anything numbers.Real).
+
+    bool (Python's or numpy's) is refused: numbers.Real includes Python's, but True as a scale
+    is a mistake. Strings, complex numbers and tensors are refused too.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a float (a real number), got {type(value).__name__}")
     return float(value)
 
 

@@ -51,8 +51,9 @@ def conv2d_act(
     Backends: triton, reference (the CPU path). Differentiable.
     Raises:
         TypeError: non-tensor argument, unsupported or mixed dtypes.
-        ValueError: x or w not 4-D, even or non-square kernel, C_in mismatch, bad bias shape,
-            unknown padding_mode or activation.
+        ValueError: x or w not 4-D, x with no channels or an empty plane (H or W = 0; an
+            empty batch N = 0 is fine), w with no output channels, even or non-square kernel,
+            C_in mismatch, bad bias shape, unknown padding_mode or activation.
     """
     x = check.image(x)
     w = check.weight(w, "w", x)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 
 from . import _conv_validate as check
@@ -30,7 +32,7 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
         x: input, shape (N, C_in, H, W).
         w: weight, shape (C*r*r, C_in, 3, 3).
         b: bias, shape (C*r*r,).
-        r: upscale factor, 2 or 3 (x4 is two x2 stages, as in EDSR).
+        r: upscale factor, 2 or 3 (x4 is two x2 stages, as in EDSR); an int or NumPy integer.
 
     Returns:
         Tensor of shape (N, C, H*r, W*r) in x's memory format (an NCHW input is converted to
@@ -42,11 +44,15 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
     Backends: cuda (when built), triton, reference (the CPU path). Differentiable.
     Raises:
         TypeError: non-tensor argument, unsupported or mixed dtypes, r not an int.
-        ValueError: x not 4-D, r not 2 or 3, w not (C*r*r, C_in, 3, 3), b not (C*r*r,).
+        ValueError: x not 4-D, x with no channels or an empty plane (H or W = 0; an empty
+            batch N = 0 is fine), r not 2 or 3, w not (C*r*r, C_in, 3, 3) with C >= 1,
+            b not (C*r*r,).
     """
     x = check.image(x)
-    if isinstance(r, bool) or not isinstance(r, int):
+    # numbers.Integral: Python ints and NumPy integer scalars; bools are refused.
+    if isinstance(r, bool) or not isinstance(r, numbers.Integral):
         raise TypeError(f"r must be an int, got {type(r).__name__}")
+    r = int(r)
     if r not in (2, 3):
         raise ValueError(f"r must be 2 or 3, got {r}")
     w = check.weight(w, "w", x)

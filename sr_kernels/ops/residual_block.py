@@ -37,7 +37,8 @@ def residual_block(
         x: input image batch, shape (N, C, H, W).
         w1, w2: convolution weights, shape (C, C, 3, 3) (PyTorch's (C_out, C_in, kH, kW)).
         b1, b2: biases, shape (C,).
-        res_scale: scale of the residual branch (EDSR uses 0.1 for its 256-channel model).
+        res_scale: scale of the residual branch (EDSR uses 0.1 for its 256-channel model); any
+            real number (int, float, numpy scalar), not a bool.
 
     Returns:
         Tensor of shape (N, C, H, W), in x's memory format (channels_last in -> channels_last
@@ -59,7 +60,8 @@ def residual_block(
     Raises:
         TypeError: a non-tensor argument, an unsupported dtype, tensors of mixed dtypes, or a
             non-number res_scale.
-        ValueError: x not 4-D, a weight not (C, C, 3, 3), a bias not (C,), mixed devices.
+        ValueError: x not 4-D, x with no channels or an empty plane (H or W = 0; an empty
+            batch N = 0 is fine), a weight not (C, C, 3, 3), a bias not (C,), mixed devices.
     """
     x = check.image(x)
     c = x.shape[1]

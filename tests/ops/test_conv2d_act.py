@@ -208,6 +208,30 @@ def test_bad_input_is_a_clear_error(backend):
             ops.conv2d_act(x, w, b, activation="gelu")
 
 
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+@pytest.mark.parametrize("padding_mode", ["zeros", "replicate"])
+def test_empty_channels_or_plane_is_a_clear_error(backend, padding_mode):
+    """C_in = 0 used to return a (N, 0, H, W) result (F.conv2d's quirk) instead of C_out
+    channels; H or W = 0 and C_out = 0 failed inside F.conv2d / F.pad. Batch 0 stays valid."""
+    device = backend_device(backend)
+    w, b = _params(3, 4, 3, torch.float32, device)
+    empty_w = torch.zeros(4, 0, 3, 3, device=device)
+    with ops.use_backend(backend):
+        with pytest.raises(
+            ValueError, match=r"x must have at least one channel, got shape \(2, 0, 5, 6\)"
+        ):
+            ops.conv2d_act(torch.zeros(2, 0, 5, 6, device=device), empty_w, b, padding_mode)
+        for shape in [(2, 3, 0, 6), (2, 3, 5, 0), (0, 3, 0, 0)]:
+            x = torch.zeros(shape, device=device)
+            with pytest.raises(ValueError, match=r"x must have height and width >= 1, got shape"):
+                ops.conv2d_act(x, w, b, padding_mode)
+        x = random_image((2, 3, 5, 6), torch.float32, device)
+        with pytest.raises(ValueError, match=r"w must have at least one output channel"):
+            ops.conv2d_act(x, w[:0], b[:0], padding_mode)
+        out = ops.conv2d_act(x[:0], w, b, padding_mode)
+    assert out.shape == (0, 4, 5, 6)
+
+
 def test_triton_reports_unsupported_kernel_size():
     x = random_image((1, 3, 8, 8), torch.float32)
     w, b = _params(3, 4, 7, torch.float32, "cpu")

@@ -150,6 +150,45 @@ def test_bad_input_is_a_clear_error(backend):
             ops.conv_pixel_shuffle(x[0], w, b, 2)
 
 
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+def test_empty_channels_or_plane_is_a_clear_error(backend):
+    """H or W = 0 used to fail inside F.conv2d ("Calculated padded input size"), C_in = 0
+    returned zeros-from-bias silently, C = 0 failed in F.conv2d. Batch 0 stays valid."""
+    device = backend_device(backend)
+    w, b = _params(16, 4, 2, torch.float32, device)
+    with ops.use_backend(backend):
+        with pytest.raises(ValueError, match=r"x must have at least one channel, got shape"):
+            ops.conv_pixel_shuffle(
+                torch.zeros(1, 0, 4, 4, device=device),
+                torch.zeros(16, 0, 3, 3, device=device),
+                b,
+                2,
+            )
+        for shape in [(1, 16, 0, 4), (1, 16, 4, 0)]:
+            with pytest.raises(ValueError, match=r"x must have height and width >= 1, got shape"):
+                ops.conv_pixel_shuffle(torch.zeros(shape, device=device), w, b, 2)
+        x = random_image((1, 16, 4, 4), torch.float32, device)
+        with pytest.raises(ValueError, match=r"w must have at least one output channel"):
+            ops.conv_pixel_shuffle(x, w[:0], b[:0], 2)
+
+
+def test_numpy_integer_upscale_factor():
+    """r from a NumPy computation (np.int64) is an int like any other; np.bool_ is not."""
+    np = pytest.importorskip("numpy")
+    x = random_image((1, 16, 4, 5), torch.float32)
+    w, b = _params(16, 4, 2, torch.float32, "cpu")
+    with ops.use_backend("reference"):
+        torch.testing.assert_close(
+            ops.conv_pixel_shuffle(x, w, b, np.int64(2)),
+            ops.conv_pixel_shuffle(x, w, b, 2),
+            rtol=0,
+            atol=0,
+        )
+        for bad in (True, np.bool_(True), np.float64(2.0)):
+            with pytest.raises(TypeError, match="r must be an int"):
+                ops.conv_pixel_shuffle(x, w, b, bad)
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize("backend", backend_params("triton", "cuda"))
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32], ids=str)

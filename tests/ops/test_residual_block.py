@@ -233,10 +233,44 @@ def test_bad_input_is_a_clear_error(backend):
             ops.residual_block(x[0], w1, b1, w2, b2)
         with pytest.raises(TypeError, match="x has dtype int32"):
             ops.residual_block(x.to(torch.int32), w1, b1, w2, b2)
-        with pytest.raises(TypeError, match="res_scale must be a float"):
-            ops.residual_block(x, w1, b1, w2, b2, res_scale="0.1")
+        for bad in ("0.1", True, 1j, torch.tensor(0.1)):
+            with pytest.raises(TypeError, match="res_scale must be a float"):
+                ops.residual_block(x, w1, b1, w2, b2, res_scale=bad)
         with pytest.raises(TypeError, match="b1 must be a torch.Tensor"):
             ops.residual_block(x, w1, None, w2, b2)
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+def test_empty_channels_or_plane_is_a_clear_error(backend):
+    """C = 0 and H or W = 0 used to fail inside F.conv2d with messages about its internals;
+    they are refused before dispatch on every backend. Batch 0 stays valid (CASES)."""
+    device = backend_device(backend)
+    with ops.use_backend(backend):
+        empty = [torch.zeros(s, device=device) for s in [(0, 0, 3, 3), (0,), (0, 0, 3, 3), (0,)]]
+        with pytest.raises(
+            ValueError, match=r"x must have at least one channel, got shape \(2, 0, 5, 6\)"
+        ):
+            ops.residual_block(torch.zeros(2, 0, 5, 6, device=device), *empty)
+        params = _params(16, torch.float32, device)
+        for shape in [(1, 16, 0, 6), (1, 16, 5, 0), (0, 16, 0, 0)]:
+            with pytest.raises(ValueError, match=r"x must have height and width >= 1, got shape"):
+                ops.residual_block(torch.zeros(shape, device=device), *params)
+
+
+@pytest.mark.parametrize("backend", backend_params("reference", "triton"))
+def test_numpy_scalar_res_scale(backend):
+    """A res_scale taken from NumPy (np.float32, np.float64, np.int64) is a number like a float."""
+    np = pytest.importorskip("numpy")
+    device = backend_device(backend)
+    x = random_image((1, 16, 4, 5), torch.float32, device)
+    params = _params(16, torch.float32, device)
+    with ops.use_backend(backend):
+        for value in (np.float32(0.1), np.float64(0.25), np.int64(1)):
+            out = ops.residual_block(x, *params, res_scale=value)
+            expected = ops.residual_block(x, *params, res_scale=float(value))
+            torch.testing.assert_close(out, expected, rtol=0, atol=0)
+        with pytest.raises(TypeError, match="res_scale must be a float"):
+            ops.residual_block(x, *params, res_scale=np.bool_(True))
 
 
 def test_triton_reports_why_it_cannot_serve_other_channel_counts():
