@@ -73,6 +73,34 @@ def test_demo_runs_each_available_step(capsys):
     assert f"ran: pixel_unshuffle on {expected_backend}" in out
 
 
+@pytest.mark.parametrize("size", ["8", "10", "11", "13", "33", "-2", "big"])
+def test_demo_size_too_small_or_odd_is_a_usage_error(size, capsys):
+    """Sizes 8..11 passed the old check but SSIM needs 11x11 and pixel_unshuffle an even size:
+    the demo then exited 1 with FAILED steps. Now argparse refuses them, naming --size."""
+    with pytest.raises(SystemExit) as error:
+        main(["demo", "--size", size, "--repeats", "1"])
+    assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --size" in err
+    assert f"even integer >= {demo.MIN_SIZE}" in err or "must be an integer" in err
+
+
+def test_demo_repeats_below_one_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["demo", "--repeats", "0"])
+    assert error.value.code == 2
+    assert "argument --repeats: must be at least 1" in capsys.readouterr().err
+
+
+def test_demo_runs_at_its_minimum_size(capsys):
+    assert main(["demo", "--size", str(demo.MIN_SIZE), "--repeats", "1", "--device", "cpu"]) == 0
+    assert "FAILED" not in capsys.readouterr().out
+    image = demo.make_image(demo.MIN_SIZE - 2, demo.MIN_SIZE - 2)
+    ssim = next(step for step in demo.STEPS if step.target == "metrics.ssim")
+    with pytest.raises(ValueError, match="11x11"):  # MIN_SIZE is the smallest that works
+        demo.run_step(ssim, image, 1)
+
+
 def test_demo_image_is_deterministic_rgb():
     first, second = demo.make_image(40, 24), demo.make_image(40, 24)
     assert first.shape == (1, 3, 40, 24) and first.dtype == torch.float32

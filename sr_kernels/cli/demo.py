@@ -96,6 +96,35 @@ STEPS: tuple[Step, ...] = (
 
 _WIDTH = max(len(step.target) for step in STEPS)
 
+# The smallest image every step accepts: SSIM's 11x11 'valid' window needs 11 pixels a side,
+# and pixel_unshuffle / pixel_shuffle with r = 2 need an even size; so even and at least 12.
+MIN_SIZE = 12
+
+
+def _size(text: str) -> int:
+    """argparse type of --size: an even integer >= MIN_SIZE (argparse names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < MIN_SIZE or value % 2:
+        raise argparse.ArgumentTypeError(
+            f"must be an even integer >= {MIN_SIZE} (SSIM's window needs 11x11 pixels and "
+            f"the r = 2 pixel (un)shuffle an even size), got {value}"
+        )
+    return value
+
+
+def _repeats(text: str) -> int:
+    """argparse type of --repeats: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
 
 def make_image(
     height: int = 256, width: int = 256, device: str | torch.device = "cpu"
@@ -170,8 +199,13 @@ def register(subparsers: Any) -> None:
         description="Run each available op on a generated RGB image, on the CPU and on the GPU "
         "when one is visible; print the backend that ran it and the median time.",
     )
-    parser.add_argument("--size", type=int, default=256, help="image height and width (256)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per op (median; 5)")
+    parser.add_argument(
+        "--size",
+        type=_size,
+        default=256,
+        help=f"image height and width: even, at least {MIN_SIZE} (256)",
+    )
+    parser.add_argument("--repeats", type=_repeats, default=5, help="timed runs per op (median; 5)")
     parser.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
@@ -182,8 +216,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.size < 8 or args.repeats < 1:
-        raise SystemExit("--size must be at least 8 and --repeats at least 1")
+    # The parser has checked these already; run() may also be given a hand-built Namespace.
+    for option, check, value in (
+        ("--size", _size, args.size),
+        ("--repeats", _repeats, args.repeats),
+    ):
+        try:
+            check(str(value))
+        except argparse.ArgumentTypeError as error:
+            raise SystemExit(f"demo: {option} {error}") from None
     if args.device == "auto":
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     elif args.device == "cuda" and not torch.cuda.is_available():
