@@ -12,6 +12,7 @@ from typing import Literal
 import torch
 
 from .. import ops
+from ..ops._validate import dtype_name
 from ..ops.metrics import resolve_data_range
 
 Reduction = Literal["none", "mean"]
@@ -45,7 +46,7 @@ def _common_dtype(
     for x, name in ((sr, "sr"), (hr, "hr")):
         if x.dtype != torch.uint8 and x.dtype not in _FLOAT_DTYPES:
             names = "uint8, float16, bfloat16, float32, float64"
-            raise TypeError(f"{name} has dtype {x.dtype}; expected one of {names}")
+            raise TypeError(f"{name} has dtype {dtype_name(x.dtype)}; expected one of {names}")
     floating = sr if sr.dtype != torch.uint8 else hr
     value = resolve_data_range(floating.dtype, data_range)
     target = torch.float64 if torch.float64 in (sr.dtype, hr.dtype) else torch.float32

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from ..ops._validate import positive_int
 from .functional import Reduction, psnr, ssim
 
 
@@ -78,8 +79,7 @@ def paper_protocol(
             None for uint8 images.
         round_y: round Y as MATLAB's rgb2ycbcr on uint8.
     """
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive int, got {scale!r}")
+    scale = positive_int(scale, "scale")
     return Protocol(
         name=f"paper-x{scale}" + ("-round-y" if round_y else ""),
         crop_border=scale,

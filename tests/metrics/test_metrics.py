@@ -144,8 +144,13 @@ def test_bad_arguments():
         metrics.psnr(sr, hr)
     with pytest.raises(TypeError, match="int32"):
         metrics.psnr(sr.int(), hr, data_range=1.0)
-    with pytest.raises(ValueError, match="scale must be a positive int"):
+    with pytest.raises(TypeError, match="sr has dtype int32; expected one of"):  # mixed pair
+        metrics.psnr(sr.int(), hr.to(torch.uint8), data_range=1.0)
+    with pytest.raises(ValueError, match="scale must be a positive integer"):
         metrics.paper_protocol(0)
+    with pytest.raises(TypeError, match="scale must be an int, got float"):
+        metrics.paper_protocol(2.0)
+    assert metrics.paper_protocol(np.int64(2)) == metrics.paper_protocol(2)
 
 
 def test_requires_grad_inputs_are_detached():
