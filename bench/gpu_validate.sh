@@ -28,7 +28,9 @@
 #               conv benchmark rows, sr-kernels env --kernels; tests-rest (pytest tests -m
 #               "not cuda", which CI runs anyway) is off unless enabled
 #   report      bench/results/<date>-<gpu>.json and .md (+ -speedups.png, the merged
-#               pytest-benchmark JSON and the logs), copied to $OUT when it is set
+#               pytest-benchmark JSON and the logs), copied to $OUT when it is set; when that
+#               stem is taken (a second run that day), <date>-<HHMM>-<gpu> (then -2, -3, ...):
+#               an existing report is never overwritten
 #
 # Knobs: PYTHON (python3), MAX_JOBS (16), SR_KERNELS_VALIDATE_BUDGET_S (450: whole run, seconds;
 # shares are scaled down to fit a smaller one), SR_KERNELS_VALIDATE_DRY_RUN (1: print the plan
@@ -38,6 +40,7 @@
 # SR_KERNELS_VALIDATE_SHARES ("name=share[/max] ...": override the plan's seconds),
 # SR_KERNELS_VALIDATE_BENCH_K (pytest -k expression and-ed to every benchmark stage's),
 # SR_KERNELS_VALIDATE_INSTALL (1; 0 = test the source tree without installing),
+# SR_KERNELS_VALIDATE_RESULTS (bench/results: the report's folder),
 # SR_KERNELS_VALIDATE_WORK (a fresh temp folder for logs), SR_KERNELS_BENCH_REP_MS (40).
 # Exit status: 0 when every stage that was on passed, 1 otherwise (the report is written either
 # way).
@@ -70,6 +73,7 @@ SKIP="${SR_KERNELS_VALIDATE_SKIP:-}"
 ONLY="${SR_KERNELS_VALIDATE_ONLY:-}"
 ENABLE="${SR_KERNELS_VALIDATE_ENABLE:-}"
 SHARES="${SR_KERNELS_VALIDATE_SHARES:-}"
+RESULTS="${SR_KERNELS_VALIDATE_RESULTS:-bench/results}"
 WORK="${SR_KERNELS_VALIDATE_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/sr_kernels_validate.XXXXXX")}"
 mkdir -p "$WORK"
 : > "$WORK/stages.tsv"
@@ -377,20 +381,34 @@ run_bench bench-conv2d-act "nhwc and not torch.compile and not reference" \
 run_stage env-kernels "${PY[@]}" -m sr_kernels env --kernels || true
 run_tests tests-rest tests -m "not cuda" || true
 
+# --- report ------------------------------------------------------------------------------------
+# A stem none of whose files exist, so that an earlier run's committed report is never
+# overwritten (the report step refuses to without --force): <date>-<gpu>, else (a second run
+# that day) <date>-<HHMM>-<gpu>, else that with -2, -3, ...
+REPORT_FILES=(.json .md -pytest-benchmark.json -speedups.png)
+stem_taken() {
+    local suffix
+    for suffix in "${REPORT_FILES[@]}"; do
+        if [ -e "$1$suffix" ]; then return 0; fi
+    done
+    return 1
+}
+read -r DATE HHMM <<< "$(date -u '+%Y-%m-%d %H%M')"
+STEM="$RESULTS/$DATE-$GPU_SLUG"
+if stem_taken "$STEM"; then STEM="$RESULTS/$DATE-$HHMM-$GPU_SLUG"; fi
+base="$STEM"
+n=2
+while stem_taken "$STEM"; do
+    STEM="$base-$n"
+    n=$((n + 1))
+done
+
 if [ "$DRY_RUN" = "1" ]; then
-    log "dry run: nothing ran; plan in $WORK/plan.tsv"
+    log "dry run: nothing ran; plan in $WORK/plan.tsv; the report would be $STEM.json, .md"
     exit 0
 fi
 
-# --- report ------------------------------------------------------------------------------------
-DATE="$(date -u +%Y-%m-%d)"
-mkdir -p bench/results
-STEM="bench/results/$DATE-$GPU_SLUG"
-n=2
-while [ -e "$STEM.json" ] || [ -e "$STEM.md" ]; do
-    STEM="bench/results/$DATE-$GPU_SLUG-$n"
-    n=$((n + 1))
-done
+mkdir -p "$RESULTS"
 # Run as a file with -P: the report needs only the standard library (+ matplotlib for the chart),
 # so it is written even when the package cannot be imported.
 if ! "$PYTHON" -P "$ROOT/sr_kernels/benchmarking.py" report --work "$WORK" --out-stem "$STEM" \
@@ -398,13 +416,17 @@ if ! "$PYTHON" -P "$ROOT/sr_kernels/benchmarking.py" report --work "$WORK" --out
     FAILED=1
     log "report failed:"
     cat "$WORK/report.log"
-    printf '# GPU validation report failed\n\nSee %s/report.log\n' "$WORK" > "$STEM.md"
+    if [ ! -e "$STEM.md" ]; then
+        printf '# GPU validation report failed\n\nSee %s/report.log\n' "$WORK" > "$STEM.md"
+    fi
 fi
 log "report: $STEM.json, $STEM.md"
 
 if [ -n "${OUT:-}" ]; then
     mkdir -p "$OUT/logs"
-    cp "$STEM".* "$STEM"-*.png "$STEM"-pytest-benchmark.json "$OUT/" 2> /dev/null
+    for suffix in "${REPORT_FILES[@]}"; do
+        if [ -e "$STEM$suffix" ]; then cp "$STEM$suffix" "$OUT/"; fi
+    done
     cp "$WORK"/*.log "$WORK"/*.xml "$WORK"/*.tsv "$OUT/logs/" 2> /dev/null
     log "copied the report and logs to $OUT"
 fi

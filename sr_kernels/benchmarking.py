@@ -141,6 +141,57 @@ def load_json(path: str | Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
+def _kind(value: Any) -> str:
+    kinds = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+    }
+    return "null" if value is None else kinds.get(type(value), f"a {type(value).__name__}")
+
+
+def _benchmark_problem(data: Any) -> str | None:
+    """What keeps `data` from having pytest-benchmark's layout (None: nothing): an object with a
+    ``benchmarks`` list of objects, whose ``extra_info`` and ``stats`` are objects."""
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        got = _kind(data.get("benchmarks")) if isinstance(data, dict) else _kind(data)
+        if isinstance(data, dict) and "benchmarks" not in data:
+            got = "no such key"
+        return f'expected a pytest-benchmark JSON object with a "benchmarks" list, got {got}'
+    for i, entry in enumerate(data["benchmarks"]):
+        if not isinstance(entry, dict):
+            return f"benchmarks[{i}] is {_kind(entry)}, expected an object"
+        for key in ("extra_info", "stats"):
+            if entry.get(key) is not None and not isinstance(entry[key], dict):
+                return f"benchmarks[{i}].{key} is {_kind(entry[key])}, expected an object"
+    return None
+
+
+def read_benchmark_json(path: str | Path) -> dict[str, Any]:
+    """A pytest-benchmark JSON file, checked (`_benchmark_problem`).
+
+    Raises ValueError with a one-line reason (no such file, not JSON, not pytest-benchmark's
+    layout) that does not name the path."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "no such file"
+        raise ValueError(f"{what}; expected a pytest-benchmark JSON file")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read it ({error})") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"not valid JSON ({error}); expected a pytest-benchmark JSON file"
+        ) from None
+    problem = _benchmark_problem(data)
+    if problem:
+        raise ValueError(problem)
+    return data
+
+
 # ---------------------------------------------------------------------------------------------
 # Markdown
 
@@ -309,9 +360,40 @@ def suite_outputs(out_dir: str | Path, stem: str) -> SuiteOutputs:
     return SuiteOutputs(out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}-speedups.png")
 
 
+def usage_error(message: str) -> int:
+    """Say what is wrong with the command line, on one line of stderr; the exit status (2)."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def folder_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be used (or created) as an output folder; None when it can."""
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            return None
+        if folder.exists():
+            return f"{folder} is not a folder"
+    return None
+
+
+def refuses_to_overwrite(paths: Iterable[Path], force: bool, hint: str) -> bool:
+    """True, after naming the files in the way, when one of `paths` exists and not `force`.
+
+    `hint`: how to get past it, e.g. "pass --force or another --name". The one guard of every
+    command that writes files: none overwrites an existing one unless asked to."""
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        usage_error(f"{', '.join(existing)} already exist; {hint}")
+        return True
+    return False
+
+
 def render(json_path: str | Path, markdown_path: str | Path, png_path: str | Path) -> list[Row]:
-    """Read a pytest-benchmark JSON and write the markdown table and the speed-up chart."""
-    data = load_json(json_path)
+    """Read a pytest-benchmark JSON and write the markdown table and the speed-up chart.
+
+    Raises ValueError when it is not one (`read_benchmark_json`)."""
+    data = read_benchmark_json(json_path)
     benchmarks = data.get("benchmarks", [])
     annotate_speedups(benchmarks)
     rows = rows_from_benchmarks(benchmarks)
@@ -339,18 +421,19 @@ def run_suite(
     """
     bench_dir = Path(bench_dir)
     if not bench_dir.is_dir():
-        print(f"error: benchmark folder {bench_dir} does not exist", file=sys.stderr)
-        return 2
+        return usage_error(
+            f"--bench-dir {bench_dir}: no such folder; expected the benchmark folder"
+        )
+    problem = folder_problem(out_dir)
+    if problem:
+        return usage_error(f"--out {out_dir}: {problem}; expected an output folder")
     stem = stem or f"bench-{today()}-{current_device_slug()}"
     outputs = suite_outputs(out_dir, stem)
-    existing = [p for p in outputs.paths() if p.exists()]
-    if existing and not force:
-        names = ", ".join(str(p) for p in existing)
-        print(f"error: {names} already exist; pass --force or another --name", file=sys.stderr)
+    if refuses_to_overwrite(outputs.paths(), force, "pass --force or another --name"):
         return 2
     outputs.json.parent.mkdir(parents=True, exist_ok=True)
-    for path in existing:
-        path.unlink()
+    for path in outputs.paths():
+        path.unlink(missing_ok=True)
     command = [
         python or sys.executable,
         "-m",
@@ -507,15 +590,23 @@ def _load_benchmarks(sources: Sequence[Path]) -> tuple[list[dict[str, Any]], dic
         if not path.exists():
             continue
         try:
-            data = load_json(path)
-        except (OSError, ValueError) as error:
-            print(f"skipping {path}: {error}", file=sys.stderr)
+            data = read_benchmark_json(path)
+        except ValueError as reason:
+            print(f"skipping {path}: {reason}", file=sys.stderr)
             continue
         header = header or {k: v for k, v in data.items() if k != "benchmarks"}
         for entry in data.get("benchmarks", []):
             entry.setdefault("extra_info", {})["stage"] = path.stem
             benchmarks.append(entry)
     return benchmarks, header
+
+
+def report_outputs(out_stem: str | Path) -> list[Path]:
+    """Every file `validation_report` may write: ``<stem>.json``, ``.md``,
+    ``-pytest-benchmark.json`` and ``-speedups.png``."""
+    out_stem = Path(out_stem)
+    suffixes = (".json", ".md", "-pytest-benchmark.json", "-speedups.png")
+    return [out_stem.with_name(out_stem.name + suffix) for suffix in suffixes]
 
 
 def validation_report(
@@ -555,11 +646,9 @@ def validation_report(
         "install_log_tail": _tail(work / "install.log", 40),
     }
     out_stem.parent.mkdir(parents=True, exist_ok=True)
-    json_path = out_stem.with_name(out_stem.name + ".json")
-    md_path = out_stem.with_name(out_stem.name + ".md")
+    json_path, md_path, raw, png_path = report_outputs(out_stem)
     json_path.write_text(json.dumps(report, indent=2, default=str))
     if benchmarks:
-        raw = out_stem.with_name(out_stem.name + "-pytest-benchmark.json")
         raw.write_text(json.dumps({**header, "benchmarks": benchmarks}, indent=2, default=str))
 
     md = [f"# GPU validation: {gpu_name or 'unknown GPU'} ({report['date']})", "", "## Stages", ""]
@@ -606,7 +695,6 @@ def validation_report(
     md += ["", "## Benchmarks", "", markdown_table(rows), ""]
     md += ["### Every row (ours and baselines)", "", markdown_table(rows, True), ""]
     if png and rows:
-        png_path = out_stem.with_name(out_stem.name + "-speedups.png")
         try:
             plot_speedups(rows, png_path, title=f"sr_kernels speed-ups on {gpu_name or 'GPU'}")
             md += [f"![speed-ups]({png_path.name})", ""]
@@ -652,19 +740,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace) -> int:
     extra = [a for a in (args.pytest_args or []) if a != "--"]
     if args.from_json:
-        source = Path(args.from_json)
-        stem = args.name or source.stem
-        outputs = suite_outputs(args.out, stem)
-        targets = [outputs.markdown, outputs.png]
-        existing = [p for p in targets if p.exists()]
-        if existing and not args.force:
-            names = ", ".join(str(p) for p in existing)
-            print(f"error: {names} already exist; pass --force or another --name", file=sys.stderr)
-            return 2
-        outputs.markdown.parent.mkdir(parents=True, exist_ok=True)
-        rows = render(source, outputs.markdown, outputs.png)
-        print(f"{len(rows)} results; wrote {outputs.markdown}, {outputs.png}")
-        return 0
+        return render_from_args(args)
     return run_suite(
         bench_dir=args.bench_dir,
         out_dir=args.out,
@@ -675,18 +751,67 @@ def run_from_args(args: argparse.Namespace) -> int:
     )
 
 
+def render_from_args(args: argparse.Namespace) -> int:
+    """``--from-json F``: every argument checked before anything is created or written."""
+    source = Path(args.from_json)
+    try:
+        read_benchmark_json(source)
+    except ValueError as reason:
+        return usage_error(f"--from-json {source}: {reason}")
+    problem = folder_problem(args.out)
+    if problem:
+        return usage_error(f"--out {args.out}: {problem}; expected an output folder")
+    outputs = suite_outputs(args.out, args.name or source.stem)
+    if refuses_to_overwrite(
+        [outputs.markdown, outputs.png], args.force, "pass --force or another --name"
+    ):
+        return 2
+    outputs.markdown.parent.mkdir(parents=True, exist_ok=True)
+    rows = render(source, outputs.markdown, outputs.png)
+    print(f"{len(rows)} results; wrote {outputs.markdown}, {outputs.png}")
+    return 0
+
+
+def report_from_args(args: argparse.Namespace) -> int:
+    """``report``: a work folder that exists, and no existing report file overwritten unless
+    --force (which removes all of the stem's old files, so none is left from another run)."""
+    work = Path(args.work)
+    if not work.is_dir():
+        what = "is a file" if work.exists() else "no such folder"
+        return usage_error(f"--work {work}: {what}; expected a gpu_validate.sh work folder")
+    out_stem = Path(args.out_stem)
+    if not out_stem.name:
+        return usage_error(f"--out-stem {args.out_stem!r}: expected a file stem, e.g. dir/name")
+    problem = folder_problem(out_stem.parent)
+    if problem:
+        return usage_error(f"--out-stem {out_stem}: {problem}; expected a stem in a folder")
+    outputs = report_outputs(out_stem)
+    if refuses_to_overwrite(outputs, args.force, "pass --force or another --out-stem"):
+        return 2
+    for path in outputs:
+        path.unlink(missing_ok=True)
+    validation_report(work, out_stem, args.gpu_name)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sr_kernels.benchmarking")
     sub = parser.add_subparsers(dest="command", required=True)
     add_run_arguments(sub.add_parser("run", help="run the benchmark suite and render it"))
     report = sub.add_parser("report", help="GPU validation report from a gpu_validate work dir")
     report.add_argument("--work", required=True, help="gpu_validate.sh work folder")
-    report.add_argument("--out-stem", required=True, help="writes <stem>.json and <stem>.md")
+    report.add_argument(
+        "--out-stem",
+        required=True,
+        help="writes <stem>.json, <stem>.md (+ -pytest-benchmark.json, -speedups.png)",
+    )
     report.add_argument("--gpu-name", default=os.environ.get("SR_KERNELS_GPU_NAME", ""))
+    report.add_argument(
+        "--force", action="store_true", help="overwrite (remove) the stem's existing files"
+    )
     args = parser.parse_args(argv)
     if args.command == "report":
-        validation_report(args.work, args.out_stem, args.gpu_name)
-        return 0
+        return report_from_args(args)
     return run_from_args(args)
 
 
