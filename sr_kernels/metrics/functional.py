@@ -71,6 +71,8 @@ def _prepare(
             f"sr and hr must have the same shape, got {tuple(sr_t.shape[single_sr:])} and "
             f"{tuple(hr_t.shape[single_hr:])}"
         )
+    if reduction == "mean" and sr_t.shape[0] == 0:
+        raise ValueError("reduction='mean' of an empty batch (N = 0) has no value")
     # Metrics are not differentiable (quantisation, rounding): evaluate detached inputs.
     sr_t, hr_t, data_range = _common_dtype(sr_t.detach(), hr_t.detach(), data_range)
     return sr_t, hr_t, data_range, single_sr
@@ -113,7 +115,8 @@ def psnr(
         quantize: round both images to the 8-bit grid first (EDSR-PyTorch / BasicSR).
         round_y: MATLAB's rounded Y (needs uint8 input or quantize=True).
         reduction: 'none' (default): one value per image; 'mean': their mean (the dataset
-            convention: a mean of per-image PSNRs, not the PSNR of a pooled MSE).
+            convention: a mean of per-image PSNRs, not the PSNR of a pooled MSE; an empty
+            batch is an error).
 
     Returns:
         float64 tensor of shape (N,) ('none'; a 0-d tensor for a single (C, H, W) image) or ()

@@ -144,6 +144,10 @@ def test_bad_arguments():
         metrics.psnr(sr, hr)
     with pytest.raises(TypeError, match="int32"):
         metrics.psnr(sr.int(), hr, data_range=1.0)
+    for metric in (metrics.psnr, metrics.ssim):
+        with pytest.raises(ValueError, match="empty batch"):
+            metric(sr[:0], hr[:0], data_range=1.0, reduction="mean")
+        assert metric(sr[:0], hr[:0], data_range=1.0).shape == (0,)
     with pytest.raises(TypeError, match="sr has dtype int32; expected one of"):  # mixed pair
         metrics.psnr(sr.int(), hr.to(torch.uint8), data_range=1.0)
     with pytest.raises(ValueError, match="scale must be a positive integer"):
