@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,7 +57,17 @@ class OpSpec:
 
 
 _OPS: dict[str, OpSpec] = {}
-_forced: list[str] = []
+
+
+class _ForcedBackends(threading.local):
+    """`use_backend` choices, per thread: one thread's choice never moves another's ops (a
+    process-wide stack did, and overlapping exits from two threads popped each other's)."""
+
+    def __init__(self) -> None:
+        self.stack: list[str] = []
+
+
+_forced = _ForcedBackends()
 
 
 def register_op(
@@ -157,16 +168,16 @@ def use_backend(name: str) -> Iterator[None]:
     """Force every op inside the block onto backend `name` (raises if it cannot serve)."""
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
-    _forced.append(name)
+    _forced.stack.append(name)
     try:
         yield
     finally:
-        _forced.pop()
+        _forced.stack.pop()
 
 
 def forced_backend() -> str | None:
-    if _forced:
-        return _forced[-1]
+    if _forced.stack:
+        return _forced.stack[-1]
     env = os.environ.get(_ENV_VAR, "auto")
     if env in ("", "auto"):
         return None

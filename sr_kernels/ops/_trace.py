@@ -35,4 +35,7 @@ def trace() -> Iterator[list[tuple[str, str]]]:
     try:
         yield events
     finally:
-        _active.remove(events)
+        # By identity: list.remove compares contents, so an inner trace that ended with the same
+        # events as an enclosing one unregistered the enclosing one.
+        index = next(i for i, active in enumerate(_active) if active is events)
+        del _active[index]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,40 @@ def test_available_backends_reports_every_backend():
 def test_unknown_device_goes_to_the_reference():
     x = torch.rand(1, 4, 2, 2, device="meta")
     assert _registry.select("pixel_shuffle", _registry.tensor_meta(x)) == "reference"
+
+
+def test_nested_traces_each_record_their_own_events():
+    x = torch.rand(1, 4, 2, 2)
+    with ops.trace() as outer:
+        with ops.trace() as inner:
+            pass  # ends with the same (empty) events as `outer`: removed by identity
+        with ops.use_backend("reference"):
+            ops.pixel_shuffle(x, 2)
+    assert inner == [] and outer == [("pixel_shuffle", "reference")]
+
+
+def test_use_backend_applies_to_the_calling_thread_only():
+    """A thread inside use_backend("reference") leaves the other threads' choice alone, and
+    overlapping exits pop each thread's own choice."""
+    entered, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def forcing_thread():
+        with ops.use_backend("reference"):
+            entered.set()
+            release.wait(timeout=60)
+            seen["thread"] = _registry.forced_backend()
+
+    worker = threading.Thread(target=forcing_thread)
+    worker.start()
+    assert entered.wait(timeout=60)
+    try:
+        seen["main, outside"] = _registry.forced_backend()
+        with ops.use_backend("cpu"):
+            release.set()
+            worker.join(timeout=60)  # the worker exits its use_backend inside ours
+            seen["main, inside"] = _registry.forced_backend()
+    finally:
+        release.set()
+        worker.join(timeout=60)
+    assert seen == {"thread": "reference", "main, outside": None, "main, inside": "cpu"}
