@@ -43,6 +43,11 @@ _info = ExtInfo()
 _attempted = False
 _lock = threading.Lock()
 _on_load: list[Callable[[], None]] = []
+# Held while backend modules are imported: by load() while it runs the on-load callbacks and by
+# the ops registry. Without it, the first calls of several threads imported backend modules
+# concurrently; a module whose import calls load() ran the other callbacks, and Python's import
+# machinery could hand a thread a half-imported module (AttributeError, 1 run in 8 with 4 ops).
+import_lock = threading.RLock()
 
 
 def on_load(callback: Callable[[], None]) -> None:
@@ -145,8 +150,9 @@ def load() -> bool:
     """Load the extension once; returns whether `torch.ops.sr_kernels` ops are registered."""
     if not _load_library():
         return False
-    while _on_load:  # outside the lock: a callback may call load() or info() again
-        _on_load.pop(0)()
+    with import_lock:  # re-entrant: a callback's import calls load() again
+        while _on_load:
+            _on_load.pop(0)()
     return True
 
 

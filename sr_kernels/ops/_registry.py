@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from .. import _ext
 from ._layout import is_channels_last
 
 BACKENDS = ("cuda", "triton", "cpu", "reference")
@@ -81,8 +82,6 @@ def register_op(
         raise ValueError(f"unknown backends {sorted(unknown)} for op {name!r}")
     slots = {backend: _Implementation() for backend in modules}
     _OPS[name] = OpSpec(name, dict(modules), gpu_order, cpu_order, slots)
-    from .. import _ext
-
     for backend in ("cuda", "cpu"):  # wrappers over torch.ops.sr_kernels: import them (their
         if backend in modules:  # fake kernels, autograd) as soon as the extension is loaded
             _ext.on_load(functools.partial(_module, modules[backend]))
@@ -129,8 +128,6 @@ def backend_reason(backend: str, device_type: str) -> str | None:
                 return "TRITON_INTERPRET=1 is set: Triton kernels run on the CPU interpreter"
             return None if torch.cuda.is_available() else "no CUDA device visible"
         return f"Triton does not run on {device_type} tensors"
-
-    from .. import _ext
 
     if not _ext.load():
         return f"the compiled extension is not loaded: {_ext.info().reason}"
@@ -192,7 +189,8 @@ def forced_backend() -> str | None:
 
 @functools.cache
 def _module(path: str) -> Any:
-    return importlib.import_module(path)
+    with _ext.import_lock:  # one thread imports backend modules at a time (see _ext)
+        return importlib.import_module(path)
 
 
 def _supports_reason(spec: OpSpec, backend: str, meta: dict[str, Any]) -> str | None:
