@@ -56,15 +56,25 @@ def evaluate_pairs(
         their mean. An empty iterable gives empty tensors and NaN means.
     """
     unknown = [m for m in metrics if m not in _METRICS]
-    if unknown or not metrics:
-        raise ValueError(f"metrics must be a non-empty subset of {_METRICS}, got {metrics!r}")
+    if unknown or not metrics or len(set(metrics)) != len(metrics):
+        raise ValueError(
+            f"metrics must be a non-empty subset of {_METRICS} without repeats, got {metrics!r}"
+        )
+    if not isinstance(protocol, Protocol):
+        raise TypeError(
+            f"protocol must be a Protocol (paper_protocol(scale), study_protocol() or your own), "
+            f"got {type(protocol).__name__}"
+        )
     values: dict[str, list[torch.Tensor]] = {m: [] for m in metrics}
     for index, pair in enumerate(pairs):
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise TypeError(f"pairs[{index}] must be a (sr, hr) pair, got {type(pair).__name__}")
         sr, hr = pair
         for metric in metrics:
-            values[metric].append(getattr(protocol, metric)(sr, hr))
+            try:
+                values[metric].append(getattr(protocol, metric)(sr, hr))
+            except (TypeError, ValueError) as error:  # say which pair
+                raise type(error)(f"pairs[{index}]: {error}") from error
     return {metric: _scores(values[metric]) for metric in metrics}
 
 

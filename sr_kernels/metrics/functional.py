@@ -12,7 +12,7 @@ from typing import Literal
 import torch
 
 from .. import ops
-from ..ops._validate import dtype_name
+from ..ops._validate import dtype_name, tensor
 from ..ops.metrics import resolve_data_range
 
 Reduction = Literal["none", "mean"]
@@ -20,8 +20,7 @@ _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def _batched(x: object, name: str) -> tuple[torch.Tensor, bool]:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    x = tensor(x, name)
     if x.dim() == 3:
         return x.unsqueeze(0), True
     if x.dim() != 4:

@@ -23,6 +23,9 @@ def dtype_name(dtype: torch.dtype) -> str:
 def tensor(x: object, name: str) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.layout != torch.strided or x.is_nested:  # the kernels address strided memory
+        kind = "nested" if x.is_nested else str(x.layout).replace("torch.", "")
+        raise TypeError(f"{name} must be a dense (strided) tensor, got a {kind} tensor")
     return x
 
 

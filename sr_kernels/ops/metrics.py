@@ -20,6 +20,7 @@ Protocol (identical in every backend; see ``sr_kernels/metrics/README.md``):
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -49,7 +50,7 @@ def resolve_data_range(dtype: torch.dtype, data_range: float | None) -> float:
             "data_range is required for floating-point images: 1.0 for images in [0, 1], "
             "255.0 for images in [0, 255]"
         )
-    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)):
+    if isinstance(data_range, bool) or not isinstance(data_range, numbers.Real):  # NumPy too
         raise TypeError(f"data_range must be a float, got {type(data_range).__name__}")
     value = float(data_range)
     if not (value > 0.0 and math.isfinite(value)):
@@ -97,8 +98,9 @@ def _check(
             "call under torch.no_grad()"
         )
     value = resolve_data_range(sr.dtype, data_range)
-    if isinstance(crop_border, bool) or not isinstance(crop_border, int):
+    if isinstance(crop_border, bool) or not isinstance(crop_border, numbers.Integral):
         raise TypeError(f"crop_border must be an int, got {type(crop_border).__name__}")
+    crop_border = int(crop_border)
     if crop_border < 0:
         raise ValueError(f"crop_border must be >= 0, got {crop_border}")
     y_channel = _flag(y_channel, "y_channel")

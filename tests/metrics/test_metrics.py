@@ -155,6 +155,11 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="scale must be an int, got float"):
         metrics.paper_protocol(2.0)
     assert metrics.paper_protocol(np.int64(2)) == metrics.paper_protocol(2)
+    expected = metrics.psnr(sr, hr, data_range=1.0, crop_border=2)
+    numpy_args = metrics.psnr(sr, hr, data_range=np.float32(1.0), crop_border=np.int64(2))
+    assert torch.equal(numpy_args, expected)
+    with pytest.raises(TypeError, match="sr must be a dense"):
+        metrics.psnr(sr.to_sparse(), hr, data_range=1.0)
 
 
 def test_requires_grad_inputs_are_detached():
@@ -205,3 +210,10 @@ def test_dataset_helpers_return_per_image_values_and_mean():
         metrics.evaluate_pairs(pairs, protocol, metrics=("lpips",))
     with pytest.raises(TypeError, match=r"pairs\[0\]"):
         metrics.evaluate_pairs([pairs[0][0]], protocol)
+    with pytest.raises(ValueError, match="without repeats"):  # gave 2 values per image
+        metrics.evaluate_pairs(pairs, protocol, metrics=("psnr", "psnr"))
+    with pytest.raises(TypeError, match="protocol must be a Protocol"):
+        metrics.evaluate_pairs(pairs, "paper")
+    mismatched = [pairs[0], (pairs[1][0], pairs[0][1])]
+    with pytest.raises(ValueError, match=r"pairs\[1\]: .*same shape"):
+        metrics.evaluate_pairs(mismatched, protocol)

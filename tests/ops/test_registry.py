@@ -149,3 +149,23 @@ def test_first_calls_from_several_threads_at_once():
             cwd=ROOT, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert result.returncode == 0 and "errors 0" in result.stdout, result.stdout[-3000:]
+
+
+def test_sparse_and_nested_tensors_are_clear_errors():
+    x = torch.rand(1, 4, 4, 4)
+    w, b = torch.rand(2, 4, 3, 3), torch.rand(2)
+    calls = (
+        lambda t: ops.imresize(t, 0.5),
+        lambda t: ops.pixel_shuffle(t, 2),
+        lambda t: ops.conv2d_act(t, w, b),
+    )
+    for call in calls:
+        with pytest.raises(
+            TypeError, match="x must be a dense \\(strided\\) tensor, got a sparse_coo"
+        ):
+            call(x.to_sparse())
+    nested = torch.nested.nested_tensor([torch.rand(4, 4, 4)], layout=torch.jagged)
+    with pytest.raises(TypeError, match="got a nested tensor"):
+        ops.pixel_shuffle(nested, 2)
+    with pytest.raises(TypeError, match="w must be a dense"):
+        ops.conv2d_act(x, w.to_sparse(), b)
