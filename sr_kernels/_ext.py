@@ -167,8 +167,12 @@ def _load_library() -> bool:
         except ImportError as error:  # pragma: no cover - torch is a hard dependency
             _info.reason = f"torch is not importable: {error}"
             return False
-        if os.environ.get("SR_KERNELS_BUILD_EXT", "auto") == "0":
+        mode = os.environ.get("SR_KERNELS_BUILD_EXT", "auto")
+        if mode == "0":
             _info.reason = "disabled by SR_KERNELS_BUILD_EXT=0"
+            return False
+        if mode not in ("auto", "1"):  # as setup.py: a typo must not start a long build
+            _info.reason = f"SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got {mode!r}"
             return False
         prebuilt = _prebuilt_library()
         try:

@@ -44,6 +44,26 @@ def test_env_reports_versions_backends_and_extension(capsys):
             assert "they cannot run here" in out
 
 
+def _env_output(**settings: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "sr_kernels", "env"],
+        cwd=ROOT, env={**os.environ, **settings}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_env_names_unknown_environment_settings():
+    """A typo in SR_KERNELS_BUILD_EXT leaves the extension unloaded with the reason (it used to
+    count as auto and start a build); an unknown SR_KERNELS_CPU_ISA is reported as ignored."""
+    out = _env_output(SR_KERNELS_BUILD_EXT="false")
+    assert "SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got 'false'" in out
+    if _ext.info().loaded:
+        assert "SR_KERNELS_CPU_ISA='garbage' is ignored" in _env_output(
+            SR_KERNELS_CPU_ISA="garbage"
+        )
+
+
 def test_env_kernels_table(capsys):
     assert main(["env", "--kernels"]) == 0
     out = capsys.readouterr().out

@@ -84,6 +84,9 @@ def _extension_lines(gpus: list[str]) -> list[tuple[str, str]]:
 
     isa = torch.ops.sr_kernels.imresize_cpu_isa()
     rows.append(("CPU kernels", f"{isa} instructions for imresize (SR_KERNELS_CPU_ISA lowers it)"))
+    limit = os.environ.get("SR_KERNELS_CPU_ISA")
+    if limit is not None and limit not in ("auto", "avx2", "base"):
+        rows.append(("", f"SR_KERNELS_CPU_ISA={limit!r} is ignored: expected auto, avx2 or base"))
     if not info.with_cuda:
         rows.append(("CUDA kernels", f"no ({info.cuda_reason or 'built without CUDA'})"))
         return rows
