@@ -129,6 +129,27 @@ def test_nan_spreads_like_the_reference(backend):
 
 
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+def test_gradient_past_a_nan_output_like_the_reference(backend, monkeypatch):
+    """Where the output is NaN, ReLU's backward (threshold_backward) passes the gradient on; a
+    `where(out > 0, ...)` mask dropped it, so grad_x differed next to a NaN pixel."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # GPU: cuDNN backward
+    device = backend_device(backend)
+    x = random_image((1, 16, 6, 5), torch.float32, device)
+    x[0, 3, 2, 2] = float("nan")
+    w, b = _params(16, 16, 3, torch.float32, device)
+
+    def grad_x(conv, *args):
+        inputs = [t.detach().clone().requires_grad_() for t in args]
+        return torch.autograd.grad(conv(*inputs).sum(), inputs[0])[0]
+
+    with ops.use_backend(backend):
+        ours = grad_x(ops.conv2d_act, x, w, b)
+    expected = grad_x(reference.conv2d_act, x.double().cpu(), w.double().cpu(), b.double().cpu())
+    assert torch.isfinite(expected).all()
+    torch.testing.assert_close(ours.cpu().double(), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
 def test_small_images_and_batch_zero(backend):
     device = backend_device(backend)
     w, b = _params(16, 16, 3, torch.float32, device)

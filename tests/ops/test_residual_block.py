@@ -127,6 +127,27 @@ def test_reference_is_the_formula_and_leaves_inputs_alone(res_scale, requires_gr
         assert torch.equal(t.detach(), t0), f"{name} was written"
 
 
+@pytest.mark.parametrize("backend", backend_params("reference", "triton"))
+def test_gradient_past_a_nan_hidden_like_the_reference(backend, monkeypatch):
+    """Where the hidden activation is NaN, ReLU's backward passes the gradient on (as eager's
+    threshold_backward and the CUDA backend's); a `where(r > 0, ...)` mask dropped it."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # GPU: cuDNN backward
+    device = backend_device(backend)
+    x = random_image((1, 16, 6, 5), torch.float32, device)
+    x[0, 3, 2, 2] = float("nan")
+    params = _params(16, torch.float32, device)
+
+    def grad_x(block, *args):
+        inputs = [t.detach().clone().requires_grad_() for t in args]
+        return torch.autograd.grad(block(*inputs, 0.1).sum(), inputs[0])[0]
+
+    with ops.use_backend(backend):
+        ours = grad_x(ops.residual_block, x, *params)
+    expected = grad_x(reference.residual_block, *[t.double().cpu() for t in (x, *params)])
+    assert torch.isfinite(expected).all()
+    torch.testing.assert_close(ours.cpu().double(), expected, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))
 def test_gradients_match_reference_autograd(backend):
     device = backend_device(backend)

@@ -255,8 +255,8 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
 
 def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     x, w, out = ctx.saved_tensors
-    if out is not None:  # ReLU: the gradient flows where the output is positive
-        grad = torch.where(out > 0, grad, torch.zeros_like(grad))
+    if out is not None:  # ReLU's own backward: zero where out <= 0 (a NaN output passes)
+        grad = torch.ops.aten.threshold_backward.default(grad, out, 0)
     pad = w.shape[-1] // 2
     if ctx.padding_mode == "replicate":
         padded = torch.ops.aten.replication_pad2d(x, [pad, pad, pad, pad])

@@ -266,7 +266,7 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     g_r, g_w2, g_b2 = torch.ops.aten.convolution_backward(
         g2, r, w2, [w2.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
     )
-    g_y1 = torch.where(r > 0, g_r, torch.zeros_like(g_r))
+    g_y1 = torch.ops.aten.threshold_backward.default(g_r, r, 0)  # ReLU's own (NaN passes)
     g_x, g_w1, g_b1 = torch.ops.aten.convolution_backward(
         g_y1, x, w1, [w1.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
     )
