@@ -377,6 +377,22 @@ def folder_problem(path: str | Path) -> str | None:
     return None
 
 
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be an output file stem inside --out (None when it can)."""
+    if not name or name in (".", "..") or Path(name).name != name:
+        return f"--name {name!r}: expected a file name (the outputs go into --out), not a path"
+    return None
+
+
+def make_folder(path: Path, option: str) -> str | None:
+    """Create the output folder; why not, as a usage error message (None when done)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"{option} {path}: cannot create it ({error.strerror or error})"
+    return None
+
+
 def refuses_to_overwrite(paths: Iterable[Path], force: bool, hint: str) -> bool:
     """True, after naming the files in the way, when one of `paths` exists and not `force`.
 
@@ -428,10 +444,15 @@ def run_suite(
     if problem:
         return usage_error(f"--out {out_dir}: {problem}; expected an output folder")
     stem = stem or f"bench-{today()}-{current_device_slug()}"
+    problem = name_problem(stem)
+    if problem:
+        return usage_error(problem)
     outputs = suite_outputs(out_dir, stem)
     if refuses_to_overwrite(outputs.paths(), force, "pass --force or another --name"):
         return 2
-    outputs.json.parent.mkdir(parents=True, exist_ok=True)
+    problem = make_folder(outputs.json.parent, "--out")
+    if problem:
+        return usage_error(problem)
     for path in outputs.paths():
         path.unlink(missing_ok=True)
     command = [
@@ -761,12 +782,17 @@ def render_from_args(args: argparse.Namespace) -> int:
     problem = folder_problem(args.out)
     if problem:
         return usage_error(f"--out {args.out}: {problem}; expected an output folder")
+    problem = name_problem(args.name) if args.name is not None else None
+    if problem:
+        return usage_error(problem)
     outputs = suite_outputs(args.out, args.name or source.stem)
     if refuses_to_overwrite(
         [outputs.markdown, outputs.png], args.force, "pass --force or another --name"
     ):
         return 2
-    outputs.markdown.parent.mkdir(parents=True, exist_ok=True)
+    problem = make_folder(outputs.markdown.parent, "--out")
+    if problem:
+        return usage_error(problem)
     rows = render(source, outputs.markdown, outputs.png)
     print(f"{len(rows)} results; wrote {outputs.markdown}, {outputs.png}")
     return 0

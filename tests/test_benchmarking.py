@@ -211,6 +211,20 @@ def test_cli_out_must_be_a_folder(tmp_path: Path, capsys):
     _one_line_error(capsys, "--bench-dir")
 
 
+def test_cli_name_is_a_file_name_and_out_must_be_creatable(tmp_path: Path, capsys):
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(_synthetic()))
+    for name in ("../escaped", "sub/x", ".."):
+        argv = ["bench", "--from-json", str(source), "--out", str(tmp_path), "--name", name]
+        assert cli_main.main(argv) == 2
+        assert "expected a file name" in _one_line_error(capsys, "--name")
+    assert not (tmp_path.parent / "escaped.md").exists()
+    if Path("/proc/self").is_dir():  # Linux: no folder can be made in /proc, even by root
+        argv = ["bench", "--from-json", str(source), "--out", "/proc/sr_kernels_out"]
+        assert cli_main.main(argv) == 2
+        assert "cannot create it" in _one_line_error(capsys, "--out")
+
+
 def test_run_suite_refuses_existing_outputs_before_running(tmp_path: Path, capsys):
     (tmp_path / "taken.json").write_text("{}")
     status = benchmarking.run_suite(bench_dir=BENCH, out_dir=tmp_path, stem="taken")
