@@ -137,10 +137,6 @@ def rows_from_benchmarks(benchmarks: Iterable[dict[str, Any]]) -> list[Row]:
     return rows
 
 
-def load_json(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
-
-
 def _kind(value: Any) -> str:
     kinds = {
         dict: "an object",
@@ -377,39 +373,41 @@ def folder_problem(path: str | Path) -> str | None:
     return None
 
 
-def name_problem(name: str) -> str | None:
-    """Why `name` cannot be an output file stem inside --out (None when it can)."""
-    if not name or name in (".", "..") or Path(name).name != name:
-        return f"--name {name!r}: expected a file name (the outputs go into --out), not a path"
-    return None
-
-
-def make_folder(path: Path, option: str) -> str | None:
-    """Create the output folder; why not, as a usage error message (None when done)."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        return f"{option} {path}: cannot create it ({error.strerror or error})"
-    return None
-
-
-def refuses_to_overwrite(paths: Iterable[Path], force: bool, hint: str) -> bool:
-    """True, after naming the files in the way, when one of `paths` exists and not `force`.
-
-    `hint`: how to get past it, e.g. "pass --force or another --name". The one guard of every
-    command that writes files: none overwrites an existing one unless asked to."""
+def output_problem(
+    out_dir: str | Path, stem: str, paths: Sequence[Path], force: bool
+) -> str | None:
+    """Why the outputs `paths` (files `stem`* in `out_dir`) cannot be written, as a usage error
+    message; None once `out_dir` exists and, with `force`, the old files are gone. Nothing is
+    created before every check passed: no command overwrites a file unless asked to."""
+    problem = folder_problem(out_dir)
+    if problem:
+        return f"--out {out_dir}: {problem}; expected an output folder"
+    if not stem or stem in (".", "..") or Path(stem).name != stem:
+        return f"--name {stem!r}: expected a file name (the outputs go into --out), not a path"
     existing = [str(p) for p in paths if p.exists()]
     if existing and not force:
-        usage_error(f"{', '.join(existing)} already exist; {hint}")
-        return True
-    return False
+        return f"{', '.join(existing)} already exist; pass --force or another --name"
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"--out {out_dir}: cannot create it ({error.strerror or error})"
+    for path in paths:
+        path.unlink(missing_ok=True)
+    return None
 
 
-def render(json_path: str | Path, markdown_path: str | Path, png_path: str | Path) -> list[Row]:
+def render(
+    json_path: str | Path,
+    markdown_path: str | Path,
+    png_path: str | Path,
+    data: dict[str, Any] | None = None,
+) -> list[Row]:
     """Read a pytest-benchmark JSON and write the markdown table and the speed-up chart.
 
-    Raises ValueError when it is not one (`read_benchmark_json`)."""
-    data = read_benchmark_json(json_path)
+    `data`: the file's content when the caller has read it already (`read_benchmark_json`).
+    Raises ValueError when it is not pytest-benchmark JSON."""
+    if data is None:
+        data = read_benchmark_json(json_path)
     benchmarks = data.get("benchmarks", [])
     annotate_speedups(benchmarks)
     rows = rows_from_benchmarks(benchmarks)
@@ -440,21 +438,11 @@ def run_suite(
         return usage_error(
             f"--bench-dir {bench_dir}: no such folder; expected the benchmark folder"
         )
-    problem = folder_problem(out_dir)
-    if problem:
-        return usage_error(f"--out {out_dir}: {problem}; expected an output folder")
     stem = stem or f"bench-{today()}-{current_device_slug()}"
-    problem = name_problem(stem)
-    if problem:
-        return usage_error(problem)
     outputs = suite_outputs(out_dir, stem)
-    if refuses_to_overwrite(outputs.paths(), force, "pass --force or another --name"):
-        return 2
-    problem = make_folder(outputs.json.parent, "--out")
+    problem = output_problem(out_dir, stem, outputs.paths(), force)
     if problem:
         return usage_error(problem)
-    for path in outputs.paths():
-        path.unlink(missing_ok=True)
     command = [
         python or sys.executable,
         "-m",
@@ -776,24 +764,15 @@ def render_from_args(args: argparse.Namespace) -> int:
     """``--from-json F``: every argument checked before anything is created or written."""
     source = Path(args.from_json)
     try:
-        read_benchmark_json(source)
+        data = read_benchmark_json(source)
     except ValueError as reason:
         return usage_error(f"--from-json {source}: {reason}")
-    problem = folder_problem(args.out)
-    if problem:
-        return usage_error(f"--out {args.out}: {problem}; expected an output folder")
-    problem = name_problem(args.name) if args.name is not None else None
-    if problem:
-        return usage_error(problem)
-    outputs = suite_outputs(args.out, args.name or source.stem)
-    if refuses_to_overwrite(
-        [outputs.markdown, outputs.png], args.force, "pass --force or another --name"
-    ):
-        return 2
-    problem = make_folder(outputs.markdown.parent, "--out")
+    stem = source.stem if args.name is None else args.name
+    outputs = suite_outputs(args.out, stem)
+    problem = output_problem(args.out, stem, [outputs.markdown, outputs.png], args.force)
     if problem:
         return usage_error(problem)
-    rows = render(source, outputs.markdown, outputs.png)
+    rows = render(source, outputs.markdown, outputs.png, data)
     print(f"{len(rows)} results; wrote {outputs.markdown}, {outputs.png}")
     return 0
 
@@ -812,8 +791,11 @@ def report_from_args(args: argparse.Namespace) -> int:
     if problem:
         return usage_error(f"--out-stem {out_stem}: {problem}; expected a stem in a folder")
     outputs = report_outputs(out_stem)
-    if refuses_to_overwrite(outputs, args.force, "pass --force or another --out-stem"):
-        return 2
+    existing = [str(p) for p in outputs if p.exists()]
+    if existing and not args.force:
+        return usage_error(
+            f"{', '.join(existing)} already exist; pass --force or another --out-stem"
+        )
     for path in outputs:
         path.unlink(missing_ok=True)
     validation_report(work, out_stem, args.gpu_name)

@@ -101,12 +101,16 @@ _WIDTH = max(len(step.target) for step in STEPS)
 MIN_SIZE = 12
 
 
-def _size(text: str) -> int:
-    """argparse type of --size: an even integer >= MIN_SIZE (argparse names the option)."""
+def _integer(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def _size(text: str) -> int:
+    """argparse type of --size: an even integer >= MIN_SIZE (argparse names the option)."""
+    value = _integer(text)
     if value < MIN_SIZE or value % 2:
         raise argparse.ArgumentTypeError(
             f"must be an even integer >= {MIN_SIZE} (SSIM's window needs 11x11 pixels and "
@@ -117,10 +121,7 @@ def _size(text: str) -> int:
 
 def _repeats(text: str) -> int:
     """argparse type of --repeats: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -216,15 +217,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # The parser has checked these already; run() may also be given a hand-built Namespace.
-    for option, check, value in (
-        ("--size", _size, args.size),
-        ("--repeats", _repeats, args.repeats),
-    ):
-        try:
-            check(str(value))
-        except argparse.ArgumentTypeError as error:
-            raise SystemExit(f"demo: {option} {error}") from None
     if args.device == "auto":
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     elif args.device == "cuda" and not torch.cuda.is_available():

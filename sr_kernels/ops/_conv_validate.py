@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 
 from . import _validate
@@ -57,17 +55,6 @@ def weight(w: object, name: str, x: torch.Tensor) -> torch.Tensor:
             f"{name} must have at least one output channel (C_out >= 1), got shape {tuple(w.shape)}"
         )
     return w
-
-
-def number(value: object, name: str) -> float:
-    """A real number as a Python float: int, float, numpy scalars (anything numbers.Real).
-
-    bool (Python's or numpy's) is refused: numbers.Real includes Python's, but True as a scale
-    is a mistake. Strings, complex numbers and tensors are refused too.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a float (a real number), got {type(value).__name__}")
-    return float(value)
 
 
 def choice(value: object, name: str, allowed: tuple[str, ...]) -> str:

@@ -52,3 +52,11 @@ def positive_int(value: object, name: str) -> int:
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value}")
     return value
+
+
+def real_number(value: object, name: str) -> float:
+    """`value` as a float: any real number (Python's or NumPy's), not a bool (True as a scale
+    is a mistake), a string, a complex number or a tensor."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+    return float(value)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 
 from . import _conv_validate as check
-from . import _registry
+from . import _registry, _validate
 
 _registry.register_op(
     "conv_pixel_shuffle",
@@ -49,10 +47,7 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
             b not (C*r*r,).
     """
     x = check.image(x)
-    # numbers.Integral: Python ints and NumPy integer scalars; bools are refused.
-    if isinstance(r, bool) or not isinstance(r, numbers.Integral):
-        raise TypeError(f"r must be an int, got {type(r).__name__}")
-    r = int(r)
+    r = _validate.positive_int(r, "r")
     if r not in (2, 3):
         raise ValueError(f"r must be 2 or 3, got {r}")
     w = check.weight(w, "w", x)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,10 +52,7 @@ def _check_axis(in_len: int, out_len: int, scale: float, antialias: bool, axis: 
 
 
 def _positive_scale(value: object, name: str) -> float:
-    # numbers.Real: Python and NumPy numbers (np.float32(0.5) is a valid scale).
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive float, got {type(value).__name__}")
-    value = float(value)
+    value = _validate.real_number(value, name)
     if not (value > 0.0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a positive finite number, got {value}")
     return value
@@ -194,8 +190,6 @@ _ARRAY_DTYPES = ("uint8", "float16", "float32", "float64")
 
 
 def _to_tensor(array: np.ndarray) -> tuple[torch.Tensor, bool]:
-    if array.ndim not in (2, 3):
-        raise ValueError(f"image array must be (H, W) or (H, W, C), got shape {array.shape}")
     # C-contiguous and writable (torch warns on read-only arrays, e.g. np.asarray(PIL image)).
     array = np.require(array, requirements=["C", "W"])
     if array.ndim == 2:
@@ -218,9 +212,8 @@ def imresize_array(
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy.ndarray, got {type(image).__name__}")
     # Checked here so that errors name the caller's array, not the (1, C, H, W) view of it.
-    if image.ndim not in (2, 3):
-        raise ValueError(f"image array must be (H, W) or (H, W, C), got shape {image.shape}")
-    if image.shape[0] < 1 or image.shape[1] < 1:
+    h, w = _height_width(image)
+    if h < 1 or w < 1:
         raise ValueError(f"image must have height and width >= 1, got shape {image.shape}")
     if image.dtype.name not in _ARRAY_DTYPES:
         names = ", ".join(_ARRAY_DTYPES)
@@ -250,36 +243,37 @@ def imresize_pil(
     return Image.fromarray(out, mode=image.mode)
 
 
+def _height_width(image: _Image) -> tuple[int, int]:
+    """(H, W) of a tensor (..., H, W), a NumPy (H, W) or (H, W, C) array or a PIL image."""
+    if isinstance(image, torch.Tensor):
+        if image.dim() < 2:
+            raise ValueError(f"image must have at least 2 dimensions, got {image.dim()}")
+        return int(image.shape[-2]), int(image.shape[-1])
+    if isinstance(image, np.ndarray):
+        if image.ndim not in (2, 3):
+            raise ValueError(f"image array must be (H, W) or (H, W, C), got shape {image.shape}")
+        return int(image.shape[0]), int(image.shape[1])
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        w, h = image.size
+        return h, w
+    raise TypeError(f"image must be a tensor, numpy array or PIL image, got {type(image).__name__}")
+
+
 def modcrop(image: _Image, scale: int) -> _Image:
     """Crop the top-left of `image` to height and width multiples of `scale`.
 
     Accepts a tensor (..., H, W), a NumPy (H, W) or (H, W, C) array, or a PIL image.
     """
     scale = _validate.positive_int(scale, "scale")
+    h, w = _height_width(image)
+    h, w = h - h % scale, w - w % scale
     if isinstance(image, torch.Tensor):
-        if image.dim() < 2:
-            raise ValueError(f"image must have at least 2 dimensions, got {image.dim()}")
-        h, w = image.shape[-2], image.shape[-1]
-        return image[..., : h - h % scale, : w - w % scale]
+        return image[..., :h, :w]
     if isinstance(image, np.ndarray):
-        if image.ndim not in (2, 3):
-            raise ValueError(f"image array must be (H, W) or (H, W, C), got shape {image.shape}")
-        h, w = image.shape[:2]
-        return image[: h - h % scale, : w - w % scale]
-    from PIL import Image
-
-    if isinstance(image, Image.Image):
-        w, h = image.size
-        return image.crop((0, 0, w - w % scale, h - h % scale))
-    raise TypeError(f"image must be a tensor, numpy array or PIL image, got {type(image).__name__}")
-
-
-def _height_width(image: _Image) -> tuple[int, int]:
-    if isinstance(image, (torch.Tensor, np.ndarray)):
-        shape = image.shape[-2:] if isinstance(image, torch.Tensor) else image.shape[:2]
-        return int(shape[0]), int(shape[1])
-    w, h = image.size  # PIL
-    return h, w
+        return image[:h, :w]
+    return image.crop((0, 0, w, h))
 
 
 def degrade(hr: _Image, scale: int, *, edge: str = "mirror") -> _Image:
@@ -290,11 +284,10 @@ def degrade(hr: _Image, scale: int, *, edge: str = "mirror") -> _Image:
     NumPy (H, W[, C]) array or a PIL image and returns the same kind.
     """
     scale = _validate.positive_int(scale, "scale")
+    h, w = _height_width(hr)
+    if scale > h or scale > w:
+        raise ValueError(f"scale {scale} is larger than the {h}x{w} image (height x width)")
     cropped = modcrop(hr, scale)
-    h, w = _height_width(cropped)
-    if h == 0 or w == 0:
-        h_hr, w_hr = _height_width(hr)
-        raise ValueError(f"scale {scale} is larger than the {h_hr}x{w_hr} image (height x width)")
     if isinstance(cropped, torch.Tensor):
         return imresize(cropped, 1.0 / scale, edge=edge)
     if isinstance(cropped, np.ndarray):

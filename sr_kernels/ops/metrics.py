@@ -50,9 +50,7 @@ def resolve_data_range(dtype: torch.dtype, data_range: float | None) -> float:
             "data_range is required for floating-point images: 1.0 for images in [0, 1], "
             "255.0 for images in [0, 255]"
         )
-    if isinstance(data_range, bool) or not isinstance(data_range, numbers.Real):  # NumPy too
-        raise TypeError(f"data_range must be a float, got {type(data_range).__name__}")
-    value = float(data_range)
+    value = _validate.real_number(data_range, "data_range")
     if not (value > 0.0 and math.isfinite(value)):
         raise ValueError(f"data_range must be a positive finite number, got {data_range}")
     if dtype == torch.uint8 and value != 255.0:

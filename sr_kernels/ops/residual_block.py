@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from . import _conv_validate as check
-from . import _registry
+from . import _registry, _validate
 
 _registry.register_op(
     "residual_block",
@@ -69,6 +69,6 @@ def residual_block(
         check.parameter(t, name, (c, c, 3, 3), "(C, C, 3, 3) for x with C channels", x)
     for name, t in (("b1", b1), ("b2", b2)):
         check.parameter(t, name, (c,), "(C,)", x)
-    res_scale = check.number(res_scale, "res_scale")
+    res_scale = _validate.real_number(res_scale, "res_scale")
     meta = _registry.tensor_meta(x, channels=c)
     return _registry.dispatch("residual_block", meta, x, w1, b1, w2, b2, res_scale)
