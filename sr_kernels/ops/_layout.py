@@ -24,6 +24,6 @@ def like_input(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     convolution runs in x's layout: oneDNN and cuDNN compute channels_last when either operand
     is, and the full-size result would then need a layout copy (the weight is the small tensor).
     A channels_last `x` makes the convolution channels_last whatever the weight's layout."""
-    if is_channels_last(weight) and not is_channels_last(x):
-        return weight.contiguous()
-    return weight
+    if weight.is_contiguous() or is_channels_last(x):  # the common cases, decided cheaply
+        return weight
+    return weight.contiguous() if is_channels_last(weight) else weight

@@ -78,6 +78,37 @@ def test_unknown_device_goes_to_the_reference():
     assert _registry.select("pixel_shuffle", _registry.tensor_meta(x)) == "reference"
 
 
+def test_remembered_choices_follow_the_forced_backend():
+    """Choices are remembered per (op, metadata, forced backend): forcing one and leaving the
+    block changes the choice each time, and a refusal is raised again, never remembered."""
+    meta = _registry.tensor_meta(torch.rand(1, 4, 2, 2))
+    assert meta["device"] == "cpu"
+    automatic = _registry.select("pixel_shuffle", meta)
+    for _ in range(2):
+        with ops.use_backend("reference"):
+            assert _registry.select("pixel_shuffle", meta) == "reference"
+        assert _registry.select("pixel_shuffle", meta) == automatic
+        with ops.use_backend("cuda"), pytest.raises(ops.BackendUnavailableError, match="cuda"):
+            _registry.select("pixel_shuffle", meta)
+
+
+def test_like_input_gives_the_weight_the_input_layout_only_when_it_must():
+    from sr_kernels.ops import _layout
+
+    x_nchw, x_nhwc = (
+        torch.rand(1, 3, 4, 4),
+        torch.rand(1, 3, 4, 4).to(memory_format=torch.channels_last),
+    )
+    w = torch.rand(8, 3, 3, 3)
+    w_nhwc = w.to(memory_format=torch.channels_last)
+    w_strided = torch.rand(3, 8, 3, 3).transpose(0, 1)  # neither layout: left as it is
+    assert _layout.like_input(w, x_nchw) is w and _layout.like_input(w, x_nhwc) is w
+    assert _layout.like_input(w_nhwc, x_nhwc) is w_nhwc
+    converted = _layout.like_input(w_nhwc, x_nchw)
+    assert converted.is_contiguous() and torch.equal(converted, w)
+    assert _layout.like_input(w_strided, x_nchw) is w_strided
+
+
 def test_nested_traces_each_record_their_own_events():
     x = torch.rand(1, 4, 2, 2)
     with ops.trace() as outer:
