@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,16 @@ class Baseline:
     note: str = ""
     skip: dict[str, str] = field(default_factory=dict)  # device -> reason this row skips there
     variant: str = ""
+    # For baselines that need state built once per row (an nn.Module holding the weights):
+    # prepare(*op_args) returns the zero-argument call that is timed.
+    prepare: Callable[..., Callable[[], Any]] | None = None
+
+    def bind(self, *args: Any) -> Callable[[], Any]:
+        """The zero-argument call of this baseline on the op's `args`: what a benchmark times."""
+        if self.prepare is not None:
+            return self.prepare(*args)
+        fn = self.fn
+        return lambda: fn(*args)
 
     def unavailable_reason(self, device: str) -> str | None:
         """None when this baseline runs on `device` here, else why not."""
@@ -140,6 +151,39 @@ def max_autotune(fn: Callable[..., Any], what: str) -> Baseline:
         note=f'torch.compile(mode="max-autotune", dynamic=False) of {what}',
         variant="max-autotune",
     )
+
+
+_MODULES_ON_GPU = "the GPU targets are against the functional eager baseline (cuDNN)"
+
+
+def nn_modules(prepare: Callable[..., Callable[[], Any]], what: str) -> Baseline:
+    """The ``nn.Module`` row of a convolution op on CPU: `prepare(*op_args)` builds the layers a
+    model would hold (nn.Conv2d with the op's weights, ...) and returns the call that is timed.
+    Issue 5's CPU target is stated against "plain nn.Conv2d eager": this row is that, module
+    calls included; the primary (functional) baseline is the stricter comparison."""
+
+    def run_once(*args: Any) -> Any:
+        return prepare(*args)()
+
+    return Baseline(
+        "nn.Module",
+        run_once,
+        devices=("cpu",),
+        skip={"cuda": _MODULES_ON_GPU},
+        note=what,
+        prepare=prepare,
+    )
+
+
+def conv2d_module(w: torch.Tensor, b: torch.Tensor, padding_mode: str = "zeros") -> nn.Conv2d:
+    """An ``nn.Conv2d`` ('same' padding, stride 1) whose parameters are `w` and `b` (shared)."""
+    c_out, c_in, k, _ = w.shape
+    conv = nn.Conv2d(
+        c_in, c_out, k, padding=k // 2, padding_mode=padding_mode, device=w.device, dtype=w.dtype
+    )
+    conv.weight = nn.Parameter(w, requires_grad=False)
+    conv.bias = nn.Parameter(b, requires_grad=False)
+    return conv
 
 
 # ---------------------------------------------------------------------------------------------

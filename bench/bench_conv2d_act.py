@@ -5,7 +5,9 @@ ReLU on the first two layers; the EDSR-baseline head 3 -> 64 and x4 tail 64 -> 3
 padding, no activation). Baselines (registered here): ``eager`` = ``F.conv2d`` (after
 ``F.pad(mode="replicate")`` for replicate padding, as ``nn.Conv2d(padding_mode="replicate")``)
 + ``F.relu``, primary (cuDNN with ``cudnn.benchmark`` on GPU, oneDNN on CPU: our CPU path is the
-same maths, the CPU target is >= 0.95x); ``torch.compile`` of it (GPU). Weights as a model keeps
+same maths, the CPU target is >= 0.95x); ``torch.compile`` of it (GPU); ``nn.Module`` (CPU) =
+the layer as a model holds it, ``nn.Conv2d`` [+ ``nn.ReLU``] with the same weights: issue 5 states
+the CPU target against plain nn.Conv2d eager, module calls included. Weights as a model keeps
 them: channels_last on the GPU, nn.Conv2d's layout on the CPU. Cost: `_roofline.conv2d_cost`.
 """
 
@@ -48,6 +50,17 @@ _baselines.register(
     OP, _baselines.Baseline("eager", _eager, primary=True, note="[F.pad] + F.conv2d + F.relu")
 )
 _baselines.register(OP, _baselines.max_autotune(_eager, "the eager function"))
+
+
+def _layer(x, w, b, padding_mode, activation):
+    conv = _baselines.conv2d_module(w, b, padding_mode)
+    layer = torch.nn.Sequential(conv, torch.nn.ReLU(inplace=True)) if activation == "relu" else conv
+    return lambda: layer(x)
+
+
+_baselines.register(
+    OP, _baselines.nn_modules(_layer, "nn.Conv2d(padding_mode=...) [+ nn.ReLU(inplace=True)]")
+)
 _TOLERANCE = {torch.bfloat16: 3e-2, torch.float16: 5e-3, torch.float32: 5e-3}
 
 
@@ -81,8 +94,7 @@ def test_conv2d_act(bench, case: _harness.Case) -> None:
         if case.is_ours:
             fn = lambda: ops.conv2d_act(x, w, b, padding_mode, activation)
         else:
-            baseline = case.baseline.fn
-            fn = lambda: baseline(x, w, b, padding_mode, activation)
+            fn = case.baseline.bind(x, w, b, padding_mode, activation)
         tol = _TOLERANCE[case.dtype]
         cost = _roofline.conv2d_cost(
             workload.n, workload.c_in, workload.c_out, workload.h, workload.w, case.dtype,

@@ -3,11 +3,13 @@
 Baselines (registered here): ``eager`` = conv, relu, conv, mul, add with ``F.conv2d`` (cuDNN on
 GPU with ``cudnn.benchmark = True``; oneDNN on CPU: the same path as ``nn.Conv2d`` eager, the
 CPU target is ours >= 0.95x of it) and ``torch.compile(mode="max-autotune")`` of that function
-(GPU). The group layout is the input's (nhwc = channels_last, the layout models run in). FLOPs
-and bytes: `_roofline.resblock_fused_cost` (2 convs, one read + one write); TFLOP/s in
-extra_info against the measured bf16 matrix rate. TF32: cuDNN follows
-``torch.backends.cudnn.allow_tf32`` (True by default); our fp32 Triton kernels use tl.dot
-"tf32x3" (near-fp32 accuracy on tensor cores, about 3x the MMA work of single-pass TF32).
+(GPU); ``nn.Module`` (CPU) = the block as SR models write it with nn layers (body(x) * res_scale,
+skip added in place), the CPU target's "plain nn.Conv2d eager" with its module calls. The group
+layout is the input's (nhwc = channels_last, the layout models run in). FLOPs and bytes:
+`_roofline.resblock_fused_cost` (2 convs, one read + one write); TFLOP/s in extra_info against
+the measured bf16 matrix rate. TF32: cuDNN follows ``torch.backends.cudnn.allow_tf32`` (True by
+default); our fp32 Triton kernels use tl.dot "tf32x3" (near-fp32 accuracy on tensor cores, about
+3x the MMA work of single-pass TF32).
 
 ``test_resblock_training_step``: forward + backward of a stack of 4 blocks under AMP (bf16),
 ours vs eager, with the peak activation memory of each in extra_info (GPU only).
@@ -42,6 +44,31 @@ _baselines.register(
     OP, _baselines.Baseline("eager", _eager, primary=True, note="F.conv2d/relu/mul/add")
 )
 _baselines.register(OP, _baselines.max_autotune(_eager, "the eager function"))
+
+
+class _ResBlock(torch.nn.Module):
+    """The block as SR models write it with nn layers: body(x) * res_scale, skip added in place."""
+
+    def __init__(self, w1, b1, w2, b2, res_scale):
+        super().__init__()
+        conv1, conv2 = _baselines.conv2d_module(w1, b1), _baselines.conv2d_module(w2, b2)
+        self.body = torch.nn.Sequential(conv1, torch.nn.ReLU(inplace=True), conv2)
+        self.res_scale = res_scale
+
+    def forward(self, x):
+        residual = self.body(x).mul(self.res_scale)
+        residual += x
+        return residual
+
+
+def _block(x, w1, b1, w2, b2, res_scale):
+    block = _ResBlock(w1, b1, w2, b2, res_scale)
+    return lambda: block(x)
+
+
+_baselines.register(
+    OP, _baselines.nn_modules(_block, "nn.Sequential(nn.Conv2d, nn.ReLU, nn.Conv2d), mul, +=")
+)
 
 # Relative tolerances of the output check (fp32 accumulation everywhere; eager rounds the
 # intermediate and each pointwise step to the storage dtype, the fused kernel only the ReLU
@@ -88,8 +115,7 @@ def test_residual_block(bench, case: _harness.Case) -> None:
         if case.is_ours:
             fn = lambda: ops.residual_block(x, w1, b1, w2, b2, RES_SCALE)
         else:
-            baseline = case.baseline.fn
-            fn = lambda: baseline(x, w1, b1, w2, b2, RES_SCALE)
+            fn = case.baseline.bind(x, w1, b1, w2, b2, RES_SCALE)
         tol = _TOLERANCE[case.dtype]
         bench(
             case,

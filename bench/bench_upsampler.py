@@ -3,8 +3,10 @@
 The x2 stage is conv 64 -> 256 + shuffle on the body's output (workloads of `_workloads.CONV`:
 C = 64 and 256 inputs); x4 is two x2 stages (`test_upsampler_x4`). Baselines (registered
 here): ``eager`` = ``F.conv2d`` + ``F.pixel_shuffle`` in the group's layout (cuDNN with
-``cudnn.benchmark``), primary; ``torch.compile`` of it (GPU). Cost: `_roofline.conv2d_cost` of
-the C -> 4*64 convolution (the shuffle moves no extra bytes in the fused kernel).
+``cudnn.benchmark``), primary; ``torch.compile`` of it (GPU); ``nn.Module`` (CPU) =
+``nn.Sequential(nn.Conv2d, nn.PixelShuffle)`` with the same weights (the CPU target's "plain
+nn.Conv2d eager"). Cost: `_roofline.conv2d_cost` of the C -> 4*64 convolution (the shuffle
+moves no extra bytes in the fused kernel).
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ _baselines.register(
     OP, _baselines.Baseline("eager", _eager, primary=True, note="F.conv2d + F.pixel_shuffle")
 )
 _baselines.register(OP, _baselines.max_autotune(_eager, "conv + pixel_shuffle"))
+
+
+def _upsampler(x, w, b, r):
+    stage = torch.nn.Sequential(_baselines.conv2d_module(w, b), torch.nn.PixelShuffle(r))
+    return lambda: stage(x)
+
+
+_baselines.register(
+    OP, _baselines.nn_modules(_upsampler, "nn.Sequential(nn.Conv2d, nn.PixelShuffle)")
+)
 _TOLERANCE = {torch.bfloat16: 3e-2, torch.float16: 5e-3, torch.float32: 5e-3}
 
 
@@ -68,8 +80,7 @@ def test_conv_pixel_shuffle(bench, case: _harness.Case) -> None:
         if case.is_ours:
             fn = lambda: ops.conv_pixel_shuffle(x, w, b, R)
         else:
-            baseline = case.baseline.fn
-            fn = lambda: baseline(x, w, b, R)
+            fn = case.baseline.bind(x, w, b, R)
         tol = _TOLERANCE[case.dtype]
         cost = _roofline.conv2d_cost(
             workload.n, workload.c_in, w.shape[0], workload.h, workload.w, case.dtype

@@ -645,6 +645,28 @@ def test_cpu_benchmarks_keep_freed_memory():
     assert int(free_bytes) >= 3 * (16 << 20), result.stdout
 
 
+def test_module_baselines_build_their_layers_once(bench_modules):
+    import _baselines
+
+    built = []
+
+    def prepare(x, w, b):
+        built.append(w.shape)
+        conv = _baselines.conv2d_module(w, b, "replicate")
+        return lambda: conv(x)
+
+    baseline = _baselines.nn_modules(prepare, "nn.Conv2d")
+    x, w, b = torch.rand(2, 3, 7, 9), torch.rand(5, 3, 3, 3) - 0.5, torch.rand(5)
+    call = baseline.bind(x, w, b)
+    expected = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1,) * 4, "replicate"), w, b)
+    with torch.no_grad():
+        for _ in range(2):
+            torch.testing.assert_close(call(), expected)
+    assert len(built) == 1  # built by bind, not per timed call
+    assert baseline.unavailable_reason("cuda") and baseline.unavailable_reason("cpu") is None
+    assert _baselines.Baseline("scale", lambda a, k: a * k).bind(3, 2)() == 6
+
+
 def test_roofline_costs(bench_modules):
     workloads, roofline = bench_modules
     ps = workloads.PIXEL_SHUFFLE_EDSR_PATCH_B16_48X48
