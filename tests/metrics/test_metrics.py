@@ -136,6 +136,9 @@ def test_bad_arguments():
         metrics.psnr(sr, hr, data_range=1.0, reduction="sum")
     with pytest.raises(ValueError, match="same shape"):
         metrics.psnr(sr[0], hr, data_range=1.0)
+    for metric in (metrics.psnr, metrics.ssim):  # single images: their shapes, not (1, C, H, W)
+        with pytest.raises(ValueError, match=r"got \(3, 16, 16\) and \(3, 16, 15\)$"):
+            metric(sr[0], hr[0, :, :, :15], data_range=1.0)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\) or \(C, H, W\)"):
         metrics.ssim(sr[0, 0], hr[0, 0], data_range=1.0)
     with pytest.raises(TypeError, match="sr must be a torch.Tensor"):
