@@ -8,6 +8,11 @@
   `triton.testing.do_bench`, median, L2 flushed; CPU: pytest-benchmark rounds, median) and fills
   `benchmark.extra_info` (time, GB/s or TFLOP/s, fractions of the device peaks, backend that ran,
   device, versions, git SHA, TF32 state).
+* CPU only, ``bench(..., paired=...)``: ours and the given baselines are also timed
+  interleaved (each called once per round, in a shuffled order), and the speed-up over each is
+  recorded from those rounds (extra_info["paired"]). This machine's speed drifts within minutes;
+  rows timed one after another (pytest-benchmark's way) can differ by 2x for the same code, while
+  interleaved rounds see the same drift on both sides.
 * `MiniBenchmark`: a stand-in for pytest-benchmark's fixture where that plugin is not
   installed (the GPU validation machine may lack it); it writes the same JSON layout.
 """
@@ -22,6 +27,7 @@ import json
 import math
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -348,6 +354,57 @@ def _measure_once(fn: Callable[[], Any], device: str) -> float:
     return time.perf_counter() - start
 
 
+def paired_speedups(
+    fn: Callable[[], Any], baselines: Mapping[str, Callable[[], Any]], rounds: int
+) -> dict[str, dict[str, float]]:
+    """Ours and each baseline timed interleaved on the CPU: every round calls each once (k times
+    for sub-millisecond calls), in a freshly shuffled order. Per baseline: ``speedup`` = median
+    baseline time / median time of ours, and ``q1``/``q3``, the quartiles of the per-round
+    ratios (the spread a reader should allow for)."""
+    calls = {OURS: fn, **baselines}
+    iterations = {
+        key: _iterations_for(_measure_once(call, "cpu"), 1e-3) for key, call in calls.items()
+    }
+    times: dict[str, list[float]] = {key: [] for key in calls}
+    order = list(calls)
+    shuffle = random.Random(0).shuffle  # seeded: reruns use the same orders
+    for _ in range(rounds):
+        shuffle(order)
+        for key in order:
+            call, k = calls[key], iterations[key]
+            start = time.perf_counter()
+            for _ in range(k):
+                call()
+            times[key].append((time.perf_counter() - start) / k)
+    ours = times.pop(OURS)
+    result = {}
+    for name, baseline_times in times.items():
+        ratios = [b / o for b, o in zip(baseline_times, ours, strict=True)]
+        q1, _, q3 = statistics.quantiles(ratios, n=4)
+        result[name] = {
+            "speedup": statistics.median(baseline_times) / statistics.median(ours),
+            "q1": q1,
+            "q3": q3,
+            "rounds": rounds,
+        }
+    return result
+
+
+def paired_baselines(
+    op: str, device: str, *args: Any, only: Iterable[str] | None = None
+) -> dict[str, Callable[[], Any]]:
+    """For ``bench(paired=...)``: each baseline of `op` that runs on `device` here (those named
+    in `only`, if given), bound to the op's `args`. Empty on the GPU, where nothing is paired."""
+    if device != "cpu":
+        return {}
+    wanted = None if only is None else set(only)
+    return {
+        name: baseline.bind(*args)
+        for name, baseline in _baselines.baselines(op).items()
+        if (wanted is None or name in wanted) and baseline.unavailable_reason(device) is None
+    }
+
+
 class Bench:
     """The `bench` fixture: ``bench(case, fn, expected=..., cost=...)`` (see module docstring)."""
 
@@ -372,6 +429,7 @@ class Bench:
         check: Callable[[Any, Any], None] = assert_exact,
         trace_op: str | None = None,
         variants: Mapping[str, str] | None = None,
+        paired: Mapping[str, Callable[[], Any]] | None = None,
     ) -> Any:
         """Check `fn()` against `expected`, time `fn`, record everything; returns fn's output.
 
@@ -385,6 +443,10 @@ class Bench:
             variants: for our rows, a label per backend that ran (e.g. {"cuda": "fused"}) where
                 one backend has several kernels chosen outside the call (an environment
                 variable); recorded as extra_info["variant"]. Baselines carry their own.
+            paired: for our rows on the CPU, baseline name -> zero-argument call on the same
+                inputs: also timed interleaved with `fn` (`paired_speedups`), recorded as
+                extra_info["paired"]. Ignored for baseline rows and on the GPU (CUDA events
+                are not subject to the CPU's drift).
         """
         benchmark = self.benchmark
         benchmark.group = case.group
@@ -405,6 +467,9 @@ class Bench:
                     assert set(ran) == {case.backend}, f"asked for {case.backend}, ran {ran}"
             check(out, expected)
             seconds, timer = self._time(fn, case.device)
+            pairs = None
+            if paired and case.is_ours and case.device == "cpu":
+                pairs = paired_speedups(fn, paired, self._paired_rounds(seconds))
 
         info = benchmark.extra_info
         info.update(
@@ -423,6 +488,8 @@ class Bench:
             flops=cost.flops,
             checked_against=_baselines.primary(case.op, case.device).name,
         )
+        if pairs:
+            info["paired"] = pairs
         variant = (variants or {}).get(info["backend"]) if case.is_ours else None
         if case.baseline is not None:
             variant = case.baseline.variant or None
@@ -440,6 +507,12 @@ class Bench:
             {"group": case.group, "name": case.id, "fullname": case.id, "extra_info": info}
         )
         return out
+
+    def _paired_rounds(self, seconds: float) -> int:
+        # Each implementation gets about twice a row's CPU time budget; at least
+        # --benchmark-min-rounds and 10 rounds (quartiles of fewer ratios say little).
+        wanted = math.ceil(2 * CPU_TARGET_S / max(seconds, 1e-9))
+        return min(MAX_ROUNDS, max(self._min_rounds(), 10, wanted))
 
     def _time(self, fn: Callable[[], Any], device: str) -> tuple[float, str]:
         benchmark = self.benchmark

@@ -77,7 +77,18 @@ def test_imresize(bench, case: _harness.Case) -> None:
     if case.is_ours:
         expected = _matlab_expected(x, factor)
         fn = lambda: ops.imresize(x, factor)  # noqa: E731
-        bench(case, fn, expected=expected, cost=cost, check=_exact, variants=_variants())
+        # Paired with F.interpolate only: the NumPy and Pillow rows take 20-170 ms a call.
+        primary = _baselines.primary(OP, case.device).name
+        paired = _harness.paired_baselines(OP, case.device, x, factor, only=(primary,))
+        bench(
+            case,
+            fn,
+            expected=expected,
+            cost=cost,
+            check=_exact,
+            variants=_variants(),
+            paired=paired,
+        )
         return
     baseline = case.baseline
     assert baseline is not None

@@ -114,7 +114,9 @@ def test_residual_block(bench, case: _harness.Case) -> None:
         expected = _eager(x, w1, b1, w2, b2, RES_SCALE)
         if case.is_ours:
             fn = lambda: ops.residual_block(x, w1, b1, w2, b2, RES_SCALE)
+            paired = _harness.paired_baselines(OP, case.device, x, w1, b1, w2, b2, RES_SCALE)
         else:
+            paired = None
             fn = case.baseline.bind(x, w1, b1, w2, b2, RES_SCALE)
         tol = _TOLERANCE[case.dtype]
         bench(
@@ -125,6 +127,7 @@ def test_residual_block(bench, case: _harness.Case) -> None:
                 workload.n, workload.c_out, workload.h, workload.w, case.dtype
             ),
             check=_harness.assert_close(rtol=tol, atol=tol),
+            paired=paired,
         )
 
 

@@ -79,13 +79,22 @@ def test_conv_pixel_shuffle(bench, case: _harness.Case) -> None:
         expected = _eager(x, w, b, R)
         if case.is_ours:
             fn = lambda: ops.conv_pixel_shuffle(x, w, b, R)
+            paired = _harness.paired_baselines(OP, case.device, x, w, b, R)
         else:
+            paired = None
             fn = case.baseline.bind(x, w, b, R)
         tol = _TOLERANCE[case.dtype]
         cost = _roofline.conv2d_cost(
             workload.n, workload.c_in, w.shape[0], workload.h, workload.w, case.dtype
         )
-        bench(case, fn, expected=expected, cost=cost, check=_harness.assert_close(tol, tol))
+        bench(
+            case,
+            fn,
+            expected=expected,
+            cost=cost,
+            check=_harness.assert_close(tol, tol),
+            paired=paired,
+        )
 
 
 @pytest.mark.cuda

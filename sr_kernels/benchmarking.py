@@ -99,6 +99,8 @@ class Row:
     bw_fraction: float | None = None
     flops_fraction: float | None = None
     device_name: str = ""
+    # CPU rows of ours: baseline -> {"speedup", "q1", "q3", "rounds"} from interleaved rounds.
+    paired: dict[str, dict[str, float]] | None = None
 
 
 def rows_from_benchmarks(benchmarks: Iterable[dict[str, Any]]) -> list[Row]:
@@ -132,6 +134,7 @@ def rows_from_benchmarks(benchmarks: Iterable[dict[str, Any]]) -> list[Row]:
                 bw_fraction=info.get("bw_fraction_measured"),
                 flops_fraction=info.get("flops_fraction_measured"),
                 device_name=info.get("device_name", ""),
+                paired=info.get("paired"),
             )
         )
     return rows
@@ -251,6 +254,26 @@ def markdown_table(rows: Sequence[Row], include_baselines: bool = False) -> str:
     return "\n".join(lines)
 
 
+def paired_table(rows: Sequence[Row]) -> str:
+    """Our CPU rows timed interleaved with their baselines (empty when none were): one line
+    per (row, baseline) with the speed-up, the quartiles of the per-round ratios, the rounds."""
+    lines = []
+    for row in sorted(rows, key=lambda r: (r.group, r.impl)):
+        for baseline, pair in sorted((row.paired or {}).items()):
+            lines.append(
+                f"| `{row.group}` | {_impl(row)} | {baseline} | {_ratio(pair.get('speedup'))} "
+                f"| {_ratio(pair.get('q1'))} - {_ratio(pair.get('q3'))} "
+                f"| {int(pair.get('rounds', 0))} |"
+            )
+    if not lines:
+        return ""
+    header = (
+        "| benchmark | impl | baseline | paired speed-up | per-round ratios (quartiles) "
+        "| rounds |\n|---|---|---|---:|---:|---:|"
+    )
+    return "\n".join([header, *lines])
+
+
 def markdown_report(rows: Sequence[Row], title: str, extra: str = "") -> str:
     devices = sorted({r.device_name for r in rows if r.device_name})
     parts = [
@@ -269,6 +292,19 @@ def markdown_report(rows: Sequence[Row], title: str, extra: str = "") -> str:
         markdown_table(rows, include_baselines=True),
         "",
     ]
+    paired = paired_table(rows)
+    if paired:
+        parts += [
+            "## CPU rows timed interleaved with their baselines",
+            "",
+            "Each round calls ours and every baseline once, in a shuffled order, so that the "
+            "machine's drift falls on both sides; speed-up = median baseline time / median "
+            "time of ours over those rounds. Prefer these to the sequential ratios above on "
+            "a shared CPU.",
+            "",
+            paired,
+            "",
+        ]
     if extra:
         parts += [extra, ""]
     return "\n".join(parts)

@@ -14,6 +14,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,50 @@ def test_variant_is_shown_next_to_the_impl():
     rows = benchmarking.rows_from_benchmarks(benchmarks)
     line = next(line for line in benchmarking.markdown_table(rows).splitlines() if "fused" in line)
     assert "| ours:cuda (fused) |" in line and "4.00x" in line
+
+
+def test_report_lists_paired_cpu_rows_only_when_there_are_some():
+    group = "conv2d_act/edsr_head_b16_48x48/fp32/nhwc/cpu"
+    pairs = {"eager": {"speedup": 0.97, "q1": 0.9, "q3": 1.04, "rounds": 120}}
+    benchmarks = _synthetic()["benchmarks"]
+    benchmarks += [
+        _entry(group, "ours:auto", "ours", 7e-4, paired=pairs),
+        _entry(group, "eager", "baseline", 6.9e-4, primary=True),
+    ]
+    rows = benchmarking.rows_from_benchmarks(benchmarks)
+    report = benchmarking.markdown_report(rows, "t")
+    assert "## CPU rows timed interleaved" in report
+    line = next(line for line in report.splitlines() if "| eager | 0.97x |" in line)
+    assert f"`{group}` | ours:auto |" in line and "0.90x - 1.04x | 120 |" in line
+    plain = benchmarking.markdown_report(
+        benchmarking.rows_from_benchmarks(_synthetic()["benchmarks"]), "t"
+    )
+    assert "interleaved" not in plain
+
+
+def test_paired_speedups_time_both_sides_in_the_same_rounds(bench_modules):
+    import _harness
+
+    calls = []
+
+    def ours():
+        calls.append("ours")
+        time.sleep(0.002)
+
+    def baseline():
+        calls.append("baseline")
+        time.sleep(0.004)
+
+    pairs = _harness.paired_speedups(ours, {"slow": baseline}, rounds=12)
+    assert set(pairs) == {"slow"} and pairs["slow"]["rounds"] == 12
+    assert 1.3 < pairs["slow"]["speedup"] < 3.0  # 2x by construction; sleep overshoots a little
+    assert (
+        pairs["slow"]["q1"] <= pairs["slow"]["speedup"] * 1.2
+        and pairs["slow"]["q1"] <= pairs["slow"]["q3"]
+    )
+    # One call each to size the rounds, then one each per round, interleaved: never 3 in a row.
+    assert calls.count("ours") == calls.count("baseline") == 13
+    assert all(calls[i : i + 3] not in (["ours"] * 3, ["baseline"] * 3) for i in range(len(calls)))
 
 
 def test_markdown_table_says_when_empty():
