@@ -405,6 +405,19 @@ def paired_baselines(
     }
 
 
+def calls(
+    case: Case, op_fn: Callable[..., Any], *args: Any, paired_only: Iterable[str] | None = None
+) -> tuple[Callable[[], Any], dict[str, Callable[[], Any]] | None]:
+    """What a row times and what it is paired with: for our rows ``op_fn(*args)`` and, on the
+    CPU, the op's baselines bound to the same `args` (`paired_baselines`, those named in
+    `paired_only` if given); for a baseline row its own call on `args` and nothing to pair."""
+    if case.is_ours:
+        paired = paired_baselines(case.op, case.device, *args, only=paired_only)
+        return (lambda: op_fn(*args)), paired
+    assert case.baseline is not None
+    return case.baseline.bind(*args), None
+
+
 class Bench:
     """The `bench` fixture: ``bench(case, fn, expected=..., cost=...)`` (see module docstring)."""
 

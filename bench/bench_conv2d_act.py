@@ -91,12 +91,7 @@ def test_conv2d_act(bench, case: _harness.Case) -> None:
     )
     with torch.no_grad():
         expected = _eager(x, w, b, padding_mode, activation)
-        if case.is_ours:
-            fn = lambda: ops.conv2d_act(x, w, b, padding_mode, activation)
-            paired = _harness.paired_baselines(OP, case.device, x, w, b, padding_mode, activation)
-        else:
-            paired = None
-            fn = case.baseline.bind(x, w, b, padding_mode, activation)
+        fn, paired = _harness.calls(case, ops.conv2d_act, x, w, b, padding_mode, activation)
         tol = _TOLERANCE[case.dtype]
         cost = _roofline.conv2d_cost(
             workload.n, workload.c_in, workload.c_out, workload.h, workload.w, case.dtype,

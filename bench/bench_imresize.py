@@ -74,24 +74,13 @@ def test_imresize(bench, case: _harness.Case) -> None:
     cost = _roofline.resize_cost(
         workload.input_shape, workload.output_shape, case.dtype, taps=_taps(workload)
     )
-    if case.is_ours:
-        expected = _matlab_expected(x, factor)
-        fn = lambda: ops.imresize(x, factor)  # noqa: E731
-        # Paired with F.interpolate only: the NumPy and Pillow rows take 20-170 ms a call.
-        primary = _baselines.primary(OP, case.device).name
-        paired = _harness.paired_baselines(OP, case.device, x, factor, only=(primary,))
-        bench(
-            case,
-            fn,
-            expected=expected,
-            cost=cost,
-            check=_exact,
-            variants=_variants(),
-            paired=paired,
-        )
-        return
-    baseline = case.baseline
-    assert baseline is not None
     expected = _matlab_expected(x, factor)
-    check = _exact if baseline.name == "numpy-matlab" else _close_in_mean
-    bench(case, lambda: baseline.fn(x, factor), expected=expected, cost=cost, check=check)
+    # Ours is paired with F.interpolate only: the NumPy and Pillow rows take 20-170 ms a call.
+    primary = _baselines.primary(OP, case.device).name
+    fn, paired = _harness.calls(case, ops.imresize, x, factor, paired_only=(primary,))
+    if case.is_ours:
+        check, variants = _exact, _variants()
+    else:
+        check = _exact if case.baseline.name == "numpy-matlab" else _close_in_mean
+        variants = None
+    bench(case, fn, expected=expected, cost=cost, check=check, variants=variants, paired=paired)

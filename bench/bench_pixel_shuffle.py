@@ -32,12 +32,6 @@ def test_pixel_shuffle(bench, case: _harness.Case) -> None:
     x = workload.make_input(case.dtype, case.layout, case.device)
     r = workload.r
     expected = _baselines.primary(OP, case.device).fn(x, r)
-    paired = None
-    if case.is_ours:
-        fn = lambda: ops.pixel_shuffle(x, r)
-        paired = _harness.paired_baselines(OP, case.device, x, r)
-    else:
-        baseline = case.baseline.fn
-        fn = lambda: baseline(x, r)
+    fn, paired = _harness.calls(case, ops.pixel_shuffle, x, r)
     cost = _roofline.copy_cost(workload.input_shape, case.dtype)
     bench(case, fn, expected=expected, cost=cost, paired=paired)

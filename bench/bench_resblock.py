@@ -112,12 +112,7 @@ def test_residual_block(bench, case: _harness.Case) -> None:
     w1, b1, w2, b2 = _params(workload, case.dtype, case.device)
     with torch.no_grad():
         expected = _eager(x, w1, b1, w2, b2, RES_SCALE)
-        if case.is_ours:
-            fn = lambda: ops.residual_block(x, w1, b1, w2, b2, RES_SCALE)
-            paired = _harness.paired_baselines(OP, case.device, x, w1, b1, w2, b2, RES_SCALE)
-        else:
-            paired = None
-            fn = case.baseline.bind(x, w1, b1, w2, b2, RES_SCALE)
+        fn, paired = _harness.calls(case, ops.residual_block, x, w1, b1, w2, b2, RES_SCALE)
         tol = _TOLERANCE[case.dtype]
         bench(
             case,

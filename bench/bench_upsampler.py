@@ -77,12 +77,7 @@ def test_conv_pixel_shuffle(bench, case: _harness.Case) -> None:
     w, b = _params(workload.c_in, case.dtype, case.device)
     with torch.no_grad():
         expected = _eager(x, w, b, R)
-        if case.is_ours:
-            fn = lambda: ops.conv_pixel_shuffle(x, w, b, R)
-            paired = _harness.paired_baselines(OP, case.device, x, w, b, R)
-        else:
-            paired = None
-            fn = case.baseline.bind(x, w, b, R)
+        fn, paired = _harness.calls(case, ops.conv_pixel_shuffle, x, w, b, R)
         tol = _TOLERANCE[case.dtype]
         cost = _roofline.conv2d_cost(
             workload.n, workload.c_in, w.shape[0], workload.h, workload.w, case.dtype
