@@ -64,6 +64,29 @@ def test_uint8_pipeline_is_bit_exact(backend, pack, edge, scale, name):
     assert differing == 0, f"{differing} pixels differ from {pack}/X{scale}/{name}.png"
 
 
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("isa", ["avx512", "avx2", "base"])
+def test_every_cpu_path_is_bit_exact(backend, isa, layout, monkeypatch):
+    """The CPU kernel's instruction-set paths (SR_KERNELS_CPU_ISA lowers the one the processor
+    has: a CPU without AVX-512 runs the AVX2 path) and both layouts (channels_last images take
+    the staged per-pixel-row path), on every uint8 pack and image."""
+    monkeypatch.setenv("SR_KERNELS_CPU_ISA", isa)
+    active = torch.ops.sr_kernels.imresize_cpu_isa()
+    if active != isa:
+        pytest.skip(f"this processor has no {isa} path (the CPU kernel uses {active})")
+    memory_format = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    for pack, edge, scale in PACKS:
+        for name in NAMES:
+            x = _hr_tensor(name, scale, "cpu").contiguous(memory_format=memory_format)
+            with ops.use_backend(backend):
+                out = ops.imresize(x, 1 / scale, edge=edge)
+            differing = int((out[0].permute(1, 2, 0) != _lr(pack, scale, name)).any(dim=-1).sum())
+            assert differing == 0, (
+                f"{isa} {layout}: {differing} pixels differ, {pack}/X{scale}/{name}"
+            )
+
+
 @pytest.mark.parametrize("backend", backend_params(*ALL_BACKENDS))
 @pytest.mark.parametrize("name", NAMES)
 def test_float_pipeline_x8_is_bit_exact(backend, name):
