@@ -140,7 +140,9 @@ def imresize(
         (N, C, out_h, out_w) tensor of x's dtype, channels_last if x is channels_last.
 
     Dtypes: uint8 (exact: float64 accumulation on every backend), float16, bfloat16, float32
-    (float32 accumulation in the compiled and Triton kernels), float64.
+    (float32 accumulation in the compiled and Triton kernels: a sum that overflows float32, e.g.
+    around alternating +-3e38, can come out NaN where the float64 reference gives +-inf),
+    float64.
     Backends: cuda, cpu (OpenMP), triton, reference (float64, any device).
     Autograd: differentiable in float dtypes on every backend (the backward is the transposed
     resize with the same weights); uint8 is not differentiable.
