@@ -164,3 +164,19 @@ def test_environment_variable_forces_a_backend(monkeypatch):
     monkeypatch.setenv("SR_KERNELS_BACKEND", "nonsense")
     with pytest.raises(ValueError, match="SR_KERNELS_BACKEND"):
         ops.pixel_shuffle(x, 2)
+
+
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("r", [2, 3, 4])
+def test_cpu_channels_last_images_of_many_pixels(backend, dtype, r):
+    """The CPU per-pixel path (channels_last, r = 2..4) works in chunks of 64 pixels split over
+    threads: images of 2553 and 1474 pixels (several chunks, a partial last one), odd C."""
+    for shape in ((3, 5 * r * r, 37, 23), (2, 17 * r * r, 11, 67)):
+        x = random_image(shape, dtype, "cpu").contiguous(memory_format=torch.channels_last)
+        with ops.use_backend(backend), ops.trace() as events:
+            y = ops.pixel_shuffle(x, r)
+            z = ops.pixel_unshuffle(y, r)
+        assert ("pixel_shuffle", backend) in events and ("pixel_unshuffle", backend) in events
+        assert torch.equal(y, F.pixel_shuffle(x, r)) and torch.equal(z, x)
+        assert y.is_contiguous(memory_format=torch.channels_last)
