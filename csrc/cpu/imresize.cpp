@@ -70,16 +70,15 @@
 #include <type_traits>
 #include <vector>
 
+#include "cpu_isa.h"
 #include "sr_kernels/imresize.h"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define SR_X86_MULTIVERSION 1
+#if SR_X86_MULTIVERSION
 #define SR_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define SR_FLATTEN_AVX2 __attribute__((target("avx2,fma"), flatten))
 #define SR_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma")))
 #define SR_FLATTEN_AVX512 __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2,fma"), flatten))
 #else
-#define SR_X86_MULTIVERSION 0
 #define SR_TARGET_AVX2
 #define SR_FLATTEN_AVX2
 #define SR_TARGET_AVX512
@@ -789,28 +788,6 @@ SR_FLATTEN_AVX2 void rows_items_avx2(const In* src, Mid* mid, const RowsGeometry
   }
 }
 #endif
-
-enum class CpuIsa { kBase, kAvx2, kAvx512 };
-
-// The widest instruction set the CPU has, lowered by SR_KERNELS_CPU_ISA=base|avx2 (read at each
-// call, so that tests can run every path on one machine).
-CpuIsa cpu_isa() {
-#if SR_X86_MULTIVERSION
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  static const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
-                             __builtin_cpu_supports("avx512bw") &&
-                             __builtin_cpu_supports("avx512vbmi");
-  CpuIsa isa = avx512 ? CpuIsa::kAvx512 : (avx2 ? CpuIsa::kAvx2 : CpuIsa::kBase);
-  const char* limit = std::getenv("SR_KERNELS_CPU_ISA");
-  if (limit != nullptr && std::strcmp(limit, "base") == 0) isa = CpuIsa::kBase;
-  if (limit != nullptr && std::strcmp(limit, "avx2") == 0 && isa == CpuIsa::kAvx512) {
-    isa = CpuIsa::kAvx2;
-  }
-  return isa;
-#else
-  return CpuIsa::kBase;
-#endif
-}
 
 RowsGeometry rows_geometry(const Tensor4d& s, const Tensor4d& m) {
   RowsGeometry g{};

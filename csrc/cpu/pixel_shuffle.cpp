@@ -8,16 +8,18 @@
 // pixel_unshuffle interleaves r*r runs back; with r a compile-time constant the compiler
 // vectorises the (c, i, j) loop. The generic block copy there gathered with stride r*r one
 // element at a time (16 x 256 x 48 x 48 uint8, r = 2, 2 cores: ~5x slower than ATen's kernel).
-// The per-pixel loop also has an AVX2 build chosen at run time (copy_pixels_avx2): the baseline
-// x86-64 target has no byte shuffle. Same shape, paired rounds against F.pixel_shuffle through
-// the public op: fp16/bf16 1.9x -> 2.5-2.6x, uint8 0.77x -> 0.83-0.89x (the op alone: 0.56 vs
-// ATen 0.63 ms), fp32 unchanged (~1.0x).
+// The per-pixel loop also has an AVX2 build chosen at run time (copy_pixels_avx2, cpu_isa.h):
+// the baseline x86-64 target has no byte shuffle. Same shape, paired rounds against
+// F.pixel_shuffle through the public op: fp16/bf16 1.9x -> 2.5-2.6x, uint8 0.77x -> 0.83-0.89x
+// (the op alone: 0.56 vs ATen 0.63 ms), fp32 unchanged (~1.0x).
 // Bytes per element: one read + one write; no arithmetic. Memory-bound.
 #include "sr_kernels/pixel_shuffle.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+
+#include "cpu_isa.h"
 
 namespace sr {
 namespace {
@@ -89,19 +91,15 @@ inline void copy_pixels(const T* src, T* dst, const StridedCopy6d& map, const Pi
   }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if SR_X86_MULTIVERSION
 // The same loop compiled for AVX2 (the extension targets baseline x86-64, which has no byte
-// shuffle: 1- and 2-byte (de)interleaves vectorise poorly there); chosen at run time.
+// shuffle: 1- and 2-byte (de)interleaves vectorise poorly there); chosen by cpu_isa().
 template <typename T, int R>
 __attribute__((target("avx2"), flatten)) void copy_pixels_avx2(const T* src, T* dst,
                                                                const StridedCopy6d& map,
                                                                const PixelMap& pm, int64_t begin,
                                                                int64_t end) {
   copy_pixels<T, R>(src, dst, map, pm, begin, end);
-}
-bool has_avx2() {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  return avx2;
 }
 #endif
 
@@ -118,13 +116,13 @@ bool per_pixel_copy(const T* src, T* dst, const StridedCopy6d& map) {
   const int64_t count = map.size[pm.pixel[0]] * map.size[pm.pixel[1]] * map.size[pm.pixel[2]];
   constexpr int64_t kChunk = 64;  // pixels per call of the (possibly AVX2) loop
   const int64_t chunks = (count + kChunk - 1) / kChunk;
-#if defined(__x86_64__) && defined(__GNUC__)
-  const bool avx2 = has_avx2();
+#if SR_X86_MULTIVERSION
+  const bool avx2 = cpu_isa() != CpuIsa::kBase;  // SR_KERNELS_CPU_ISA=base: the baseline build
 #endif
 #pragma omp parallel for schedule(static) if (count * pm.channels * R * R > 32768)
   for (int64_t k = 0; k < chunks; ++k) {
     const int64_t begin = k * kChunk, end = std::min(count, begin + kChunk);
-#if defined(__x86_64__) && defined(__GNUC__)
+#if SR_X86_MULTIVERSION
     if (avx2) {
       copy_pixels_avx2<T, R>(src, dst, map, pm, begin, end);
       continue;

@@ -83,7 +83,12 @@ def _extension_lines(gpus: list[str]) -> list[tuple[str, str]]:
     import torch
 
     isa = torch.ops.sr_kernels.imresize_cpu_isa()
-    rows.append(("CPU kernels", f"{isa} instructions for imresize (SR_KERNELS_CPU_ISA lowers it)"))
+    rows.append(
+        (
+            "CPU kernels",
+            f"{isa} instructions for imresize, pixel_shuffle (SR_KERNELS_CPU_ISA lowers it)",
+        )
+    )
     limit = os.environ.get("SR_KERNELS_CPU_ISA")
     if limit is not None and limit not in ("auto", "avx2", "base"):
         rows.append(("", f"SR_KERNELS_CPU_ISA={limit!r} is ignored: expected auto, avx2 or base"))

@@ -169,9 +169,12 @@ def test_environment_variable_forces_a_backend(monkeypatch):
 @pytest.mark.parametrize("backend", backend_params("cpu"))
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("r", [2, 3, 4])
-def test_cpu_channels_last_images_of_many_pixels(backend, dtype, r):
+@pytest.mark.parametrize("isa", ["auto", "base"])
+def test_cpu_channels_last_images_of_many_pixels(backend, dtype, r, isa, monkeypatch):
     """The CPU per-pixel path (channels_last, r = 2..4) works in chunks of 64 pixels split over
-    threads: images of 2553 and 1474 pixels (several chunks, a partial last one), odd C."""
+    threads: images of 2553 and 1474 pixels (several chunks, a partial last one), odd C; in the
+    widest build the processor has and in the baseline one (SR_KERNELS_CPU_ISA=base)."""
+    monkeypatch.setenv("SR_KERNELS_CPU_ISA", isa)
     for shape in ((3, 5 * r * r, 37, 23), (2, 17 * r * r, 11, 67)):
         x = random_image(shape, dtype, "cpu").contiguous(memory_format=torch.channels_last)
         with ops.use_backend(backend), ops.trace() as events:
