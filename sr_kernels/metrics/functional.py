@@ -65,9 +65,8 @@ def _prepare(
         raise ValueError(f"reduction must be 'none' or 'mean', got {reduction!r}")
     sr_t, single_sr = _batched(sr, "sr")
     hr_t, single_hr = _batched(hr, "hr")
-    if (
-        single_sr != single_hr or sr_t.shape != hr_t.shape
-    ):  # the caller's shapes, not the batch view
+    # Checked here so that the message shows the caller's shapes, not the (1, C, H, W) views.
+    if single_sr != single_hr or sr_t.shape != hr_t.shape:
         raise ValueError(
             f"sr and hr must have the same shape, got {tuple(sr_t.shape[single_sr:])} and "
             f"{tuple(hr_t.shape[single_hr:])}"

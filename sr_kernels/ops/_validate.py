@@ -44,11 +44,16 @@ def dtype(x: torch.Tensor, name: str, allowed: Iterable[torch.dtype]) -> None:
         raise TypeError(f"{name} has dtype {dtype_name(x.dtype)}; expected one of {names}")
 
 
-def positive_int(value: object, name: str) -> int:
-    # numbers.Integral: Python ints and NumPy integer scalars (np.int64 from shapes and arrays).
+def integer(value: object, name: str) -> int:
+    """`value` as an int: Python's or NumPy's integers (np.int64 from shapes and arrays), not a
+    bool, a float or a tensor."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    value = int(value)
+    return int(value)
+
+
+def positive_int(value: object, name: str) -> int:
+    value = integer(value, name)
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value}")
     return value

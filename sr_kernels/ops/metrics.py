@@ -20,7 +20,6 @@ Protocol (identical in every backend; see ``sr_kernels/metrics/README.md``):
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
@@ -96,9 +95,7 @@ def _check(
             "call under torch.no_grad()"
         )
     value = resolve_data_range(sr.dtype, data_range)
-    if isinstance(crop_border, bool) or not isinstance(crop_border, numbers.Integral):
-        raise TypeError(f"crop_border must be an int, got {type(crop_border).__name__}")
-    crop_border = int(crop_border)
+    crop_border = _validate.integer(crop_border, "crop_border")
     if crop_border < 0:
         raise ValueError(f"crop_border must be >= 0, got {crop_border}")
     y_channel = _flag(y_channel, "y_channel")
