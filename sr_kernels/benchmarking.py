@@ -409,6 +409,15 @@ def folder_problem(path: str | Path) -> str | None:
     return None
 
 
+def overwrite_problem(paths: Sequence[Path], force: bool, instead: str) -> str | None:
+    """The usage error when some of `paths` exist and `force` is off (`instead`: the option
+    that picks other names); None otherwise."""
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        return f"{', '.join(existing)} already exist; pass --force or {instead}"
+    return None
+
+
 def output_problem(
     out_dir: str | Path, stem: str, paths: Sequence[Path], force: bool
 ) -> str | None:
@@ -420,9 +429,9 @@ def output_problem(
         return f"--out {out_dir}: {problem}; expected an output folder"
     if not stem or stem in (".", "..") or Path(stem).name != stem:
         return f"--name {stem!r}: expected a file name (the outputs go into --out), not a path"
-    existing = [str(p) for p in paths if p.exists()]
-    if existing and not force:
-        return f"{', '.join(existing)} already exist; pass --force or another --name"
+    problem = overwrite_problem(paths, force, "another --name")
+    if problem:
+        return problem
     try:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -827,11 +836,9 @@ def report_from_args(args: argparse.Namespace) -> int:
     if problem:
         return usage_error(f"--out-stem {out_stem}: {problem}; expected a stem in a folder")
     outputs = report_outputs(out_stem)
-    existing = [str(p) for p in outputs if p.exists()]
-    if existing and not args.force:
-        return usage_error(
-            f"{', '.join(existing)} already exist; pass --force or another --out-stem"
-        )
+    problem = overwrite_problem(outputs, args.force, "another --out-stem")
+    if problem:
+        return usage_error(problem)
     for path in outputs:
         path.unlink(missing_ok=True)
     validation_report(work, out_stem, args.gpu_name)
