@@ -456,10 +456,10 @@ class Bench:
             variants: for our rows, a label per backend that ran (e.g. {"cuda": "fused"}) where
                 one backend has several kernels chosen outside the call (an environment
                 variable); recorded as extra_info["variant"]. Baselines carry their own.
-            paired: for our rows on the CPU, baseline name -> zero-argument call on the same
-                inputs: also timed interleaved with `fn` (`paired_speedups`), recorded as
-                extra_info["paired"]. Ignored for baseline rows and on the GPU (CUDA events
-                are not subject to the CPU's drift).
+            paired: baseline name -> zero-argument call on the same inputs, also timed
+                interleaved with `fn` (`paired_speedups`), recorded as extra_info["paired"].
+                `calls` gives it for our CPU rows only (CUDA events are not subject to the
+                CPU's drift).
         """
         benchmark = self.benchmark
         benchmark.group = case.group
@@ -480,9 +480,7 @@ class Bench:
                     assert set(ran) == {case.backend}, f"asked for {case.backend}, ran {ran}"
             check(out, expected)
             seconds, timer = self._time(fn, case.device)
-            pairs = None
-            if paired and case.is_ours and case.device == "cpu":
-                pairs = paired_speedups(fn, paired, self._paired_rounds(seconds))
+            pairs = paired_speedups(fn, paired, self._paired_rounds(seconds)) if paired else None
 
         info = benchmark.extra_info
         info.update(

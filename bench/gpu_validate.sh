@@ -385,7 +385,7 @@ run_tests tests-rest tests -m "not cuda" || true
 # A stem none of whose files exist, so that an earlier run's committed report is never
 # overwritten (the report step refuses to without --force): <date>-<gpu>, else (a second run
 # that day) <date>-<HHMM>-<gpu>, else that with -2, -3, ...
-REPORT_FILES=(.json .md -pytest-benchmark.json -speedups.png)
+REPORT_FILES=(.json .md -pytest-benchmark.json -speedups.png)  # = benchmarking.report_outputs
 stem_taken() {
     local suffix
     for suffix in "${REPORT_FILES[@]}"; do
