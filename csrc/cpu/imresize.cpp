@@ -1001,20 +1001,28 @@ struct StageTable {
   float margin;
 };
 
-// float64 redo of the lanes in `near` of output o of the cols pass, staged at `out` (tap order,
-// no FMA: the reference's arithmetic; see the header).
+// The float64 sum of a cols-pass output (taps `index`, weights `weight64`) in tile lane `lane`:
+// tap order, no FMA, the reference's arithmetic (see the header). What a uint8 output near a
+// .5 tie is recomputed with.
+template <typename Acc>
+SR_ALWAYS_INLINE double exact_column_sum(const Acc* tile, const int32_t* index,
+                                         const double* weight64, int64_t taps, int64_t lane) {
+  constexpr int64_t kLanes = cols_lanes<Acc>();
+  double exact = 0.0;
+  for (int64_t k = 0; k < taps; ++k) {
+    exact = exact + weight64[k] * static_cast<double>(tile[index[k] * kLanes + lane]);
+  }
+  return exact;
+}
+
+// float64 redo of the lanes in `near` of output o of the cols pass, staged at `out`.
 SR_ALWAYS_INLINE void redo_staged(const float* tile, const StageTable& t, int64_t o, uint32_t near,
                                   uint8_t* out) {
-  constexpr int64_t kLanes = cols_lanes<float>();
   const int32_t* index = t.index + o * t.taps;
   const double* weight64 = t.weight64 + o * t.taps;
   for (; near != 0; near &= near - 1) {
     const int64_t r = __builtin_ctz(near);
-    double exact = 0.0;
-    for (int64_t k = 0; k < t.taps; ++k) {
-      exact = exact + weight64[k] * static_cast<double>(tile[index[k] * kLanes + r]);
-    }
-    store(out + r, exact);
+    store(out + r, exact_column_sum(tile, index, weight64, t.taps, r));
   }
 }
 
@@ -1166,13 +1174,8 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
           for (int64_t i = 0; i < 8; ++i) {
             for (uint32_t m = near[half][i]; m != 0; m &= m - 1) {  // float64 redo near ties
               const int64_t r = __builtin_ctz(m);
-              const int32_t* index = t.index + (o + i) * taps;
-              const double* weight64 = t.weight + (o + i) * taps;
-              double exact = 0.0;
-              for (int64_t k = 0; k < taps; ++k) {
-                exact = exact + weight64[k] *
-                                    static_cast<double>(tile[index[k] * kLanes + half * kVec + r]);
-              }
+              const double exact = exact_column_sum(
+                  tile, t.index + (o + i) * taps, t.weight + (o + i) * taps, taps, half * kVec + r);
               store(dst + o + i + dst_base[half * kVec + r], exact);
             }
           }
@@ -1200,13 +1203,8 @@ SR_ALWAYS_INLINE void cols_group(const Mid* mid, Out* dst, const ColsGeometry& g
         while (near != 0) {  // float64 redo near .5 ties (see rows_item)
           const int64_t r = __builtin_ctz(near);
           near &= near - 1;
-          const double* weight64 = t.weight + o * taps;
-          double exact = 0.0;
-          for (int64_t k = 0; k < taps; ++k) {
-            exact = exact +
-                    weight64[k] * static_cast<double>(tile[index[k] * kLanes + half * kVec + r]);
-          }
-          store(out + bases[r], exact);
+          store(out + bases[r],
+                exact_column_sum(tile, index, t.weight + o * taps, taps, half * kVec + r));
         }
       }
     } else {
