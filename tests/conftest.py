@@ -12,6 +12,10 @@ import torch
 # Triton reads TRITON_INTERPRET when it is imported, so decide before anything imports it.
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
+# Backend timings tables (`sr-kernels tune`) reorder the automatic choice; tests see the fixed
+# order unless they set their own tables (tests/ops/test_backend_timings.py) or the caller set
+# SR_KERNELS_BACKEND_TIMINGS.
+os.environ.setdefault("SR_KERNELS_BACKEND_TIMINGS", "off")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

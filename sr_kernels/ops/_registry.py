@@ -8,8 +8,9 @@ sizes), so the decision is the same under torch.compile and never looks at data.
 Policy:
 * explicit (``use_backend(name)`` or ``SR_KERNELS_BACKEND=name``): that backend or an error
   naming why it cannot serve; never a silent substitute.
-* automatic: the op's preference order for the tensors' device; CPU tensors never go to the
-  Triton interpreter (a testing device, chosen only explicitly).
+* automatic: the op's preference order for the tensors' device, with the backends measured for
+  such inputs first, fastest first (`_backend_timings`: tables written by ``sr-kernels tune``);
+  CPU tensors never go to the Triton interpreter (a testing device, chosen only explicitly).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import torch
 
 from .. import _ext
+from . import _backend_timings
 from ._layout import is_channels_last
 
 BACKENDS = ("cuda", "triton", "cpu", "reference")
@@ -214,8 +216,9 @@ def _select(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None
         if reason:
             raise BackendUnavailableError(f"{op}: backend {forced!r} cannot serve {meta}: {reason}")
         return forced
-    order = spec.gpu_order if meta["device"] == "cuda" else spec.cpu_order
-    if meta["device"] not in ("cuda", "cpu"):
+    if meta["device"] in ("cuda", "cpu"):
+        order = _backend_timings.measured_order(op, meta, candidate_backends(op, meta["device"]))
+    else:
         order = ("reference",)
     reasons = {}
     for backend in order:
@@ -248,6 +251,29 @@ def _select_constant(op: str, meta_items: tuple[tuple[str, Any], ...], forced: s
     return backend
 
 
+def choices() -> list[tuple[str, dict[str, Any], str | None, str]]:
+    """The choices made so far: (op, metadata, forced backend or None, backend chosen)."""
+    return [(op, dict(items), forced, chosen) for (op, items, forced), chosen in _chosen.items()]
+
+
+def forget_choices() -> None:
+    """Choose again at the next call of every op (after the timings tables changed)."""
+    _chosen.clear()
+
+
+def reload_backend_timings() -> None:
+    """Read the backend timings tables again and choose anew with them."""
+    _backend_timings.reload()
+    forget_choices()
+
+
+def candidate_backends(op: str, device: str) -> tuple[str, ...]:
+    """The backends the automatic choice considers for `op` on `device` ("cuda" or "cpu"), in
+    the fixed order (before measurements reorder them)."""
+    spec = _OPS[op]
+    return spec.gpu_order if device == "cuda" else spec.cpu_order
+
+
 def select(op: str, meta: dict[str, Any]) -> str:
     """The backend that will run `op` for inputs described by `meta`."""
     return _select_constant(op, tuple(sorted(meta.items())), forced_backend())
@@ -275,10 +301,10 @@ def device_type(x: torch.Tensor) -> str:
 
 
 def tensor_meta(x: torch.Tensor, **extra: Any) -> dict[str, Any]:
-    """The metadata every selection sees: device kind, dtype, memory format."""
-    return {
-        "device": device_type(x),
-        "dtype": x.dtype,
-        "channels_last": is_channels_last(x),
-        **extra,
-    }
+    """The metadata every selection sees: device kind, dtype, memory format; for CUDA tensors
+    also the device index (the GPU's architecture decides which measured timings apply)."""
+    device = device_type(x)
+    meta = {"device": device, "dtype": x.dtype, "channels_last": is_channels_last(x), **extra}
+    if device == "cuda":
+        meta["device_index"] = x.get_device()
+    return meta

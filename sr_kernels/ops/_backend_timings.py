@@ -1,0 +1,256 @@
+"""Measured backend timings: the order of the automatic choice where a measurement exists.
+
+STYLE.md section 6 asks the automatic mode for the fastest backend, and no fixed order is the
+fastest everywhere (the Triton or CUDA kernel, or cuDNN through the reference, depending on
+channels, dtype and GPU). A timings table, written by ``sr-kernels tune``, holds for each
+measured case the median time of every backend that could serve it; the registry then tries
+backends fastest first for inputs of that case and keeps its fixed order otherwise.
+
+A case is (op, architecture, dtype, memory format, the op's other metadata fields: channels,
+out_channels, kernel_size, r, y_channel, ...). Inputs use the measurement of the same op,
+architecture, dtype, memory format and non-numeric fields whose numeric fields are nearest
+(summed |log2| ratio), each within a factor of 4; sizes such as N, H, W are not part of the
+metadata and play no part. Architecture: ``sm_<major><minor>`` of the tensors' GPU, "cpu" for CPU
+tensors.
+
+Tables read (later ones replace earlier entries of the same case), once per process
+(`reload` reads them again):
+1. ``backend_timings.json`` beside this module, shipped with the package (our own GPU runs);
+2. ``$SR_KERNELS_CACHE/backend_timings.json`` (default ``~/.cache/sr_kernels``), where
+   ``sr-kernels tune`` writes by default;
+3. the files listed in ``SR_KERNELS_BACKEND_TIMINGS`` (separated by ``os.pathsep``).
+``SR_KERNELS_BACKEND_TIMINGS=off`` reads none of them (the fixed order everywhere). A broken
+file of 1 or 2 is skipped with a warning; one named in 3 is an error naming it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import _ext
+
+FORMAT = "sr_kernels.backend_timings/1"
+ENV_VAR = "SR_KERNELS_BACKEND_TIMINGS"
+FILE_NAME = "backend_timings.json"
+# Metadata fields that are not part of a case's sizes: the device (the architecture stands for
+# it), the dtype and the memory format (matched exactly, kept apart for readability).
+_NOT_SIZES = frozenset({"device", "device_index", "dtype", "channels_last"})
+_MAX_LOG2_DISTANCE = 2.0  # a measurement applies to sizes within a factor of 4
+
+
+@dataclass(frozen=True)
+class Case:
+    op: str
+    arch: str
+    dtype: str
+    channels_last: bool
+    sizes: tuple[tuple[str, Any], ...]  # sorted (field, value): channels, r, y_channel, ...
+
+
+@dataclass(frozen=True)
+class Entry:
+    case: Case
+    seconds: tuple[tuple[str, float], ...]  # (backend, median seconds), fastest first
+    source: str  # the file it came from
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+@functools.cache
+def _cuda_arch(index: int) -> str:
+    major, minor = torch.cuda.get_device_capability(index)
+    return f"sm_{major}{minor}"
+
+
+def device_arch(meta: dict[str, Any]) -> str:
+    """``sm_XY`` of the GPU the metadata describes, "cpu", or the device kind for others."""
+    if meta["device"] == "cuda":
+        index = meta.get("device_index")
+        return _cuda_arch(torch.cuda.current_device() if index is None else index)
+    return str(meta["device"])
+
+
+def case_of(op: str, meta: dict[str, Any]) -> Case:
+    """The case that inputs described by `meta` (the registry's metadata) belong to."""
+    sizes = tuple(sorted((k, v) for k, v in meta.items() if k not in _NOT_SIZES))
+    return Case(
+        op, device_arch(meta), dtype_name(meta["dtype"]), bool(meta["channels_last"]), sizes
+    )
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def size_distance(measured: tuple, wanted: tuple) -> float | None:
+    """Summed |log2 ratio| of the numeric fields; None when a field is missing, a non-numeric
+    field differs or a numeric one is more than a factor of 4 away."""
+    a, b = dict(measured), dict(wanted)
+    if a.keys() != b.keys():
+        return None
+    total = 0.0
+    for field, value in a.items():
+        other = b[field]
+        if value == other and type(value) is type(other):
+            continue
+        if not (_is_size(value) and _is_size(other)) or value <= 0 or other <= 0:
+            return None
+        distance = abs(math.log2(value / other))
+        if distance > _MAX_LOG2_DISTANCE:
+            return None
+        total += distance
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# Table files.
+
+
+def entry_to_json(case: Case, seconds: dict[str, float], **extra: Any) -> dict[str, Any]:
+    """One case's JSON record (`extra`: what was measured, on which device, versions...)."""
+    return {
+        "op": case.op,
+        "arch": case.arch,
+        "dtype": case.dtype,
+        "channels_last": case.channels_last,
+        "sizes": dict(case.sizes),
+        "seconds": dict(sorted(seconds.items(), key=lambda item: item[1])),
+        **extra,
+    }
+
+
+def _entry_from_json(record: Any, source: str) -> Entry:
+    if not isinstance(record, dict):
+        raise ValueError(f"an entry is a {type(record).__name__}, not an object")
+    missing = {"op", "arch", "dtype", "channels_last", "sizes", "seconds"} - record.keys()
+    if missing:
+        raise ValueError(f"an entry lacks {sorted(missing)}")
+    sizes, seconds = record["sizes"], record["seconds"]
+    if not isinstance(sizes, dict) or not isinstance(seconds, dict) or not seconds:
+        raise ValueError("an entry's 'sizes' must be an object and 'seconds' a non-empty object")
+    for backend, value in seconds.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+            raise ValueError(f"seconds of {backend!r} must be a positive number, got {value!r}")
+    case = Case(
+        str(record["op"]),
+        str(record["arch"]),
+        str(record["dtype"]),
+        bool(record["channels_last"]),
+        tuple(sorted(sizes.items())),
+    )
+    ordered = tuple(sorted(((str(b), float(s)) for b, s in seconds.items()), key=lambda i: i[1]))
+    return Entry(case, ordered, source)
+
+
+def read_table(path: str | Path) -> list[Entry]:
+    """The entries of one timings file; ValueError naming the file when it is not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"backend timings file {path}: cannot be read as JSON: {error}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"backend timings file {path}: not a timings table (format {FORMAT!r})")
+    if not isinstance(data.get("entries"), list):
+        raise ValueError(f"backend timings file {path}: 'entries' must be a list")
+    try:
+        return [_entry_from_json(record, str(path)) for record in data["entries"]]
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"backend timings file {path}: {error}") from None
+
+
+def shipped_path() -> Path:
+    return Path(__file__).with_name(FILE_NAME)
+
+
+def user_path() -> Path:
+    return _ext.cache_dir() / FILE_NAME
+
+
+def _explicit_paths() -> list[Path] | None:
+    """The files SR_KERNELS_BACKEND_TIMINGS names ([] if unset), None for 'off'."""
+    value = os.environ.get(ENV_VAR, "").strip()
+    if value == "off":
+        return None
+    return [Path(part) for part in value.split(os.pathsep) if part]
+
+
+@functools.cache
+def _entries() -> dict[Case, Entry]:
+    explicit = _explicit_paths()
+    if explicit is None:
+        return {}
+    merged: dict[Case, Entry] = {}
+    for path in (shipped_path(), user_path()):
+        if path.exists():
+            try:
+                merged.update((entry.case, entry) for entry in read_table(path))
+            except ValueError as error:
+                warnings.warn(f"{error}; ignored", stacklevel=2)
+    for path in explicit:
+        try:
+            entries = read_table(path)
+        except ValueError as error:
+            raise ValueError(f"{ENV_VAR}: {error}") from None
+        merged.update((entry.case, entry) for entry in entries)
+    return merged
+
+
+def entries() -> list[Entry]:
+    """Every entry in use, after merging the tables."""
+    return list(_entries().values())
+
+
+def sources() -> list[str]:
+    """The files the entries in use come from."""
+    return sorted({entry.source for entry in _entries().values()})
+
+
+def reload() -> None:
+    """Read the tables again at the next lookup (the registry also forgets its choices)."""
+    _entries.cache_clear()
+
+
+def measurement_for(op: str, meta: dict[str, Any]) -> Entry | None:
+    """The entry whose measurement decides the order for `meta`, or None."""
+    table = _entries()
+    if not table:
+        return None
+    wanted = case_of(op, meta)
+    exact = table.get(wanted)
+    if exact is not None:
+        return exact
+    best, best_distance = None, math.inf
+    for case, entry in table.items():
+        if (case.op, case.arch, case.dtype, case.channels_last) != (
+            wanted.op,
+            wanted.arch,
+            wanted.dtype,
+            wanted.channels_last,
+        ):
+            continue
+        distance = size_distance(case.sizes, wanted.sizes)
+        if distance is not None and distance < best_distance:
+            best, best_distance = entry, distance
+    return best
+
+
+def measured_order(op: str, meta: dict[str, Any], order: tuple[str, ...]) -> tuple[str, ...]:
+    """`order` with its measured backends first, fastest first; the others keep their place
+    after them. `order` itself when nothing was measured for these inputs."""
+    entry = measurement_for(op, meta)
+    if entry is None:
+        return order
+    measured = tuple(backend for backend, _ in entry.seconds if backend in order)
+    return measured + tuple(backend for backend in order if backend not in measured)

@@ -1,0 +1,251 @@
+"""Backend timings tables: reading, matching a case, and the automatic choice following them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from sr_kernels import ops
+from sr_kernels.ops import _backend_timings as timings
+from sr_kernels.ops import _registry
+
+CPU_REASON = _registry.backend_reason("cpu", "cpu")
+needs_cpu_backend = pytest.mark.skipif(CPU_REASON is not None, reason=f"cpu: {CPU_REASON}")
+
+
+@pytest.fixture
+def tables(monkeypatch, tmp_path):
+    """Isolated tables: no shipped or user table unless a test writes one; `write(path,
+    records)` writes a table, `use(*paths)` names files in SR_KERNELS_BACKEND_TIMINGS."""
+    shipped = tmp_path / "shipped" / timings.FILE_NAME
+    monkeypatch.setattr(timings, "shipped_path", lambda: shipped)
+    monkeypatch.setenv("SR_KERNELS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv(timings.ENV_VAR, "")
+
+    class Tables:
+        shipped_path = shipped
+        user_path = tmp_path / "cache" / timings.FILE_NAME
+
+        @staticmethod
+        def write(path: Path, records: list[dict]) -> Path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"format": timings.FORMAT, "entries": records}))
+            _registry.reload_backend_timings()
+            return path
+
+        @staticmethod
+        def use(*paths: Path) -> None:
+            monkeypatch.setenv(timings.ENV_VAR, os.pathsep.join(str(p) for p in paths))
+            _registry.reload_backend_timings()
+
+    _registry.reload_backend_timings()
+    yield Tables
+    monkeypatch.undo()
+    _registry.reload_backend_timings()
+
+
+def record(
+    op="pixel_shuffle", arch="cpu", dtype="float32", channels_last=False, sizes=None, **seconds
+):
+    return {
+        "op": op,
+        "arch": arch,
+        "dtype": dtype,
+        "channels_last": channels_last,
+        "sizes": sizes or {},
+        "seconds": seconds or {"reference": 1e-3, "cpu": 2e-3},
+    }
+
+
+def cpu_meta(**sizes):
+    return _registry.tensor_meta(torch.rand(1, 4, 2, 2), **sizes)
+
+
+def test_a_case_is_op_arch_dtype_layout_and_the_other_fields():
+    meta = cpu_meta(channels=64, r=2)
+    case = timings.case_of("conv_pixel_shuffle", meta)
+    assert case == timings.Case(
+        "conv_pixel_shuffle", "cpu", "float32", False, (("channels", 64), ("r", 2))
+    )
+
+
+@pytest.mark.parametrize(
+    ("measured", "wanted", "expected"),
+    [
+        ({"channels": 64}, {"channels": 64}, 0.0),
+        ({"channels": 64}, {"channels": 128}, 1.0),
+        ({"channels": 64}, {"channels": 16}, 2.0),  # a factor of 4: still applies
+        ({"channels": 64}, {"channels": 15}, None),  # more than 4 apart
+        ({"channels": 64, "r": 2}, {"channels": 32, "r": 3}, 1.0 + 0.5849625007211562),
+        ({"y_channel": True}, {"y_channel": False}, None),  # non-numeric fields must match
+        ({"y_channel": True}, {"y_channel": 1}, None),  # a bool is not a size
+        ({"channels": 64}, {"channels": 64, "r": 2}, None),  # other fields
+        ({"channels": 0}, {"channels": 1}, None),
+    ],
+)
+def test_size_distance(measured, wanted, expected):
+    distance = timings.size_distance(tuple(measured.items()), tuple(wanted.items()))
+    assert distance == (None if expected is None else pytest.approx(expected))
+
+
+def test_the_nearest_measurement_of_the_same_kind_decides(tables):
+    tables.use(
+        tables.write(
+            tables.user_path.parent / "t.json",
+            [
+                record(op="conv_pixel_shuffle", sizes={"channels": 64}, reference=1.0, cpu=2.0),
+                record(op="conv_pixel_shuffle", sizes={"channels": 256}, cpu=1.0, reference=2.0),
+                record(
+                    op="conv_pixel_shuffle",
+                    dtype="float16",
+                    sizes={"channels": 100},
+                    cpu=1.0,
+                    reference=2.0,
+                ),
+            ],
+        )
+    )
+    order = ("cpu", "reference")
+    for channels, expected in ((64, "reference"), (96, "reference"), (160, "cpu"), (512, "cpu")):
+        meta = cpu_meta(channels=channels)
+        assert timings.measured_order("conv_pixel_shuffle", meta, order)[0] == expected
+    # Nothing measured within a factor of 4, another dtype, layout or op: the fixed order.
+    assert timings.measured_order("conv_pixel_shuffle", cpu_meta(channels=8), order) == order
+    half = _registry.tensor_meta(torch.rand(1, 4, 2, 2, dtype=torch.float16), channels=64)
+    assert timings.measured_order("conv_pixel_shuffle", half, order) == ("cpu", "reference")
+    nhwc = torch.rand(1, 4, 2, 2).to(memory_format=torch.channels_last)
+    meta_nhwc = _registry.tensor_meta(nhwc, channels=64)
+    assert timings.measured_order("conv_pixel_shuffle", meta_nhwc, order) == order
+    assert timings.measured_order("residual_block", cpu_meta(channels=64), order) == order
+
+
+def test_measured_backends_go_first_the_others_keep_their_place(tables):
+    tables.use(
+        tables.write(
+            tables.user_path.parent / "t.json",
+            [
+                record(op="conv", sizes={}, triton=1.0, reference=3.0, elsewhere=0.5),
+            ],
+        )
+    )
+    order = timings.measured_order("conv", cpu_meta(), ("cuda", "triton", "reference"))
+    assert order == ("triton", "reference", "cuda")  # 'elsewhere' is not in the op's order
+
+
+@needs_cpu_backend
+def test_the_automatic_choice_follows_the_table(tables):
+    x = torch.rand(1, 8, 5, 7)
+    assert _registry.select("pixel_shuffle", _registry.tensor_meta(x)) == "cpu"  # fixed order
+    tables.write(tables.user_path, [record(reference=1e-4, cpu=2e-4)])  # read by default
+    with ops.trace() as events:
+        out = ops.pixel_shuffle(x, 2)
+    assert events == [("pixel_shuffle", "reference")]
+    assert torch.equal(out, torch.nn.functional.pixel_shuffle(x, 2))
+    # Only the measured case moves: another dtype, or the other op, keeps the fixed order.
+    with ops.trace() as events:
+        ops.pixel_shuffle(x.half(), 2)
+        ops.pixel_unshuffle(x[:, :, :4, :6], 2)
+    assert events == [("pixel_shuffle", "cpu"), ("pixel_unshuffle", "cpu")]
+    # An explicit choice is never overridden by a table.
+    with ops.use_backend("cpu"), ops.trace() as events:
+        ops.pixel_shuffle(x, 2)
+    assert events == [("pixel_shuffle", "cpu")]
+
+
+@needs_cpu_backend
+def test_off_reads_no_table(tables, monkeypatch):
+    tables.write(tables.user_path, [record(reference=1e-4, cpu=2e-4)])
+    monkeypatch.setenv(timings.ENV_VAR, "off")
+    _registry.reload_backend_timings()
+    assert timings.entries() == []
+    assert _registry.select("pixel_shuffle", cpu_meta()) == "cpu"
+
+
+def test_later_tables_replace_earlier_entries_of_the_same_case(tables):
+    tables.write(
+        tables.shipped_path,
+        [record(cpu=1.0, reference=2.0), record(dtype="float16", cpu=1.0, reference=2.0)],
+    )
+    tables.write(tables.user_path, [record(cpu=2.0, reference=1.0)])
+    named = tables.write(
+        tables.user_path.parent / "named.json", [record(dtype="float16", reference=1.0, cpu=3.0)]
+    )
+    assert timings.measured_order("pixel_shuffle", cpu_meta(), ("cpu", "reference"))[0] == (
+        "reference"
+    )
+    tables.use(named)
+    assert len(timings.entries()) == 2
+    half = _registry.tensor_meta(torch.rand(1, 4, 2, 2, dtype=torch.float16))
+    assert timings.measurement_for("pixel_shuffle", half).source == str(named)
+    assert timings.sources() == sorted([str(named), str(tables.user_path)])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "cannot be read as JSON"),
+        ('{"format": "something else", "entries": []}', "not a timings table"),
+        (json.dumps({"format": timings.FORMAT, "entries": {}}), "'entries' must be a list"),
+        (json.dumps({"format": timings.FORMAT, "entries": [{"op": "x"}]}), "lacks"),
+        (json.dumps({"format": timings.FORMAT, "entries": [record(cpu=-1.0)]}), "positive"),
+        (json.dumps({"format": timings.FORMAT, "entries": [record(cpu="fast")]}), "positive"),
+        (
+            json.dumps({"format": timings.FORMAT, "entries": [dict(record(), seconds={})]}),
+            "non-empty",
+        ),
+    ],
+)
+def test_a_broken_table_named_explicitly_is_an_error_naming_it(tables, tmp_path, content, message):
+    path = tmp_path / "broken.json"
+    path.write_text(content)
+    tables.use(path)
+    with pytest.raises(ValueError, match=message) as error:
+        _registry.select("pixel_shuffle", cpu_meta())
+    assert timings.ENV_VAR in str(error.value) and str(path) in str(error.value)
+
+
+def test_a_missing_table_named_explicitly_is_an_error(tables, tmp_path):
+    tables.use(tmp_path / "missing.json")
+    with pytest.raises(ValueError, match="missing.json"):
+        timings.entries()
+
+
+def test_a_broken_user_table_is_skipped_with_a_warning(tables):
+    tables.user_path.parent.mkdir(parents=True)
+    tables.user_path.write_text("{not json")
+    tables.write(tables.shipped_path, [record()])
+    with pytest.warns(UserWarning, match="ignored"):
+        entries = timings.entries()
+    assert [entry.source for entry in entries] == [str(tables.shipped_path)]
+
+
+def test_entry_to_json_round_trips(tables, tmp_path):
+    case = timings.case_of("conv_pixel_shuffle", cpu_meta(channels=64, r=2))
+    written = timings.entry_to_json(case, {"reference": 2e-3, "cpu": 1e-3}, workload="w")
+    path = tables.write(tmp_path / "t.json", [written])
+    (entry,) = timings.read_table(path)
+    assert entry.case == case and entry.seconds == (("cpu", 1e-3), ("reference", 2e-3))
+
+
+@pytest.mark.cuda
+def test_cuda_metadata_names_the_device_and_its_architecture():
+    x = torch.rand(1, 4, 2, 2, device="cuda")
+    meta = _registry.tensor_meta(x)
+    assert meta["device_index"] == x.get_device()
+    major, minor = torch.cuda.get_device_capability(x.device)
+    assert timings.case_of("pixel_shuffle", meta).arch == f"sm_{major}{minor}"
+
+
+@needs_cpu_backend
+def test_the_measured_choice_is_a_trace_time_constant_under_compile(tables):
+    tables.write(tables.user_path, [record(reference=1e-4, cpu=2e-4)])
+    _registry.forget_choices()
+    compiled = torch.compile(lambda t: ops.pixel_shuffle(t, 2), fullgraph=True, backend="eager")
+    x = torch.rand(1, 8, 4, 6)
+    assert torch.equal(compiled(x), torch.nn.functional.pixel_shuffle(x, 2))
+    chosen = {backend for op, _, forced, backend in _registry.choices() if op == "pixel_shuffle"}
+    assert chosen == {"reference"}
