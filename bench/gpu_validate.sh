@@ -20,7 +20,8 @@
 #               fp16/bf16, ours and eager cuDNN (C = 64 and 256), the training step and the x4
 #               upsampler; then the torch.compile(mode="max-autotune") rows of the resblock
 #               targets in their own stage, so that autotuning never eats the eager rows' time
-#   priority 2  cuda tests of the recently changed ops: imresize, metrics, conv
+#   priority 2  cuda tests of the recently changed ops: imresize, metrics, conv; then
+#               sr-kernels tune (every backend timed per case: the registry's measured order)
 #   priority 3  imresize benchmark (two-pass and SR_KERNELS_IMRESIZE_FUSED=1) and metrics
 #   priority 4  only on time left over: the other cuda tests, per-kernel times of imresize
 #               and the metrics (bench/profile_kernels.py), compute-sanitizer racecheck and
@@ -96,16 +97,17 @@ fi
 #  name                prio share max default | what (for the report)
 PLAN=(
     "info                  0   10   30  on  | nvidia-smi, versions"
-    "install               0   75  240  on  | pip install --no-deps --no-build-isolation ."
+    "install               0   60  240  on  | pip install --no-deps --no-build-isolation ."
     "install-jit           0    0  120  on  | only if install failed: install without the build"
     "ext                   0   15  240  on  | load the extension (JIT build if needed)"
     "env                   0   10   30  on  | sr-kernels env"
     "bench-resblock        1   60  180  on  | resblock nhwc fp16/bf16 ours, eager; training step"
     "bench-upsampler       1   40  150  on  | upsampler nhwc fp16/bf16 ours, eager; x4"
-    "bench-compile         1   70  300  on  | resblock max-autotune, nhwc fp16/bf16, C 64"
+    "bench-compile         1   65  300  on  | resblock max-autotune, nhwc fp16/bf16, C 64"
     "tests-imresize        2   35  150  on  | cuda tests: test_imresize.py"
     "tests-metrics         2   25  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py"
     "tests-conv            2   30  120  on  | cuda tests: conv2d_act, conv_pixel_shuffle, ..."
+    "tune                  2   20  150  on  | sr-kernels tune: every backend per case, the table"
     "bench-imresize        3   20   60  on  | imresize GPU rows, two-pass kernel"
     "bench-imresize-fused  3   10   45  on  | imresize ours, SR_KERNELS_IMRESIZE_FUSED=1"
     "bench-metrics         3   20   60  on  | psnr / ssim GPU rows"
@@ -149,9 +151,18 @@ done
 AVAILABLE=$((BUDGET_S - REPORT_RESERVE_S))
 if ((AVAILABLE < 0)); then AVAILABLE=0; fi
 if ((held > AVAILABLE)); then
-    # A smaller budget: every share shrinks in proportion, the order stays.
+    # A smaller budget: every share shrinks in proportion, the order stays; the seconds lost
+    # to rounding down go one each to the first stages, so the shares use the whole budget.
+    scaled=0
     for i in "${!P_NAME[@]}"; do
         P_SHARE[i]=$((P_SHARE[i] * AVAILABLE / held))
+        if [ "${P_STATE[i]}" = on ]; then scaled=$((scaled + P_SHARE[i])); fi
+    done
+    for i in "${!P_NAME[@]}"; do
+        if ((scaled < AVAILABLE)) && [ "${P_STATE[i]}" = on ] && ((P_SHARE[i] > 0)); then
+            P_SHARE[i]=$((P_SHARE[i] + 1))
+            scaled=$((scaled + 1))
+        fi
     done
 fi
 {
@@ -357,6 +368,9 @@ run_bench bench-compile "$K_COMPILE" bench/bench_resblock.py || true
 run_tests tests-imresize "${CHANGED_TESTS_IMRESIZE[@]}" -m cuda || true
 run_tests tests-metrics "${CHANGED_TESTS_METRICS[@]}" -m cuda || true
 run_tests tests-conv "${CHANGED_TESTS_CONV[@]}" -m cuda || true
+# The registry's automatic order from measurements (issue 5: the faster backend per channels,
+# dtype and architecture): the table lands beside the report as <stem>-backend-timings.json.
+run_stage tune "${PY[@]}" -m sr_kernels tune --out "$WORK/backend-timings.json" || true
 # Priority 3 (the reference backend's GPU rows are slow float64 paths: left out)
 run_bench bench-imresize "not reference" SR_KERNELS_IMRESIZE_FUSED=0 bench/bench_imresize.py || true
 run_bench bench-imresize-fused "ours:auto or ours:cuda" SR_KERNELS_IMRESIZE_FUSED=1 \
@@ -385,7 +399,7 @@ run_tests tests-rest tests -m "not cuda" || true
 # A stem none of whose files exist, so that an earlier run's committed report is never
 # overwritten (the report step refuses to without --force): <date>-<gpu>, else (a second run
 # that day) <date>-<HHMM>-<gpu>, else that with -2, -3, ...
-REPORT_FILES=(.json .md -pytest-benchmark.json -speedups.png)  # = benchmarking.report_outputs
+REPORT_FILES=(.json .md -pytest-benchmark.json -speedups.png -backend-timings.json)  # = report_outputs
 stem_taken() {
     local suffix
     for suffix in "${REPORT_FILES[@]}"; do

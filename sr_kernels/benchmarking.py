@@ -655,11 +655,23 @@ def _load_benchmarks(sources: Sequence[Path]) -> tuple[list[dict[str, Any]], dic
     return benchmarks, header
 
 
+def _tune_summary(log: Path) -> str:
+    """The markdown table and the closing count of an ``sr-kernels tune`` log ('' if none)."""
+    if not log.is_file():
+        return ""
+    keep = [
+        line
+        for line in log.read_text(errors="replace").splitlines()
+        if line.startswith("|") or " cases timed" in line or line.startswith("interrupted")
+    ]
+    return "\n".join(keep)
+
+
 def report_outputs(out_stem: str | Path) -> list[Path]:
     """Every file `validation_report` may write: ``<stem>.json``, ``.md``,
-    ``-pytest-benchmark.json`` and ``-speedups.png``."""
+    ``-pytest-benchmark.json``, ``-speedups.png`` and ``-backend-timings.json``."""
     out_stem = Path(out_stem)
-    suffixes = (".json", ".md", "-pytest-benchmark.json", "-speedups.png")
+    suffixes = (".json", ".md", "-pytest-benchmark.json", "-speedups.png", "-backend-timings.json")
     return [out_stem.with_name(out_stem.name + suffix) for suffix in suffixes]
 
 
@@ -671,10 +683,11 @@ def validation_report(
     The work folder holds ``plan.tsv`` (`read_plan`), ``stages.tsv`` (stage, exit status or why
     it did not run, seconds, limit), ``<stage>.log`` files, for each pytest stage
     (`PYTEST_STAGE_PREFIXES`) its JUnit XML ``<stage>.xml`` and, for benchmarks, the
-    pytest-benchmark JSON ``<stage>.json``, and ``env.log`` / ``env-kernels.log``
-    (``sr-kernels env [--kernels]``). The benchmarks of every stage are merged (speed-ups over
-    the union, so a stage may time ours against baselines another stage timed) and also written
-    raw to ``<out_stem>-pytest-benchmark.json``.
+    pytest-benchmark JSON ``<stage>.json``, ``env.log`` / ``env-kernels.log``
+    (``sr-kernels env [--kernels]``), and ``tune.log`` with the table ``sr-kernels tune`` wrote,
+    ``backend-timings.json`` (copied to ``<out_stem>-backend-timings.json``). The benchmarks of
+    every stage are merged (speed-ups over the union, so a stage may time ours against baselines
+    another stage timed) and also written raw to ``<out_stem>-pytest-benchmark.json``.
     """
     work = Path(work)
     out_stem = Path(out_stem)
@@ -698,12 +711,15 @@ def validation_report(
         "env": _tail(work / "env.log", 200),
         "kernel_resource_usage": _tail(work / "env-kernels.log", 400),
         "install_log_tail": _tail(work / "install.log", 40),
+        "backend_timings": _tune_summary(work / "tune.log"),
     }
     out_stem.parent.mkdir(parents=True, exist_ok=True)
-    json_path, md_path, raw, png_path = report_outputs(out_stem)
+    json_path, md_path, raw, png_path, timings_path = report_outputs(out_stem)
     json_path.write_text(json.dumps(report, indent=2, default=str))
     if benchmarks:
         raw.write_text(json.dumps({**header, "benchmarks": benchmarks}, indent=2, default=str))
+    if (work / "backend-timings.json").is_file():
+        timings_path.write_bytes((work / "backend-timings.json").read_bytes())
 
     md = [f"# GPU validation: {gpu_name or 'unknown GPU'} ({report['date']})", "", "## Stages", ""]
     if not plan:
@@ -754,6 +770,10 @@ def validation_report(
             md += [f"![speed-ups]({png_path.name})", ""]
         except Exception as error:  # matplotlib missing: the table is the result
             md += [f"(no chart: {error})", ""]
+    md += ["## Backend timings (`sr-kernels tune`)", ""]
+    md += [report["backend_timings"] or "(not measured)", ""]
+    if timings_path.exists():
+        md += [f"The table: `{timings_path.name}` (the registry's measured order).", ""]
     md += ["## Kernel resource usage (`sr-kernels env --kernels`)", "", "```"]
     md += [str(report["kernel_resource_usage"] or "(not available)"), "```", ""]
     md += ["## Environment (`sr-kernels env`)", "", "```", str(report["env"] or "(not available)")]

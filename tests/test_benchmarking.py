@@ -319,6 +319,12 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
     (work / "bench.json").write_text(json.dumps(_synthetic()))
     (work / "env-kernels.log").write_text("kernel  sm_90  regs 32  spills 0\n")
     (work / "env.log").write_text("torch 2.11\n")
+    (work / "tune.log").write_text(
+        "tune: 100%|##########| 2/2\n| workload | dtype | backends (median) | fastest | fixed |\n"
+        "| residual_block C=64 | bfloat16 | triton 0.2 ms, cuda 0.3 ms | triton | cuda |\n"
+        "\n2 of 2 cases timed; table: /w/backend-timings.json\n"
+    )
+    (work / "backend-timings.json").write_text('{"format": "x", "entries": []}')
     stem = tmp_path / "results" / "2025-01-01-test-gpu"
     report = benchmarking.validation_report(work, stem, gpu_name="Test GPU")
 
@@ -335,6 +341,10 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
     assert "not run (no JUnit XML)" in md
     assert "spills 0" in md and "2.00x" in md
     assert stem.with_name(stem.name + "-speedups.png").read_bytes().startswith(PNG_MAGIC)
+    assert "| residual_block C=64 | bfloat16 | triton 0.2 ms, cuda 0.3 ms | triton | cuda |" in md
+    assert "2 of 2 cases timed" in md and "100%" not in md
+    timings = stem.with_name(stem.name + "-backend-timings.json")
+    assert timings.read_text() == '{"format": "x", "entries": []}'
 
 
 def test_validation_report_merges_the_stages_of_a_plan(tmp_path: Path):
@@ -458,6 +468,7 @@ PLAN_ORDER = [
     "tests-imresize",
     "tests-metrics",
     "tests-conv",
+    "tune",
     "bench-imresize",
     "bench-imresize-fused",
     "bench-metrics",
@@ -504,7 +515,13 @@ def _report_stem(results: Path, tmp_path: Path) -> Path:
     return Path(match.group(1))
 
 
-REPORT_SUFFIXES = [".json", ".md", "-pytest-benchmark.json", "-speedups.png"]
+REPORT_SUFFIXES = [
+    ".json",
+    ".md",
+    "-pytest-benchmark.json",
+    "-speedups.png",
+    "-backend-timings.json",
+]
 
 
 def test_gpu_validate_report_stem_is_never_taken(tmp_path: Path):

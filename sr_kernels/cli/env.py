@@ -120,6 +120,23 @@ def _backend_lines() -> list[tuple[str, str]]:
     return rows
 
 
+def _timings_line() -> str:
+    from ..ops import _backend_timings
+
+    try:
+        entries = _backend_timings.entries()
+    except ValueError as error:  # a file named by SR_KERNELS_BACKEND_TIMINGS is broken
+        return f"fixed; the timings tables cannot be read: {error}"
+    if not entries:
+        return (
+            "fixed (no backend timings: `sr-kernels tune` measures them, "
+            f"{_backend_timings.ENV_VAR}=off ignores them)"
+        )
+    archs = ", ".join(sorted({entry.case.arch for entry in entries}))
+    files = ", ".join(_backend_timings.sources())
+    return f"measured backends first: {len(entries)} cases ({archs}) from {files}"
+
+
 def _print_section(title: str, rows: list[tuple[str, str]]) -> None:
     print(title)
     width = max((len(key) for key, _ in rows), default=0)
@@ -132,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     _print_section("Versions", _versions())
     _print_section("GPU", [("devices", "; ".join(gpus) if gpus else "none visible")])
     _print_section("Backends", _backend_lines())
+    _print_section("Automatic choice", [("order", _timings_line())])
     _print_section("Extension (sr_kernels._C)", _extension_lines(gpus))
     if args.kernels:
         return _print_kernels()

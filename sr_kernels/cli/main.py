@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("env", "demo", "bench")
+SUBCOMMANDS = ("env", "demo", "bench", "tune")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,121 @@
+"""`sr-kernels tune`: time each op's backends here; the automatic choice then follows the times."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    from ..tools.tune_backends import CONV_DTYPES, DEFAULT_CHANNELS, TUNABLE_OPS
+
+    parser = subparsers.add_parser(
+        "tune",
+        help="time every backend of each op on this machine; automatic choices then follow",
+        description=(
+            "Time every backend that can serve each op on typical SR inputs (per channels, "
+            "dtype and memory format) and merge the median times into a timings table. The "
+            "automatic backend choice tries the measured backends fastest first for inputs "
+            "of a measured case (the same op, GPU architecture, dtype, memory format and "
+            "channels within a factor of 4). Cases already in the table are replaced."
+        ),
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cuda", "cpu"),
+        help="where to measure (default: cuda when a GPU is visible, else cpu)",
+    )
+    parser.add_argument(
+        "--ops",
+        nargs="+",
+        choices=TUNABLE_OPS,
+        default=list(TUNABLE_OPS),
+        metavar="OP",
+        help=f"ops to measure (default: all of {', '.join(TUNABLE_OPS)})",
+    )
+    parser.add_argument(
+        "--channels",
+        nargs="+",
+        type=_positive_int,
+        default=list(DEFAULT_CHANNELS),
+        help="feature channels of the EDSR convolution cases (default: 64 256)",
+    )
+    parser.add_argument(
+        "--dtypes",
+        nargs="+",
+        choices=(*CONV_DTYPES, "uint8"),
+        metavar="DTYPE",
+        help="only these dtypes (default: each op's usual ones)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="timings table to merge into (default: the user table the automatic choice reads, "
+        "$SR_KERNELS_CACHE/backend_timings.json); a file that is not a timings table is refused",
+    )
+    parser.add_argument(
+        "--min-time",
+        type=_positive_float,
+        default=0.01,
+        metavar="SECONDS",
+        help="time each backend runs per round (default 0.01)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=_positive_int,
+        default=5,
+        help="interleaved rounds per case; the median is kept (default 5)",
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="list the cases that would be measured and stop"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..benchmarking import usage_error
+    from ..ops import _backend_timings
+    from ..tools import tune_backends
+
+    device_name = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device_name == "cuda" and not torch.cuda.is_available():
+        return usage_error("--device cuda: no CUDA device is visible")
+    device = torch.device(device_name)
+    workloads = tune_backends.default_workloads(device_name, args.ops, args.channels, args.dtypes)
+    if not workloads:
+        return usage_error("no case matches --ops and --dtypes")
+    if args.list:
+        for workload in workloads:
+            print(f"{workload.label} {workload.dtype}")
+        return 0
+    out = args.out or _backend_timings.user_path()
+    problem = tune_backends.table_problem(out)
+    if problem:
+        return usage_error(problem)
+    measurements = tune_backends.tune(workloads, device, out, args.min_time, args.rounds)
+    print(tune_backends.summary_table(measurements))
+    timed = sum(1 for m in measurements if m.seconds)
+    print(f"\n{timed} of {len(measurements)} cases timed; table: {out}")
+    if args.out is not None and args.out.resolve() != _backend_timings.user_path().resolve():
+        print(
+            f"The automatic choice reads it when {_backend_timings.ENV_VAR}={out} is set "
+            "(or once it is copied to the user table)."
+        )
+    return 0

@@ -1,0 +1,412 @@
+"""Time every backend of each op on this machine and write the timings table the registry reads.
+
+``sr-kernels tune`` runs this: for each workload (an op on inputs typical of SR networks, per
+channels, dtype and memory format) it times every backend of the op's automatic order that can
+serve the inputs, interleaved round by round (one batch of calls of each backend per round,
+median over rounds), and merges the result into a timings table
+(`sr_kernels.ops._backend_timings`). Afterwards the automatic choice tries the measured backends
+fastest first for inputs of the same case. The table is written after every workload, so an
+interrupted run keeps what it measured.
+
+Sizes (N, H, W) are not part of a case: each workload stands for its (channels, dtype, format)
+case at the size given here, the sizes the benchmarks and the issues' targets use on a GPU
+(smaller on a CPU, where the measurements are only to check that the choice is right).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from .. import ops
+from ..ops import _backend_timings, _registry
+
+TUNABLE_OPS = (
+    "residual_block",
+    "conv_pixel_shuffle",
+    "conv2d_act",
+    "pixel_shuffle",
+    "psnr_mse",
+    "ssim_mean",
+    "imresize",
+)
+CONV_DTYPES = ("bfloat16", "float16", "float32")
+DEFAULT_CHANNELS = (64, 256)
+_MAX_CALLS_PER_ROUND = 1000
+
+
+@dataclass
+class Workload:
+    op: str  # the registry's op name
+    label: str  # what is timed, for people
+    dtype: str
+    channels_last: bool
+    make: Callable[[torch.device], Callable[[], Any]]  # builds the inputs, returns the call
+
+
+@dataclass
+class Measurement:
+    workload: Workload
+    case: _backend_timings.Case | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    fixed_choice: str | None = None  # what the fixed order picks (before measurements)
+
+    @property
+    def fastest(self) -> str | None:
+        return min(self.seconds, key=self.seconds.__getitem__) if self.seconds else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Workloads.
+
+
+def _image(shape: Sequence[int], dtype: torch.dtype, device: torch.device, nhwc: bool):
+    generator = torch.Generator().manual_seed(0)
+    if dtype == torch.uint8:
+        x = torch.randint(0, 256, tuple(shape), generator=generator, dtype=torch.uint8)
+    else:
+        x = torch.rand(tuple(shape), generator=generator).to(dtype)
+    x = x.to(device)
+    return x.contiguous(memory_format=torch.channels_last) if nhwc else x
+
+
+def _conv_weights(c_out: int, c_in: int, k: int, dtype: torch.dtype, device: torch.device):
+    generator = torch.Generator().manual_seed(1)
+    bound = 1.0 / math.sqrt(c_in * k * k)  # nn.Conv2d's default initialisation range
+    w = (torch.rand(c_out, c_in, k, k, generator=generator) * 2 - 1) * bound
+    b = (torch.rand(c_out, generator=generator) * 2 - 1) * bound
+    return w.to(device, dtype), b.to(device, dtype)
+
+
+def _layout_name(nhwc: bool) -> str:
+    return "nhwc" if nhwc else "nchw"
+
+
+def _residual_block(c: int, hw: tuple[int, int], dtype: str) -> Workload:
+    torch_dtype = getattr(torch, dtype)
+
+    def make(device: torch.device) -> Callable[[], Any]:
+        x = _image((1, c, *hw), torch_dtype, device, True)
+        w1, b1 = _conv_weights(c, c, 3, torch_dtype, device)
+        w2, b2 = _conv_weights(c, c, 3, torch_dtype, device)
+        return lambda: ops.residual_block(x, w1, b1, w2, b2, 0.1)
+
+    label = f"residual_block C={c} 1x{hw[0]}x{hw[1]}"
+    return Workload("residual_block", label, dtype, True, make)
+
+
+def _upsampler(c: int, r: int, hw: tuple[int, int], dtype: str) -> Workload:
+    torch_dtype = getattr(torch, dtype)
+
+    def make(device: torch.device) -> Callable[[], Any]:
+        x = _image((1, c, *hw), torch_dtype, device, True)
+        w, b = _conv_weights(c * r * r, c, 3, torch_dtype, device)
+        return lambda: ops.conv_pixel_shuffle(x, w, b, r)
+
+    label = f"conv_pixel_shuffle C={c} r={r} 1x{hw[0]}x{hw[1]}"
+    return Workload("conv_pixel_shuffle", label, dtype, True, make)
+
+
+def _conv_layer(c_in: int, c_out: int, k: int, hw: tuple[int, int], dtype: str) -> Workload:
+    torch_dtype = getattr(torch, dtype)
+
+    def make(device: torch.device) -> Callable[[], Any]:
+        x = _image((1, c_in, *hw), torch_dtype, device, True)
+        w, b = _conv_weights(c_out, c_in, k, torch_dtype, device)
+        return lambda: ops.conv2d_act(x, w, b, "zeros", "relu")
+
+    label = f"conv2d_act {c_in}->{c_out} {k}x{k} 1x{hw[0]}x{hw[1]}"
+    return Workload("conv2d_act", label, dtype, True, make)
+
+
+def _pixel_shuffle(shape: tuple[int, ...], dtype: str, nhwc: bool) -> Workload:
+    def make(device: torch.device) -> Callable[[], Any]:
+        x = _image(shape, getattr(torch, dtype), device, nhwc)
+        return lambda: ops.pixel_shuffle(x, 2)
+
+    label = f"pixel_shuffle r=2 {'x'.join(map(str, shape))} {_layout_name(nhwc)}"
+    return Workload("pixel_shuffle", label, dtype, nhwc, make)
+
+
+def _metric(op: str, shape: tuple[int, ...], dtype: str, nhwc: bool, y_channel: bool) -> Workload:
+    function = getattr(ops, op)
+
+    def make(device: torch.device) -> Callable[[], Any]:
+        sr = _image(shape, getattr(torch, dtype), device, nhwc)
+        hr = (
+            _image(shape, getattr(torch, dtype), device, nhwc)
+            .flip(-1)
+            .contiguous(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
+        )
+        data_range = None if dtype == "uint8" else 1.0
+        return lambda: function(sr, hr, data_range=data_range, crop_border=4, y_channel=y_channel)
+
+    what = "Y" if y_channel else "RGB"
+    label = f"{op} {what} {'x'.join(map(str, shape))} {_layout_name(nhwc)}"
+    return Workload(op, label, dtype, nhwc, make)
+
+
+def _imresize(shape: tuple[int, ...], dtype: str, nhwc: bool) -> Workload:
+    def make(device: torch.device) -> Callable[[], Any]:
+        x = _image(shape, getattr(torch, dtype), device, nhwc)
+        return lambda: ops.imresize(x, scale=0.25)
+
+    label = f"imresize x1/4 {'x'.join(map(str, shape))} {_layout_name(nhwc)}"
+    return Workload("imresize", label, dtype, nhwc, make)
+
+
+def default_workloads(
+    device: str,
+    ops_wanted: Iterable[str] = TUNABLE_OPS,
+    channels: Sequence[int] = DEFAULT_CHANNELS,
+    dtypes: Iterable[str] | None = None,
+) -> list[Workload]:
+    """The workloads, most important first (the convolutions of EDSR at the issue's sizes)."""
+    wanted = set(ops_wanted)
+    unknown = wanted - set(TUNABLE_OPS)
+    if unknown:
+        raise ValueError(f"ops must be among {TUNABLE_OPS}, got {sorted(unknown)}")
+    keep = None if dtypes is None else set(dtypes)
+    gpu = device == "cuda"
+    hw = (270, 480) if gpu else (24, 32)  # x4 SR to 1080p on a GPU
+    batch, image = (4, (1080, 1920)) if gpu else (2, (128, 160))
+    out: list[Workload] = []
+    for c in channels:
+        for dtype in CONV_DTYPES:
+            out.append(_residual_block(c, hw, dtype))
+            for r in (2, 3):
+                out.append(_upsampler(c, r, hw, dtype))
+            out.append(_conv_layer(3, c, 3, hw, dtype))  # EDSR head
+            out.append(_conv_layer(c, 3, 3, (hw[0] * 2, hw[1] * 2), dtype))  # EDSR tail (x2)
+    for dtype in CONV_DTYPES:  # SRCNN 9-5-5 on a 512 x 512 luma image
+        for c_in, c_out, k in ((1, 64, 9), (64, 32, 5), (32, 1, 5)):
+            out.append(_conv_layer(c_in, c_out, k, (512, 512) if gpu else (32, 32), dtype))
+    for nhwc in (True, False):
+        for dtype in ("uint8", "bfloat16", "float16", "float32"):
+            out.append(_pixel_shuffle((1, 256, *hw) if gpu else (1, 64, *hw), dtype, nhwc))
+        for dtype in ("uint8", "float32"):
+            for op in ("psnr_mse", "ssim_mean"):
+                for y_channel in (True, False):
+                    out.append(_metric(op, (batch, 3, *image), dtype, nhwc, y_channel))
+            out.append(_imresize((batch, 3, *image), dtype, nhwc))
+    # Ops with one backend on this device have nothing to choose (the convolutions on a CPU).
+    choosable = {op for op in wanted if len(_registry.candidate_backends(op, device)) > 1}
+    return [w for w in out if w.op in choosable and (keep is None or w.dtype in keep)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing.
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def interleaved_medians(
+    calls: dict[str, Callable[[], Any]], device: torch.device, min_time_s: float, rounds: int
+) -> dict[str, float]:
+    """Median seconds per call of each function: each round runs every function for about
+    `min_time_s` (after one warm-up call: compilation, allocation), so drift during the run
+    reaches every backend alike."""
+    per_round: dict[str, int] = {}
+    for name, call in calls.items():
+        call()
+        _synchronize(device)
+        start = time.perf_counter()
+        call()
+        _synchronize(device)
+        once = max(time.perf_counter() - start, 1e-7)
+        per_round[name] = max(1, min(_MAX_CALLS_PER_ROUND, math.ceil(min_time_s / once)))
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            _synchronize(device)
+            start = time.perf_counter()
+            for _ in range(per_round[name]):
+                call()
+            _synchronize(device)
+            samples[name].append((time.perf_counter() - start) / per_round[name])
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _forced(call: Callable[[], Any], backend: str) -> Callable[[], Any]:
+    def run() -> Any:
+        with _registry.use_backend(backend):
+            return call()
+
+    return run
+
+
+def measure(
+    workload: Workload, device: torch.device, min_time_s: float = 0.01, rounds: int = 5
+) -> Measurement:
+    """Time every backend that can serve `workload` on `device` (none is timed when fewer than
+    two can: there is nothing to choose)."""
+    result = Measurement(workload)
+    call = workload.make(device)
+    with _fixed_order():  # the fixed order's choice, and the metadata the op dispatches with
+        call()
+        made = [
+            (meta, chosen)
+            for op, meta, forced, chosen in _registry.choices()
+            if op == workload.op and forced is None
+        ]
+    if not made:
+        raise RuntimeError(f"{workload.label}: the call did not dispatch {workload.op}")
+    meta, result.fixed_choice = made[-1]
+    result.case = _backend_timings.case_of(workload.op, meta)
+    candidates = {}
+    for backend in _registry.candidate_backends(workload.op, device.type):
+        forced = _forced(call, backend)
+        try:
+            forced()
+        except _registry.BackendUnavailableError as error:
+            result.unavailable[backend] = str(error)
+            continue
+        except Exception as error:  # a kernel that fails is reported, not timed, not fatal
+            result.unavailable[backend] = f"failed: {type(error).__name__}: {error}"
+            continue
+        candidates[backend] = forced
+    if len(candidates) >= 2:
+        result.seconds = interleaved_medians(candidates, device, min_time_s, rounds)
+    _registry.forget_choices()
+    return result
+
+
+@contextmanager
+def _fixed_order() -> Iterator[None]:
+    """Within the block the registry chooses from its fixed order (timings tables unread)."""
+    saved = os.environ.get(_backend_timings.ENV_VAR)
+    os.environ[_backend_timings.ENV_VAR] = "off"
+    _registry.reload_backend_timings()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ[_backend_timings.ENV_VAR]
+        else:
+            os.environ[_backend_timings.ENV_VAR] = saved
+        _registry.reload_backend_timings()
+
+
+# ---------------------------------------------------------------------------------------------
+# The table file.
+
+
+def table_problem(path: Path) -> str | None:
+    """Why `path` cannot take our table (a file that is something else is never replaced)."""
+    if path.is_dir():
+        return f"{path} is a folder; --out names the table file"
+    if path.exists():
+        try:
+            _backend_timings.read_table(path)
+        except ValueError as error:
+            return f"{error}; it is not replaced: choose another --out"
+    return None
+
+
+def merge_into_table(path: Path, records: Sequence[dict[str, Any]]) -> None:
+    """Add `records` to the table at `path` (created if absent); records of the same case
+    replace the old ones. Written to a temporary file and renamed, so a reader never sees half
+    a table."""
+    existing: list[dict[str, Any]] = []
+    if path.exists():
+        _backend_timings.read_table(path)  # refuses anything that is not a timings table
+        existing = json.loads(path.read_text())["entries"]
+
+    def key(record: dict[str, Any]) -> tuple:
+        return (
+            record["op"],
+            record["arch"],
+            record["dtype"],
+            record["channels_last"],
+            tuple(sorted(record["sizes"].items())),
+        )
+
+    new_keys = {key(record) for record in records}
+    entries = [record for record in existing if key(record) not in new_keys] + list(records)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"format": _backend_timings.FORMAT, "entries": entries}, indent=1)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        tmp.write(text + "\n")
+    os.replace(tmp.name, path)
+
+
+def record_of(measurement: Measurement, device: torch.device) -> dict[str, Any]:
+    assert measurement.case is not None
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    return _backend_timings.entry_to_json(
+        measurement.case,
+        measurement.seconds,
+        workload=measurement.workload.label,
+        device_name=name,
+        unavailable=measurement.unavailable,
+        fixed_order_choice=measurement.fixed_choice,
+        measured=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        torch=torch.__version__,
+    )
+
+
+def summary_table(measurements: Sequence[Measurement]) -> str:
+    """Markdown: each case, every backend's time, the fastest and what the fixed order picks."""
+    lines = [
+        "| workload | dtype | backends (median) | fastest | fixed order's choice |",
+        "|---|---|---|---|---|",
+    ]
+    for m in measurements:
+        if not m.seconds:
+            reason = "; ".join(f"{b}: {r}" for b, r in m.unavailable.items()) or "one backend"
+            lines.append(f"| {m.workload.label} | {m.workload.dtype} | not timed ({reason}) | | |")
+            continue
+        fastest = m.fastest
+        assert fastest is not None
+        times = ", ".join(
+            f"{b} {s * 1e3:.3f} ms" for b, s in sorted(m.seconds.items(), key=lambda i: i[1])
+        )
+        fixed = m.fixed_choice or "-"
+        if fixed in m.seconds and fixed != fastest:
+            fixed += f" ({m.seconds[fixed] / m.seconds[fastest]:.2f}x the fastest's time)"
+        lines.append(f"| {m.workload.label} | {m.workload.dtype} | {times} | {fastest} | {fixed} |")
+    return "\n".join(lines)
+
+
+def tune(
+    workloads: Sequence[Workload],
+    device: torch.device,
+    out: Path,
+    min_time_s: float = 0.01,
+    rounds: int = 5,
+    progress: bool = True,
+) -> list[Measurement]:
+    """Measure each workload and merge every timed one into the table at `out`."""
+    problem = table_problem(out)
+    if problem:
+        raise ValueError(problem)
+    measurements = []
+    bar = tqdm(workloads, desc="tune", unit="case", disable=not progress)
+    try:
+        for workload in bar:
+            bar.set_postfix_str(f"{workload.label} {workload.dtype}", refresh=True)
+            measurement = measure(workload, device, min_time_s, rounds)
+            measurements.append(measurement)
+            if measurement.seconds:
+                merge_into_table(out, [record_of(measurement, device)])
+    except KeyboardInterrupt:  # keep what was measured (the table has it already)
+        bar.close()
+        print(f"interrupted after {len(measurements)} of {len(workloads)} cases")
+    _registry.reload_backend_timings()
+    return measurements

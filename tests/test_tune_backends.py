@@ -1,0 +1,161 @@
+"""`sr-kernels tune`: measuring backends, writing the table, and the choice following it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from sr_kernels import ops
+from sr_kernels.cli.main import main
+from sr_kernels.ops import _backend_timings as timings
+from sr_kernels.ops import _registry
+from sr_kernels.tools import tune_backends
+
+CPU_REASON = _registry.backend_reason("cpu", "cpu")
+needs_cpu_backend = pytest.mark.skipif(CPU_REASON is not None, reason=f"cpu: {CPU_REASON}")
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_tables(monkeypatch, tmp_path):
+    monkeypatch.setattr(timings, "shipped_path", lambda: tmp_path / "none.json")
+    monkeypatch.setenv("SR_KERNELS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv(timings.ENV_VAR, "")
+    _registry.reload_backend_timings()
+    yield
+    monkeypatch.undo()
+    _registry.reload_backend_timings()
+
+
+def small_workloads():
+    return [
+        tune_backends._pixel_shuffle((1, 16, 6, 10), "float32", False),
+        tune_backends._metric("psnr_mse", (2, 3, 20, 24), "uint8", True, True),
+    ]
+
+
+@needs_cpu_backend
+def test_tune_times_every_backend_and_writes_the_case_the_op_dispatches(tmp_path):
+    out = tmp_path / "t.json"
+    measurements = tune_backends.tune(
+        small_workloads(), CPU, out, min_time_s=1e-3, rounds=2, progress=False
+    )
+    assert [sorted(m.seconds) for m in measurements] == [["cpu", "reference"]] * 2
+    assert all(s > 0 for m in measurements for s in m.seconds.values())
+    assert [m.fixed_choice for m in measurements] == ["cpu", "cpu"]
+    data = json.loads(out.read_text())
+    assert data["format"] == timings.FORMAT and len(data["entries"]) == 2
+    # The recorded case is the one the public op dispatches with.
+    x = torch.rand(1, 16, 6, 10)
+    case = timings.case_of("pixel_shuffle", _registry.tensor_meta(x))
+    assert {entry.case for entry in timings.read_table(out)} >= {case}
+    psnr = next(e for e in data["entries"] if e["op"] == "psnr_mse")
+    assert psnr["sizes"] == {"hr_channels_last": True, "y_channel": True}
+    assert psnr["channels_last"] is True and psnr["dtype"] == "uint8"
+    # The fastest backend is the first of the table's order.
+    m = measurements[0]
+    assert timings.read_table(out)[0].seconds[0][0] == m.fastest
+    # Measuring again replaces the cases, it does not add to them.
+    tune_backends.tune(small_workloads()[:1], CPU, out, min_time_s=1e-3, rounds=1, progress=False)
+    assert len(json.loads(out.read_text())["entries"]) == 2
+    assert "| pixel_shuffle r=2 1x16x6x10 nchw | float32 |" in tune_backends.summary_table(
+        measurements
+    )
+
+
+@needs_cpu_backend
+def test_the_choice_follows_a_tuned_table(tmp_path, monkeypatch):
+    """A table from the tuner, edited so the reference is the fastest: the op then runs it."""
+    out = tmp_path / "t.json"
+    tune_backends.tune(small_workloads()[:1], CPU, out, min_time_s=1e-3, rounds=1, progress=False)
+    data = json.loads(out.read_text())
+    data["entries"][0]["seconds"] = {"reference": 1e-6, "cpu": 1e-3}
+    out.write_text(json.dumps(data))
+    monkeypatch.setenv(timings.ENV_VAR, str(out))
+    _registry.reload_backend_timings()
+    with ops.trace() as events:
+        ops.pixel_shuffle(torch.rand(1, 16, 6, 10), 2)
+    assert events == [("pixel_shuffle", "reference")]
+
+
+def test_a_file_that_is_not_a_table_is_never_replaced(tmp_path, capsys):
+    precious = tmp_path / "notes.json"
+    precious.write_text('{"mine": 1}')
+    with pytest.raises(ValueError, match="not replaced"):
+        tune_backends.tune(small_workloads(), CPU, precious, progress=False)
+    assert main(["tune", "--device", "cpu", "--ops", "pixel_shuffle", "--out", str(precious)]) == 2
+    assert "not replaced" in capsys.readouterr().err
+    assert precious.read_text() == '{"mine": 1}'
+    assert main(["tune", "--device", "cpu", "--ops", "pixel_shuffle", "--out", str(tmp_path)]) == 2
+    assert "folder" in capsys.readouterr().err
+
+
+def test_cli_lists_the_cases(capsys):
+    assert main(["tune", "--device", "cpu", "--ops", "imresize", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    if _registry.backend_reason("cpu", "cpu") is None:
+        assert lines and all(line.startswith("imresize x1/4") for line in lines)
+    else:  # one backend on the CPU: nothing to choose, nothing listed
+        assert lines == []
+
+
+def test_cli_argument_errors(capsys):
+    with pytest.raises(SystemExit):
+        main(["tune", "--rounds", "0"])
+    assert "--rounds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["tune", "--ops", "no_such_op"])
+    if not torch.cuda.is_available():
+        assert main(["tune", "--device", "cuda"]) == 2
+        assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_conv_cases_are_not_listed_where_only_one_backend_runs_them():
+    workloads = tune_backends.default_workloads("cpu", ("residual_block", "conv2d_act"))
+    assert workloads == []  # the CPU path of the convolutions is the reference alone
+    gpu = tune_backends.default_workloads("cuda", ("residual_block",), channels=(64,))
+    assert [w.dtype for w in gpu] == ["bfloat16", "float16", "float32"]
+
+
+@needs_cpu_backend
+def test_cli_tunes_into_the_user_table_by_default(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "tune",
+                "--device",
+                "cpu",
+                "--ops",
+                "imresize",
+                "--dtypes",
+                "uint8",
+                "--min-time",
+                "0.001",
+                "--rounds",
+                "1",
+            ]
+        )
+        == 0
+    )
+    user = timings.user_path()
+    assert user.parent == tmp_path / "cache" and user.exists()
+    assert {entry.case.op for entry in timings.read_table(user)} == {"imresize"}
+    assert "2 of 2 cases timed" in capsys.readouterr().out
+    assert len(timings.entries()) == 2  # the registry reads it (tune reloads the tables)
+
+
+@pytest.mark.cuda
+def test_tune_on_the_gpu_measures_cuda_and_triton(tmp_path):
+    workloads = [tune_backends._residual_block(16, (8, 12), "float16")]
+    (m,) = tune_backends.tune(
+        workloads,
+        torch.device("cuda"),
+        tmp_path / "t.json",
+        min_time_s=1e-3,
+        rounds=2,
+        progress=False,
+    )
+    assert {"cuda", "triton", "reference"} <= set(m.seconds) | set(m.unavailable)
+    assert len(m.seconds) >= 2 and m.case is not None and m.case.arch.startswith("sm_")
