@@ -17,6 +17,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from . import _args
+
 Inputs = tuple[tuple[Any, ...], dict[str, Any]]
 
 
@@ -101,29 +103,14 @@ _WIDTH = max(len(step.target) for step in STEPS)
 MIN_SIZE = 12
 
 
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-
-
 def _size(text: str) -> int:
     """argparse type of --size: an even integer >= MIN_SIZE (argparse names the option)."""
-    value = _integer(text)
+    value = _args.integer(text)
     if value < MIN_SIZE or value % 2:
         raise argparse.ArgumentTypeError(
             f"must be an even integer >= {MIN_SIZE} (SSIM's window needs 11x11 pixels and "
             f"the r = 2 pixel (un)shuffle an even size), got {value}"
         )
-    return value
-
-
-def _repeats(text: str) -> int:
-    """argparse type of --repeats: an integer >= 1."""
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
@@ -206,7 +193,9 @@ def register(subparsers: Any) -> None:
         default=256,
         help=f"image height and width: even, at least {MIN_SIZE} (256)",
     )
-    parser.add_argument("--repeats", type=_repeats, default=5, help="timed runs per op (median; 5)")
+    parser.add_argument(
+        "--repeats", type=_args.positive_int, default=5, help="timed runs per op (median; 5)"
+    )
     parser.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),

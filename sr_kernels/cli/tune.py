@@ -6,19 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+from . import _args
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +39,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--channels",
         nargs="+",
-        type=_positive_int,
+        type=_args.positive_int,
         default=list(DEFAULT_CHANNELS),
         help="feature channels of the EDSR convolution cases (default: 64 256)",
     )
@@ -70,14 +58,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--min-time",
-        type=_positive_float,
+        type=_args.positive_float,
         default=0.01,
         metavar="SECONDS",
         help="time each backend runs per round (default 0.01)",
     )
     parser.add_argument(
         "--rounds",
-        type=_positive_int,
+        type=_args.positive_int,
         default=5,
         help="interleaved rounds per case; the median is kept (default 5)",
     )
