@@ -25,6 +25,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -165,7 +166,60 @@ def _benchmark_problem(data: Any) -> str | None:
         for key in ("extra_info", "stats"):
             if entry.get(key) is not None and not isinstance(entry[key], dict):
                 return f"benchmarks[{i}].{key} is {_kind(entry[key])}, expected an object"
+        info, stats = entry.get("extra_info") or {}, entry.get("stats") or {}
+        fields = [("group", entry.get("group"), str)]
+        fields += [(f"extra_info.{k}", info.get(k), str) for k in _STRING_FIELDS]
+        fields += [(f"extra_info.{k}", info.get(k), float) for k in _NUMBER_FIELDS]
+        fields += [("stats.median", stats.get("median"), float)]
+        fields += [("extra_info.paired", info.get("paired"), dict)]
+        for key, value, kind in fields:
+            if value is None:
+                continue
+            if kind is float:
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                ok = ok and _finite(value)
+            else:
+                ok = isinstance(value, kind)
+            if not ok:
+                expected = {str: "a string", float: "a finite number", dict: "an object"}[kind]
+                return f"benchmarks[{i}].{key} is {value!r:.40}, expected {expected}"
+    if data.get("commit_info") is not None and not isinstance(data["commit_info"], dict):
+        return f"commit_info is {_kind(data['commit_info'])}, expected an object"
     return None
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int past float's range
+        return False
+
+
+# extra_info fields the tables and the chart format (`Row`): their JSON types.
+_STRING_FIELDS = (
+    "impl",
+    "role",
+    "op",
+    "workload",
+    "dtype",
+    "layout",
+    "device",
+    "backend",
+    "variant",
+    "baseline",
+    "best_baseline",
+    "device_name",
+)
+_NUMBER_FIELDS = (
+    "time_s",
+    "baseline_time_s",
+    "speedup",
+    "speedup_vs_best_baseline",
+    "gbps",
+    "tflops",
+    "bw_fraction_measured",
+    "flops_fraction_measured",
+)
 
 
 def read_benchmark_json(path: str | Path) -> dict[str, Any]:
@@ -322,7 +376,7 @@ def plot_speedups(rows: Sequence[Row], path: str | Path, title: str = "Speed-up"
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 
-    ours = [r for r in rows if r.role == "ours" and r.speedup]
+    ours = [r for r in rows if r.role == "ours" and r.speedup and 0 < r.speedup < math.inf]
     ours.sort(key=lambda r: (r.group, r.impl, r.variant or ""), reverse=True)
     height = max(2.5, 0.26 * len(ours) + 1.4)
     fig, ax = plt.subplots(figsize=(11, height))
@@ -436,9 +490,27 @@ def output_problem(
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     except OSError as error:
         return f"--out {out_dir}: cannot create it ({error.strerror or error})"
-    for path in paths:
-        path.unlink(missing_ok=True)
+    try:  # before a run of many minutes, not after it
+        tempfile.TemporaryFile(dir=out_dir).close()
+    except OSError as error:
+        return f"--out {out_dir}: cannot write to it ({error.strerror or error})"
     return None
+
+
+def staged(path: Path) -> Path:
+    """Where an output is written before it replaces `path` (same folder and suffix), so that
+    a failed or interrupted run leaves the old file in place."""
+    return path.with_name(f".partial-{path.name}")
+
+
+def replace_staged(paths: Sequence[Path]) -> None:
+    for path in paths:
+        os.replace(staged(path), path)
+
+
+def remove_staged(paths: Sequence[Path]) -> None:
+    for path in paths:
+        staged(path).unlink(missing_ok=True)
 
 
 def render(
@@ -446,21 +518,24 @@ def render(
     markdown_path: str | Path,
     png_path: str | Path,
     data: dict[str, Any] | None = None,
+    source: str | Path | None = None,
 ) -> list[Row]:
     """Read a pytest-benchmark JSON and write the markdown table and the speed-up chart.
 
     `data`: the file's content when the caller has read it already (`read_benchmark_json`).
-    Raises ValueError when it is not pytest-benchmark JSON."""
+    Raises ValueError when it is not pytest-benchmark JSON. `source`: the file named in the
+    title (default `json_path`)."""
+    source = Path(json_path if source is None else source)
     if data is None:
         data = read_benchmark_json(json_path)
     benchmarks = data.get("benchmarks", [])
     annotate_speedups(benchmarks)
     rows = rows_from_benchmarks(benchmarks)
     commit = (data.get("commit_info") or {}).get("id", "")
-    title = f"sr_kernels benchmarks ({Path(json_path).stem})"
-    extra = f"Source: `{Path(json_path).name}`, commit {commit or 'unknown'}."
+    title = f"sr_kernels benchmarks ({source.stem})"
+    extra = f"Source: `{source.name}`, commit {commit or 'unknown'}."
     Path(markdown_path).write_text(markdown_report(rows, title, extra))
-    plot_speedups(rows, png_path, title=f"sr_kernels speed-ups ({Path(json_path).stem})")
+    plot_speedups(rows, png_path, title=f"sr_kernels speed-ups ({source.stem})")
     return rows
 
 
@@ -494,7 +569,7 @@ def run_suite(
         "pytest",
         str(bench_dir),
         "--benchmark-only",
-        f"--benchmark-json={outputs.json}",
+        f"--benchmark-json={staged(outputs.json)}",
         "-q",
         "-p",
         "no:cacheprovider",
@@ -503,11 +578,23 @@ def run_suite(
         command += ["-k", keyword]
     command += list(pytest_args)
     print("running:", " ".join(command), flush=True)
-    status = subprocess.call(command)
-    if not outputs.json.exists():
-        print(f"error: pytest wrote no results (exit status {status})", file=sys.stderr)
-        return status or 1
-    rows = render(outputs.json, outputs.markdown, outputs.png)
+    try:
+        status = subprocess.call(command)
+        if not staged(outputs.json).exists():
+            print(f"error: pytest wrote no results (exit status {status})", file=sys.stderr)
+            return status or 1
+        json_path = staged(outputs.json)
+        try:
+            data = read_benchmark_json(json_path)
+        except ValueError as reason:
+            print(f"error: pytest's results {json_path}: {reason}", file=sys.stderr)
+            return status or 1
+        rows = render(
+            json_path, staged(outputs.markdown), staged(outputs.png), data, source=outputs.json
+        )
+        replace_staged(outputs.paths())
+    finally:
+        remove_staged(outputs.paths())
     print(f"{len(rows)} results; wrote {outputs.json}, {outputs.markdown}, {outputs.png}")
     return status
 
@@ -837,7 +924,12 @@ def render_from_args(args: argparse.Namespace) -> int:
     problem = output_problem(args.out, stem, [outputs.markdown, outputs.png], args.force)
     if problem:
         return usage_error(problem)
-    rows = render(source, outputs.markdown, outputs.png, data)
+    written = [outputs.markdown, outputs.png]
+    try:
+        rows = render(source, *map(staged, written), data, source=source)
+        replace_staged(written)
+    finally:
+        remove_staged(written)
     print(f"{len(rows)} results; wrote {outputs.markdown}, {outputs.png}")
     return 0
 
@@ -850,8 +942,10 @@ def report_from_args(args: argparse.Namespace) -> int:
         what = "is a file" if work.exists() else "no such folder"
         return usage_error(f"--work {work}: {what}; expected a gpu_validate.sh work folder")
     out_stem = Path(args.out_stem)
-    if not out_stem.name:
+    if out_stem.name in ("", ".", "..") or out_stem.is_dir():
         return usage_error(f"--out-stem {args.out_stem!r}: expected a file stem, e.g. dir/name")
+    if out_stem.parent.resolve() == work.resolve():  # --force would delete the report's inputs
+        return usage_error(f"--out-stem {args.out_stem!r}: must not be in --work {work}")
     problem = folder_problem(out_stem.parent)
     if problem:
         return usage_error(f"--out-stem {out_stem}: {problem}; expected a stem in a folder")

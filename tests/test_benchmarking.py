@@ -219,6 +219,21 @@ _NOT_BENCHMARK_JSON = {
     "no-benchmarks": ('{"machine_info": {}}', '"benchmarks" list, got no such key'),
     "entry": ('{"benchmarks": [1]}', "benchmarks[0] is an integer, expected an object"),
     "stats": ('{"benchmarks": [{"stats": 3}]}', "benchmarks[0].stats is an integer"),
+    # Values the tables and the chart format: each was a traceback (or a half-written report).
+    "time": (
+        '{"benchmarks": [{"extra_info": {"time_s": "fast"}}]}',
+        "benchmarks[0].extra_info.time_s is 'fast', expected a finite number",
+    ),
+    "nan-time": (
+        '{"benchmarks": [{"extra_info": {"time_s": NaN}}]}',
+        "extra_info.time_s is nan, expected a finite number",
+    ),
+    "huge-int": ('{"benchmarks": [{"extra_info": {"gbps": 1' + "0" * 400 + "}}]}", "gbps"),
+    "median": ('{"benchmarks": [{"stats": {"median": "1ms"}}]}', "stats.median is '1ms'"),
+    "group": ('{"benchmarks": [{"group": 5}]}', "benchmarks[0].group is 5, expected a string"),
+    "paired": ('{"benchmarks": [{"extra_info": {"paired": [1]}}]}', "paired is [1]"),
+    "variant": ('{"benchmarks": [{"extra_info": {"variant": 3}}]}', "variant is 3"),
+    "commit": ('{"benchmarks": [], "commit_info": [1]}', "commit_info is a list"),
 }
 
 
@@ -268,6 +283,45 @@ def test_cli_name_is_a_file_name_and_out_must_be_creatable(tmp_path: Path, capsy
         argv = ["bench", "--from-json", str(source), "--out", "/proc/sr_kernels_out"]
         assert cli_main.main(argv) == 2
         assert "cannot create it" in _one_line_error(capsys, "--out")
+
+
+def test_force_keeps_the_old_results_when_the_new_run_fails(tmp_path: Path, capsys):
+    """--force replaces the old files only with complete new ones: a run that writes nothing
+    (pytest selects no benchmark) or a source that is refused leaves them as they were."""
+    out = tmp_path / "out"
+    out.mkdir()
+    old = {name: f"earlier {name}" for name in ("r.json", "r.md", "r-speedups.png")}
+    for name, text in old.items():
+        (out / name).write_text(text)
+    empty_bench = tmp_path / "bench"
+    empty_bench.mkdir()
+    argv = ["bench", "--bench-dir", str(empty_bench), "--out", str(out), "--name", "r"]
+    assert cli_main.main(argv + ["--force"]) != 0
+    assert "pytest wrote no results" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"benchmarks": [{"extra_info": {"time_s": NaN}}]}')
+    argv = ["bench", "--from-json", str(bad), "--out", str(out), "--name", "r", "--force"]
+    assert cli_main.main(argv) == 2
+    assert {p.name: p.read_text() for p in out.iterdir()} == old  # and no partial files
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(_synthetic()))
+    argv = ["bench", "--from-json", str(source), "--out", str(out), "--name", "r", "--force"]
+    assert cli_main.main(argv) == 0
+    assert (out / "r.md").read_text().startswith("# sr_kernels benchmarks (results)")
+    assert (out / "r-speedups.png").read_bytes().startswith(PNG_MAGIC)
+    assert sorted(p.name for p in out.iterdir()) == sorted(old)
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_before_running(tmp_path, capsys):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs /proc (Linux): a folder no one can write to, even root")
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(_synthetic()))
+    assert cli_main.main(["bench", "--from-json", str(source), "--out", "/proc"]) == 2
+    assert "cannot write to it" in _one_line_error(capsys, "--out")
+    (tmp_path / "bench").mkdir()
+    assert cli_main.main(["bench", "--bench-dir", str(tmp_path / "bench"), "--out", "/proc"]) == 2
+    assert "cannot write to it" in _one_line_error(capsys, "--out")
 
 
 def test_run_suite_refuses_existing_outputs_before_running(tmp_path: Path, capsys):
@@ -436,6 +490,23 @@ def test_report_refuses_to_overwrite_any_of_its_files_unless_forced(tmp_path: Pa
     assert "did not start its stages" in (tmp_path / "r.md").read_text()
     # No benchmarks this time: the earlier chart is not left beside the new report.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.md", "work"]
+
+
+def test_report_out_stem_is_a_file_stem_outside_the_work_folder(tmp_path: Path, capsys):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "bench-x.json").write_text(json.dumps(_synthetic()))
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for stem in (str(folder), str(tmp_path / ".."), str(tmp_path / ".")):
+        assert benchmarking.main(["report", "--work", str(work), "--out-stem", stem]) == 2
+        assert "expected a file stem" in _one_line_error(capsys, "--out-stem")
+    # In the work folder --force would delete a stage's results before reading them.
+    argv = ["report", "--work", str(work), "--out-stem", str(work / "bench-x"), "--force"]
+    assert benchmarking.main(argv) == 2
+    assert "must not be in --work" in _one_line_error(capsys, "--out-stem")
+    assert json.loads((work / "bench-x.json").read_text()) == _synthetic()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "work"]
 
 
 def test_report_needs_an_existing_work_folder(tmp_path: Path, capsys):

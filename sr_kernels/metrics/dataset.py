@@ -12,7 +12,7 @@ from .protocols import Protocol
 _METRICS = ("psnr", "ssim")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # == compares the objects: == of tensors is elementwise
 class DatasetScores:
     """One metric over a dataset.
 
@@ -68,7 +68,10 @@ def evaluate_pairs(
     values: dict[str, list[torch.Tensor]] = {m: [] for m in metrics}
     for index, pair in enumerate(pairs):
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise TypeError(f"pairs[{index}] must be a (sr, hr) pair, got {type(pair).__name__}")
+            got = type(pair).__name__
+            if isinstance(pair, (tuple, list)):
+                got = f"a {got} of {len(pair)} items"
+            raise TypeError(f"pairs[{index}] must be a (sr, hr) pair, got {got}")
         sr, hr = pair
         for metric in metrics:
             try:

@@ -193,7 +193,8 @@ _ARRAY_DTYPES = ("uint8", "float16", "float32", "float64")
 
 def _to_tensor(array: np.ndarray) -> tuple[torch.Tensor, bool]:
     # C-contiguous and writable (torch warns on read-only arrays, e.g. np.asarray(PIL image)).
-    array = np.require(array, requirements=["C", "W"])
+    # Native byte order too: torch.from_numpy rejects big-endian arrays (FITS, some TIFFs).
+    array = np.require(array, dtype=array.dtype.newbyteorder("="), requirements=["C", "W"])
     if array.ndim == 2:
         return torch.from_numpy(array)[None, None], True
     return torch.from_numpy(array).permute(2, 0, 1)[None], False  # channels_last view, no copy
@@ -270,6 +271,8 @@ def modcrop(image: _Image, scale: int) -> _Image:
     """
     scale = _validate.positive_int(scale, "scale")
     h, w = _height_width(image)
+    if 0 < h < scale or 0 < w < scale:  # the crop would leave no pixels
+        raise ValueError(f"scale {scale} is larger than the {h}x{w} image (height x width)")
     h, w = h - h % scale, w - w % scale
     if isinstance(image, torch.Tensor):
         return image[..., :h, :w]
@@ -287,7 +290,7 @@ def degrade(hr: _Image, scale: int, *, edge: str = "mirror") -> _Image:
     """
     scale = _validate.positive_int(scale, "scale")
     h, w = _height_width(hr)
-    if scale > h or scale > w:
+    if scale > h or scale > w:  # also refuses an empty image (modcrop keeps it empty)
         raise ValueError(f"scale {scale} is larger than the {h}x{w} image (height x width)")
     cropped = modcrop(hr, scale)
     if isinstance(cropped, torch.Tensor):

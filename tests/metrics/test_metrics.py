@@ -220,3 +220,8 @@ def test_dataset_helpers_return_per_image_values_and_mean():
     mismatched = [pairs[0], (pairs[1][0], pairs[0][1])]
     with pytest.raises(ValueError, match=r"pairs\[1\]: .*same shape"):
         metrics.evaluate_pairs(mismatched, protocol)
+    with pytest.raises(TypeError, match=r"pairs\[0\] must be a \(sr, hr\) pair, got a tuple of 3"):
+        metrics.evaluate_pairs([(*pairs[0], pairs[0][0])], protocol)
+    # Scores compare as objects (== of their tensors would be elementwise, an error in `if`).
+    again = metrics.evaluate_pairs(pairs, protocol)["psnr"]
+    assert psnr == psnr and psnr != again and torch.equal(psnr.per_image, again.per_image)

@@ -457,3 +457,9 @@ def test_numpy_pil_helpers():
     for hr in (rgb, image, torch.from_numpy(rgb).permute(2, 0, 1)[None]):
         with pytest.raises(ValueError, match="scale 21 is larger than the 20x18 image"):
             ops.degrade(hr, 21)
+        with pytest.raises(ValueError, match="scale 19 is larger than the 20x18 image"):
+            ops.modcrop(hr, 19)  # would leave no pixels (was an empty image)
+    # Big-endian arrays (FITS, some TIFFs) resize like native ones (torch refuses to view them).
+    native = gray.astype(np.float32)
+    assert np.array_equal(ops.imresize_array(native.astype(">f4"), 0.5),
+                          ops.imresize_array(native, 0.5))  # fmt: skip
