@@ -882,7 +882,7 @@ def validation_report(
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by `sr-kernels bench` and `python -m sr_kernels.benchmarking run`."""
-    parser.add_argument("--bench-dir", default="bench", help="benchmark folder (default ./bench)")
+    parser.add_argument("--bench-dir", help="benchmark folder (default ./bench)")
     parser.add_argument("-k", dest="keyword", help="pytest -k expression selecting benchmarks")
     parser.add_argument(
         "--out", default="bench/results", help="output folder (default bench/results)"
@@ -901,9 +901,19 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace) -> int:
     extra = [a for a in (args.pytest_args or []) if a != "--"]
     if args.from_json:
+        ignored = [
+            name
+            for name, given in (("-k", args.keyword), ("--bench-dir", args.bench_dir))
+            if given is not None
+        ] + (["pytest arguments"] if extra else [])
+        if ignored:
+            return usage_error(
+                f"--from-json renders an existing file and runs nothing: "
+                f"{', '.join(ignored)} would be ignored"
+            )
         return render_from_args(args)
     return run_suite(
-        bench_dir=args.bench_dir,
+        bench_dir=args.bench_dir or "bench",
         out_dir=args.out,
         stem=args.name,
         keyword=args.keyword,
@@ -930,7 +940,10 @@ def render_from_args(args: argparse.Namespace) -> int:
         replace_staged(written)
     finally:
         remove_staged(written)
-    print(f"{len(rows)} results; wrote {outputs.markdown}, {outputs.png}")
+    ignored = len(data.get("benchmarks", [])) - len(rows)
+    entries = "entry" if ignored == 1 else "entries"
+    note = f" ({ignored} {entries} without sr_kernels' extra_info left out)" if ignored else ""
+    print(f"{len(rows)} results{note}; wrote {outputs.markdown}, {outputs.png}")
     return 0
 
 

@@ -252,6 +252,24 @@ def test_cli_from_json_rejects_what_is_not_pytest_benchmark_json(tmp_path: Path,
     assert not out.exists()  # checked before anything was created
 
 
+def test_cli_from_json_refuses_run_arguments_it_would_ignore(tmp_path: Path, capsys):
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(_synthetic()))
+    base = ["bench", "--from-json", str(source), "--out", str(tmp_path / "out")]
+    for extra, named in [
+        (["-k", "cpu"], "-k"),
+        (["--bench-dir", "bench"], "--bench-dir"),
+        (["--", "-x"], "pytest arguments"),
+    ]:
+        assert cli_main.main(base + extra) == 2
+        assert f"{named} would be ignored" in _one_line_error(capsys, "--from-json")
+    assert not (tmp_path / "out").exists()
+    assert cli_main.main(base) == 0
+    assert "6 results (1 entry without sr_kernels' extra_info left out)" in (
+        capsys.readouterr().out
+    )
+
+
 def test_cli_out_must_be_a_folder(tmp_path: Path, capsys):
     source = tmp_path / "results.json"
     source.write_text(json.dumps(_synthetic()))

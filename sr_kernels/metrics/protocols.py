@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ..ops._validate import positive_int
+from ..ops._validate import integer, positive_int
+from ..ops.metrics import resolve_data_range
 from .functional import Reduction, psnr, ssim
 
 
@@ -35,6 +36,17 @@ class Protocol:
     round_y: bool = False
     data_range: float | None = None
 
+    def __post_init__(self) -> None:
+        # Checked here, not at the first evaluated pair (a protocol is often built long before).
+        crop = integer(self.crop_border, "crop_border")
+        if crop < 0:
+            raise ValueError(f"crop_border must be >= 0, got {crop}")
+        for flag in ("y_channel", "quantize", "round_y"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{flag} must be a bool, got {type(getattr(self, flag)).__name__}")
+        if self.data_range is not None:
+            resolve_data_range(torch.float32, self.data_range)
+
     def kwargs(self) -> dict:
         """The metric keyword arguments (everything but the name)."""
         values = asdict(self)
@@ -45,13 +57,24 @@ class Protocol:
         self, sr: torch.Tensor, hr: torch.Tensor, reduction: Reduction = "none"
     ) -> torch.Tensor:
         """`sr_kernels.metrics.psnr` under this protocol."""
+        self._check_uint8(sr)
         return psnr(sr, hr, reduction=reduction, **self.kwargs())
 
     def ssim(
         self, sr: torch.Tensor, hr: torch.Tensor, reduction: Reduction = "none"
     ) -> torch.Tensor:
         """`sr_kernels.metrics.ssim` under this protocol."""
+        self._check_uint8(sr)
         return ssim(sr, hr, reduction=reduction, **self.kwargs())
+
+    def _check_uint8(self, sr: object) -> None:
+        if isinstance(sr, torch.Tensor) and sr.dtype == torch.uint8:
+            if self.data_range is not None and self.data_range != 255:
+                raise ValueError(
+                    f"protocol {self.name!r} has data_range={self.data_range} (floating-point "
+                    "images) but the images are uint8 (data_range 255): use a protocol with "
+                    "data_range=None, e.g. study_protocol(data_range=None)"
+                )
 
     def evaluate(
         self,

@@ -185,8 +185,24 @@ def test_presets():
     # The study: RGB in [0, 1], MAX = 1, no crop: 10 log10(1 / mse).
     expected = -10 * torch.log10(((sr.double() - hr.double()) ** 2).mean(dim=(1, 2, 3)))
     torch.testing.assert_close(study.psnr(sr, hr), expected, rtol=1e-12, atol=0)
-    with pytest.raises(ValueError, match="data_range must be 255"):
+    with pytest.raises(ValueError, match=r"uint8.*study_protocol\(data_range=None\)"):
         study.psnr((sr * 255).byte(), (hr * 255).byte())
+    with pytest.raises(ValueError, match="data_range must be 255"):  # the function itself
+        metrics.psnr((sr * 255).byte(), (hr * 255).byte(), **study.kwargs())
+    # Bad settings are refused when the protocol is made, not at its first pair.
+    for bad, error in [
+        (dict(data_range=0), ValueError),
+        (dict(data_range="1"), TypeError),
+        (dict(data_range=float("inf")), ValueError),
+    ]:
+        with pytest.raises(error, match="data_range"):
+            metrics.study_protocol(**bad)
+    with pytest.raises(ValueError, match="data_range"):
+        metrics.paper_protocol(2, data_range=-1.0)
+    with pytest.raises(ValueError, match="crop_border must be >= 0"):
+        metrics.Protocol("x", crop_border=-1)
+    with pytest.raises(TypeError, match="quantize must be a bool"):
+        metrics.Protocol("x", quantize=1)
     u8 = metrics.study_protocol(data_range=None)
     assert torch.isfinite(u8.psnr((sr * 255).byte(), (hr * 255).byte())).all()
 
