@@ -167,7 +167,7 @@ def _benchmark_problem(data: Any) -> str | None:
             if entry.get(key) is not None and not isinstance(entry[key], dict):
                 return f"benchmarks[{i}].{key} is {_kind(entry[key])}, expected an object"
         info, stats = entry.get("extra_info") or {}, entry.get("stats") or {}
-        fields = [("group", entry.get("group"), str)]
+        fields: list[tuple[str, Any, type]] = [("group", entry.get("group"), str)]
         fields += [(f"extra_info.{k}", info.get(k), str) for k in _STRING_FIELDS]
         fields += [(f"extra_info.{k}", info.get(k), float) for k in _NUMBER_FIELDS]
         fields += [("stats.median", stats.get("median"), float)]
@@ -936,7 +936,7 @@ def render_from_args(args: argparse.Namespace) -> int:
         return usage_error(problem)
     written = [outputs.markdown, outputs.png]
     try:
-        rows = render(source, *map(staged, written), data, source=source)
+        rows = render(source, staged(outputs.markdown), staged(outputs.png), data, source=source)
         replace_staged(written)
     finally:
         remove_staged(written)
