@@ -45,7 +45,7 @@ import pytest
 import torch
 
 from sr_kernels import ops
-from sr_kernels.ops import _registry
+from sr_kernels.ops import _backend_timings, _registry
 
 REPO = Path(__file__).resolve().parent.parent
 OURS = "ours"
@@ -312,6 +312,8 @@ def environment(device: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "git_sha": git_sha(),
         "cpu_threads": torch.get_num_threads(),
+        # The tables that order ours:auto's backend choice (sr-kernels tune), if any.
+        "backend_timings": ", ".join(_backend_timings.sources()) or "none (fixed order)",
     }
     if device == "cuda":
         capability = torch.cuda.get_device_capability()
