@@ -159,3 +159,30 @@ def test_tune_on_the_gpu_measures_cuda_and_triton(tmp_path):
     )
     assert {"cuda", "triton", "reference"} <= set(m.seconds) | set(m.unavailable)
     assert len(m.seconds) >= 2 and m.case is not None and m.case.arch.startswith("sm_")
+
+
+def test_merge_combines_tables_later_cases_replacing_earlier_ones(tmp_path, capsys):
+    def table(path, *records):
+        path.write_text(json.dumps({"format": timings.FORMAT, "entries": list(records)}))
+        return path
+
+    def record(dtype, **seconds):
+        return {"op": "pixel_shuffle", "arch": "sm_90", "dtype": dtype, "channels_last": True,
+                "sizes": {}, "seconds": seconds}  # fmt: skip
+
+    a = table(tmp_path / "a.json", record("float16", cuda=1.0, triton=2.0),
+              record("float32", cuda=1.0, triton=2.0))  # fmt: skip
+    b = table(tmp_path / "b.json", record("float16", triton=1.0, cuda=2.0))
+    out = tmp_path / "shipped.json"
+    assert main(["tune", "--merge", str(a), str(b), "--out", str(out)]) == 0
+    assert "merged 3 cases" in capsys.readouterr().out
+    entries = {e.case.dtype: e.seconds[0][0] for e in timings.read_table(out)}
+    assert entries == {"float16": "triton", "float32": "cuda"}
+    assert len(json.loads(out.read_text())["entries"]) == 2  # one record per case
+    # A source that is not a table: nothing written, the error names it.
+    before = out.read_text()
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    assert main(["tune", "--merge", str(a), str(bad), "--out", str(out)]) == 2
+    assert "bad.json" in capsys.readouterr().err
+    assert out.read_text() == before

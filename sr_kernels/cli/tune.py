@@ -72,6 +72,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--list", action="store_true", help="list the cases that would be measured and stop"
     )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        metavar="TABLE",
+        help="measure nothing: merge these timings tables into --out (later ones replace "
+        "earlier cases), e.g. a GPU run's table into sr_kernels/ops/backend_timings.json",
+    )
     parser.set_defaults(func=run)
 
 
@@ -82,6 +90,17 @@ def run(args: argparse.Namespace) -> int:
     from ..ops import _backend_timings
     from ..tools import tune_backends
 
+    out = args.out or _backend_timings.user_path()
+    problem = tune_backends.table_problem(out)
+    if args.merge:
+        if problem:
+            return usage_error(problem)
+        try:
+            count = tune_backends.merge_tables(args.merge, out)
+        except ValueError as error:
+            return usage_error(f"--merge: {error}")
+        print(f"merged {count} cases into {out}")
+        return 0
     device_name = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device_name == "cuda" and not torch.cuda.is_available():
         return usage_error("--device cuda: no CUDA device is visible")
@@ -93,8 +112,6 @@ def run(args: argparse.Namespace) -> int:
         for workload in workloads:
             print(f"{workload.label} {workload.dtype}")
         return 0
-    out = args.out or _backend_timings.user_path()
-    problem = tune_backends.table_problem(out)
     if problem:
         return usage_error(problem)
     measurements = tune_backends.tune(workloads, device, out, args.min_time, args.rounds)

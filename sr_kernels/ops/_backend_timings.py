@@ -130,7 +130,8 @@ def entry_to_json(case: Case, seconds: dict[str, float], **extra: Any) -> dict[s
     }
 
 
-def _entry_from_json(record: Any, source: str) -> Entry:
+def entry_from_json(record: Any, source: str) -> Entry:
+    """One JSON record (`entry_to_json`) checked; ValueError saying what is wrong."""
     if not isinstance(record, dict):
         raise ValueError(f"an entry is a {type(record).__name__}, not an object")
     missing = {"op", "arch", "dtype", "channels_last", "sizes", "seconds"} - record.keys()
@@ -153,8 +154,9 @@ def _entry_from_json(record: Any, source: str) -> Entry:
     return Entry(case, ordered, source)
 
 
-def read_table(path: str | Path) -> list[Entry]:
-    """The entries of one timings file; ValueError naming the file when it is not one."""
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """The JSON records of one timings file, each checked; ValueError naming the file when it
+    is not a timings table."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -165,9 +167,16 @@ def read_table(path: str | Path) -> list[Entry]:
     if not isinstance(data.get("entries"), list):
         raise ValueError(f"backend timings file {path}: 'entries' must be a list")
     try:
-        return [_entry_from_json(record, str(path)) for record in data["entries"]]
+        for record in data["entries"]:
+            entry_from_json(record, str(path))
     except (ValueError, TypeError) as error:
         raise ValueError(f"backend timings file {path}: {error}") from None
+    return data["entries"]
+
+
+def read_table(path: str | Path) -> list[Entry]:
+    """The entries of one timings file; ValueError naming the file when it is not one."""
+    return [entry_from_json(record, str(path)) for record in read_records(path)]
 
 
 def shipped_path() -> Path:

@@ -253,7 +253,8 @@ def _select_constant(op: str, meta_items: tuple[tuple[str, Any], ...], forced: s
 
 def choices() -> list[tuple[str, dict[str, Any], str | None, str]]:
     """The choices made so far: (op, metadata, forced backend or None, backend chosen)."""
-    return [(op, dict(items), forced, chosen) for (op, items, forced), chosen in _chosen.items()]
+    made = list(_chosen.items())  # one C call: a snapshot even while other threads choose
+    return [(op, dict(items), forced, chosen) for (op, items, forced), chosen in made]
 
 
 def forget_choices() -> None:

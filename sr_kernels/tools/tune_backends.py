@@ -323,27 +323,32 @@ def merge_into_table(path: Path, records: Sequence[dict[str, Any]]) -> None:
     """Add `records` to the table at `path` (created if absent); records of the same case
     replace the old ones. Written to a temporary file and renamed, so a reader never sees half
     a table."""
-    existing: list[dict[str, Any]] = []
-    if path.exists():
-        _backend_timings.read_table(path)  # refuses anything that is not a timings table
-        existing = json.loads(path.read_text())["entries"]
+    existing = _backend_timings.read_records(path) if path.exists() else []
 
-    def key(record: dict[str, Any]) -> tuple:
-        return (
-            record["op"],
-            record["arch"],
-            record["dtype"],
-            record["channels_last"],
-            tuple(sorted(record["sizes"].items())),
-        )
+    def case(record: dict[str, Any]) -> _backend_timings.Case:
+        return _backend_timings.entry_from_json(record, str(path)).case
 
-    new_keys = {key(record) for record in records}
-    entries = [record for record in existing if key(record) not in new_keys] + list(records)
+    merged: dict[_backend_timings.Case, dict[str, Any]] = {}
+    for record in [*existing, *records]:
+        merged[case(record)] = record
     path.parent.mkdir(parents=True, exist_ok=True)
+    entries = list(merged.values())
     text = json.dumps({"format": _backend_timings.FORMAT, "entries": entries}, indent=1)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
         tmp.write(text + "\n")
     os.replace(tmp.name, path)
+
+
+def merge_tables(sources: Sequence[Path], out: Path) -> int:
+    """Merge timings tables into `out` (later sources replace earlier cases); the number of
+    records merged. Every source is checked before `out` is touched."""
+    problem = table_problem(out)
+    if problem:
+        raise ValueError(problem)
+    records = [record for source in sources for record in _backend_timings.read_records(source)]
+    merge_into_table(out, records)
+    _registry.reload_backend_timings()
+    return len(records)
 
 
 def record_of(measurement: Measurement, device: torch.device) -> dict[str, Any]:
