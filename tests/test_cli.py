@@ -93,8 +93,8 @@ def test_demo_runs_each_available_step(capsys):
     assert f"ran: pixel_unshuffle on {expected_backend}" in out
 
 
-@pytest.mark.parametrize("size", ["8", "10", "11", "13", "33", "-2", "big"])
-def test_demo_size_too_small_or_odd_is_a_usage_error(size, capsys):
+@pytest.mark.parametrize("size", ["8", "10", "11", "13", "33", "-2", "big", "4098", "200000"])
+def test_demo_size_too_small_too_large_or_odd_is_a_usage_error(size, capsys):
     """Sizes 8..11 passed the old check but SSIM needs 11x11 and pixel_unshuffle an even size:
     the demo then exited 1 with FAILED steps. Now argparse refuses them, naming --size."""
     with pytest.raises(SystemExit) as error:
@@ -102,7 +102,9 @@ def test_demo_size_too_small_or_odd_is_a_usage_error(size, capsys):
     assert error.value.code == 2
     err = capsys.readouterr().err
     assert "argument --size" in err
-    assert f"even integer >= {demo.MIN_SIZE}" in err or "must be an integer" in err
+    assert f"even integer from {demo.MIN_SIZE} to {demo.MAX_SIZE}" in err or (
+        "must be an integer" in err
+    )
 
 
 def test_demo_repeats_below_one_is_a_usage_error(capsys):

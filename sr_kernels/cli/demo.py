@@ -87,10 +87,14 @@ STEPS: tuple[Step, ...] = (
     Step("metrics.psnr", "PSNR of a perturbed copy", lambda im: ((_noisy(im), im), _RANGE)),
     Step("metrics.ssim", "SSIM of a perturbed copy", lambda im: ((_noisy(im), im), _RANGE)),
     Step("ops.conv2d_act", "conv 3x3, 3 -> 64 channels + ReLU (EDSR head)", _head_inputs),
-    Step("ops.residual_block", "EDSR residual block, 64 channels, 64x64", _residual_block_inputs),
+    Step(
+        "ops.residual_block",
+        "EDSR residual block, 64 channels, <= 64x64 crop",
+        _residual_block_inputs,
+    ),
     Step(
         "ops.conv_pixel_shuffle",
-        "conv 64 -> 256 + pixel_shuffle (r = 2), 64x64",
+        "conv 64 -> 256 + pixel_shuffle (r = 2), <= 64x64 crop",
         _upsampler_inputs,
     ),
 )
@@ -101,15 +105,19 @@ _WIDTH = max(len(step.target) for step in STEPS)
 # The smallest image every step accepts: SSIM's 11x11 'valid' window needs 11 pixels a side,
 # and pixel_unshuffle / pixel_shuffle with r = 2 need an even size; so even and at least 12.
 MIN_SIZE = 12
+# A demo, not a benchmark: 4096 x 4096 RGB is 200 MB in float32 (a few copies are made), and
+# larger sizes only end in an allocation error.
+MAX_SIZE = 4096
 
 
 def _size(text: str) -> int:
-    """argparse type of --size: an even integer >= MIN_SIZE (argparse names the option)."""
+    """argparse type of --size: an even integer in [MIN_SIZE, MAX_SIZE] (argparse names the
+    option)."""
     value = _args.integer(text)
-    if value < MIN_SIZE or value % 2:
+    if value < MIN_SIZE or value % 2 or value > MAX_SIZE:
         raise argparse.ArgumentTypeError(
-            f"must be an even integer >= {MIN_SIZE} (SSIM's window needs 11x11 pixels and "
-            f"the r = 2 pixel (un)shuffle an even size), got {value}"
+            f"must be an even integer from {MIN_SIZE} to {MAX_SIZE} (SSIM's window needs 11x11 "
+            f"pixels and the r = 2 pixel (un)shuffle an even size), got {value}"
         )
     return value
 
@@ -191,7 +199,7 @@ def register(subparsers: Any) -> None:
         "--size",
         type=_size,
         default=256,
-        help=f"image height and width: even, at least {MIN_SIZE} (256)",
+        help=f"image height and width: even, {MIN_SIZE} to {MAX_SIZE} (256)",
     )
     parser.add_argument(
         "--repeats", type=_args.positive_int, default=5, help="timed runs per op (median; 5)"
