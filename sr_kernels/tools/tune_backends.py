@@ -21,8 +21,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,49 +257,30 @@ def measure(
     two can: there is nothing to choose)."""
     result = Measurement(workload)
     call = workload.make(device)
-    with _fixed_order():  # the fixed order's choice, and the metadata the op dispatches with
-        call()
-        made = [
-            (meta, chosen)
-            for op, meta, forced, chosen in _registry.choices()
-            if op == workload.op and forced is None
-        ]
-    if not made:
-        raise RuntimeError(f"{workload.label}: the call did not dispatch {workload.op}")
-    meta, result.fixed_choice = made[-1]
-    result.case = _backend_timings.case_of(workload.op, meta)
+    _registry.forget_choices()  # so that the choices below are this workload's
     candidates = {}
     for backend in _registry.candidate_backends(workload.op, device.type):
         forced = _forced(call, backend)
         try:
             forced()
-        except _registry.BackendUnavailableError as error:
+        except _registry.BackendUnavailableError as error:  # its capability check refused
             result.unavailable[backend] = str(error)
             continue
         except Exception as error:  # a kernel that fails is reported, not timed, not fatal
             result.unavailable[backend] = f"failed: {type(error).__name__}: {error}"
-            continue
-        candidates[backend] = forced
+        else:
+            candidates[backend] = forced
+        # The fixed order picks the first backend whose capability check accepts the inputs.
+        result.fixed_choice = result.fixed_choice or backend
+    # The metadata the op dispatched with (the same for every forced backend).
+    metas = [meta for op, meta, _, _ in _registry.choices() if op == workload.op]
+    if not metas:
+        raise RuntimeError(f"{workload.label}: no backend accepted the inputs of {workload.op}")
+    result.case = _backend_timings.case_of(workload.op, metas[0])
     if len(candidates) >= 2:
         result.seconds = interleaved_medians(candidates, device, min_time_s, rounds)
     _registry.forget_choices()
     return result
-
-
-@contextmanager
-def _fixed_order() -> Iterator[None]:
-    """Within the block the registry chooses from its fixed order (timings tables unread)."""
-    saved = os.environ.get(_backend_timings.ENV_VAR)
-    os.environ[_backend_timings.ENV_VAR] = "off"
-    _registry.reload_backend_timings()
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ[_backend_timings.ENV_VAR]
-        else:
-            os.environ[_backend_timings.ENV_VAR] = saved
-        _registry.reload_backend_timings()
 
 
 # ---------------------------------------------------------------------------------------------
