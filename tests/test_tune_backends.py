@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -186,3 +187,45 @@ def test_merge_combines_tables_later_cases_replacing_earlier_ones(tmp_path, caps
     assert main(["tune", "--merge", str(a), str(bad), "--out", str(out)]) == 2
     assert "bad.json" in capsys.readouterr().err
     assert out.read_text() == before
+
+
+def test_merge_keeps_a_symlink_and_a_readable_mode(tmp_path):
+    source = tmp_path / "a.json"
+    source.write_text(json.dumps({"format": timings.FORMAT, "entries": []}))
+    target = tmp_path / "shared.json"
+    target.write_text(json.dumps({"format": timings.FORMAT, "entries": []}))
+    target.chmod(0o644)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert main(["tune", "--merge", str(source), "--out", str(link)]) == 0
+    assert link.is_symlink() and (target.stat().st_mode & 0o777) == 0o644
+    fresh = tmp_path / "new" / "t.json"
+    assert main(["tune", "--merge", str(source), "--out", str(fresh)]) == 0
+    assert (fresh.stat().st_mode & 0o777) == 0o644  # not the temporary file's 0600
+    assert sorted(p.name for p in fresh.parent.iterdir()) == ["t.json"]
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_measuring(capsys):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs /proc (Linux): a folder no one can write to, even root")
+    assert main(["tune", "--device", "cpu", "--ops", "imresize", "--out", "/proc/t.json"]) == 2
+    assert "cannot write in /proc" in capsys.readouterr().err
+
+
+@needs_cpu_backend
+def test_an_interrupted_tune_keeps_its_cases_and_exits_130(tmp_path, monkeypatch, capsys):
+    real_measure = tune_backends.measure
+    calls = []
+
+    def measure_then_interrupt(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_measure(*args, **kwargs)
+
+    monkeypatch.setattr(tune_backends, "measure", measure_then_interrupt)
+    out = tmp_path / "t.json"
+    argv = ["tune", "--device", "cpu", "--ops", "imresize", "--out", str(out)]
+    assert main(argv + ["--min-time", "0.001", "--rounds", "1"]) == 130
+    assert "interrupted after 1 of 4 cases" in capsys.readouterr().out
+    assert len(timings.read_table(out)) == 1

@@ -134,7 +134,7 @@ def _timings_line() -> str:
         )
     archs = ", ".join(sorted({entry.case.arch for entry in entries}))
     files = ", ".join(_backend_timings.sources())
-    return f"measured backends first: {len(entries)} cases ({archs}) from {files}"
+    return f"measured backends fastest first: {len(entries)} cases ({archs}) from {files}"
 
 
 def _print_section(title: str, rows: list[tuple[str, str]]) -> None:

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..benchmarking import usage_error
-    from ..ops import _backend_timings
+    from ..ops import _backend_timings, _registry
     from ..tools import tune_backends
 
     out = args.out or _backend_timings.user_path()
@@ -114,10 +114,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if problem:
         return usage_error(problem)
-    measurements = tune_backends.tune(workloads, device, out, args.min_time, args.rounds)
+    forced = _registry.forced_backend()
+    if forced is not None:  # the tuner forces each backend itself; the note is for afterwards
+        print(f"note: SR_KERNELS_BACKEND={forced} is set: ops use it, not the table, while it is")
+    try:
+        measurements = tune_backends.tune(workloads, device, out, args.min_time, args.rounds)
+    except OSError as error:  # the table could not be written after all
+        return usage_error(f"--out {out}: cannot write the table ({error})")
     print(tune_backends.summary_table(measurements))
     timed = sum(1 for m in measurements if m.seconds)
     print(f"\n{timed} of {len(measurements)} cases timed; table: {out}")
+    if len(measurements) < len(workloads):
+        return 130  # interrupted (Ctrl-C): the cases measured are in the table
     if args.out is not None and args.out.resolve() != _backend_timings.user_path().resolve():
         print(
             f"The automatic choice reads it when {_backend_timings.ENV_VAR}={out} is set "

@@ -3,8 +3,9 @@
 STYLE.md section 6 asks the automatic mode for the fastest backend, and no fixed order is the
 fastest everywhere (the Triton or CUDA kernel, or cuDNN through the reference, depending on
 channels, dtype and GPU). A timings table, written by ``sr-kernels tune``, holds for each
-measured case the median time of every backend that could serve it; the registry then tries
-backends fastest first for inputs of that case and keeps its fixed order otherwise.
+measured case the median time of every backend that could serve it; for inputs of that case the
+registry re-sorts the measured backends fastest first among the places they hold in its fixed
+order (a backend not timed keeps its place) and keeps the fixed order otherwise.
 
 A case is (op, architecture, dtype, memory format, the op's other metadata fields: channels,
 out_channels, kernel_size, r, y_channel, ...). Inputs use the measurement of the same op,
@@ -141,13 +142,21 @@ def entry_from_json(record: Any, source: str) -> Entry:
     if not isinstance(sizes, dict) or not isinstance(seconds, dict) or not seconds:
         raise ValueError("an entry's 'sizes' must be an object and 'seconds' a non-empty object")
     for backend, value in seconds.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1e9:
             raise ValueError(f"seconds of {backend!r} must be a positive number, got {value!r}")
+    for name in ("op", "arch", "dtype"):
+        if not isinstance(record[name], str):
+            raise ValueError(f"an entry's {name!r} must be a string, got {record[name]!r}")
+    if not isinstance(record["channels_last"], bool):
+        raise ValueError(f"'channels_last' must be true or false, got {record['channels_last']!r}")
+    for name, value in sizes.items():  # hashable scalars the registry's metadata can hold
+        if not (isinstance(value, (bool, str)) or (_is_size(value) and 0 < value < 2**63)):
+            raise ValueError(f"size {name!r} must be a positive int, bool or string: {value!r:.40}")
     case = Case(
-        str(record["op"]),
-        str(record["arch"]),
-        str(record["dtype"]),
-        bool(record["channels_last"]),
+        record["op"],
+        record["arch"],
+        record["dtype"],
+        record["channels_last"],
         tuple(sorted(sizes.items())),
     )
     ordered = tuple(sorted(((str(b), float(s)) for b, s in seconds.items()), key=lambda i: i[1]))
@@ -227,7 +236,8 @@ def sources() -> list[str]:
 
 
 def reload() -> None:
-    """Read the tables again at the next lookup (the registry also forgets its choices)."""
+    """Read the tables again at the next lookup (`_registry.reload_backend_timings` also
+    forgets the choices made with the old ones)."""
     _entries.cache_clear()
 
 
@@ -237,10 +247,7 @@ def measurement_for(op: str, meta: dict[str, Any]) -> Entry | None:
     if not table:
         return None
     wanted = case_of(op, meta)
-    exact = table.get(wanted)
-    if exact is not None:
-        return exact
-    best, best_distance = None, math.inf
+    best, best_key = None, None
     for case, entry in table.items():
         if (case.op, case.arch, case.dtype, case.channels_last) != (
             wanted.op,
@@ -250,16 +257,23 @@ def measurement_for(op: str, meta: dict[str, Any]) -> Entry | None:
         ):
             continue
         distance = size_distance(case.sizes, wanted.sizes)
-        if distance is not None and distance < best_distance:
-            best, best_distance = entry, distance
+        if distance is None:
+            continue
+        # Equally near measurements (C = 128 between 64 and 256): the smaller sizes, whatever
+        # the order of the files (sizes differ only in ints here: size_distance checked).
+        key = (distance, case.sizes)
+        if best_key is None or key < best_key:
+            best, best_key = entry, key
     return best
 
 
 def measured_order(op: str, meta: dict[str, Any], order: tuple[str, ...]) -> tuple[str, ...]:
-    """`order` with its measured backends first, fastest first; the others keep their place
-    after them. `order` itself when nothing was measured for these inputs."""
+    """`order` with its measured backends re-sorted fastest first among the places they hold;
+    a backend the measurement did not time (not available when it was made) keeps its place,
+    so it is not put behind the reference. `order` itself when nothing was measured."""
     entry = measurement_for(op, meta)
     if entry is None:
         return order
-    measured = tuple(backend for backend, _ in entry.seconds if backend in order)
-    return measured + tuple(backend for backend in order if backend not in measured)
+    fastest_first = iter(backend for backend, _ in entry.seconds if backend in order)
+    timed = {backend for backend, _ in entry.seconds}
+    return tuple(next(fastest_first) if backend in timed else backend for backend in order)

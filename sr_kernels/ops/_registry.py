@@ -8,8 +8,8 @@ sizes), so the decision is the same under torch.compile and never looks at data.
 Policy:
 * explicit (``use_backend(name)`` or ``SR_KERNELS_BACKEND=name``): that backend or an error
   naming why it cannot serve; never a silent substitute.
-* automatic: the op's preference order for the tensors' device, with the backends measured for
-  such inputs first, fastest first (`_backend_timings`: tables written by ``sr-kernels tune``);
+* automatic: the op's preference order for the tensors' device, the backends measured for such
+  inputs re-sorted fastest first (`_backend_timings`: tables written by ``sr-kernels tune``);
   CPU tensors never go to the Triton interpreter (a testing device, chosen only explicitly).
 """
 
@@ -234,6 +234,7 @@ def _select(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None
 # op calls are often small, and on a CPU whose caches the previous call's tensors flushed every
 # Python step of a full selection costs microseconds.
 _chosen: dict[tuple[str, tuple[tuple[str, Any], ...], str | None], str] = {}
+_generation = [0]  # bumped by forget_choices
 
 
 @torch.compiler.assume_constant_result
@@ -243,11 +244,13 @@ def _select_constant(op: str, meta_items: tuple[tuple[str, Any], ...], forced: s
     key = (op, meta_items, forced)
     backend = _chosen.get(key)
     if backend is None:
+        generation = _generation[0]
         backend = _select(op, meta_items, forced)
         slot = _OPS[op].slots[backend]
         if slot.function is None:
             slot.function = getattr(_module(_OPS[op].modules[backend]), op)
-        _chosen[key] = backend
+        if generation == _generation[0]:  # not made from tables forgotten meanwhile
+            _chosen[key] = backend
     return backend
 
 
@@ -259,6 +262,7 @@ def choices() -> list[tuple[str, dict[str, Any], str | None, str]]:
 
 def forget_choices() -> None:
     """Choose again at the next call of every op (after the timings tables changed)."""
+    _generation[0] += 1
     _chosen.clear()
 
 

@@ -288,7 +288,8 @@ def measure(
 
 
 def table_problem(path: Path) -> str | None:
-    """Why `path` cannot take our table (a file that is something else is never replaced)."""
+    """Why `path` cannot take our table (a file that is something else is never replaced);
+    checked before any measurement, so that a long run does not end in a write error."""
     if path.is_dir():
         return f"{path} is a folder; --out names the table file"
     if path.exists():
@@ -296,6 +297,12 @@ def table_problem(path: Path) -> str | None:
             _backend_timings.read_table(path)
         except ValueError as error:
             return f"{error}; it is not replaced: choose another --out"
+    folder = path.resolve().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        return f"--out {path}: cannot write in {folder} ({error.strerror or error})"
     return None
 
 
@@ -311,11 +318,19 @@ def merge_into_table(path: Path, records: Sequence[dict[str, Any]]) -> None:
     merged: dict[_backend_timings.Case, dict[str, Any]] = {}
     for record in [*existing, *records]:
         merged[case(record)] = record
+    path = path.resolve()  # a symlink's target is updated, the link kept
     path.parent.mkdir(parents=True, exist_ok=True)
     entries = list(merged.values())
     text = json.dumps({"format": _backend_timings.FORMAT, "entries": entries}, indent=1)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        tmp.write(text + "\n")
+        try:
+            tmp.write(text + "\n")
+            tmp.flush()
+            os.chmod(tmp.name, mode)  # NamedTemporaryFile makes it 0600
+        except BaseException:
+            os.unlink(tmp.name)
+            raise
     os.replace(tmp.name, path)
 
 

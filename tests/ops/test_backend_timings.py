@@ -123,17 +123,28 @@ def test_the_nearest_measurement_of_the_same_kind_decides(tables):
     assert timings.measured_order("residual_block", cpu_meta(channels=64), order) == order
 
 
-def test_measured_backends_go_first_the_others_keep_their_place(tables):
+def test_measured_backends_are_sorted_among_their_places_the_others_keep_theirs(tables):
     tables.use(
         tables.write(
             tables.user_path.parent / "t.json",
-            [
-                record(op="conv", sizes={}, triton=1.0, reference=3.0, elsewhere=0.5),
-            ],
+            [record(op="conv", sizes={}, reference=1.0, triton=3.0, elsewhere=0.5)],
         )
     )
     order = timings.measured_order("conv", cpu_meta(), ("cuda", "triton", "reference"))
-    assert order == ("triton", "reference", "cuda")  # 'elsewhere' is not in the op's order
+    # cuda was not timed (not available when measured): it keeps its place ahead of the
+    # reference; 'elsewhere' is not in the op's order.
+    assert order == ("cuda", "reference", "triton")
+    order = timings.measured_order("conv", cpu_meta(), ("triton", "reference"))
+    assert order == ("reference", "triton")
+
+
+def test_equally_near_measurements_decide_the_same_way_in_any_file_order(tables):
+    small = record(op="conv", sizes={"channels": 64}, reference=1.0, cpu=2.0)
+    large = record(op="conv", sizes={"channels": 256}, cpu=1.0, reference=2.0)
+    for records in ([small, large], [large, small]):
+        tables.use(tables.write(tables.user_path.parent / "t.json", records))
+        entry = timings.measurement_for("conv", cpu_meta(channels=128))
+        assert dict(entry.case.sizes) == {"channels": 64}
 
 
 @needs_cpu_backend
@@ -197,6 +208,36 @@ def test_later_tables_replace_earlier_entries_of_the_same_case(tables):
             json.dumps({"format": timings.FORMAT, "entries": [dict(record(), seconds={})]}),
             "non-empty",
         ),
+        # Values that slipped through and crashed every op call (unhashable, overflowing) or
+        # changed the choice (bool("false") is True).
+        (
+            json.dumps({"format": timings.FORMAT, "entries": [record(sizes={"c": {"a": 1}})]}),
+            "size 'c'",
+        ),
+        (
+            json.dumps({"format": timings.FORMAT, "entries": [record(sizes={"c": [64]})]}),
+            "size 'c'",
+        ),
+        (
+            json.dumps({"format": timings.FORMAT, "entries": [record(sizes={"c": 10**400})]}),
+            "size 'c'",
+        ),
+        (
+            json.dumps({"format": timings.FORMAT, "entries": [record(cpu=10**400)]}),
+            "seconds of 'cpu'",
+        ),
+        (
+            json.dumps({"format": timings.FORMAT, "entries": [record(cpu=float("inf"))]}),
+            "seconds of 'cpu'",
+        ),
+        (
+            json.dumps({"format": timings.FORMAT, "entries": [record(channels_last="false")]}),
+            "'channels_last' must be true or false",
+        ),
+        (
+            json.dumps({"format": timings.FORMAT, "entries": [record(op=5)]}),
+            "'op' must be a string",
+        ),
     ],
 )
 def test_a_broken_table_named_explicitly_is_an_error_naming_it(tables, tmp_path, content, message):
@@ -214,9 +255,11 @@ def test_a_missing_table_named_explicitly_is_an_error(tables, tmp_path):
         timings.entries()
 
 
-def test_a_broken_user_table_is_skipped_with_a_warning(tables):
+@pytest.mark.parametrize("content", ["{not json", json.dumps(
+    {"format": timings.FORMAT, "entries": [record(sizes={"c": {"a": 1}})]})])  # fmt: skip
+def test_a_broken_user_table_is_skipped_with_a_warning(tables, content):
     tables.user_path.parent.mkdir(parents=True)
-    tables.user_path.write_text("{not json")
+    tables.user_path.write_text(content)
     tables.write(tables.shipped_path, [record()])
     with pytest.warns(UserWarning, match="ignored"):
         entries = timings.entries()
@@ -249,3 +292,22 @@ def test_the_measured_choice_is_a_trace_time_constant_under_compile(tables):
     assert torch.equal(compiled(x), torch.nn.functional.pixel_shuffle(x, 2))
     chosen = {backend for op, _, forced, backend in _registry.choices() if op == "pixel_shuffle"}
     assert chosen == {"reference"}
+
+
+def test_a_choice_made_while_the_tables_are_reloaded_is_not_kept(monkeypatch):
+    """A choice made from tables that another thread reloads meanwhile is used once, not
+    remembered (it would outlive the reload)."""
+    real_select = _registry._select
+
+    def select_while_reloading(*args):
+        chosen = real_select(*args)
+        _registry.forget_choices()  # as reload_backend_timings from another thread
+        return chosen
+
+    monkeypatch.setattr(_registry, "_select", select_while_reloading)
+    _registry.forget_choices()
+    assert _registry.select("pixel_shuffle", cpu_meta()) in ("cpu", "reference")
+    assert [c for c in _registry.choices() if c[0] == "pixel_shuffle"] == []
+    monkeypatch.undo()
+    _registry.select("pixel_shuffle", cpu_meta())
+    assert [c[0] for c in _registry.choices()] == ["pixel_shuffle"]
