@@ -107,6 +107,9 @@ def test_cli_argument_errors(capsys):
         main(["tune", "--rounds", "0"])
     assert "--rounds" in capsys.readouterr().err
     with pytest.raises(SystemExit):
+        main(["tune", "--min-time", "nan"])
+    assert "--min-time: must be a finite number > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
         main(["tune", "--ops", "no_such_op"])
     if not torch.cuda.is_available():
         assert main(["tune", "--device", "cuda"]) == 2
