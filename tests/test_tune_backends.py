@@ -32,7 +32,7 @@ def _isolated_tables(monkeypatch, tmp_path):
 
 def small_workloads():
     return [
-        tune_backends._pixel_shuffle((1, 16, 6, 10), "float32", False),
+        tune_backends._pixel_shuffle("pixel_shuffle", (1, 16, 6, 10), "float32", False),
         tune_backends._metric("psnr_mse", (2, 3, 20, 24), "uint8", True, True),
     ]
 
@@ -232,3 +232,13 @@ def test_an_interrupted_tune_keeps_its_cases_and_exits_130(tmp_path, monkeypatch
     assert main(argv + ["--min-time", "0.001", "--rounds", "1"]) == 130
     assert "interrupted after 1 of 4 cases" in capsys.readouterr().out
     assert len(timings.read_table(out)) == 1
+
+
+def test_every_op_with_a_choice_on_the_gpu_has_tuning_cases():
+    """A new op with two GPU backends gets workloads in tune_backends (CONTRIBUTING: adding an
+    op), or the automatic choice would never use measurements for it."""
+    choosable = {op for op in _registry.registered_ops()
+                 if len(_registry.candidate_backends(op, "cuda")) > 1}  # fmt: skip
+    assert choosable == set(tune_backends.TUNABLE_OPS)
+    listed = {w.op for w in tune_backends.default_workloads("cuda")}
+    assert listed == choosable

@@ -37,6 +37,7 @@ TUNABLE_OPS = (
     "conv_pixel_shuffle",
     "conv2d_act",
     "pixel_shuffle",
+    "pixel_unshuffle",
     "psnr_mse",
     "ssim_mean",
     "imresize",
@@ -131,13 +132,16 @@ def _conv_layer(c_in: int, c_out: int, k: int, hw: tuple[int, int], dtype: str) 
     return Workload("conv2d_act", label, dtype, True, make)
 
 
-def _pixel_shuffle(shape: tuple[int, ...], dtype: str, nhwc: bool) -> Workload:
+def _pixel_shuffle(op: str, shape: tuple[int, ...], dtype: str, nhwc: bool) -> Workload:
+    """pixel_shuffle or pixel_unshuffle (r = 2) of an input of `shape`."""
+    function = getattr(ops, op)
+
     def make(device: torch.device) -> Callable[[], Any]:
         x = _image(shape, getattr(torch, dtype), device, nhwc)
-        return lambda: ops.pixel_shuffle(x, 2)
+        return lambda: function(x, 2)
 
-    label = f"pixel_shuffle r=2 {'x'.join(map(str, shape))} {_layout_name(nhwc)}"
-    return Workload("pixel_shuffle", label, dtype, nhwc, make)
+    label = f"{op} r=2 {'x'.join(map(str, shape))} {_layout_name(nhwc)}"
+    return Workload(op, label, dtype, nhwc, make)
 
 
 def _metric(op: str, shape: tuple[int, ...], dtype: str, nhwc: bool, y_channel: bool) -> Workload:
@@ -195,7 +199,11 @@ def default_workloads(
             out.append(_conv_layer(c_in, c_out, k, (512, 512) if gpu else (32, 32), dtype))
     for nhwc in (True, False):
         for dtype in ("uint8", "bfloat16", "float16", "float32"):
-            out.append(_pixel_shuffle((1, 256, *hw) if gpu else (1, 64, *hw), dtype, nhwc))
+            c = 256 if gpu else 64  # unshuffle: the shuffle's output, back
+            out.append(_pixel_shuffle("pixel_shuffle", (1, c, *hw), dtype, nhwc))
+            out.append(
+                _pixel_shuffle("pixel_unshuffle", (1, c // 4, hw[0] * 2, hw[1] * 2), dtype, nhwc)
+            )
         for dtype in ("uint8", "float32"):
             for op in ("psnr_mse", "ssim_mean"):
                 for y_channel in (True, False):
