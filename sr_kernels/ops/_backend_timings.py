@@ -5,7 +5,8 @@ fastest everywhere (the Triton or CUDA kernel, or cuDNN through the reference, d
 channels, dtype and GPU). A timings table, written by ``sr-kernels tune``, holds for each
 measured case the median time of every backend that could serve it; for inputs of that case the
 registry re-sorts the measured backends fastest first among the places they hold in its fixed
-order (a backend not timed keeps its place) and keeps the fixed order otherwise.
+order (within 5% of the fastest counts as a tie, which the fixed order decides; a backend not
+timed keeps its place) and keeps the fixed order otherwise.
 
 A case is (op, architecture, dtype, memory format, the op's other metadata fields: channels,
 out_channels, kernel_size, r, y_channel, ...). Inputs use the measurement of the same op,
@@ -46,6 +47,7 @@ FILE_NAME = "backend_timings.json"
 # it), the dtype and the memory format (matched exactly, kept apart for readability).
 _NOT_SIZES = frozenset({"device", "device_index", "dtype", "channels_last"})
 _MAX_LOG2_DISTANCE = 2.0  # a measurement applies to sizes within a factor of 4
+TIE = 0.05  # backends within 5% of the fastest time count as equally fast
 
 
 @dataclass(frozen=True)
@@ -267,13 +269,28 @@ def measurement_for(op: str, meta: dict[str, Any]) -> Entry | None:
     return best
 
 
-def measured_order(op: str, meta: dict[str, Any], order: tuple[str, ...]) -> tuple[str, ...]:
-    """`order` with its measured backends re-sorted fastest first among the places they hold;
-    a backend the measurement did not time (not available when it was made) keeps its place,
-    so it is not put behind the reference. `order` itself when nothing was measured."""
-    entry = measurement_for(op, meta)
-    if entry is None:
+def ranked(seconds: dict[str, float], order: tuple[str, ...]) -> tuple[str, ...]:
+    """`order` with its timed backends re-sorted fastest first among the places they hold.
+
+    Backends within `TIE` of the fastest count as equally fast and keep their fixed order
+    (a 1% difference is noise on a busy machine, and the choice should not flip with it); a
+    backend not timed (not available when measured) keeps its place, so it is not put behind
+    the reference."""
+    timed = [backend for backend in order if backend in seconds]
+    if not timed:
         return order
-    fastest_first = iter(backend for backend, _ in entry.seconds if backend in order)
-    timed = {backend for backend, _ in entry.seconds}
-    return tuple(next(fastest_first) if backend in timed else backend for backend in order)
+    fastest = min(seconds[backend] for backend in timed)
+
+    def rank(backend: str) -> tuple[float, int]:
+        time = seconds[backend]
+        return (0.0 if time <= fastest * (1 + TIE) else time, order.index(backend))
+
+    resorted = iter(sorted(timed, key=rank))
+    return tuple(next(resorted) if backend in seconds else backend for backend in order)
+
+
+def measured_order(op: str, meta: dict[str, Any], order: tuple[str, ...]) -> tuple[str, ...]:
+    """`order` re-ranked by the measurement for `meta` (`ranked`); `order` itself when nothing
+    was measured for these inputs."""
+    entry = measurement_for(op, meta)
+    return order if entry is None else ranked(dict(entry.seconds), order)

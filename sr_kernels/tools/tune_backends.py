@@ -63,10 +63,17 @@ class Measurement:
     seconds: dict[str, float] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
     fixed_choice: str | None = None  # what the fixed order picks (before measurements)
+    order: tuple[str, ...] = ()  # the fixed order of the candidates
 
     @property
-    def fastest(self) -> str | None:
-        return min(self.seconds, key=self.seconds.__getitem__) if self.seconds else None
+    def choice(self) -> str | None:
+        """What the automatic choice picks with this measurement (`_backend_timings.ranked`)."""
+        if not self.seconds:
+            return None
+        failed = {b for b, why in self.unavailable.items() if why.startswith("failed")}
+        accepted = set(self.seconds) | failed  # refused backends are skipped by the choice
+        ranked = _backend_timings.ranked(self.seconds, self.order)
+        return next(backend for backend in ranked if backend in accepted)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +274,8 @@ def measure(
     call = workload.make(device)
     _registry.forget_choices()  # so that the choices below are this workload's
     candidates = {}
-    for backend in _registry.candidate_backends(workload.op, device.type):
+    result.order = _registry.candidate_backends(workload.op, device.type)
+    for backend in result.order:
         forced = _forced(call, backend)
         try:
             forced()
@@ -370,9 +378,10 @@ def record_of(measurement: Measurement, device: torch.device) -> dict[str, Any]:
 
 
 def summary_table(measurements: Sequence[Measurement]) -> str:
-    """Markdown: each case, every backend's time, the fastest and what the fixed order picks."""
+    """Markdown: each case, every backend's time, the automatic choice with the measurement
+    and the fixed order's."""
     lines = [
-        "| workload | dtype | backends (median) | fastest | fixed order's choice |",
+        "| workload | dtype | backends (median) | choice | fixed order's choice |",
         "|---|---|---|---|---|",
     ]
     for m in measurements:
@@ -380,15 +389,15 @@ def summary_table(measurements: Sequence[Measurement]) -> str:
             reason = "; ".join(f"{b}: {r}" for b, r in m.unavailable.items()) or "one backend"
             lines.append(f"| {m.workload.label} | {m.workload.dtype} | not timed ({reason}) | | |")
             continue
-        fastest = m.fastest
-        assert fastest is not None
+        choice = m.choice
+        assert choice is not None
         times = ", ".join(
             f"{b} {s * 1e3:.3f} ms" for b, s in sorted(m.seconds.items(), key=lambda i: i[1])
         )
         fixed = m.fixed_choice or "-"
-        if fixed in m.seconds and fixed != fastest:
-            fixed += f" ({m.seconds[fixed] / m.seconds[fastest]:.2f}x the fastest's time)"
-        lines.append(f"| {m.workload.label} | {m.workload.dtype} | {times} | {fastest} | {fixed} |")
+        if fixed in m.seconds and fixed != choice:
+            fixed += f" ({m.seconds[fixed] / m.seconds[choice]:.2f}x the choice's time)"
+        lines.append(f"| {m.workload.label} | {m.workload.dtype} | {times} | {choice} | {fixed} |")
     return "\n".join(lines)
 
 

@@ -138,6 +138,26 @@ def test_measured_backends_are_sorted_among_their_places_the_others_keep_theirs(
     assert order == ("reference", "triton")
 
 
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        ({"reference": 1.00, "cpu": 1.04}, ("cpu", "reference")),  # within 5%: fixed order
+        ({"reference": 1.00, "cpu": 1.06}, ("reference", "cpu")),
+        ({"reference": 1.04, "cpu": 1.00}, ("cpu", "reference")),
+    ],
+)
+def test_backends_within_five_percent_of_the_fastest_keep_the_fixed_order(seconds, expected):
+    assert timings.ranked(seconds, ("cpu", "reference")) == expected
+
+
+def test_ties_and_untimed_backends_together():
+    order = ("cuda", "triton", "reference")
+    # cuda untimed keeps its place; triton and reference tie: fixed order.
+    assert timings.ranked({"triton": 1.02, "reference": 1.0}, order) == order
+    seconds = {"cuda": 2.0, "triton": 1.0, "reference": 1.03}
+    assert timings.ranked(seconds, order) == ("triton", "reference", "cuda")
+
+
 def test_equally_near_measurements_decide_the_same_way_in_any_file_order(tables):
     small = record(op="conv", sizes={"channels": 64}, reference=1.0, cpu=2.0)
     large = record(op="conv", sizes={"channels": 256}, cpu=1.0, reference=2.0)
