@@ -126,6 +126,11 @@ def test_conv_cases_are_not_listed_where_only_one_backend_runs_them():
     assert workloads == []  # the CPU path of the convolutions is the reference alone
     gpu = tune_backends.default_workloads("cuda", ("residual_block",), channels=(64,))
     assert [w.dtype for w in gpu] == ["bfloat16", "float16", "float32"]
+    # A time-limited GPU run measures the targets first: the half-precision EDSR
+    # blocks and upsamplers at every C before anything else.
+    first = tune_backends.default_workloads("cuda")[:12]
+    assert {w.op for w in first} == {"residual_block", "conv_pixel_shuffle"}
+    assert {w.dtype for w in first} == {"bfloat16", "float16"}
 
 
 @needs_cpu_backend

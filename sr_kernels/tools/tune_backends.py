@@ -194,13 +194,17 @@ def default_workloads(
     hw = (270, 480) if gpu else (24, 32)  # x4 SR to 1080p on a GPU
     batch, image = (4, (1080, 1920)) if gpu else (2, (128, 160))
     out: list[Workload] = []
-    for c in channels:
-        for dtype in CONV_DTYPES:
-            out.append(_residual_block(c, hw, dtype))
-            for r in (2, 3):
-                out.append(_upsampler(c, r, hw, dtype))
-            out.append(_conv_layer(3, c, 3, hw, dtype))  # EDSR head
-            out.append(_conv_layer(c, 3, 3, (hw[0] * 2, hw[1] * 2), dtype))  # EDSR tail (x2)
+    # Half precision first (the targets; a time-limited run keeps what it measured),
+    # the EDSR block and upsampler before the head and tail, fp32 last.
+    for precision in (CONV_DTYPES[:2], CONV_DTYPES[2:]):  # (bf16, fp16), then (fp32,)
+        for dtype in precision:
+            for c in channels:
+                out.append(_residual_block(c, hw, dtype))
+                out += [_upsampler(c, r, hw, dtype) for r in (2, 3)]
+        for dtype in precision:
+            for c in channels:
+                out.append(_conv_layer(3, c, 3, hw, dtype))  # EDSR head
+                out.append(_conv_layer(c, 3, 3, (hw[0] * 2, hw[1] * 2), dtype))  # tail (x2)
     for dtype in CONV_DTYPES:  # SRCNN 9-5-5 on a 512 x 512 luma image
         for c_in, c_out, k in ((1, 64, 9), (64, 32, 5), (32, 1, 5)):
             out.append(_conv_layer(c_in, c_out, k, (512, 512) if gpu else (32, 32), dtype))
