@@ -10,7 +10,8 @@ from . import _args
 
 
 def register(subparsers: Any) -> None:
-    from ..tools.tune_backends import CONV_DTYPES, DEFAULT_CHANNELS, TUNABLE_OPS
+    # Imported anyway: `import sr_kernels` (the package facade) imports every op.
+    from ..tools.tune_backends import DEFAULT_CHANNELS, TUNABLE_OPS, TUNE_DTYPES
 
     parser = subparsers.add_parser(
         "tune",
@@ -46,7 +47,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--dtypes",
         nargs="+",
-        choices=(*CONV_DTYPES, "uint8"),
+        choices=TUNE_DTYPES,
         metavar="DTYPE",
         help="only these dtypes (default: each op's usual ones)",
     )

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ..ops._validate import integer, positive_int
-from ..ops.metrics import resolve_data_range
+from ..ops._validate import positive_int
+from ..ops.metrics import check_settings, resolve_data_range
 from .functional import Reduction, psnr, ssim
 
 
@@ -37,13 +37,9 @@ class Protocol:
     data_range: float | None = None
 
     def __post_init__(self) -> None:
-        # Checked here, not at the first evaluated pair (a protocol is often built long before).
-        crop = integer(self.crop_border, "crop_border")
-        if crop < 0:
-            raise ValueError(f"crop_border must be >= 0, got {crop}")
-        for flag in ("y_channel", "quantize", "round_y"):
-            if not isinstance(getattr(self, flag), bool):
-                raise TypeError(f"{flag} must be a bool, got {type(getattr(self, flag)).__name__}")
+        # Checked here, not at the first evaluated pair (a protocol is often built long before),
+        # by the metric ops' own checks.
+        check_settings(self.crop_border, self.y_channel, self.quantize, self.round_y)
         if self.data_range is not None:
             resolve_data_range(torch.float32, self.data_range)
 

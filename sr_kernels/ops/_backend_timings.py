@@ -32,7 +32,7 @@ import json
 import math
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ class Entry:
     case: Case
     seconds: tuple[tuple[str, float], ...]  # (backend, median seconds), fastest first
     source: str  # the file it came from
+    record: dict[str, Any] = field(compare=False, repr=False)  # as read (what merging writes)
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -103,8 +104,8 @@ def size_distance(measured: tuple, wanted: tuple) -> float | None:
     if a.keys() != b.keys():
         return None
     total = 0.0
-    for field, value in a.items():
-        other = b[field]
+    for name, value in a.items():
+        other = b[name]
         if value == other and type(value) is type(other):
             continue
         if not (_is_size(value) and _is_size(other)) or value <= 0 or other <= 0:
@@ -162,12 +163,12 @@ def entry_from_json(record: Any, source: str) -> Entry:
         tuple(sorted(sizes.items())),
     )
     ordered = tuple(sorted(((str(b), float(s)) for b, s in seconds.items()), key=lambda i: i[1]))
-    return Entry(case, ordered, source)
+    return Entry(case, ordered, source, record)
 
 
-def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """The JSON records of one timings file, each checked; ValueError naming the file when it
-    is not a timings table."""
+def read_table(path: str | Path) -> list[Entry]:
+    """The entries of one timings file, each checked; ValueError naming the file when it is not
+    a timings table."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -178,16 +179,9 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     if not isinstance(data.get("entries"), list):
         raise ValueError(f"backend timings file {path}: 'entries' must be a list")
     try:
-        for record in data["entries"]:
-            entry_from_json(record, str(path))
+        return [entry_from_json(record, str(path)) for record in data["entries"]]
     except (ValueError, TypeError) as error:
         raise ValueError(f"backend timings file {path}: {error}") from None
-    return data["entries"]
-
-
-def read_table(path: str | Path) -> list[Entry]:
-    """The entries of one timings file; ValueError naming the file when it is not one."""
-    return [entry_from_json(record, str(path)) for record in read_records(path)]
 
 
 def shipped_path() -> Path:

@@ -63,6 +63,22 @@ def _flag(value: object, name: str) -> bool:
     return value
 
 
+def check_settings(
+    crop_border: object, y_channel: object, quantize: object, round_y: object
+) -> int:
+    """The protocol settings that do not depend on the images (crop_border an int >= 0, the
+    flags bools); returns crop_border as an int. Also used by metrics.Protocol when made."""
+    crop_border = _validate.integer(crop_border, "crop_border")
+    if crop_border < 0:
+        raise ValueError(f"crop_border must be >= 0, got {crop_border}")
+    _flag(y_channel, "y_channel")
+    _flag(quantize, "quantize")
+    _flag(round_y, "round_y")
+    if round_y and not y_channel:
+        raise ValueError("round_y=True needs y_channel=True")
+    return crop_border
+
+
 def _check(
     sr: torch.Tensor,
     hr: torch.Tensor,
@@ -95,12 +111,7 @@ def _check(
             "call under torch.no_grad()"
         )
     value = resolve_data_range(sr.dtype, data_range)
-    crop_border = _validate.integer(crop_border, "crop_border")
-    if crop_border < 0:
-        raise ValueError(f"crop_border must be >= 0, got {crop_border}")
-    y_channel = _flag(y_channel, "y_channel")
-    quantize = _flag(quantize, "quantize")
-    round_y = _flag(round_y, "round_y")
+    crop_border = check_settings(crop_border, y_channel, quantize, round_y)
     channels, height, width = sr.shape[1], sr.shape[2], sr.shape[3]
     if channels < 1:
         raise ValueError("sr must have at least one channel")
@@ -112,8 +123,6 @@ def _check(
         )
     if y_channel and channels not in (1, 3):
         raise ValueError(f"y_channel=True needs 3 (RGB) or 1 (grey) channels, got {channels}")
-    if round_y and not y_channel:
-        raise ValueError("round_y=True needs y_channel=True")
     if round_y and not (quantize or sr.dtype == torch.uint8):
         raise ValueError(
             "round_y=True rounds Y as MATLAB's rgb2ycbcr does for uint8 images and needs 8-bit "

@@ -43,6 +43,7 @@ TUNABLE_OPS = (
     "imresize",
 )
 CONV_DTYPES = ("bfloat16", "float16", "float32")
+TUNE_DTYPES = (*CONV_DTYPES, "uint8")  # every dtype a case is measured in
 DEFAULT_CHANNELS = (64, 256)
 _MAX_CALLS_PER_ROUND = 1000
 
@@ -62,18 +63,21 @@ class Measurement:
     case: _backend_timings.Case | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
-    fixed_choice: str | None = None  # what the fixed order picks (before measurements)
-    order: tuple[str, ...] = ()  # the fixed order of the candidates
+    # The backends whose capability check accepted the inputs, in the fixed order (those that
+    # then failed included): the automatic choice only ever picks among them.
+    accepted: list[str] = field(default_factory=list)
+
+    @property
+    def fixed_choice(self) -> str | None:
+        """What the fixed order picks (before measurements)."""
+        return self.accepted[0] if self.accepted else None
 
     @property
     def choice(self) -> str | None:
         """What the automatic choice picks with this measurement (`_backend_timings.ranked`)."""
         if not self.seconds:
             return None
-        failed = {b for b, why in self.unavailable.items() if why.startswith("failed")}
-        accepted = set(self.seconds) | failed  # refused backends are skipped by the choice
-        ranked = _backend_timings.ranked(self.seconds, self.order)
-        return next(backend for backend in ranked if backend in accepted)
+        return _backend_timings.ranked(self.seconds, tuple(self.accepted))[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,8 +282,7 @@ def measure(
     call = workload.make(device)
     _registry.forget_choices()  # so that the choices below are this workload's
     candidates = {}
-    result.order = _registry.candidate_backends(workload.op, device.type)
-    for backend in result.order:
+    for backend in _registry.candidate_backends(workload.op, device.type):
         forced = _forced(call, backend)
         try:
             forced()
@@ -290,8 +293,7 @@ def measure(
             result.unavailable[backend] = f"failed: {type(error).__name__}: {error}"
         else:
             candidates[backend] = forced
-        # The fixed order picks the first backend whose capability check accepts the inputs.
-        result.fixed_choice = result.fixed_choice or backend
+        result.accepted.append(backend)
     # The metadata the op dispatched with (the same for every forced backend).
     metas = [meta for op, meta, _, _ in _registry.choices() if op == workload.op]
     if not metas:
@@ -330,14 +332,9 @@ def merge_into_table(path: Path, records: Sequence[dict[str, Any]]) -> None:
     """Add `records` to the table at `path` (created if absent); records of the same case
     replace the old ones. Written to a temporary file and renamed, so a reader never sees half
     a table."""
-    existing = _backend_timings.read_records(path) if path.exists() else []
-
-    def case(record: dict[str, Any]) -> _backend_timings.Case:
-        return _backend_timings.entry_from_json(record, str(path)).case
-
-    merged: dict[_backend_timings.Case, dict[str, Any]] = {}
-    for record in [*existing, *records]:
-        merged[case(record)] = record
+    existing = _backend_timings.read_table(path) if path.exists() else []
+    new = [_backend_timings.entry_from_json(record, str(path)) for record in records]
+    merged = {entry.case: entry.record for entry in [*existing, *new]}  # later cases win
     path = path.resolve()  # a symlink's target is updated, the link kept
     path.parent.mkdir(parents=True, exist_ok=True)
     entries = list(merged.values())
@@ -360,7 +357,7 @@ def merge_tables(sources: Sequence[Path], out: Path) -> int:
     problem = table_problem(out)
     if problem:
         raise ValueError(problem)
-    records = [record for source in sources for record in _backend_timings.read_records(source)]
+    records = [entry.record for source in sources for entry in _backend_timings.read_table(source)]
     merge_into_table(out, records)
     _registry.reload_backend_timings()
     return len(records)
