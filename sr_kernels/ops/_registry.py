@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import operator
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -279,9 +280,25 @@ def candidate_backends(op: str, device: str) -> tuple[str, ...]:
     return spec.gpu_order if device == "cuda" else spec.cpu_order
 
 
+def _concrete(value: Any) -> Any:
+    """A symbolic size or flag (torch.compile with dynamic shapes) as its Python value: the
+    choice depends on it (channel counts decide what a kernel supports), so the compiled graph
+    is specialised on it, with a guard, like any Python branch on a size."""
+    # Dynamo presents a SymInt as an int (and a SymBool as a bool); `operator.index` and
+    # `bool` specialise them there and outside it.
+    if isinstance(value, bool | torch.SymBool):
+        return bool(value)
+    if isinstance(value, int | torch.SymInt):
+        return operator.index(value)
+    return value
+
+
 def select(op: str, meta: dict[str, Any]) -> str:
     """The backend that will run `op` for inputs described by `meta`."""
-    return _select_constant(op, tuple(sorted(meta.items())), forced_backend())
+    items = tuple(sorted(meta.items()))
+    if torch.compiler.is_compiling():
+        items = tuple((key, _concrete(value)) for key, value in items)
+    return _select_constant(op, items, forced_backend())
 
 
 def implementation(op: str, backend: str) -> Callable[..., Any]:

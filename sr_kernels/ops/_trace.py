@@ -13,10 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import torch
+
 _active: list[list[tuple[str, str]]] = []
 _last: dict[str, str] = {}
 
 
+# Under torch.compile this runs once, when the backend's function is traced, and is not part of
+# the compiled code: traced, its writes to these globals were guarded on, so the next call of a
+# compiled model (whose first run had filled `_last`) compiled the whole model again.
+@torch.compiler.assume_constant_result
 def record(op: str, backend: str) -> None:
     _last[op] = backend
     for events in _active:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -162,7 +163,9 @@ def imresize(
     if not isinstance(antialias, (bool, np.bool_)):
         raise TypeError(f"antialias must be a bool, got {type(antialias).__name__}")
     antialias = bool(antialias)
-    in_h, in_w = int(x.shape[2]), int(x.shape[3])
+    # operator.index: under torch.compile with dynamic shapes, specialise on the size (with a
+    # guard); the weight tables depend on it.
+    in_h, in_w = operator.index(x.shape[2]), operator.index(x.shape[3])
     if in_h < 1 or in_w < 1:
         raise ValueError(f"x must have height and width >= 1, got shape {tuple(x.shape)}")
     out_h, out_w, scale_h, scale_w = resolve_size(in_h, in_w, scale, size)

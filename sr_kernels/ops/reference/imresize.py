@@ -15,6 +15,7 @@ works on any device.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import torch
@@ -39,10 +40,12 @@ def resize_axis(
     x: torch.Tensor, axis: int, index: torch.Tensor, weight: torch.Tensor
 ) -> torch.Tensor:
     """out[..., o, ...] = sum_k weight[o, k] * x[..., index[o, k], ...] along `axis` (float64)."""
+    # size(), not shape[]: dynamo (torch 2.14, dynamic shapes) cannot index the shape of the
+    # constant tables `_tables` returns.
     shape = [1] * x.dim()
-    shape[axis] = weight.shape[0]
+    shape[axis] = weight.size(0)
     out = None
-    for k in range(weight.shape[1]):
+    for k in range(weight.size(1)):
         term = weight[:, k].reshape(shape) * x.index_select(axis, index[:, k])
         out = term if out is None else out + term
     assert out is not None
@@ -73,7 +76,8 @@ def imresize(
 ) -> torch.Tensor:
     """MATLAB bicubic resize of (N, C, H, W) `x` to (N, C, out_h, out_w) (see module docstring)."""
     _trace.record("imresize", "reference")
-    n, c, h, w = x.shape
+    # The tables depend on the sizes: specialised under torch.compile with dynamic shapes.
+    h, w = operator.index(x.shape[2]), operator.index(x.shape[3])
     index_h, weight_h = _tables(h, out_h, scale_h, antialias, edge, x.device)
     index_w, weight_w = _tables(w, out_w, scale_w, antialias, edge, x.device)
     quantise = x.dtype == torch.uint8
