@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -213,7 +214,9 @@ def imresize_array(
 ) -> np.ndarray:
     """`imresize` on a NumPy (H, W) or (H, W, C) array; returns an array of the same dtype.
 
-    `size` is (out_h, out_w). Supported dtypes: uint8, float16, float32, float64.
+    `size` is (out_h, out_w). Supported dtypes: uint8, float16, float32, float64. A (C, H, W)
+    array (PyTorch's layout; first axis 1, 3 or 4, last axis more than 4) is resized as (H, W, C)
+    with a warning.
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy.ndarray, got {type(image).__name__}")
@@ -224,6 +227,13 @@ def imresize_array(
     if image.dtype.name not in _ARRAY_DTYPES:
         names = ", ".join(_ARRAY_DTYPES)
         raise TypeError(f"image has dtype {image.dtype.name}; expected one of {names}")
+    if image.ndim == 3 and image.shape[0] in (1, 3, 4) and image.shape[2] > 4:
+        warnings.warn(
+            f"image has shape {image.shape}, which looks like (C, H, W); imresize_array takes "
+            f"(H, W, C) arrays and resizes this one as {h}x{w} pixels with {image.shape[2]} "
+            "channels (use image.transpose(1, 2, 0) for a channels-first array)",
+            stacklevel=2,
+        )
     x, gray = _to_tensor(image)
     y = imresize(x, scale, size, antialias=antialias, edge=edge)
     y = y[0, 0] if gray else y[0].permute(1, 2, 0)

@@ -5,6 +5,8 @@ The bit-exact checks against the MATLAB-made LR files are in test_imresize_data.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -463,3 +465,14 @@ def test_numpy_pil_helpers():
     native = gray.astype(np.float32)
     assert np.array_equal(ops.imresize_array(native.astype(">f4"), 0.5),
                           ops.imresize_array(native, 0.5))  # fmt: skip
+
+
+def test_a_channels_first_array_is_warned_about():
+    chw = np.asarray(random_image((3, 20, 18), torch.uint8))
+    with pytest.warns(UserWarning, match=r"looks like \(C, H, W\).*3x20 pixels with 18 channels"):
+        out = ops.imresize_array(chw, 0.5)
+    assert out.shape == (2, 10, 18)  # resized as asked: (H, W, C)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ops.imresize_array(np.ascontiguousarray(chw.transpose(1, 2, 0)), 0.5)  # (H, W, C)
+        ops.imresize_array(chw[:, :, :4], 0.5)  # up to 4 channels: an image 3 pixels high
