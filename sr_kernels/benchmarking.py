@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -662,48 +662,75 @@ def _status(text: str) -> int | str:
         return text
 
 
-def _read_stages(path: Path) -> list[dict[str, Any]]:
+def _tsv_records(
+    path: Path, parse: Callable[[list[str]], dict[str, Any] | None], unreadable: list[str]
+) -> list[dict[str, Any]]:
+    """`parse` applied to each line's tab-separated fields (None: not a record). A line it
+    cannot read (a run killed while writing it) goes to `unreadable`: the report of a run
+    must not be lost to one bad line."""
+    records = []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = parse(line.split("\t"))
+        except (ValueError, IndexError) as error:
+            unreadable.append(f"{path.name} line {number}: {line!r} ({error})")
+            continue
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def _stage_record(parts: list[str]) -> dict[str, Any] | None:
+    if len(parts) < 3:
+        raise ValueError("expected stage, status, seconds[, limit]")
+    stage: dict[str, Any] = {
+        "stage": parts[0],
+        "status": _status(parts[1]),
+        "seconds": float(parts[2]),
+    }
+    if len(parts) >= 4 and parts[3]:
+        stage["limit"] = float(parts[3])
+    return stage
+
+
+def _read_stages(path: Path, unreadable: list[str]) -> list[dict[str, Any]]:
     """stages.tsv: stage, exit status (or why it did not run), seconds[, limit in seconds]."""
-    stages = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            parts = line.split("\t")
-            if len(parts) >= 3:
-                stage: dict[str, Any] = {
-                    "stage": parts[0],
-                    "status": _status(parts[1]),
-                    "seconds": float(parts[2]),
-                }
-                if len(parts) >= 4 and parts[3]:
-                    stage["limit"] = float(parts[3])
-                stages.append(stage)
-    return stages
+    return _tsv_records(path, _stage_record, unreadable) if path.exists() else []
 
 
-def read_plan(path: str | Path) -> dict[str, Any]:
+def _plan_stage(parts: list[str]) -> dict[str, Any] | None:
+    if len(parts) < 5:
+        raise ValueError("expected name, priority, share, max, state[, what]")
+    return {
+        "name": parts[0],
+        "priority": int(parts[1]),
+        "share": float(parts[2]),
+        "max": float(parts[3]),
+        "state": parts[4],
+        "what": parts[5] if len(parts) > 5 else "",
+    }
+
+
+def read_plan(path: str | Path, unreadable: list[str] | None = None) -> dict[str, Any]:
     """plan.tsv of gpu_validate.sh: ``# budget_s <s> reserve_s <s>``, then one stage a line
     in running order: name, priority, share (seconds held for it), max (its limit when time
-    is left over), state (on/off/skip), what it runs. Empty when absent."""
+    is left over), state (on/off/skip), what it runs. Empty when absent. Lines that cannot be
+    read are skipped and described in `unreadable`."""
     path = Path(path)
     if not path.exists():
         return {}
     plan: dict[str, Any] = {"stages": []}
-    for line in path.read_text().splitlines():
-        parts = line.split("\t")
-        if line.startswith("#"):
-            words = line.lstrip("# ").split()
-            plan.update({k: float(v) for k, v in zip(words[::2], words[1::2])})
-        elif len(parts) >= 5:
-            plan["stages"].append(
-                {
-                    "name": parts[0],
-                    "priority": int(parts[1]),
-                    "share": float(parts[2]),
-                    "max": float(parts[3]),
-                    "state": parts[4],
-                    "what": parts[5] if len(parts) > 5 else "",
-                }
-            )
+
+    def parse(parts: list[str]) -> dict[str, Any] | None:
+        if not parts[0].startswith("#"):
+            return _plan_stage(parts)
+        words = parts[0].lstrip("# ").split()
+        plan.update({k: float(v) for k, v in zip(words[::2], words[1::2])})
+        return None
+
+    plan["stages"] = _tsv_records(path, parse, [] if unreadable is None else unreadable)
     return plan
 
 
@@ -778,8 +805,9 @@ def validation_report(
     """
     work = Path(work)
     out_stem = Path(out_stem)
-    plan = read_plan(work / "plan.tsv")
-    stages = _read_stages(work / "stages.tsv")
+    unreadable: list[str] = []
+    plan = read_plan(work / "plan.tsv", unreadable)
+    stages = _read_stages(work / "stages.tsv", unreadable)
     # gpu_validate.sh writes plan.tsv before any stage: without it, nothing ran.
     names = [s["name"] for s in plan.get("stages", [])]
     names = [name for name in names if name.startswith(PYTEST_STAGE_PREFIXES)]
@@ -799,6 +827,7 @@ def validation_report(
         "kernel_resource_usage": _tail(work / "env-kernels.log", 400),
         "install_log_tail": _tail(work / "install.log", 40),
         "backend_timings": _tune_summary(work / "tune.log"),
+        "unreadable_lines": unreadable,
     }
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     json_path, md_path, raw, png_path, timings_path = report_outputs(out_stem)
@@ -831,6 +860,9 @@ def validation_report(
                 f"| {stage['name']} | {stage['priority']} | {stage['share']:.0f} / "
                 f"{stage['max']:.0f} | {limit} | {status} | {seconds} | {stage['what']} |"
             )
+    if unreadable:
+        md += ["", "Lines of the work folder's tables that could not be read (skipped):", ""]
+        md += [f"- `{line}`" for line in unreadable]
     md += [
         "",
         "## Tests",

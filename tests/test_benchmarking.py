@@ -473,6 +473,34 @@ def test_validation_report_merges_the_stages_of_a_plan(tmp_path: Path):
     }
 
 
+def test_validation_report_skips_lines_it_cannot_read(tmp_path: Path):
+    """A run killed while writing its tables must still give a report (was a traceback)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "plan.tsv").write_text(
+        "# budget_s 450 reserve_s 20\n"
+        "install\t0\t75\t240\ton\tpip install\n"
+        "tests-cuda\tx\t35\t150\ton\tcuda tests\n"
+        "bench\t3\t2\n"
+    )
+    (work / "stages.tsv").write_text("install\t0\t61.5\n\ntests-cuda\t1\t3")
+    (work / "stages.tsv").write_bytes((work / "stages.tsv").read_bytes() + b"0.\xff\n")
+    stem = tmp_path / "r"
+    report = benchmarking.validation_report(work, stem, png=False)
+
+    assert [s["name"] for s in report["plan"]["stages"]] == ["install"]
+    assert report["stages"] == [{"stage": "install", "status": 0, "seconds": 61.5}]
+    unreadable = report["unreadable_lines"]
+    assert [line.split(":")[0] for line in unreadable] == [
+        "plan.tsv line 3",
+        "plan.tsv line 4",
+        "stages.tsv line 3",
+    ]
+    md = stem.with_name("r.md").read_text()
+    assert "| install | 0 | 75 / 240 | - | ok | 62 | pip install |" in md
+    assert "could not be read" in md and "plan.tsv line 4" in md
+
+
 def test_validation_report_runs_as_a_script_without_the_package(tmp_path: Path):
     work = tmp_path / "work"
     work.mkdir()
