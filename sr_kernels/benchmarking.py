@@ -981,7 +981,8 @@ def render_from_args(args: argparse.Namespace) -> int:
 
 def report_from_args(args: argparse.Namespace) -> int:
     """``report``: a work folder that exists, and no existing report file overwritten unless
-    --force (which removes all of the stem's old files, so none is left from another run)."""
+    --force (which replaces all of the stem's old files, so none is left from another run; they
+    are restored if the report fails)."""
     work = Path(args.work)
     if not work.is_dir():
         what = "is a file" if work.exists() else "no such folder"
@@ -998,9 +999,18 @@ def report_from_args(args: argparse.Namespace) -> int:
     problem = overwrite_problem(outputs, args.force, "another --out-stem")
     if problem:
         return usage_error(problem)
-    for path in outputs:
-        path.unlink(missing_ok=True)
-    validation_report(work, out_stem, args.gpu_name)
+    # The old files are set aside, not deleted, until the new report is written.
+    kept = [path for path in outputs if path.exists()]
+    for path in kept:
+        os.replace(path, staged(path))
+    try:
+        validation_report(work, out_stem, args.gpu_name)
+    except BaseException:
+        for path in outputs:
+            path.unlink(missing_ok=True)
+        replace_staged(kept)
+        raise
+    remove_staged(kept)
     return 0
 
 

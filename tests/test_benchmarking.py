@@ -538,6 +538,25 @@ def test_report_refuses_to_overwrite_any_of_its_files_unless_forced(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.md", "work"]
 
 
+def test_a_failed_forced_report_keeps_the_earlier_report(tmp_path: Path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "r.md").write_text("an earlier report")
+    (tmp_path / "r-speedups.png").write_text("an earlier chart")
+
+    def fail(work, out_stem, gpu_name="", png=True):
+        Path(f"{out_stem}.md").write_text("half a report")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(benchmarking, "validation_report", fail)
+    argv = ["report", "--work", str(work), "--out-stem", str(tmp_path / "r"), "--force"]
+    with pytest.raises(OSError, match="disk full"):
+        benchmarking.main(argv)
+    assert (tmp_path / "r.md").read_text() == "an earlier report"
+    assert (tmp_path / "r-speedups.png").read_text() == "an earlier chart"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r-speedups.png", "r.md", "work"]
+
+
 def test_report_out_stem_is_a_file_stem_outside_the_work_folder(tmp_path: Path, capsys):
     work = tmp_path / "work"
     work.mkdir()
