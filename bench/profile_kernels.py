@@ -140,7 +140,7 @@ def conv_cases(device: str, small: bool) -> list[Case]:
         Case(f"residual_block bf16 nhwc {shape} ours", ours, cost),
         Case(f"residual_block bf16 nhwc {shape} eager", eager, cost),
         # The cost is one forward's: a floor only, the step moves more.
-        Case(f"training step, {label} ours", lambda: step(resblock._amp_block, x32, stack), cost),
+        Case(f"training step, {label} ours", lambda: step(ops.residual_block, x32, stack), cost),
         Case(f"training step, {label} eager", lambda: step(resblock._eager, x32, stack), cost),
     ]
 

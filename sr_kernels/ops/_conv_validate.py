@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from . import _validate
@@ -24,6 +26,23 @@ def image(x: object) -> torch.Tensor:
     if x.shape[2] < 1 or x.shape[3] < 1:
         raise ValueError(f"x must have height and width >= 1, got shape {tuple(x.shape)}")
     return x
+
+
+def autocast(x: torch.Tensor, *tensors: object) -> tuple[Any, ...]:
+    """x and `tensors` as ``torch.autocast`` casts the arguments of ``F.conv2d``: inside an
+    autocast region for x's device, floating tensors other than float64 in the autocast dtype
+    (differentiable casts: gradients reach float32 parameters in float32); else unchanged.
+    Non-tensors are passed through for the checks that follow to name."""
+    device = "cuda" if x.is_cuda else "cpu"
+    if not torch.is_autocast_enabled(device):
+        return (x, *tensors)
+    dtype = torch.get_autocast_dtype(device)
+    return tuple(
+        t.to(dtype)
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and t.dtype != torch.float64
+        else t
+        for t in (x, *tensors)
+    )
 
 
 def parameter(t: object, name: str, shape: tuple[int, ...], what: str, x: torch.Tensor) -> None:

@@ -47,7 +47,8 @@ def conv2d_act(
 
     Dtypes: float32 (Triton on a GPU: near-fp32 "tf32x3" tensor-core products, single-pass TF32
     not offered; backward via cuDNN), float16, bfloat16 with fp32
-    accumulation; float64 on the reference. All tensors share x's dtype.
+    accumulation; float64 on the reference. All tensors share x's dtype; under
+    ``torch.autocast`` they are cast as F.conv2d's arguments are.
     Backends: triton, reference (the CPU path). Differentiable.
     Raises:
         TypeError: non-tensor argument, unsupported or mixed dtypes.
@@ -56,6 +57,7 @@ def conv2d_act(
             C_in mismatch, bad bias shape, unknown padding_mode or activation.
     """
     x = check.image(x)
+    x, w, b = check.autocast(x, w, b)
     w = check.weight(w, "w", x)
     check.parameter(b, "b", (w.shape[0],), "(C_out,)", x)
     padding_mode = check.choice(padding_mode, "padding_mode", PADDING_MODES)

@@ -38,7 +38,8 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
 
     Dtypes: float32 (Triton on a GPU: near-fp32 "tf32x3" tensor-core products, single-pass TF32
     not offered; backward via cuDNN; no CUDA kernel), float16,
-    bfloat16 with fp32 accumulation; float64 on the reference. All tensors share x's dtype.
+    bfloat16 with fp32 accumulation; float64 on the reference. All tensors share x's dtype;
+    under ``torch.autocast`` they are cast as F.conv2d's arguments are.
     Backends: cuda (when built), triton, reference (the CPU path). Differentiable.
     Raises:
         TypeError: non-tensor argument, unsupported or mixed dtypes, r not an int.
@@ -47,6 +48,7 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
             b not (C*r*r,).
     """
     x = check.image(x)
+    x, w, b = check.autocast(x, w, b)
     r = _validate.positive_int(r, "r")
     if r not in (2, 3):
         raise ValueError(f"r must be 2 or 3, got {r}")

@@ -47,6 +47,9 @@ def residual_block(
         boundary so no copy happens per layer.
 
     Dtypes: float32, float16, bfloat16 (all tensors share x's dtype); float64 on the reference.
+    Under ``torch.autocast`` the tensors are cast as F.conv2d's arguments are (floating, not
+    float64, to the autocast dtype) and the result, skip included, is in that dtype (an eager
+    block's ``x + y`` would keep a float32 x in float32).
     Backends: cuda (compiled extension, when built), triton (C a multiple of 16), reference
     (torch.nn.functional: the CPU path). Differentiable on every backend; the triton backward
     recomputes the intermediate instead of saving it (one saved activation per block instead
@@ -64,6 +67,7 @@ def residual_block(
             batch N = 0 is fine), a weight not (C, C, 3, 3), a bias not (C,), mixed devices.
     """
     x = check.image(x)
+    x, w1, b1, w2, b2 = check.autocast(x, w1, b1, w2, b2)
     c = x.shape[1]
     for name, t in (("w1", w1), ("w2", w2)):
         check.parameter(t, name, (c, c, 3, 3), "(C, C, 3, 3) for x with C channels", x)
