@@ -214,10 +214,21 @@ def imresize_array(
 ) -> np.ndarray:
     """`imresize` on a NumPy (H, W) or (H, W, C) array; returns an array of the same dtype.
 
-    `size` is (out_h, out_w). Supported dtypes: uint8, float16, float32, float64. A (C, H, W)
-    array (PyTorch's layout; first axis 1, 3 or 4, last axis more than 4) is resized as (H, W, C)
-    with a warning.
+    `size` is (out_h, out_w). Supported dtypes: uint8, float16, float32, float64. An array that
+    looks (C, H, W) (PyTorch's layout: first axis at most 4, last axis more than 4) is resized
+    as (H, W, C) with a warning.
     """
+    _warn_if_channels_first(image, "imresize_array")
+    return _resize_array(image, scale, size, antialias, edge)
+
+
+def _resize_array(
+    image: np.ndarray,
+    scale: float | Sequence[float] | None,
+    size: Sequence[int | None] | None,
+    antialias: bool,
+    edge: str,
+) -> np.ndarray:
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy.ndarray, got {type(image).__name__}")
     # Checked here so that errors name the caller's array, not the (1, C, H, W) view of it.
@@ -227,17 +238,23 @@ def imresize_array(
     if image.dtype.name not in _ARRAY_DTYPES:
         names = ", ".join(_ARRAY_DTYPES)
         raise TypeError(f"image has dtype {image.dtype.name}; expected one of {names}")
-    if image.ndim == 3 and image.shape[0] in (1, 3, 4) and image.shape[2] > 4:
-        warnings.warn(
-            f"image has shape {image.shape}, which looks like (C, H, W); imresize_array takes "
-            f"(H, W, C) arrays and resizes this one as {h}x{w} pixels with {image.shape[2]} "
-            "channels (use image.transpose(1, 2, 0) for a channels-first array)",
-            stacklevel=2,
-        )
     x, gray = _to_tensor(image)
     y = imresize(x, scale, size, antialias=antialias, edge=edge)
     y = y[0, 0] if gray else y[0].permute(1, 2, 0)
     return y.contiguous().numpy()
+
+
+def _warn_if_channels_first(image: object, function: str) -> None:
+    """Warn about a NumPy array that looks (C, H, W) where (H, W, C) is expected: resized or
+    cropped as given, it comes back silently wrong (a few pixels high, many channels)."""
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[0] <= 4 < image.shape[2]:
+        h, w, c = image.shape
+        warnings.warn(
+            f"image has shape {image.shape}, which looks like (C, H, W); {function} takes "
+            f"(H, W, C) arrays and treats this one as {h}x{w} pixels with {c} channels (use "
+            "image.transpose(1, 2, 0) for a channels-first array)",
+            stacklevel=3,
+        )
 
 
 def imresize_pil(
@@ -255,7 +272,7 @@ def imresize_pil(
         raise TypeError(f"image must be a PIL.Image.Image, got {type(image).__name__}")
     if image.mode not in ("L", "RGB", "RGBA"):
         raise ValueError(f"image mode must be L, RGB or RGBA, got {image.mode!r}")
-    out = imresize_array(np.asarray(image), scale, size, antialias=antialias, edge=edge)
+    out = _resize_array(np.asarray(image), scale, size, antialias, edge)
     return Image.fromarray(out, mode=image.mode)
 
 
@@ -280,9 +297,14 @@ def _height_width(image: _Image) -> tuple[int, int]:
 def modcrop(image: _Image, scale: int) -> _Image:
     """Crop the top-left of `image` to height and width multiples of `scale`.
 
-    Accepts a tensor (..., H, W), a NumPy (H, W) or (H, W, C) array, or a PIL image.
+    Accepts a tensor (..., H, W), a NumPy (H, W) or (H, W, C) array (one that looks (C, H, W)
+    is cropped as (H, W, C) with a warning), or a PIL image.
     """
-    scale = _validate.positive_int(scale, "scale")
+    _warn_if_channels_first(image, "modcrop")
+    return _modcrop(image, _validate.positive_int(scale, "scale"))
+
+
+def _modcrop(image: _Image, scale: int) -> _Image:
     h, w = _height_width(image)
     if 0 < h < scale or 0 < w < scale:  # the crop would leave no pixels
         raise ValueError(f"scale {scale} is larger than the {h}x{w} image (height x width)")
@@ -299,15 +321,17 @@ def degrade(hr: _Image, scale: int, *, edge: str = "mirror") -> _Image:
 
     With uint8 input this reproduces the MATLAB-made LR files bit for bit (``edge="mirror"`` the
     EDSR pack, ``edge="clamp"`` the SelfExSR / RCAN packs). Accepts a (N, C, H, W) tensor, a
-    NumPy (H, W[, C]) array or a PIL image and returns the same kind.
+    NumPy (H, W[, C]) array (one that looks (C, H, W) is taken as (H, W, C) with a warning) or
+    a PIL image and returns the same kind.
     """
+    _warn_if_channels_first(hr, "degrade")
     scale = _validate.positive_int(scale, "scale")
     h, w = _height_width(hr)
     if scale > h or scale > w:  # also refuses an empty image (modcrop keeps it empty)
         raise ValueError(f"scale {scale} is larger than the {h}x{w} image (height x width)")
-    cropped = modcrop(hr, scale)
+    cropped = _modcrop(hr, scale)
     if isinstance(cropped, torch.Tensor):
         return imresize(cropped, 1.0 / scale, edge=edge)
     if isinstance(cropped, np.ndarray):
-        return imresize_array(cropped, 1.0 / scale, edge=edge)
+        return _resize_array(cropped, 1.0 / scale, None, True, edge)
     return imresize_pil(cropped, 1.0 / scale, edge=edge)

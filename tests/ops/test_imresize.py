@@ -468,11 +468,29 @@ def test_numpy_pil_helpers():
 
 
 def test_a_channels_first_array_is_warned_about():
+    from PIL import Image
+
     chw = np.asarray(random_image((3, 20, 18), torch.uint8))
     with pytest.warns(UserWarning, match=r"looks like \(C, H, W\).*3x20 pixels with 18 channels"):
         out = ops.imresize_array(chw, 0.5)
     assert out.shape == (2, 10, 18)  # resized as asked: (H, W, C)
+    # modcrop and degrade would crop the channel axis: warned once, at the caller's line.
+    for function, call in [
+        ("modcrop", lambda: ops.modcrop(chw, 2)),
+        ("degrade", lambda: ops.degrade(chw, 2)),
+        ("imresize_array", lambda: ops.imresize_array(chw[:2], 0.5)),
+    ]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        assert len(caught) == 1, [str(w.message) for w in caught]
+        assert f"{function} takes (H, W, C) arrays" in str(caught[0].message)
+        assert caught[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ops.imresize_array(np.ascontiguousarray(chw.transpose(1, 2, 0)), 0.5)  # (H, W, C)
+        hwc = np.ascontiguousarray(chw.transpose(1, 2, 0))
+        ops.imresize_array(hwc, 0.5)
+        ops.degrade(hwc, 2)
+        ops.modcrop(hwc, 3)
         ops.imresize_array(chw[:, :, :4], 0.5)  # up to 4 channels: an image 3 pixels high
+        ops.imresize_pil(Image.fromarray(chw[:, :, :4].copy(), mode="RGBA"), 0.5)
