@@ -37,3 +37,15 @@ def test_output_takes_the_input_format_whatever_the_weight_format(op, x_format, 
     assert out.is_contiguous(memory_format=FORMATS[x_format])
     expected = _run(op, x, w.contiguous(memory_format=FORMATS[x_format]), b)
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_one_channel_input_in_both_layouts_counts_as_nchw():
+    """(N, 1, H, W) with NHWC strides is contiguous in both formats; the contract (and the
+    Triton backend) treat it as NCHW, and F.conv2d gave a channels_last result for it."""
+    x = random_image((2, 7, 5, 1), torch.float32).permute(0, 3, 1, 2)
+    assert x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    w = (random_image((3, 1, 3, 3), torch.float32) - 0.5) * 0.2
+    b = random_image((3,), torch.float32)
+    out = _run("conv2d_act", x, w, b)
+    assert out.is_contiguous()
+    torch.testing.assert_close(out, _run("conv2d_act", x.contiguous(), w, b), rtol=0, atol=0)

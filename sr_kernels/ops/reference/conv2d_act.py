@@ -34,4 +34,7 @@ def conv2d_act(
         y = F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), w, b)
     else:
         y = F.conv2d(x, w, b, padding=pad)
-    return F.relu(y, inplace=True) if activation == "relu" else y
+    y = F.relu(y, inplace=True) if activation == "relu" else y
+    # F.conv2d follows x's strides: a 1-channel x laid out NHWC (both layouts at once, which the
+    # contract counts as NCHW) gave a channels_last result where the other backends give NCHW.
+    return y if x.shape[1] > 1 else y.contiguous(memory_format=_layout.memory_format(x))
