@@ -63,5 +63,5 @@ def real_number(value: object, name: str) -> float:
     """`value` as a float: any real number (Python's or NumPy's), not a bool (True as a scale
     is a mistake), a string, a complex number or a tensor."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a real number (int or float), got {type(value).__name__}")
     return float(value)
