@@ -102,7 +102,7 @@ def test_cli_lists_the_cases(capsys):
     assert main(["tune", "--device", "cpu", "--ops", "imresize", "--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     if _registry.backend_reason("cpu", "cpu") is None:
-        assert lines and all(line.startswith("imresize x1/4") for line in lines)
+        assert [line.split()[1] for line in lines] == ["x1/4", "x4"] * 4  # layouts x dtypes
     else:  # one backend on the CPU: nothing to choose, nothing listed
         assert lines == []
 
@@ -156,8 +156,8 @@ def test_cli_tunes_into_the_user_table_by_default(tmp_path, capsys):
     user = timings.user_path()
     assert user.parent == tmp_path / "cache" and user.exists()
     assert {entry.case.op for entry in timings.read_table(user)} == {"imresize"}
-    assert "2 of 2 cases timed" in capsys.readouterr().out
-    assert len(timings.entries()) == 2  # the registry reads it (tune reloads the tables)
+    assert "4 of 4 cases timed" in capsys.readouterr().out  # (down, up) x (nhwc, nchw)
+    assert len(timings.entries()) == 4  # the registry reads it (tune reloads the tables)
 
 
 @pytest.mark.cuda
@@ -240,7 +240,7 @@ def test_an_interrupted_tune_keeps_its_cases_and_exits_130(tmp_path, monkeypatch
     out = tmp_path / "t.json"
     argv = ["tune", "--device", "cpu", "--ops", "imresize", "--out", str(out)]
     assert main(argv + ["--min-time", "0.001", "--rounds", "1"]) == 130
-    assert "interrupted after 1 of 4 cases" in capsys.readouterr().out
+    assert "interrupted after 1 of 8 cases" in capsys.readouterr().out
     assert len(timings.read_table(out)) == 1
 
 

@@ -172,6 +172,9 @@ def imresize(
     out_h, out_w, scale_h, scale_w = resolve_size(in_h, in_w, scale, size)
     _check_axis(in_h, out_h, scale_h, antialias, "height")
     _check_axis(in_w, out_w, scale_w, antialias, "width")
+    # Downscaling (wide antialiased kernels) and upscaling (4 taps) are timed apart: which
+    # backend is faster may differ (the measured order, `sr-kernels tune`).
+    down = min(scale_h, scale_w) < 1.0
     if scale_w < scale_h:
         # Width first: every backend runs the height pass first, so it resizes the transposed
         # image. Transposed copies in and out in x's memory format: the kernels accept the
@@ -180,9 +183,9 @@ def imresize(
         fmt = _layout.memory_format(x)
         xt = x.transpose(2, 3).contiguous(memory_format=fmt)
         args = (out_w, out_h, scale_w, scale_h, antialias, edge)
-        yt = _registry.dispatch("imresize", _registry.tensor_meta(xt), xt, *args)
+        yt = _registry.dispatch("imresize", _registry.tensor_meta(xt, downscale=down), xt, *args)
         return yt.transpose(2, 3).contiguous(memory_format=fmt)
-    meta = _registry.tensor_meta(x)
+    meta = _registry.tensor_meta(x, downscale=down)
     return _registry.dispatch("imresize", meta, x, out_h, out_w, scale_h, scale_w, antialias, edge)
 
 

@@ -188,6 +188,18 @@ def test_the_automatic_choice_follows_the_table(tables):
 
 
 @needs_cpu_backend
+def test_imresize_downscaling_and_upscaling_are_separate_cases(tables):
+    x = torch.rand(1, 3, 16, 12)
+    down = record("imresize", sizes={"downscale": True}, reference=1e-4, cpu=2e-4)
+    tables.write(tables.user_path, [down])
+    with ops.trace() as events:
+        ops.imresize(x, 0.5)
+        ops.imresize(x, (2, 0.5))  # down along one axis: a downscale
+        ops.imresize(x, 2)  # not measured: the fixed order
+    assert events == [("imresize", "reference")] * 2 + [("imresize", "cpu")]
+
+
+@needs_cpu_backend
 def test_off_reads_no_table(tables, monkeypatch):
     tables.write(tables.user_path, [record(reference=1e-4, cpu=2e-4)])
     monkeypatch.setenv(timings.ENV_VAR, "off")
