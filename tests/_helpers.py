@@ -91,3 +91,25 @@ def random_image(shape, dtype, device="cpu") -> torch.Tensor:
     if dtype == torch.uint8:
         return torch.randint(0, 256, shape, dtype=torch.uint8, device=device)
     return torch.rand(shape, dtype=torch.float64, device=device).to(dtype)
+
+
+def edsr_parameters(
+    c: int, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """Random weights of a small EDSR at C channels (never zeros): a residual block (w1, b1, w2,
+    b2), the head 3 -> C (head_w, head_b) and an x2 upsampler C -> 4C (up_w, up_b)."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def randn(*shape: int, scale: float = 1.0) -> torch.Tensor:
+        return (torch.randn(shape, generator=gen) * scale).to(device, dtype)
+
+    return {
+        "w1": randn(c, c, 3, 3, scale=0.1),
+        "b1": randn(c),
+        "w2": randn(c, c, 3, 3, scale=0.1),
+        "b2": randn(c),
+        "head_w": randn(c, 3, 3, 3, scale=0.2),
+        "head_b": randn(c),
+        "up_w": randn(4 * c, c, 3, 3, scale=0.05),
+        "up_b": randn(4 * c),
+    }

@@ -10,30 +10,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _helpers import backend_device, backend_params, random_image
+from _helpers import backend_device, backend_params, edsr_parameters, random_image
 
 from sr_kernels import ops
 from sr_kernels.ops import _registry
 
 C = 16
-
-
-def _parameters(device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(3)
-
-    def randn(*shape: int, scale: float = 1.0) -> torch.Tensor:
-        return (torch.randn(shape, generator=gen) * scale).to(device, dtype)
-
-    return {
-        "w1": randn(C, C, 3, 3, scale=0.1),
-        "b1": randn(C),
-        "w2": randn(C, C, 3, 3, scale=0.1),
-        "b2": randn(C),
-        "head_w": randn(C, 3, 3, 3, scale=0.2),
-        "head_b": randn(C),
-        "up_w": randn(4 * C, C, 3, 3, scale=0.05),
-        "up_b": randn(4 * C),
-    }
 
 
 def _darker(x: torch.Tensor) -> torch.Tensor:
@@ -74,7 +56,7 @@ def test_compiled_op_follows_size_changes(op, backend, dynamic):
     device = backend_device(backend)
     dtype = _dtype(op, backend)
     channels, function = CASES[op]
-    params = _parameters(device, dtype)
+    params = edsr_parameters(C, device, dtype, seed=3)
     torch._dynamo.reset()
     # On the CPU, aot_eager: dynamo and the fake-tensor tracing (where symbolic sizes failed)
     # are the same as inductor's, whose C++ code generation for the reference graphs took

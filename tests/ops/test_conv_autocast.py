@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _helpers import FLOORS, backend_device, backend_params, random_image, relative_error
+from _helpers import (
+    FLOORS,
+    backend_device,
+    backend_params,
+    edsr_parameters,
+    random_image,
+    relative_error,
+)
 
 from sr_kernels import ops
 from sr_kernels.ops import _registry
@@ -15,21 +22,7 @@ C = 16
 
 
 def _parameters(device: torch.device) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(5)
-
-    def randn(*shape: int, scale: float = 1.0) -> torch.Tensor:
-        return (torch.randn(shape, generator=gen) * scale).to(device).requires_grad_()
-
-    return {
-        "w1": randn(C, C, 3, 3, scale=0.1),
-        "b1": randn(C),
-        "w2": randn(C, C, 3, 3, scale=0.1),
-        "b2": randn(C),
-        "head_w": randn(C, 3, 3, 3, scale=0.2),
-        "head_b": randn(C),
-        "up_w": randn(4 * C, C, 3, 3, scale=0.05),
-        "up_b": randn(4 * C),
-    }
+    return {k: t.requires_grad_() for k, t in edsr_parameters(C, device, seed=5).items()}
 
 
 # op -> (input channels, names of its parameters, call)
