@@ -102,6 +102,8 @@ class Row:
     device_name: str = ""
     # CPU rows of ours: baseline -> {"speedup", "q1", "q3", "rounds"} from interleaved rounds.
     paired: dict[str, dict[str, float]] | None = None
+    # Training steps: peak memory the forward pass allocated (the activations kept for backward).
+    activation_bytes: float | None = None
 
 
 def rows_from_benchmarks(benchmarks: Iterable[dict[str, Any]]) -> list[Row]:
@@ -136,6 +138,7 @@ def rows_from_benchmarks(benchmarks: Iterable[dict[str, Any]]) -> list[Row]:
                 flops_fraction=info.get("flops_fraction_measured"),
                 device_name=info.get("device_name", ""),
                 paired=info.get("paired"),
+                activation_bytes=info.get("activation_bytes_forward"),
             )
         )
     return rows
@@ -328,6 +331,31 @@ def paired_table(rows: Sequence[Row]) -> str:
     return "\n".join([header, *lines])
 
 
+def memory_table(rows: Sequence[Row]) -> str:
+    """The rows that measured their forward activation memory (training steps), each with its
+    ratio to its group's primary baseline (< 1: less memory); empty when none did."""
+    measured = [r for r in rows if r.activation_bytes is not None]
+    if not measured:
+        return ""
+    by_impl = {(r.group, r.impl): r for r in measured}
+    primaries = {r.group: r.baseline for r in measured if r.role == "ours" and r.baseline}
+    lines = [
+        "| benchmark | impl | forward activation memory | baseline | memory ratio |",
+        "|---|---|---:|---|---:|",
+    ]
+    for row in sorted(measured, key=lambda r: (r.group, r.role != "ours", r.impl)):
+        primary = primaries.get(row.group)
+        base = by_impl.get((row.group, primary)) if primary else None
+        ratio = None
+        if base is not None and base.activation_bytes:
+            ratio = (row.activation_bytes or 0.0) / base.activation_bytes
+        lines.append(
+            f"| `{row.group}` | {_impl(row)} | {(row.activation_bytes or 0.0) / 2**20:.1f} MiB "
+            f"| {primary or '-'} | {_ratio(ratio)} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown_report(rows: Sequence[Row], title: str, extra: str = "") -> str:
     devices = sorted({r.device_name for r in rows if r.device_name})
     parts = [
@@ -359,6 +387,9 @@ def markdown_report(rows: Sequence[Row], title: str, extra: str = "") -> str:
             paired,
             "",
         ]
+    memory = memory_table(rows)
+    if memory:
+        parts += ["## Activation memory (training steps)", "", memory, ""]
     if extra:
         parts += [extra, ""]
     return "\n".join(parts)
@@ -883,6 +914,9 @@ def validation_report(
             md += [f"- `{name}`" for name in suite.failures]
     md += ["", "## Benchmarks", "", markdown_table(rows), ""]
     md += ["### Every row (ours and baselines)", "", markdown_table(rows, True), ""]
+    memory = memory_table(rows)
+    if memory:
+        md += ["### Activation memory (training steps)", "", memory, ""]
     if png and rows:
         try:
             plot_speedups(rows, png_path, title=f"sr_kernels speed-ups on {gpu_name or 'GPU'}")

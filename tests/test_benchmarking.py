@@ -125,6 +125,25 @@ def test_variant_is_shown_next_to_the_impl():
     assert "| ours:cuda (fused) |" in line and "4.00x" in line
 
 
+def test_report_shows_training_step_memory_against_the_primary_baseline(tmp_path: Path):
+    group = "resblock_train_step/x4_270x480_to_1080p/amp_bf16/nhwc/cuda"
+    mib = 2**20
+    entries = [
+        _entry(group, "ours", "ours", 1e-3, activation_bytes_forward=30 * mib),
+        _entry(group, "eager", "baseline", 2e-3, True, activation_bytes_forward=100 * mib),
+        _entry(group, "eager-bf16-stream", "baseline", 2e-3, activation_bytes_forward=80 * mib),
+    ]
+    benchmarking.annotate_speedups(entries)
+    rows = benchmarking.rows_from_benchmarks(entries)
+    table = benchmarking.memory_table(rows)
+    assert f"| `{group}` | ours | 30.0 MiB | eager | 0.30x |" in table
+    assert f"| `{group}` | eager-bf16-stream | 80.0 MiB | eager | 0.80x |" in table
+    assert "## Activation memory" in benchmarking.markdown_report(rows, "t")
+    others = benchmarking.rows_from_benchmarks(_synthetic()["benchmarks"])
+    assert benchmarking.memory_table(others) == ""
+    assert "Activation memory" not in benchmarking.markdown_report(others, "t")
+
+
 def test_report_lists_paired_cpu_rows_only_when_there_are_some():
     group = "conv2d_act/edsr_head_b16_48x48/fp32/nhwc/cpu"
     pairs = {"eager": {"speedup": 0.97, "q1": 0.9, "q3": 1.04, "rounds": 120}}
