@@ -10,12 +10,22 @@ dispatcher), so tests can assert that a backend really ran rather than a fallbac
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 
-_active: list[list[tuple[str, str]]] = []
+
+class _ActiveTraces(threading.local):
+    """The `trace()` lists open in each thread: a trace sees the ops its own thread runs (as
+    `use_backend` applies to its own thread), not another thread's."""
+
+    def __init__(self) -> None:
+        self.lists: list[list[tuple[str, str]]] = []
+
+
+_active = _ActiveTraces()
 _last: dict[str, str] = {}
 
 
@@ -25,7 +35,7 @@ _last: dict[str, str] = {}
 @torch.compiler.assume_constant_result
 def record(op: str, backend: str) -> None:
     _last[op] = backend
-    for events in _active:
+    for events in _active.lists:
         events.append((op, backend))
 
 
@@ -36,12 +46,14 @@ def last_backend(op: str) -> str | None:
 
 @contextmanager
 def trace() -> Iterator[list[tuple[str, str]]]:
+    """The (op, backend) of every kernel the calling thread runs inside the block."""
     events: list[tuple[str, str]] = []
-    _active.append(events)
+    active = _active.lists
+    active.append(events)
     try:
         yield events
     finally:
         # By identity: list.remove compares contents, so an inner trace that ended with the same
         # events as an enclosing one unregistered the enclosing one.
-        index = next(i for i, active in enumerate(_active) if active is events)
-        del _active[index]
+        index = next(i for i, listed in enumerate(active) if listed is events)
+        del active[index]

@@ -146,6 +146,24 @@ def test_use_backend_applies_to_the_calling_thread_only():
     assert seen == {"thread": "reference", "main, outside": None, "main, inside": "cpu"}
 
 
+def test_trace_sees_the_ops_of_its_own_thread_only():
+    x = torch.rand(1, 8, 3, 4)
+    seen = {}
+
+    def other_thread():
+        with ops.trace() as events:
+            ops.pixel_shuffle(x, 2)
+        seen["thread"] = events
+
+    with ops.use_backend("reference"), ops.trace() as events:
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join(timeout=60)
+        ops.pixel_unshuffle(x, 1)
+    assert seen["thread"] == [("pixel_shuffle", ops.last_backend("pixel_shuffle"))]
+    assert events == [("pixel_unshuffle", "reference")]
+
+
 _FIRST_USE_FROM_THREADS = """
 import threading, traceback, torch
 from sr_kernels import ops
