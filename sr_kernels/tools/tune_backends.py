@@ -173,16 +173,15 @@ def _metric(op: str, shape: tuple[int, ...], dtype: str, nhwc: bool, y_channel: 
     return Workload(op, label, dtype, nhwc, make)
 
 
-def _imresize(shape: tuple[int, ...], dtype: str, nhwc: bool, scale: int) -> Workload:
-    """imresize of an image of `shape` by 1/scale (scale > 0) or by -scale (scale < 0):
-    downscaling and upscaling are separate cases of the registry."""
-    factor = 1 / scale if scale > 0 else -scale
+def _imresize(shape: tuple[int, ...], dtype: str, nhwc: bool, factor: int, down: bool) -> Workload:
+    """imresize of an image of `shape` by 1/factor (`down`) or by factor: downscaling and
+    upscaling are separate cases of the registry."""
 
     def make(device: torch.device) -> Callable[[], Any]:
         x = _image(shape, getattr(torch, dtype), device, nhwc)
-        return lambda: ops.imresize(x, scale=factor)
+        return lambda: ops.imresize(x, scale=1 / factor if down else factor)
 
-    what = f"x1/{scale}" if scale > 0 else f"x{-scale}"
+    what = f"x1/{factor}" if down else f"x{factor}"
     label = f"imresize {what} {'x'.join(map(str, shape))} {_layout_name(nhwc)}"
     return Workload("imresize", label, dtype, nhwc, make)
 
@@ -228,9 +227,9 @@ def default_workloads(
             for op in ("psnr_mse", "ssim_mean"):
                 for y_channel in (True, False):
                     out.append(_metric(op, (batch, 3, *image), dtype, nhwc, y_channel))
-            out.append(_imresize((batch, 3, *image), dtype, nhwc, 4))  # x4 down
+            out.append(_imresize((batch, 3, *image), dtype, nhwc, 4, down=True))
             low = (batch, 3, image[0] // 4, image[1] // 4)
-            out.append(_imresize(low, dtype, nhwc, -4))  # and back up
+            out.append(_imresize(low, dtype, nhwc, 4, down=False))  # and back up
     # Ops with one backend on this device have nothing to choose (the convolutions on a CPU).
     choosable = {op for op in wanted if len(_registry.candidate_backends(op, device)) > 1}
     return [w for w in out if w.op in choosable and (keep is None or w.dtype in keep)]
