@@ -92,14 +92,13 @@ def run(args: argparse.Namespace) -> int:
     from ..tools import tune_backends
 
     out = args.out or _backend_timings.user_path()
-    problem = tune_backends.table_problem(out)
+    # merge_tables and tune check `out` (tune_backends.table_problem) and the sources before
+    # they measure or write anything: their ValueError is the usage error.
     if args.merge:
-        if problem:
-            return usage_error(problem)
         try:
             count = tune_backends.merge_tables(args.merge, out)
         except ValueError as error:
-            return usage_error(f"--merge: {error}")
+            return usage_error(str(error))
         print(f"merged {count} cases into {out}")
         return 0
     device_name = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -113,18 +112,18 @@ def run(args: argparse.Namespace) -> int:
         for workload in workloads:
             print(f"{workload.label} {workload.dtype}")
         return 0
-    if problem:
-        return usage_error(problem)
-    forced = _registry.forced_backend()
-    if forced is not None:  # the tuner forces each backend itself; the note is for afterwards
-        print(f"note: SR_KERNELS_BACKEND={forced} is set: ops use it, not the table, while it is")
     try:
         measurements = tune_backends.tune(workloads, device, out, args.min_time, args.rounds)
+    except ValueError as error:
+        return usage_error(str(error))
     except OSError as error:  # the table could not be written after all
         return usage_error(f"--out {out}: cannot write the table ({error})")
     print(tune_backends.summary_table(measurements))
     timed = sum(1 for m in measurements if m.seconds)
     print(f"\n{timed} of {len(measurements)} cases timed; table: {out}")
+    forced = _registry.forced_backend()
+    if forced is not None:  # the tuner forced each backend itself
+        print(f"note: SR_KERNELS_BACKEND={forced} is set: ops use it, not the table, while it is")
     if len(measurements) < len(workloads):
         return 130  # interrupted (Ctrl-C): the cases measured are in the table
     if args.out is not None and args.out.resolve() != _backend_timings.user_path().resolve():
