@@ -64,13 +64,15 @@ class Protocol:
         return ssim(sr, hr, reduction=reduction, **self.kwargs())
 
     def _check_uint8(self, sr: object) -> None:
+        # The metric ops' own rule, with the protocol-level way out in the message.
         if isinstance(sr, torch.Tensor) and sr.dtype == torch.uint8:
-            if self.data_range is not None and self.data_range != 255:
+            try:
+                resolve_data_range(sr.dtype, self.data_range)
+            except ValueError as error:
                 raise ValueError(
-                    f"protocol {self.name!r} has data_range={self.data_range} (floating-point "
-                    "images) but the images are uint8 (data_range 255): use a protocol with "
+                    f"protocol {self.name!r}: {error}; for uint8 images use a protocol with "
                     "data_range=None, e.g. study_protocol(data_range=None)"
-                )
+                ) from None
 
     def evaluate(
         self,
