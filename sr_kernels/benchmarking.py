@@ -1024,7 +1024,7 @@ def report_from_args(args: argparse.Namespace) -> int:
     out_stem = Path(args.out_stem)
     if out_stem.name in ("", ".", "..") or out_stem.is_dir():
         return usage_error(f"--out-stem {args.out_stem!r}: expected a file stem, e.g. dir/name")
-    if out_stem.parent.resolve() == work.resolve():  # --force would delete the report's inputs
+    if out_stem.parent.resolve() == work.resolve():  # --force would set the inputs aside
         return usage_error(f"--out-stem {args.out_stem!r}: must not be in --work {work}")
     problem = folder_problem(out_stem.parent)
     if problem:
@@ -1033,19 +1033,26 @@ def report_from_args(args: argparse.Namespace) -> int:
     problem = overwrite_problem(outputs, args.force, "another --out-stem")
     if problem:
         return usage_error(problem)
-    # The old files are set aside, not deleted, until the new report is written.
+    # The old files are set aside (.previous-<name>), not deleted, until the new report is
+    # written (the report names its chart and table files, so it cannot be written aside).
     kept = [path for path in outputs if path.exists()]
     for path in kept:
-        os.replace(path, staged(path))
+        os.replace(path, _previous(path))
     try:
         validation_report(work, out_stem, args.gpu_name)
     except BaseException:
         for path in outputs:
             path.unlink(missing_ok=True)
-        replace_staged(kept)
+        for path in kept:
+            os.replace(_previous(path), path)
         raise
-    remove_staged(kept)
+    for path in kept:
+        _previous(path).unlink()
     return 0
+
+
+def _previous(path: Path) -> Path:
+    return path.with_name(f".previous-{path.name}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
