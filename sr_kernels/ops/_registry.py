@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from packaging.version import Version
 
 from .. import _ext
 from . import _backend_timings
@@ -111,6 +112,30 @@ def triton_interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
+def interpreter_incompatibility(triton_version: str, numpy_version: str) -> str | None:
+    """Why the Triton interpreter cannot run our kernels with these versions, or None.
+
+    Triton < 3.7's interpreter turns a scalar argument used as a loop bound into an int with
+    int() of a 1-element array, which NumPy >= 2.4 refuses (triton-lang/triton#9171, fixed in
+    3.7); torch 2.11 pins Triton 3.6. Compiled Triton on a GPU is not affected.
+    """
+    if Version(triton_version).release < (3, 7) and Version(numpy_version).release >= (2, 4):
+        return (
+            f"the Triton {triton_version} interpreter fails with NumPy {numpy_version} "
+            "(triton-lang/triton#9171, fixed in Triton 3.7): install 'numpy<2.4' "
+            "or Triton >= 3.7 to run Triton kernels under TRITON_INTERPRET=1"
+        )
+    return None
+
+
+@functools.cache
+def _triton_interpreter_reason() -> str | None:
+    import numpy
+    import triton
+
+    return interpreter_incompatibility(triton.__version__, numpy.__version__)
+
+
 @functools.cache
 def backend_reason(backend: str, device_type: str) -> str | None:
     """None if `backend` can run kernels on tensors of `device_type`, else the reason."""
@@ -121,11 +146,9 @@ def backend_reason(backend: str, device_type: str) -> str | None:
         if reason:
             return reason
         if device_type == "cpu":
-            return (
-                None
-                if triton_interpreting()
-                else "Triton runs CPU tensors only under the interpreter (TRITON_INTERPRET=1)"
-            )
+            if not triton_interpreting():
+                return "Triton runs CPU tensors only under the interpreter (TRITON_INTERPRET=1)"
+            return _triton_interpreter_reason()
         if device_type == "cuda":
             if triton_interpreting():
                 return "TRITON_INTERPRET=1 is set: Triton kernels run on the CPU interpreter"

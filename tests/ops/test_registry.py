@@ -73,6 +73,26 @@ def test_available_backends_reports_every_backend():
         assert (reason == "") == usable_somewhere
 
 
+@pytest.mark.parametrize(
+    "triton_version, numpy_version, broken",
+    [
+        ("3.6.0", "2.4.6", True),  # torch 2.11's Triton with today's NumPy
+        ("3.6.0+git1a2b3c", "2.4.0rc1", True),
+        ("3.5.1", "2.4.0", True),
+        ("3.6.0", "2.3.5", False),
+        ("3.7.0", "2.4.6", False),  # the interpreter fix (triton-lang/triton#9171)
+        ("3.8.0", "2.4.6", False),
+    ],
+)
+def test_triton_interpreter_incompatibility(triton_version, numpy_version, broken):
+    reason = _registry.interpreter_incompatibility(triton_version, numpy_version)
+    if broken:
+        assert triton_version in reason and numpy_version in reason
+        assert "numpy<2.4" in reason and "Triton >= 3.7" in reason
+    else:
+        assert reason is None
+
+
 def test_unknown_device_goes_to_the_reference():
     x = torch.rand(1, 4, 2, 2, device="meta")
     assert _registry.select("pixel_shuffle", _registry.tensor_meta(x)) == "reference"
