@@ -7,11 +7,14 @@
 * The compiled extension must load with its CUDA kernels, carry SASS for sm_80 and sm_90, and
   every CUDA kernel in it must use no stack/local memory; the PSNR vector kernels must really
   load 16 bytes at a time (their SASS has LDG.E.128).
+* Every convolution kernel (Triton and CUDA, every dtype and configuration) runs its matrix
+  products on tensor cores: its SASS has HMMA (mma.sync) or HGMMA (wgmma) instructions.
 """
 
 from __future__ import annotations
 
 import ast
+import collections
 import importlib.util
 from pathlib import Path
 
@@ -91,6 +94,14 @@ def test_sass_parser_counts_opcodes_per_function():
     opcodes = kr.parse_sass_opcodes(sample)
     assert opcodes["_ZN2sr8kernel_aEv"] == {"LDG.E.128": 2, "IADD3": 1}
     assert opcodes["_ZN2sr8kernel_bEv"] == {"LDG.E.U8": 1}
+
+
+def test_tensor_core_ops_counts_hmma_and_hgmma_only():
+    opcodes = collections.Counter(
+        {"HMMA.16816.F32.BF16": 3, "HGMMA.64x64x16.F32.BF16": 2, "HFMA2": 5, "IMAD": 1}
+    )
+    assert kr.tensor_core_ops(opcodes) == 5
+    assert kr.tensor_core_ops(collections.Counter({"FFMA": 9, "LDSM.16.M88.4": 2})) == 0
 
 
 def test_short_name_drops_arguments_and_anonymous_namespace():
@@ -173,6 +184,19 @@ def test_triton_kernels_compile_without_spills(triton_resources, arch):
     assert not problems, "\n".join(problems) + "\n" + kr.format_table(kernels)
 
 
+CONV_OPS = ("residual_block", "conv_pixel_shuffle", "conv2d_act")
+
+
+@pytest.mark.parametrize("arch", kr.ARCHS, ids=lambda a: f"sm_{a}")
+def test_triton_conv_kernels_use_tensor_cores(triton_resources, arch):
+    """Every launched conv configuration (fp16/bf16, and fp32 as 3-pass TF32) compiles its
+    tl.dot to tensor-core MMAs: a fallback to FMA loops would still pass every test, slowly."""
+    convs = [k for k in triton_resources if k.arch == arch and k.name.startswith(CONV_OPS)]
+    assert {k.name.split("[")[0] for k in convs} == set(CONV_OPS)
+    without = [k for k in convs if k.tensor_core_ops == 0]
+    assert not without, kr.format_table(without)
+
+
 # ---------------------------------------------------------------------------------------------
 # CUDA kernels of the compiled extension.
 
@@ -216,6 +240,16 @@ def test_cuda_kernels_have_no_spills(cuda_library):
     assert by_arch[kr.ARCHS[0]] == by_arch[kr.ARCHS[-1]]
     problems = kr.all_problems(kernels)
     assert not problems, "\n".join(problems)
+
+
+def test_cuda_conv_kernels_use_tensor_cores(cuda_library):
+    kernels = kr.cuda_kernel_resources(cuda_library, kr.ARCHS)
+    for arch in kr.ARCHS:
+        for op in ("residual_block_kernel", "conv_pixel_shuffle_kernel"):
+            instances = [k for k in kernels if k.arch == arch and f"sr::{op}<" in k.name]
+            assert instances, f"no {op} for sm_{arch}"
+            without = [k for k in instances if k.tensor_core_ops == 0]
+            assert not without, kr.format_table(without)
 
 
 @pytest.mark.parametrize("arch", kr.ARCHS)

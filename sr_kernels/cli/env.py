@@ -160,7 +160,10 @@ def _print_kernels() -> int:
     from .. import _ext
     from ..tools import kernel_resources
 
-    print("Kernel resources (per thread: registers, stack/local bytes; per block: shared bytes)")
+    print(
+        "Kernel resources (per thread: registers, stack/local bytes; per block: shared bytes; "
+        "mma: tensor-core instructions in the SASS)"
+    )
     resources: list[kernel_resources.KernelResources] = []
     failed = False
     info = _ext.info()

@@ -13,6 +13,9 @@ Two sources:
 ``stack`` and ``local`` bytes are the kernel's per-thread local memory: register spills (and
 local arrays, which our kernels must not use either). A kernel passes the static check when
 both are 0 and its shared memory fits the per-block opt-in limit of the architecture.
+``tensor_core_ops`` counts the tensor-core MMA instructions in the kernel's SASS (HMMA from
+``mma.sync``, HGMMA from ``wgmma``): the convolution kernels' speed rests on them, and only the
+compiled code shows whether the compiler kept them.
 
 No registry, no folder scanning: the Triton modules to check are listed in `TRITON_MODULES`.
 Append a module there when you add a Triton backend module with an ``aot_configs()``.
@@ -71,6 +74,7 @@ class KernelResources:
     local_bytes: int = 0
     error: str = ""  # set when the kernel could not be compiled or read
     function: str = ""  # CUDA: mangled symbol; Triton: the @triton.jit function's name
+    tensor_core_ops: int = 0  # HMMA / HGMMA instructions in the SASS
 
     @property
     def spill_bytes(self) -> int:
@@ -217,6 +221,7 @@ def cuda_kernel_resources(
     wanted = None if archs is None else set(archs)
     rows = [row for row in rows if wanted is None or row[0] in wanted]
     names = [short_name(name) for name in demangle([row[1] for row in rows])]
+    opcodes = {arch: cuda_kernel_opcodes(library, arch) for arch in {row[0] for row in rows}}
     return [
         KernelResources(
             source="cuda",
@@ -227,6 +232,7 @@ def cuda_kernel_resources(
             stack_bytes=fields.get("STACK", 0),
             local_bytes=fields.get("LOCAL", 0),
             function=mangled,
+            tensor_core_ops=tensor_core_ops(opcodes[arch].get(mangled, collections.Counter())),
         )
         for (arch, mangled, fields), name in zip(rows, names)
     ]
@@ -250,6 +256,11 @@ def parse_sass_opcodes(text: str) -> dict[str, collections.Counter[str]]:
         if instruction and current is not None:
             current[instruction.group(1)] += 1
     return opcodes
+
+
+def tensor_core_ops(opcodes: collections.Counter[str]) -> int:
+    """How many of a kernel's SASS instructions are tensor-core MMAs (HMMA.*, HGMMA.*)."""
+    return sum(n for op, n in opcodes.items() if op.split(".")[0] in ("HMMA", "HGMMA"))
 
 
 def cuda_kernel_opcodes(
@@ -325,11 +336,12 @@ def _compile_triton_config(
         cubin = folder / f"kernel_{arch}.cubin"
         cubin.write_bytes(compiled.asm["cubin"])
         rows = parse_resource_usage(_dump(tool, cubin), arch=arch)
+        opcodes = list(parse_sass_opcodes(_dump(tool, cubin, "-sass")).values())
     except Exception as error:  # reported as a failed kernel, not raised: the check lists all
         message = f"{type(error).__name__}: {error}"
         return KernelResources("triton", name, arch, error=message, function=function)
-    if len(rows) != 1:
-        message = f"expected 1 kernel in the cubin, found {len(rows)}"
+    if len(rows) != 1 or len(opcodes) != 1:
+        message = f"expected 1 kernel in the cubin, found {len(rows)} ({len(opcodes)} in SASS)"
         return KernelResources("triton", name, arch, error=message, function=function)
     fields = rows[0][2]
     return KernelResources(
@@ -341,6 +353,7 @@ def _compile_triton_config(
         stack_bytes=fields.get("STACK", 0),
         local_bytes=fields.get("LOCAL", 0),
         function=function,
+        tensor_core_ops=tensor_core_ops(opcodes[0]),
     )
 
 
@@ -369,7 +382,7 @@ def all_problems(resources: Iterable[KernelResources]) -> list[str]:
 
 def format_table(resources: Sequence[KernelResources]) -> str:
     """A fixed-width table: one row per kernel and architecture."""
-    header = ("source", "kernel", "arch", "regs", "shared B", "stack B", "local B", "status")
+    header = ("source", "kernel", "arch", "regs", "shared B", "stack B", "local B", "mma", "status")
     rows = [header]
     for k in resources:
         status = "ERROR" if k.error else ("SPILLS" if k.spill_bytes else "ok")
@@ -385,6 +398,7 @@ def format_table(resources: Sequence[KernelResources]) -> str:
                 str(k.shared_bytes),
                 str(k.stack_bytes),
                 str(k.local_bytes),
+                str(k.tensor_core_ops),
                 status,
             )
         )
