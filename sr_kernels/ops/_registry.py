@@ -318,10 +318,10 @@ def _concrete(value: Any) -> Any:
 
 def select(op: str, meta: dict[str, Any]) -> str:
     """The backend that will run `op` for inputs described by `meta`."""
-    items = tuple(sorted(meta.items()))
-    if torch.compiler.is_compiling():
-        items = tuple((key, _concrete(value)) for key, value in items)
-    return _select_constant(op, items, forced_backend())
+    items = meta.items()
+    if torch.compiler.is_compiling():  # before sorting: dynamo cannot sort symbolic tuples
+        items = [(key, _concrete(value)) for key, value in items]
+    return _select_constant(op, tuple(sorted(items)), forced_backend())
 
 
 def implementation(op: str, backend: str) -> Callable[..., Any]:
