@@ -51,9 +51,15 @@ def parameter(t: object, name: str, shape: tuple[int, ...], what: str, x: torch.
     if tuple(t.shape) != shape:
         raise ValueError(f"{name} must have shape {what} = {shape}, got {tuple(t.shape)}")
     if t.dtype != x.dtype:
+        autocasting = torch.is_autocast_enabled("cuda" if x.is_cuda else "cpu")
+        hint = (
+            " (torch.autocast casts the other floating dtypes, never float64)"
+            if autocasting and torch.float64 in (t.dtype, x.dtype)
+            else ""
+        )
         raise TypeError(
             f"{name} has dtype {_validate.dtype_name(t.dtype)} but x has "
-            f"{_validate.dtype_name(x.dtype)}; weights and biases must have x's dtype"
+            f"{_validate.dtype_name(x.dtype)}; weights and biases must have x's dtype{hint}"
         )
     if t.device != x.device:
         raise ValueError(f"{name} is on {t.device} but x is on {x.device}")

@@ -91,6 +91,18 @@ def test_autocast_leaves_float64_alone():
     assert torch.equal(out, ops.residual_block(x, *weights, 0.1))
 
 
+def test_float64_mixed_with_float32_under_autocast_says_why():
+    """A float64 x with float32 parameters stays mixed under autocast (the parameters are cast,
+    x is not): the error says so."""
+    params = _parameters(torch.device("cpu"))
+    x = random_image((1, 3, 5, 6), torch.float64)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with pytest.raises(TypeError, match=r"has dtype bfloat16 but x has float64.*never float64"):
+            ops.conv2d_act(x, params["head_w"], params["head_b"])
+    with pytest.raises(TypeError, match=r"must have x's dtype$"):  # no autocast: no hint
+        ops.conv2d_act(x, params["head_w"], params["head_b"])
+
+
 def test_autocast_for_another_device_changes_nothing():
     params = _parameters(torch.device("cpu"))
     x = random_image((1, 3, 5, 6), torch.float32)
