@@ -20,7 +20,7 @@ import importlib
 import operator
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -318,7 +318,7 @@ def _concrete(value: Any) -> Any:
 
 def select(op: str, meta: dict[str, Any]) -> str:
     """The backend that will run `op` for inputs described by `meta`."""
-    items = meta.items()
+    items: Iterable[tuple[str, Any]] = meta.items()
     if torch.compiler.is_compiling():  # before sorting: dynamo cannot sort symbolic tuples
         items = [(key, _concrete(value)) for key, value in items]
     return _select_constant(op, tuple(sorted(items)), forced_backend())
