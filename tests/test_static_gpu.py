@@ -231,8 +231,13 @@ def test_extension_carries_sm80_and_sm90(cuda_library):
     assert set(kr.ARCHS) <= set(archs), f"SASS for {archs}, expected at least {kr.ARCHS}"
 
 
-def test_cuda_kernels_have_no_spills(cuda_library):
-    kernels = kr.cuda_kernel_resources(cuda_library)
+@pytest.fixture(scope="module")
+def cuda_resources(cuda_library) -> list[kr.KernelResources]:
+    return kr.cuda_kernel_resources(cuda_library)
+
+
+def test_cuda_kernels_have_no_spills(cuda_resources):
+    kernels = cuda_resources
     for arch in kr.ARCHS:
         assert any(k.arch == arch for k in kernels), f"no CUDA kernel found for sm_{arch}"
     # Every kernel is compiled for every architecture the library carries.
@@ -242,11 +247,10 @@ def test_cuda_kernels_have_no_spills(cuda_library):
     assert not problems, "\n".join(problems)
 
 
-def test_cuda_conv_kernels_use_tensor_cores(cuda_library):
-    kernels = kr.cuda_kernel_resources(cuda_library, kr.ARCHS)
+def test_cuda_conv_kernels_use_tensor_cores(cuda_resources):
     for arch in kr.ARCHS:
         for op in ("residual_block_kernel", "conv_pixel_shuffle_kernel"):
-            instances = [k for k in kernels if k.arch == arch and f"sr::{op}<" in k.name]
+            instances = [k for k in cuda_resources if k.arch == arch and f"sr::{op}<" in k.name]
             assert instances, f"no {op} for sm_{arch}"
             without = [k for k in instances if k.tensor_core_ops == 0]
             assert not without, kr.format_table(without)

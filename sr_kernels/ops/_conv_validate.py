@@ -33,7 +33,7 @@ def autocast(x: torch.Tensor, *tensors: object) -> tuple[Any, ...]:
     autocast region for x's device, floating tensors other than float64 in the autocast dtype
     (differentiable casts: gradients reach float32 parameters in float32); else unchanged.
     Non-tensors are passed through for the checks that follow to name."""
-    device = "cuda" if x.is_cuda else "cpu"
+    device = _autocast_device(x)
     if not torch.is_autocast_enabled(device):
         return (x, *tensors)
     dtype = torch.get_autocast_dtype(device)
@@ -45,13 +45,18 @@ def autocast(x: torch.Tensor, *tensors: object) -> tuple[Any, ...]:
     )
 
 
+def _autocast_device(x: torch.Tensor) -> str:
+    """The device kind whose autocast region applies to x."""
+    return "cuda" if x.is_cuda else "cpu"
+
+
 def parameter(t: object, name: str, shape: tuple[int, ...], what: str, x: torch.Tensor) -> None:
     """`t` is a tensor of exactly `shape` with x's dtype and device (`what` explains the shape)."""
     t = _validate.tensor(t, name)
     if tuple(t.shape) != shape:
         raise ValueError(f"{name} must have shape {what} = {shape}, got {tuple(t.shape)}")
     if t.dtype != x.dtype:
-        autocasting = torch.is_autocast_enabled("cuda" if x.is_cuda else "cpu")
+        autocasting = torch.is_autocast_enabled(_autocast_device(x))
         hint = (
             " (torch.autocast casts the other floating dtypes, never float64)"
             if autocasting and torch.float64 in (t.dtype, x.dtype)

@@ -128,8 +128,7 @@ def interpreter_incompatibility(triton_version: str, numpy_version: str) -> str 
     return None
 
 
-@functools.cache
-def _triton_interpreter_reason() -> str | None:
+def _triton_interpreter_reason() -> str | None:  # backend_reason caches it
     import numpy
     import triton
 
