@@ -29,7 +29,7 @@
 #               conv benchmark rows, sr-kernels env --kernels; tests-rest (pytest tests -m
 #               "not cuda", which CI runs anyway) is off unless enabled
 #   report      bench/results/<date>-<gpu>.json and .md (+ -speedups.png, the merged
-#               pytest-benchmark JSON and the logs), copied to $OUT when it is set; when that
+#               pytest-benchmark JSON and the logs as one .tar.gz), copied to $OUT when it is set; when that
 #               stem is taken (a second run that day), <date>-<HHMM>-<gpu> (then -2, -3, ...):
 #               an existing report is never overwritten
 #
@@ -437,11 +437,11 @@ fi
 log "report: $STEM.json, $STEM.md"
 
 if [ -n "${OUT:-}" ]; then
-    mkdir -p "$OUT/logs"
     for suffix in "${REPORT_FILES[@]}"; do
         if [ -e "$STEM$suffix" ]; then cp "$STEM$suffix" "$OUT/"; fi
     done
-    cp "$WORK"/*.log "$WORK"/*.xml "$WORK"/*.tsv "$OUT/logs/" 2> /dev/null
+    # One archive: the device tool brings back at most 8 files from $OUT.
+    tar -czf "$OUT/validate-work.tar.gz" -C "$WORK" . 2> /dev/null
     log "copied the report and logs to $OUT"
 fi
 
