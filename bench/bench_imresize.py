@@ -59,10 +59,10 @@ def _taps(workload: _workloads.ResizeWorkload) -> tuple[int, int]:
 
 
 def _variants() -> dict[str, str]:
-    # The CUDA backend's kernel is chosen per call by SR_KERNELS_IMRESIZE_FUSED (1: one fused
-    # launch where the tables fit, else the two passes): label the rows so that runs with either
-    # setting can be told apart in one report.
-    fused = os.environ.get("SR_KERNELS_IMRESIZE_FUSED") == "1"
+    # The CUDA backend's kernel is chosen per call by SR_KERNELS_IMRESIZE_FUSED (unset or 1: one
+    # fused launch where the tables fit; 0: the two passes): label the rows so that runs with
+    # either setting can be told apart in one report.
+    fused = os.environ.get("SR_KERNELS_IMRESIZE_FUSED") != "0"
     return {"cuda": "fused" if fused else "two-pass"}
 
 

@@ -279,11 +279,13 @@ std::shared_ptr<const DeviceTable> device_table(const std::shared_ptr<const Host
       .first->second.second;
 }
 
-// The fused CUDA kernel (both passes in one launch) passed host emulation but has not run on a
-// GPU yet; until a GPU run validates it, it is opt-in: SR_KERNELS_IMRESIZE_FUSED=1.
+// The fused CUDA kernel (both passes in one launch) is the default since the first H200 run
+// (2026-11-29): every cuda imresize test passed with it (exact on uint8), and it measured 1.3x to
+// 4x faster than the two passes (bench/results/2026-11-29-nvidia-h200.md).
+// SR_KERNELS_IMRESIZE_FUSED=0 selects the two-pass kernels (for comparison; read at each call).
 bool fused_kernel_enabled() {
   const char* value = std::getenv("SR_KERNELS_IMRESIZE_FUSED");
-  return value != nullptr && std::strcmp(value, "1") == 0;
+  return value == nullptr || std::strcmp(value, "0") != 0;
 }
 
 at::Tensor resize_cuda(const at::Tensor& x, int64_t h, int64_t w, double scale_h, double scale_w,

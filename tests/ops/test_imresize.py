@@ -175,7 +175,7 @@ TILE_CASES = [
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("case", range(len(TILE_CASES)))
 def test_gpu_several_tiles(backend, case, dtype, layout, fused, monkeypatch):
-    # The fused kernel is opt-in until a GPU run has validated it (python/ops/imresize.cpp).
+    # Both CUDA kernels: the fused one (the default) and the two passes (python/ops/imresize.cpp).
     monkeypatch.setenv("SR_KERNELS_IMRESIZE_FUSED", fused)
     shape, scale = TILE_CASES[case]
     x = _make(shape, dtype, layout, backend_device(backend))

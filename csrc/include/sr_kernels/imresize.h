@@ -107,8 +107,7 @@ const char* imresize_cpu_isa();
 #ifdef SR_WITH_CUDA
 // Tables must be device pointers. With `allow_fused`, launches one fused kernel on `stream`
 // where a tile fits in shared memory; otherwise two kernels through `mid` (always provide it).
-// The fused kernel has been checked by host emulation but not yet on a GPU, so callers keep it
-// off by default (python/ops/imresize.cpp: SR_KERNELS_IMRESIZE_FUSED=1 turns it on).
+// The op layer allows it unless SR_KERNELS_IMRESIZE_FUSED=0 (python/ops/imresize.cpp).
 Status launch_imresize(ImresizeDtype dtype, const void* src, const Tensor4d& src_desc, void* mid,
                        const Tensor4d& mid_desc, void* dst, const Tensor4d& dst_desc,
                        const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream,
