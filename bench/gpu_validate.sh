@@ -7,7 +7,7 @@
 #     SR_KERNELS_VALIDATE_DRY_RUN=1 bash bench/gpu_validate.sh   # print the plan, run nothing
 #
 # A GPU lease is short (about 15 minutes in all, machine start included), so one call measures
-# what matters most first, within a whole-run budget (SR_KERNELS_VALIDATE_BUDGET_S, 450 s).
+# what matters most first, within a whole-run budget (SR_KERNELS_VALIDATE_BUDGET_S, 560 s).
 # Stages run in the order of PLAN below; each one's exit status, limit and time are recorded and
 # a failure never stops the script. Each stage is held a share of the budget (the shares of the
 # stages after it are kept back from it), and may use time earlier stages left over up to its
@@ -21,19 +21,25 @@
 #               upsampler; then the torch.compile(mode="max-autotune") rows of the resblock
 #               targets in their own stage, so that autotuning never eats the eager rows' time
 #   priority 2  cuda tests of the recently changed ops: imresize, metrics, conv; then
-#               sr-kernels tune (every backend timed per case: the registry's measured order)
+#               sweep-conv (bench/sweep_conv_configs.py: a grid of Triton conv tile configs
+#               per case, each checked against float64 and timed, against the table's config
+#               and cuDNN; its JSON is sweep-conv.json in the logs archive)
 #   priority 3  imresize benchmark (two-pass and SR_KERNELS_IMRESIZE_FUSED=1) and metrics
-#   priority 4  only on time left over: the other cuda tests, per-kernel times of imresize
-#               and the metrics (bench/profile_kernels.py), compute-sanitizer racecheck and
-#               memcheck over the fused imresize kernel, pixel_shuffle and the remaining
+#   priority 4  only on time left over: per-kernel times of imresize and the metrics
+#               (bench/profile_kernels.py), sr-kernels tune (every backend timed per case: the
+#               registry's measured order), the other cuda tests, compute-sanitizer racecheck
+#               and memcheck over the fused imresize kernel, pixel_shuffle and the remaining
 #               conv benchmark rows, sr-kernels env --kernels; tests-rest (pytest tests -m
 #               "not cuda", which CI runs anyway) is off unless enabled
 #   report      bench/results/<date>-<gpu>.json and .md (+ -speedups.png, the merged
-#               pytest-benchmark JSON and the logs as one .tar.gz), copied to $OUT when it is set; when that
-#               stem is taken (a second run that day), <date>-<HHMM>-<gpu> (then -2, -3, ...):
-#               an existing report is never overwritten
+#               pytest-benchmark JSON; the logs as one .tar.gz), copied to $OUT when it is
+#               set; when that stem is taken (a second run that day), <date>-<HHMM>-<gpu>
+#               (then -2, -3, ...): an existing report is never overwritten
 #
-# Knobs: PYTHON (python3), MAX_JOBS (16), SR_KERNELS_VALIDATE_BUDGET_S (450: whole run, seconds;
+# Reference data: `mkdir -p .carry && cp -r ../shared/data .carry/` here, then name .carry in
+# the device call's carry list (the tests find it through SR_KERNELS_DATA, set below).
+#
+# Knobs: PYTHON (python3), MAX_JOBS (16), SR_KERNELS_VALIDATE_BUDGET_S (560: whole run, seconds;
 # shares are scaled down to fit a smaller one), SR_KERNELS_VALIDATE_DRY_RUN (1: print the plan
 # and the commands, write $WORK/plan.tsv, run nothing), SR_KERNELS_VALIDATE_SKIP (stage names to
 # leave out), SR_KERNELS_VALIDATE_ONLY (stage names to run; set-up stages are kept),
@@ -60,11 +66,17 @@ if [ -n "${SR_KERNELS_CXX:-}" ]; then
 elif [ -x /usr/bin/g++ ]; then
     export CXX=/usr/bin/g++ CC=/usr/bin/gcc
 fi
+# The reference data (../shared/data) does not travel to a device machine; a copy under the
+# ignored folder .carry/data (carried with the call) is used when SR_KERNELS_DATA is not set, so
+# the data tests (MATLAB LR files, published PSNRs) run on the GPU too instead of skipping.
+if [ -z "${SR_KERNELS_DATA:-}" ] && [ -d "$ROOT/.carry/data" ]; then
+    export SR_KERNELS_DATA="$ROOT/.carry/data"
+fi
 export MAX_JOBS="${MAX_JOBS:-16}"
 export SR_KERNELS_BENCH_REP_MS="${SR_KERNELS_BENCH_REP_MS:-40}"
 export SR_KERNELS_BENCH_WARMUP_MS="${SR_KERNELS_BENCH_WARMUP_MS:-10}"
 export PYTHONUNBUFFERED=1
-BUDGET_S="${SR_KERNELS_VALIDATE_BUDGET_S:-450}"
+BUDGET_S="${SR_KERNELS_VALIDATE_BUDGET_S:-560}"
 # The report (about 5 s) plus one stage's SIGINT-to-SIGKILL grace (KILL_AFTER_S).
 REPORT_RESERVE_S=20
 KILL_AFTER_S=10
@@ -93,31 +105,36 @@ fi
 # --- plan ------------------------------------------------------------------------------------
 # In running order (the run below follows it). share: seconds held for the stage; max: its
 # limit when earlier stages left time over. The set-up shares are about twice the H100 run's
-# times (install 30 s, ext 8 s); the rest is sized so that priorities 1-3 fit in 450 s.
+# times (install 30 s, ext 8 s); the rest holds about 1.1-1.4x its time in the H200 run of
+# 2026-11-29 (set-up 61 s; benchmarks 31, 20, 39 s; tests 18, 38, ~100 s; imresize 22 and 16 s,
+# metrics 46 s), so that priorities 1-3 and 80 s of sweep-conv fit in 560 s (8 s unheld). tune, which that
+# run measured (its table ships as sr_kernels/ops/backend_timings.json), now takes time left
+# over, after profile-kernels (per-kernel times: how much of a short op is host time).
 #  name                prio share max default | what (for the report)
 PLAN=(
     "info                  0   10   30  on  | nvidia-smi, versions"
-    "install               0   60  240  on  | pip install --no-deps --no-build-isolation ."
+    "install               0   45  240  on  | pip install --no-deps --no-build-isolation ."
     "install-jit           0    0  120  on  | only if install failed: install without the build"
-    "ext                   0   15  240  on  | load the extension (JIT build if needed)"
-    "env                   0   10   30  on  | sr-kernels env"
-    "bench-resblock        1   60  180  on  | resblock nhwc fp16/bf16 ours, eager; training step"
-    "bench-upsampler       1   40  150  on  | upsampler nhwc fp16/bf16 ours, eager; x4"
-    "bench-compile         1   65  300  on  | resblock max-autotune, nhwc fp16/bf16, C 64"
-    "tests-imresize        2   35  150  on  | cuda tests: test_imresize.py"
-    "tests-metrics         2   25  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py"
-    "tests-conv            2   30  120  on  | cuda tests: conv2d_act, conv_pixel_shuffle, ..."
-    "tune                  2   20  150  on  | sr-kernels tune: every backend per case, the table"
+    "ext                   0   12  240  on  | load the extension (JIT build if needed)"
+    "env                   0   12   30  on  | sr-kernels env"
+    "bench-resblock        1   40  180  on  | resblock nhwc fp16/bf16 ours, eager; training step"
+    "bench-upsampler       1   28  150  on  | upsampler nhwc fp16/bf16 ours, eager; x4"
+    "bench-compile         1   45  300  on  | resblock max-autotune, nhwc fp16/bf16, C 64"
+    "tests-imresize        2   25  150  on  | cuda tests: test_imresize.py"
+    "tests-metrics         2   45  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py"
+    "tests-conv            2  110  200  on  | cuda tests: conv2d_act, conv_pixel_shuffle, ..."
+    "sweep-conv            2   80  300  on  | Triton conv tile configs: fastest correct per case"
     "bench-imresize        3   20   60  on  | imresize GPU rows, two-pass kernel"
-    "bench-imresize-fused  3   10   45  on  | imresize ours, SR_KERNELS_IMRESIZE_FUSED=1"
-    "bench-metrics         3   20   60  on  | psnr / ssim GPU rows"
-    "tests-cuda-rest       4    0  120  on  | cuda tests: the other files"
+    "bench-imresize-fused  3   15   45  on  | imresize ours, SR_KERNELS_IMRESIZE_FUSED=1"
+    "bench-metrics         3   45   70  on  | psnr / ssim GPU rows"
     "profile-kernels       4    0   90  on  | per-kernel times: imresize, psnr, ssim (torch.profiler)"
+    "tune                  4    0  150  on  | sr-kernels tune: every backend per case, the table"
+    "tests-cuda-rest       4    0  120  on  | cuda tests: the other files"
     "sanitize-imresize     4    0  120  on  | compute-sanitizer racecheck, memcheck: fused imresize"
     "bench-pixel-shuffle   4    0   60  on  | pixel_shuffle GPU rows"
     "bench-conv-rest       4    0  240  on  | conv GPU rows not measured above"
     "bench-conv2d-act      4    0   90  on  | conv2d_act nhwc GPU rows, ours and eager"
-    "env-kernels           4    0  100  on  | sr-kernels env --kernels"
+    "env-kernels           4    0  200  on  | sr-kernels env --kernels"
     "tests-rest            4    0  400  off | pytest tests -m 'not cuda' (CI runs it)"
 )
 P_NAME=() P_PRIO=() P_SHARE=() P_MAX=() P_STATE=() P_WHAT=()
@@ -193,8 +210,18 @@ stage_index() {
 # record NAME STATUS SECONDS LIMIT: one line of stages.tsv (STATUS: exit status or why not run).
 record() { printf '%s\t%s\t%s\t%s\n' "$@" >> "$WORK/stages.tsv"; }
 
-# run_stage NAME COMMAND...: run with the stage's time limit (its max, or less: what is left of
-# the budget after the report reserve and the shares of the stages after it), output to
+# stage_limit I: the time limit stage number I gets if it starts now: its max, or less: what is
+# left of the budget after the report reserve and the shares of the stages after it.
+stage_limit() {
+    local i=$1 later=0 j
+    for ((j = i + 1; j < ${#P_NAME[@]}; j++)); do
+        if [ "${P_STATE[j]}" = on ]; then later=$((later + P_SHARE[j])); fi
+    done
+    local left=$((BUDGET_S - $(elapsed) - REPORT_RESERVE_S - later))
+    echo $((P_MAX[i] < left ? P_MAX[i] : left))
+}
+
+# run_stage NAME COMMAND...: run with the stage's time limit (stage_limit), output to
 # $WORK/NAME.log, status and time to stages.tsv. Returns the command's exit status.
 run_stage() {
     local name=$1 i
@@ -209,13 +236,8 @@ run_stage() {
         record "$name" "${P_STATE[i]}" 0 0
         return 0
     fi
-    local later=0 j
-    for ((j = i + 1; j < ${#P_NAME[@]}; j++)); do
-        if [ "${P_STATE[j]}" = on ]; then later=$((later + P_SHARE[j])); fi
-    done
-    local left=$((BUDGET_S - $(elapsed) - REPORT_RESERVE_S - later))
-    local max=${P_MAX[i]}
-    local limit=$((max < left ? max : left))
+    local max=${P_MAX[i]} limit
+    limit=$(stage_limit "$i")
     if ((limit < 5)); then
         log "$name: skipped, out of time budget"
         record "$name" "skipped: out of time" 0 0
@@ -368,17 +390,27 @@ run_bench bench-compile "$K_COMPILE" bench/bench_resblock.py || true
 run_tests tests-imresize "${CHANGED_TESTS_IMRESIZE[@]}" -m cuda || true
 run_tests tests-metrics "${CHANGED_TESTS_METRICS[@]}" -m cuda || true
 run_tests tests-conv "${CHANGED_TESTS_CONV[@]}" -m cuda || true
-# The registry's automatic order from measurements (issue 5: the faster backend per channels,
-# dtype and architecture): the table lands beside the report as <stem>-backend-timings.json.
-run_stage tune "${PY[@]}" -m sr_kernels tune --out "$WORK/backend-timings.json" || true
+# Measured tile configs for _conv_configs.py. The sweep stops itself about 10 s before the
+# stage's limit (start-up and writing the JSON come on top of its budget), so it ends with its
+# table printed rather than by SIGINT.
+SWEEP_BUDGET_S=0
+if sweep_stage=$(stage_index sweep-conv); then
+    sweep_limit=$(stage_limit "$sweep_stage")
+    SWEEP_BUDGET_S=$((sweep_limit - 10 > sweep_limit / 2 ? sweep_limit - 10 : sweep_limit / 2))
+fi
+run_stage sweep-conv "${PY[@]}" bench/sweep_conv_configs.py --out "$WORK/sweep-conv.json" \
+    --budget-s "$SWEEP_BUDGET_S" || true
 # Priority 3 (the reference backend's GPU rows are slow float64 paths: left out)
 run_bench bench-imresize "not reference" SR_KERNELS_IMRESIZE_FUSED=0 bench/bench_imresize.py || true
 run_bench bench-imresize-fused "ours:auto or ours:cuda" SR_KERNELS_IMRESIZE_FUSED=1 \
     bench/bench_imresize.py || true
 run_bench bench-metrics "not reference" bench/bench_metrics.py || true
 # Priority 4: time left over
-run_tests tests-cuda-rest tests -m cuda "${IGNORE_CHANGED[@]}" || true
 run_stage profile-kernels "${PY[@]}" bench/profile_kernels.py || true
+# The registry's automatic order from measurements (issue 5: the faster backend per channels,
+# dtype and architecture): the table lands beside the report as <stem>-backend-timings.json.
+run_stage tune "${PY[@]}" -m sr_kernels tune --out "$WORK/backend-timings.json" || true
+run_tests tests-cuda-rest tests -m cuda "${IGNORE_CHANGED[@]}" || true
 # The fused imresize kernel shares tiles between warps (shared memory, atomics): shared-memory
 # races and out-of-bounds accesses only show under compute-sanitizer. No JUnit XML: the same
 # tests are counted in tests-imresize.

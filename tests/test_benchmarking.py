@@ -623,12 +623,13 @@ PLAN_ORDER = [
     "tests-imresize",
     "tests-metrics",
     "tests-conv",
-    "tune",
+    "sweep-conv",
     "bench-imresize",
     "bench-imresize-fused",
     "bench-metrics",
-    "tests-cuda-rest",
     "profile-kernels",
+    "tune",
+    "tests-cuda-rest",
     "sanitize-imresize",
     "bench-pixel-shuffle",
     "bench-conv-rest",
@@ -745,7 +746,7 @@ def test_gpu_validate_plan_runs_by_priority_within_the_budget(tmp_path: Path):
     on = [s for s in stages if s["state"] == "on"]
     assert [s["name"] for s in stages if s not in on] == ["tests-rest"]  # CI runs it
     # Every share is held for its stage: together they fit in the budget less the reserve.
-    assert plan["budget_s"] == 450
+    assert plan["budget_s"] == 560
     assert sum(s["share"] for s in on) + plan["reserve_s"] <= plan["budget_s"]
     # Priorities 1-3 (the measurements asked for) are held time; the rest runs on leftovers.
     assert all(s["share"] > 0 for s in on if 1 <= s["priority"] <= 3)
@@ -757,6 +758,10 @@ def test_gpu_validate_plan_runs_by_priority_within_the_budget(tmp_path: Path):
     assert "SR_KERNELS_IMRESIZE_FUSED=0" in runs["bench-imresize"]["argv"]
     assert "SR_KERNELS_IMRESIZE_FUSED=1" in runs["bench-imresize-fused"]["argv"]
     assert "torch.compile" in _k_of(runs["bench-compile"]["argv"])
+    # The sweep writes its JSON into the work folder (archived) and stops 10 s before its limit.
+    sweep = shlex.split(runs["sweep-conv"]["argv"])
+    assert sweep[sweep.index("--out") + 1] == str(tmp_path / "sweep-conv.json")
+    assert int(sweep[sweep.index("--budget-s") + 1]) == runs["sweep-conv"]["limit"] - 10
     assert "not torch.compile" in _k_of(runs["bench-resblock"]["argv"])
     assert not (tmp_path / "bench-resblock.log").exists()  # nothing ran
 

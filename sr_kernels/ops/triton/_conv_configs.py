@@ -3,7 +3,8 @@
 Every kernel launch of `residual_block`, `conv2d_act` and `conv_pixel_shuffle` takes its
 configuration from a function here, keyed by (channels, dtype, architecture); `aot_configs()` of
 each kernel module enumerates the finite set these functions can return, so the static
-sm_80/sm_90 compile check covers every configuration that can be launched.
+sm_80/sm_90 compile check covers every configuration that can be launched (`override_configs`
+aside: a development tool, see below).
 
 Architectures: the tables are written for sm_80 (A100) and sm_90 (H100); other GPUs use the
 nearest lower entry (sm_86/sm_89 -> sm_80). Under the Triton interpreter the sm_90 entry is used,
@@ -13,13 +14,16 @@ All entries use at most 4 warps: the non-1x1 convolutions unroll their taps stat
 8-warp Triton convolutions have miscompiled before (pytorch/pytorch#173068); raising that needs a
 GPU test of the config first. The numbers are first choices made on paper (register budget
 checked with cuobjdump: 0 spills); the lead tunes them per (C, dtype, arch) from GPU
-measurements, here only.
+measurements, here only. `override_configs` (a development tool for bench/sweep_conv_configs.py)
+makes every launch in its block use a given config instead, to measure candidates for the tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -100,8 +104,42 @@ def _block_k(channels: int, dtype: torch.dtype) -> int:
     return 16
 
 
+# The configs `override_configs` puts in force (None: the table's). Module state, not per thread.
+_override_residual_block: ResBlockConfig | None = None
+_override_conv: ConvConfig | None = None
+
+
+@contextlib.contextmanager
+def override_configs(
+    residual_block: ResBlockConfig | None = None, conv: ConvConfig | None = None
+) -> Iterator[None]:
+    """Development tool: inside the block, `residual_block_config` returns `residual_block` and
+    `conv_config` returns `conv` for every launch (None: the table's config, as outside).
+
+    For measuring candidate configs (bench/sweep_conv_configs.py) before they enter the tables;
+    never used by the library. Not thread-safe: the override is module state, seen by every
+    thread, and a block nested in another replaces both of its configs. The static compile
+    check does not see overrides (`residual_block_configs` and `conv_configs` enumerate the
+    tables), so an overridden launch may compile a variant that check never compiled.
+    """
+    global _override_residual_block, _override_conv
+    saved = _override_residual_block, _override_conv
+    _override_residual_block, _override_conv = residual_block, conv
+    try:
+        yield
+    finally:
+        _override_residual_block, _override_conv = saved
+
+
 def residual_block_config(channels: int, dtype: torch.dtype, arch: int) -> ResBlockConfig:
-    """Config for a C-channel block (C a multiple of 16).
+    """The config a C-channel block launches with: the table's (`override_configs` aside)."""
+    if _override_residual_block is not None:
+        return _override_residual_block
+    return _residual_block_table(channels, dtype, arch)
+
+
+def _residual_block_table(channels: int, dtype: torch.dtype, arch: int) -> ResBlockConfig:
+    """Table entry for a C-channel block (C a multiple of 16).
 
     8 x 16 output tile: a power-of-two conv2 M block (128 pixels), and a 10 x 18 = 180-pixel halo
     computed as 3 chunks of 64 (192 rows, 6.7 % padding) instead of 256 rows for a square tile
@@ -125,7 +163,7 @@ def residual_block_config(channels: int, dtype: torch.dtype, arch: int) -> ResBl
 
 
 def residual_block_configs() -> list[tuple[torch.dtype, int, ResBlockConfig]]:
-    """Every (dtype, example C, config) `residual_block_config` can return, over both archs.
+    """Every (dtype, example C, config) the table gives a block, over both archs.
 
     The choice depends on C only through its largest power-of-two divisor up to 64.
     """
@@ -133,7 +171,7 @@ def residual_block_configs() -> list[tuple[torch.dtype, int, ResBlockConfig]]:
     for dtype in DTYPES:
         for arch in ARCHS:
             for channels in range(16, 512 + 16, 16):
-                config = residual_block_config(channels, dtype, arch)
+                config = _residual_block_table(channels, dtype, arch)
                 seen.setdefault((dtype, config), (dtype, channels, config))
     return list(seen.values())
 
@@ -141,8 +179,17 @@ def residual_block_configs() -> list[tuple[torch.dtype, int, ResBlockConfig]]:
 def conv_config(
     c_in: int, c_out: int, c_final: int, ks: int, dtype: torch.dtype, arch: int
 ) -> ConvConfig:
-    """Config for a stride-1 'same' KS x KS convolution C_in -> C_out (C_out counts the shuffled
-    channels of the upsampler; C_final = C_out / r^2 is the stored channel count).
+    """The config a convolution launches with: the table's (`override_configs` aside)."""
+    if _override_conv is not None:
+        return _override_conv
+    return _conv_table(c_in, c_out, c_final, ks, dtype, arch)
+
+
+def _conv_table(
+    c_in: int, c_out: int, c_final: int, ks: int, dtype: torch.dtype, arch: int
+) -> ConvConfig:
+    """Table entry for a stride-1 'same' KS x KS convolution C_in -> C_out (C_out counts the
+    shuffled channels of the upsampler; C_final = C_out / r^2 is the stored channel count).
 
     Tiles are chosen for 0 spills (cuobjdump, sm_80 and sm_90). Aligned: BLOCK_N 16 for
     C_out <= 16, else 64; BLOCK_M 128 for fp16/bf16, 64 or 32 for fp32. The flat and unaligned
@@ -175,7 +222,7 @@ UNROLLED_KERNEL_SIZES = (1, 3, 5)
 
 
 def conv_configs(shuffle: bool = False) -> list[tuple[torch.dtype, int, ConvConfig]]:
-    """Every (dtype, kernel size, config) `conv_config` can return (flat configs: size 0).
+    """Every (dtype, kernel size, config) the table gives a convolution (flat configs: size 0).
 
     `shuffle`: the upsampler's set (3x3 only, C_out = C_final * r^2 with r in 2, 3).
     """
@@ -188,7 +235,7 @@ def conv_configs(shuffle: bool = False) -> list[tuple[torch.dtype, int, ConvConf
                     for c_final in (1, 3, 16, 64, 256):
                         for r in (2, 3) if shuffle else (1,):
                             c_out = c_final * r * r
-                            config = conv_config(c_in, c_out, c_final, ks, dtype, arch)
+                            config = _conv_table(c_in, c_out, c_final, ks, dtype, arch)
                             key_ks = 0 if config.flat_k else ks
                             seen.setdefault((dtype, key_ks, config), (dtype, key_ks, config))
     return list(seen.values())
