@@ -29,6 +29,13 @@ peak: the expected bound is L1/L2 operand bandwidth (Triton has no explicit shar
 reuse of the input tile across taps). x4_270x480 (N=1, C=64): 19.1 GFLOP -> ~60-75 us on paper,
 against ~80 us of cuDNN convs (237 TFLOP/s, KERNEL_NOTES 1.2) + ~40 us of pointwise passes in
 eager. C = 256: 1.1 MB of weights per conv streamed from L2 per tile; compute-dominated.
+Measured (H200, 2026-11-29, bf16 NHWC, bench/results/2026-11-29-nvidia-h200.md): x4_270x480 in
+139 us (137 TFLOP/s useful, 17 % of the measured bf16 matrix rate; cuDNN eager 129 us, 0.92x);
+16 x 64 x 48 x 48 in 168 us (0.57x); C = 256 on 270x480 in 1.93 ms (0.37x). The SASS (sm_90,
+Triton 3.6) has 36 wgmma (HGMMA 64xNx16) fed by plain LDG loads (no cp.async/TMA: num_stages =
+1): every dot waits for its operands from L2, and with 2 programs of 4 warps per SM little
+hides it. Candidate fixes (programs per SM, pipelining stages, tiles, 8 warps) are measured by
+bench/sweep_conv_configs.py before the table changes.
 
 Accumulation: fp32 for every dtype. fp32 operands: ``tl.dot(input_precision="tf32x3")``
 (near fp32); single-pass TF32 is not offered (see `_conv_configs.allow_tf32`).
