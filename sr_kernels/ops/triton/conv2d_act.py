@@ -43,7 +43,7 @@ import triton.language as tl
 
 from .. import _layout, _trace
 from . import _conv_configs as configs
-from ._launch import aligned, nhwc_strides, on_device
+from ._launch import aligned, cdiv, nhwc_strides, on_device
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 KERNEL_SIZES = (1, 3, 5, 9)
@@ -206,7 +206,7 @@ def launch(
         arch = configs.arch_key(x.device)
         cfg = configs.conv_config(c_in, c_out, shape[1], ks, x.dtype, arch)
         npix = n * h * wd
-        grid = (triton.cdiv(npix, cfg.block_m), triton.cdiv(c_out, cfg.block_n))
+        grid = (cdiv(npix, cfg.block_m), cdiv(c_out, cfg.block_n))
         with on_device(x):
             KERNELS[cfg.aligned][grid](
                 xc, wc, aligned(b.contiguous()), out,

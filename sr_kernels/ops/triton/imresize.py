@@ -25,7 +25,7 @@ import triton
 import triton.language as tl
 
 from .. import _cubic, _layout, _trace
-from ._launch import on_device
+from ._launch import cdiv, on_device
 
 _DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 # 4 outputs per thread: BLOCK 1024 (8 per thread, int64 offsets) spilled 8-16 bytes on sm_90
@@ -150,7 +150,7 @@ def _pass(
     total = dst.numel()
     if total == 0:
         return
-    grid = (triton.cdiv(total, BLOCK),)
+    grid = (cdiv(total, BLOCK),)
     with on_device(dst):
         _imresize_kernel[grid](
             src,

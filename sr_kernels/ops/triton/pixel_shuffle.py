@@ -19,7 +19,7 @@ import triton
 import triton.language as tl
 
 from .. import _layout, _trace
-from ._launch import on_device
+from ._launch import cdiv, on_device
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.uint8, torch.float64)
 _BITS_VIEW = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
@@ -120,7 +120,7 @@ def _launch(x: torch.Tensor, r: int, upscale: bool) -> torch.Tensor:
     )
     index_64 = total >= limit or extent >= limit
     block = BLOCK_64 if index_64 else BLOCK
-    grid = (triton.cdiv(total, block),)
+    grid = (cdiv(total, block),)
     with on_device(out):
         _pixel_shuffle_kernel[grid](
             x.view(bits),

@@ -19,6 +19,7 @@ import torch
 import triton
 import triton.language as tl
 
+from ._launch import cdiv
 from ._metric_pixels import (
     metric_custom_op,
     pair_arguments,
@@ -98,7 +99,7 @@ def _launch(
     n, c, h, w = sr.shape
     rows, cols = h - 2 * crop_border, w - 2 * crop_border
     planes = 1 if y_channel else c
-    chunks = triton.cdiv(rows, ROWS)
+    chunks = cdiv(rows, ROWS)
     partial = torch.empty((n, chunks), dtype=torch.float64, device=sr.device)
     _psnr_mse_kernel[(chunks, n)](
         sr,

@@ -60,7 +60,7 @@ import triton.language as tl
 from .. import _layout, _trace
 from . import _conv_configs as configs
 from . import conv2d_act as _conv
-from ._launch import aligned, nhwc_strides, on_device
+from ._launch import aligned, cdiv, nhwc_strides, on_device
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
@@ -213,8 +213,8 @@ def _launch(
         assert w1c.shape == w2c.shape and w1c.stride(1) == 1 and w2c.stride(1) == 1
         arch = configs.arch_key(x.device)
         cfg = configs.residual_block_config(c, x.dtype, arch)
-        tiles_w = triton.cdiv(w, cfg.tile_w)
-        tiles_per_image = triton.cdiv(h, cfg.tile_h) * tiles_w
+        tiles_w = cdiv(w, cfg.tile_w)
+        tiles_per_image = cdiv(h, cfg.tile_h) * tiles_w
         total = n * tiles_per_image
         if x.device.type == "cuda":
             programs = min(total, cfg.programs_per_sm * configs.sm_count(x.device.index or 0))
@@ -229,7 +229,7 @@ def _launch(
                 h, w, c,
                 *nhwc_strides(xc), *nhwc_strides(out), *nhwc_strides(w1c),
                 float(res_scale),
-                tiles_w, tiles_per_image, total, triton.cdiv(total, programs),
+                tiles_w, tiles_per_image, total, cdiv(total, programs),
                 TILE_H=cfg.tile_h, TILE_W=cfg.tile_w,
                 BLOCK_M1=cfg.block_m1, HALO_CHUNKS=cfg.halo_chunks,
                 BLOCK_N1=cfg.block_n1, BLOCK_N2=cfg.block_n2, BLOCK_K=cfg.block_k,

@@ -25,6 +25,7 @@ import torch
 import triton
 import triton.language as tl
 
+from ._launch import cdiv
 from ._metric_pixels import (
     metric_custom_op,
     pair_arguments,
@@ -348,8 +349,8 @@ def _launch(
     rows, cols = h - 2 * crop_border, w - 2 * crop_border
     out_rows, out_cols = rows - (WINDOW - 1), cols - (WINDOW - 1)
     planes = 1 if y_channel else c
-    strips = triton.cdiv(out_cols, BLOCK_W)
-    chunks = triton.cdiv(out_rows, ROWS)
+    strips = cdiv(out_cols, BLOCK_W)
+    chunks = cdiv(out_rows, ROWS)
     programs = n * planes * strips * chunks
     partial = torch.empty((programs,), dtype=torch.float64, device=sr.device)
     _ssim_mean_kernel[(programs,)](
