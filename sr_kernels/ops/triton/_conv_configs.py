@@ -138,6 +138,7 @@ def residual_block_config(channels: int, dtype: torch.dtype, arch: int) -> ResBl
     return _residual_block_table(channels, dtype, arch)
 
 
+@functools.cache  # every launch asks: a lookup, not the arithmetic below
 def _residual_block_table(channels: int, dtype: torch.dtype, arch: int) -> ResBlockConfig:
     """Table entry for a C-channel block (C a multiple of 16).
 
@@ -185,6 +186,7 @@ def conv_config(
     return _conv_table(c_in, c_out, c_final, ks, dtype, arch)
 
 
+@functools.cache
 def _conv_table(
     c_in: int, c_out: int, c_final: int, ks: int, dtype: torch.dtype, arch: int
 ) -> ConvConfig:
