@@ -24,7 +24,9 @@ dtype) families still to run, so a slow family cannot starve the others; configs
 time are recorded as "not run". The JSON (--out) holds every row and is rewritten after each
 family and when the sweep stops (budget, Ctrl-C / SIGINT), so a cut-off run keeps what it
 measured. stdout gets a markdown table: per case the table config's time, the best config, its
-time, its speed-up over the table config and over cuDNN, and its registers and spills.
+time, its speed-up over the table config and over cuDNN, and its registers and spills (a
+config that spills is never the best: the table's static check wants 0 spills; the grids leave
+out tiles needing more than 64 accumulator registers per thread, which spilled when compiled).
 bench/gpu_validate.sh runs this as its stage sweep-conv. Exit status: 0, or 1 when a table
 config failed or the CUDA context was lost, 2 for a usage error.
 
@@ -102,6 +104,19 @@ def _unique(grid: list[Config]) -> list[Config]:
     return list(dict.fromkeys(grid))
 
 
+# fp32 accumulator registers per thread of an M x N dot tile. A static pre-screen of this grid
+# (Triton 3.6, sm_90, bf16, 2026-11-29) found 10 of the 11 candidates above 64 spilling (e.g. a
+# 16 x 16 block tile or a 128 x 128 upsampler tile with 4 warps: 8-1400 stack bytes; the other
+# used 253 registers), and a config that spills cannot enter the table (the static check wants
+# 0 spills): not worth the compile time on a GPU. Below it, one candidate spilled (the upsampler
+# with BLOCK_K 64 and 4 warps, 8 bytes): `summarize` never picks a spilling config.
+MAX_ACCUMULATOR_REGISTERS = 64
+
+
+def _accumulator_registers(m: int, n: int, num_warps: int) -> int:
+    return m * n // (32 * num_warps)
+
+
 def residual_block_grid(table: Config, channels: int, dtype: torch.dtype) -> list[Config]:
     """Around the table's block: launch settings, output tiles, channel blocks, halo chunks,
     programs per SM (the channel loops have no masks: BLOCK_N and BLOCK_K divide C)."""
@@ -124,7 +139,12 @@ def residual_block_grid(table: Config, channels: int, dtype: torch.dtype) -> lis
     def runs(c: Config) -> bool:
         blocks = (c.tile_h * c.tile_w, c.block_m1, c.block_n1, c.block_n2, c.block_k)
         divides = all(channels % b == 0 for b in (c.block_n1, c.block_n2, c.block_k))
-        return divides and all(_power_of_two(b) and b >= 16 for b in blocks)
+        accumulators = max(
+            _accumulator_registers(c.block_m1, c.block_n1, c.num_warps),
+            _accumulator_registers(c.tile_h * c.tile_w, c.block_n2, c.num_warps),
+        )
+        fits = accumulators <= MAX_ACCUMULATOR_REGISTERS
+        return divides and fits and all(_power_of_two(b) and b >= 16 for b in blocks)
 
     return [table] + [c for c in _unique(grid) if c != table and runs(c)]
 
@@ -147,7 +167,10 @@ def conv_grid(table: Config, c_in: int, c_out: int) -> list[Config]:
 
     def runs(c: Config) -> bool:
         divides = c_out % c.block_n == 0 and c_in % c.block_k == 0
-        return divides and all(_power_of_two(b) and b >= 16 for b in (c.block_m, c.block_n))
+        accumulators = _accumulator_registers(c.block_m, c.block_n, c.num_warps)
+        fits = accumulators <= MAX_ACCUMULATOR_REGISTERS
+        powers = all(_power_of_two(b) and b >= 16 for b in (c.block_m, c.block_n))
+        return divides and fits and powers
 
     return [table] + [c for c in _unique(grid) if c != table and runs(c)]
 
@@ -236,8 +259,10 @@ OPS = {
         name="residual_block",
         default_channels=(64, 256),
         make_args=_block_args,
-        ours=lambda *args: ops.residual_block(*args, res_scale=RES_SCALE),
-        reference=lambda *args: reference_block.residual_block(*args, res_scale=RES_SCALE),
+        ours=lambda x, w1, b1, w2, b2: ops.residual_block(x, w1, b1, w2, b2, RES_SCALE),
+        reference=lambda x, w1, b1, w2, b2: reference_block.residual_block(
+            x, w1, b1, w2, b2, RES_SCALE
+        ),
         eager=_block_eager,
         cost=lambda s, dtype: _roofline.resblock_fused_cost(s.n, s.c_in, s.h, s.w, dtype),
         table=lambda c, dtype, arch: configs.residual_block_config(c, dtype, arch),
@@ -588,7 +613,8 @@ class Sweep:
 
 
 def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
-    """Per case (op, workload, dtype): cuDNN, the table config, the best correct config."""
+    """Per case (op, workload, dtype): cuDNN, the table config, the best correct config that
+    does not spill."""
     cases: dict[tuple[str, str, str], list[Row]] = {}
     for row in rows:
         cases.setdefault(row.case, []).append(row)
@@ -597,7 +623,9 @@ def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
         cudnn = next((r for r in case_rows if r.role == "cudnn"), None)
         table = next((r for r in case_rows if r.role == "table"), None)
         correct = [r for r in case_rows if r.role != "cudnn" and r.status == "ok"]
-        best = min(correct, key=lambda r: r.time_s or float("inf"), default=None)
+        # A config that spills cannot enter the table (the static check wants 0 spills).
+        eligible = [r for r in correct if not r.n_spills]
+        best = min(eligible, key=lambda r: r.time_s or float("inf"), default=None)
         configs_run = [r for r in case_rows if r.role != "cudnn"]
         counts = {s: sum(r.status == s for r in configs_run) for s in STATUSES}
 

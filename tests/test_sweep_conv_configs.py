@@ -165,6 +165,34 @@ def test_grids_vary_the_table_config_within_what_the_kernels_run(sweep, channels
         assert (c.tile_h * c.tile_w) & (c.tile_h * c.tile_w - 1) == 0, c  # a power of two
     assert {c.programs_per_sm for c in block_grid} >= {1, 2, 3}
     assert all(c.flat_k == conv_table.flat_k and c.aligned == conv_table.aligned for c in conv_grid)
+    # No candidate needs more accumulator registers per thread than those that compiled unspilled.
+    limit = sweep.MAX_ACCUMULATOR_REGISTERS
+    for c in block_grid[1:]:
+        conv1 = c.block_m1 * c.block_n1 // (32 * c.num_warps)
+        conv2 = c.tile_h * c.tile_w * c.block_n2 // (32 * c.num_warps)
+        assert max(conv1, conv2) <= limit, c
+    for c in conv_grid[1:]:
+        assert c.block_m * c.block_n // (32 * c.num_warps) <= limit, c
+
+
+def test_a_spilling_config_is_never_the_best(sweep):
+    def row(role: str, label: str, seconds: float, spills: int | None) -> object:
+        return sweep.Row(
+            op="residual_block", workload="w", shape=[1, 16, 5, 7], dtype="fp16", role=role,
+            label=label, status="ok", time_s=seconds, n_spills=spills,
+        )  # fmt: skip
+
+    rows = [
+        row("cudnn", "eager", 3e-4, None),
+        row("table", "table", 2e-4, 0),
+        row("candidate", "fast but spills", 1e-4, 24),
+        row("candidate", "unknown spills", 1.5e-4, None),
+    ]
+    (summary,) = sweep.summarize(rows)
+    assert summary["best"] == "unknown spills"  # spills not reachable: not held against it
+    assert summary["speedup_vs_table"] == pytest.approx(2e-4 / 1.5e-4)
+    rows[3].n_spills = 16
+    assert sweep.summarize(rows)[0]["best"] == "table"
 
 
 def test_registers_and_spills_are_read_from_triton_compiled_kernels(sweep):
