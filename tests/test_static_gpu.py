@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import ast
 import collections
+import importlib
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -161,6 +163,33 @@ def test_every_triton_module_with_aot_configs_is_checked():
     assert not missing, f"add these modules to kernel_resources.TRITON_MODULES: {missing}"
     unknown = sorted(set(kr.TRITON_MODULES) - modules)
     assert not unknown, f"kernel_resources.TRITON_MODULES names missing modules: {unknown}"
+
+
+def test_triton_compile_shards_cover_every_configuration_once(tmp_path, monkeypatch):
+    """The compile workers split the configurations: together every (config, arch) once, each
+    row tagged with its place in the serial order (compilation stubbed: a fast check)."""
+    if importlib.util.find_spec("triton") is None:
+        pytest.skip("triton is not installed")
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    monkeypatch.setattr(kr, "_require_cuobjdump", lambda: "cuobjdump")
+    monkeypatch.setattr(
+        kr,
+        "_compile_triton_config",
+        lambda config, arch, tool, folder: kr.KernelResources("triton", config["name"], arch),
+    )
+    modules = ("sr_kernels.ops.triton.pixel_shuffle", "sr_kernels.ops.triton.psnr_mse")
+    names = [c["name"] for m in modules for c in importlib.import_module(m).aot_configs()]
+    rows = []
+    for shard in range(3):
+        out = tmp_path / f"shard_{shard}.json"
+        kr._triton_worker((80, 90), modules, out, shard, 3)
+        rows += json.loads(out.read_text())
+    assert sorted(tuple(row["order"]) for row in rows) == [
+        (index, arch) for index in range(len(names)) for arch in range(2)
+    ]
+    for row in rows:
+        assert row["name"] == names[row["order"][0]]
+        assert row["arch"] == (80, 90)[row["order"][1]]
 
 
 def test_every_triton_kernel_is_compiled(triton_resources):

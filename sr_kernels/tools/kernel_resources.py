@@ -6,9 +6,10 @@ Two sources:
   read with ``cuobjdump --dump-resource-usage``.
 * Triton kernels: every configuration a Triton backend module launches (its ``aot_configs()``)
   compiled ahead of time for each target architecture with ``triton.compile`` and an explicit
-  ``GPUTarget``, and the cubin read with cuobjdump. The compilation runs in a subprocess
-  without ``TRITON_INTERPRET``: under the interpreter ``@triton.jit`` returns an interpreted
-  function that cannot be compiled.
+  ``GPUTarget``, and the cubin read with cuobjdump. The compilation runs in subprocesses
+  without ``TRITON_INTERPRET`` (under the interpreter ``@triton.jit`` returns an interpreted
+  function that cannot be compiled), one per CPU up to 8, each taking every n-th
+  configuration: compiling is single-threaded, and there are a few hundred configurations.
 
 ``stack`` and ``local`` bytes are the kernel's per-thread local memory: register spills (and
 local arrays, which our kernels must not use either). A kernel passes the static check when
@@ -35,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -286,26 +288,47 @@ def triton_kernel_resources(
     archs: Iterable[int] = ARCHS,
     modules: Sequence[str] = TRITON_MODULES,
     timeout: float = 900.0,
+    workers: int | None = None,
 ) -> list[KernelResources]:
-    """Compile every `aot_configs()` entry of `modules` for each arch and read its resources."""
+    """Compile every `aot_configs()` entry of `modules` for each arch and read its resources, in
+    `workers` subprocesses (default: the CPU count, at most 8); rows in configuration order."""
+    workers = max(1, workers or min(8, os.cpu_count() or 1))
     child_env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    # The child imports the same sr_kernels as this process (checkout or installed package).
+    # The children import the same sr_kernels as this process (checkout or installed package).
     child_env["PYTHONPATH"] = os.pathsep.join(
         [str(_PACKAGE_PARENT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]
     )
+    deadline = time.monotonic() + timeout
     with tempfile.TemporaryDirectory(prefix="sr_kernels_triton_") as folder:
-        out = Path(folder) / "resources.json"
-        command = [sys.executable, "-m", __name__, "--out", str(out), "--arch"]
-        command += [str(a) for a in archs] + ["--modules", *modules]
-        result = subprocess.run(
-            command, env=child_env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-        if result.returncode != 0 or not out.exists():
-            raise RuntimeError(
-                f"Triton AOT compilation subprocess failed (exit {result.returncode}):\n"
-                f"{result.stderr[-4000:]}"
-            )
-        return [KernelResources(**row) for row in json.loads(out.read_text())]
+        children = []
+        for shard in range(workers):
+            out = Path(folder) / f"resources_{shard}.json"
+            errors = Path(folder) / f"stderr_{shard}.txt"
+            command = [sys.executable, "-m", __name__, "--out", str(out), "--arch"]
+            command += [str(a) for a in archs] + ["--modules", *modules]
+            command += ["--shard", str(shard), str(workers)]
+            with errors.open("w") as stderr:  # a file: a full pipe would block the child
+                process = subprocess.Popen(
+                    command, env=child_env, stdout=subprocess.DEVNULL, stderr=stderr
+                )
+            children.append((process, out, errors))
+        rows: list[dict[str, Any]] = []
+        try:
+            for process, out, errors in children:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                if process.returncode != 0 or not out.exists():
+                    raise RuntimeError(
+                        f"Triton AOT compilation subprocess failed (exit {process.returncode}):"
+                        f"\n{errors.read_text()[-4000:]}"
+                    )
+                rows += json.loads(out.read_text())
+        finally:
+            for process, _, _ in children:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        rows.sort(key=lambda row: row.pop("order"))
+        return [KernelResources(**row) for row in rows]
 
 
 def _compile_triton_config(
@@ -357,18 +380,21 @@ def _compile_triton_config(
     )
 
 
-def _triton_worker(archs: Sequence[int], modules: Sequence[str], out: Path) -> None:
+def _triton_worker(
+    archs: Sequence[int], modules: Sequence[str], out: Path, shard: int = 0, shards: int = 1
+) -> None:
+    """Compile configurations shard, shard + shards, ... (in module and aot_configs order) for
+    each arch; each row keeps its place in that order ("order") for the parent to merge."""
     if os.environ.get("TRITON_INTERPRET", "0") == "1":
         raise RuntimeError("the Triton AOT compilation must run without TRITON_INTERPRET=1")
     tool = _require_cuobjdump()
+    configs = [c for name in modules for c in importlib.import_module(name).aot_configs()]
     results = []
     with tempfile.TemporaryDirectory(prefix="sr_kernels_cubin_") as folder:
-        for module_name in modules:
-            module = importlib.import_module(module_name)
-            for config in module.aot_configs():
-                for arch in archs:
-                    kernel = _compile_triton_config(config, arch, tool, Path(folder))
-                    results.append(dataclasses.asdict(kernel))
+        for index in range(shard, len(configs), shards):
+            for arch_index, arch in enumerate(archs):
+                kernel = _compile_triton_config(configs[index], arch, tool, Path(folder))
+                results.append({**dataclasses.asdict(kernel), "order": [index, arch_index]})
     out.write_text(json.dumps(results))
 
 
@@ -415,8 +441,9 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--arch", type=int, nargs="+", required=True)
     parser.add_argument("--modules", nargs="+", required=True)
+    parser.add_argument("--shard", type=int, nargs=2, default=(0, 1), metavar=("I", "N"))
     args = parser.parse_args(argv)
-    _triton_worker(args.arch, args.modules, args.out)
+    _triton_worker(args.arch, args.modules, args.out, *args.shard)
     return 0
 
 
