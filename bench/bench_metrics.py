@@ -26,7 +26,7 @@ from sr_kernels import metrics
 
 DTYPES = (torch.uint8, torch.float32)
 DTYPES_BY_DEVICE = {"cpu": (torch.uint8,)}
-TRACE = {"psnr": "psnr_mse", "ssim": "ssim_mean", "psnr_ssim": "ssim_mean"}
+TRACE = {"psnr": "psnr", "ssim": "ssim_mean", "psnr_ssim": "ssim_mean"}
 
 
 def _data_range(dtype: torch.dtype) -> float | None:

@@ -121,7 +121,7 @@ PLAN=(
     "bench-upsampler       1   28  150  on  | upsampler nhwc fp16/bf16 ours, eager; x4"
     "bench-compile         1   45  300  on  | resblock max-autotune, nhwc fp16/bf16, C 64"
     "tests-imresize        2   25  150  on  | cuda tests: test_imresize.py"
-    "tests-metrics         2   45  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py"
+    "tests-metrics         2   45  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py, test_psnr.py"
     "tests-conv            2  110  200  on  | cuda tests: conv2d_act, conv_pixel_shuffle, ..."
     "sweep-conv            2   80  300  on  | Triton conv tile configs: fastest correct per case"
     "bench-imresize        3   20   60  on  | imresize GPU rows, two-pass kernel"
@@ -373,7 +373,7 @@ K_COMPILE="test_residual_block and torch.compile and nhwc and not fp32 and not c
 K_MEASURED="not torch.compile and ($CONV_MAIN) or training_step or upsampler_x4 or ($K_COMPILE)"
 K_CONV_REST="not ($K_MEASURED)"
 CHANGED_TESTS_IMRESIZE=(tests/ops/test_imresize.py)
-CHANGED_TESTS_METRICS=(tests/ops/test_ssim_mean.py tests/ops/test_psnr_mse.py)
+CHANGED_TESTS_METRICS=(tests/ops/test_ssim_mean.py tests/ops/test_psnr_mse.py tests/ops/test_psnr.py)
 CHANGED_TESTS_CONV=(tests/ops/test_conv2d_act.py tests/ops/test_conv_pixel_shuffle.py
     tests/ops/test_residual_block.py tests/ops/test_conv_cuda.py)
 IGNORE_CHANGED=()

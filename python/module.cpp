@@ -34,6 +34,9 @@ TORCH_LIBRARY(sr_kernels, m) {
       "psnr_mse(Tensor sr, Tensor hr, float data_range, int crop_border, bool y_channel, "
       "bool quantize, bool round_y) -> Tensor");
   m.def(
+      "psnr(Tensor sr, Tensor hr, float data_range, int crop_border, bool y_channel, "
+      "bool quantize, bool round_y) -> Tensor");
+  m.def(
       "ssim_mean(Tensor sr, Tensor hr, float data_range, int crop_border, bool y_channel, "
       "bool quantize, bool round_y) -> Tensor");
   // MATLAB-exact bicubic resize (sr_kernels/ops/imresize.py); edge is "mirror" or "clamp".

@@ -245,8 +245,9 @@ def test_an_interrupted_tune_keeps_its_cases_and_exits_130(tmp_path, monkeypatch
 
 def test_every_op_with_a_choice_on_the_gpu_has_tuning_cases():
     """A new op with two GPU backends gets workloads in tune_backends (CONTRIBUTING: adding an
-    op), or the automatic choice would never use measurements for it."""
-    choosable = {op for op in _registry.registered_ops()
+    op), or the automatic choice would never use measurements for it; an op registered with
+    `timings_op` (psnr) uses that op's."""
+    choosable = {_registry.timings_op(op) for op in _registry.registered_ops()
                  if len(_registry.candidate_backends(op, "cuda")) > 1}  # fmt: skip
     assert choosable == set(tune_backends.TUNABLE_OPS)
     listed = {w.op for w in tune_backends.default_workloads("cuda")}

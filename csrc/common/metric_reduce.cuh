@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "common/metric_pixel.h"
+
 namespace sr {
 namespace metric {
 
@@ -27,17 +29,21 @@ __device__ inline double block_sum(double value) {
   return total;
 }
 
-// out[n] = (sum of partials[n * per_image .. (n+1) * per_image)) / count; one block per image.
-// A template (so each including .cu file may instantiate it without duplicate symbols).
+// out[n] = (sum of partials[n * per_image .. (n+1) * per_image)) / count, or that mean as PSNR
+// in dB (psnr_db) when `decibels`, so the conversion costs no launches of its own; one block per
+// image. A template (so each including .cu file may instantiate it without duplicate symbols).
 template <int kThreads>
 __global__ void __launch_bounds__(kThreads)
     finalize_per_image(const double* __restrict__ partials, int64_t per_image, double count,
-                       double* __restrict__ out) {
+                       bool decibels, double* __restrict__ out) {
   const int64_t n = blockIdx.x;
   double acc = 0.0;
   for (int64_t i = threadIdx.x; i < per_image; i += kThreads) acc += partials[n * per_image + i];
   const double total = block_sum(acc);
-  if (threadIdx.x == 0) out[n] = total / count;
+  if (threadIdx.x == 0) {
+    const double mean = total / count;
+    out[n] = decibels ? psnr_db(mean) : mean;
+  }
 }
 
 }  // namespace metric

@@ -149,4 +149,12 @@ Status psnr_mse_cpu(const ImagePairView& pair, const MetricProtocol& protocol, d
   return Status::kOk;
 }
 
+Status psnr_cpu(const ImagePairView& pair, const MetricProtocol& protocol, double* row_partials,
+                double* out) {
+  const Status status = psnr_mse_cpu(pair, protocol, row_partials, out);
+  if (status != Status::kOk) return status;
+  for (int64_t n = 0; n < pair.n; ++n) out[n] = metric::psnr_db(out[n]);
+  return Status::kOk;
+}
+
 }  // namespace sr

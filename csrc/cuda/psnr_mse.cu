@@ -15,7 +15,9 @@
 // (NCHW) / 214 us (NHWC), 91-94 % of the measured copy bandwidth; uint8 101 / 87 us, 48-56 %: a
 // quarter of the bytes, so fixed costs (the second launch, the elementwise ops that turn the MSE
 // into dB, Python time per call where it outlasts the L2 flush between timed calls) weigh four
-// times more. Not yet separated: bench/profile_kernels.py times the kernels alone.
+// times more. Not yet separated: bench/profile_kernels.py times the kernels alone. Since then
+// (2026-11-30) launch_psnr writes the dB values in the finaliser, so metrics.psnr runs two
+// launches in all instead of six (not yet measured on a GPU).
 #include <cstdint>
 
 #include "common/metric_pixel.h"
@@ -300,7 +302,7 @@ VecLaunch vec_plan(const ImagePairView& v, const MetricProtocol& p, int element_
 
 template <typename T>
 Status launch_typed(const ImagePairView& v, const MetricProtocol& p, const Launch& l,
-                    double* workspace, double* out, cudaStream_t stream) {
+                    double* workspace, bool decibels, double* out, cudaStream_t stream) {
   const VecLaunch vl = vec_plan(v, p, static_cast<int>(sizeof(T)));
   const bool vectorised = vl.nvec >= 0;
   const int64_t per_image = vectorised ? vl.blocks_per_image : l.blocks_per_image;
@@ -315,8 +317,33 @@ Status launch_typed(const ImagePairView& v, const MetricProtocol& p, const Launc
   if (cudaGetLastError() != cudaSuccess) return Status::kLaunchFailed;
   const double count = static_cast<double>(l.reg.planes * l.reg.rows * l.reg.cols);
   metric::finalize_per_image<256>
-      <<<static_cast<unsigned>(v.n), 256, 0, stream>>>(workspace, per_image, count, out);
+      <<<static_cast<unsigned>(v.n), 256, 0, stream>>>(workspace, per_image, count, decibels, out);
   return cudaGetLastError() == cudaSuccess ? Status::kOk : Status::kLaunchFailed;
+}
+
+// The MSE pass and the finaliser, which writes the MSE or (decibels) the PSNR.
+Status launch_metric(const ImagePairView& pair, const MetricProtocol& protocol, double* workspace,
+                     bool decibels, double* out, cudaStream_t stream) {
+  const MetricRegion reg = metric_region(pair, protocol);
+  if (pair.n < 0 || reg.rows <= 0 || reg.cols <= 0 || reg.planes <= 0) {
+    return Status::kInvalidArgument;
+  }
+  if (pair.n == 0) return Status::kOk;
+  const Launch l = plan(pair, protocol);
+  switch (pair.dtype) {
+    case MetricDType::kUInt8:
+      return launch_typed<uint8_t>(pair, protocol, l, workspace, decibels, out, stream);
+    case MetricDType::kFloat16:
+      return launch_typed<metric::Half>(pair, protocol, l, workspace, decibels, out, stream);
+    case MetricDType::kBFloat16:
+      return launch_typed<metric::BFloat16>(pair, protocol, l, workspace, decibels, out, stream);
+    case MetricDType::kFloat32:
+      return launch_typed<float>(pair, protocol, l, workspace, decibels, out, stream);
+    case MetricDType::kFloat64:
+      return launch_typed<double>(pair, protocol, l, workspace, decibels, out, stream);
+    default:
+      return Status::kInvalidArgument;
+  }
 }
 
 }  // namespace
@@ -337,26 +364,12 @@ int64_t psnr_mse_cuda_workspace(const ImagePairView& pair, const MetricProtocol&
 
 Status launch_psnr_mse(const ImagePairView& pair, const MetricProtocol& protocol, double* workspace,
                        double* out, cudaStream_t stream) {
-  const MetricRegion reg = metric_region(pair, protocol);
-  if (pair.n < 0 || reg.rows <= 0 || reg.cols <= 0 || reg.planes <= 0) {
-    return Status::kInvalidArgument;
-  }
-  if (pair.n == 0) return Status::kOk;
-  const Launch l = plan(pair, protocol);
-  switch (pair.dtype) {
-    case MetricDType::kUInt8:
-      return launch_typed<uint8_t>(pair, protocol, l, workspace, out, stream);
-    case MetricDType::kFloat16:
-      return launch_typed<metric::Half>(pair, protocol, l, workspace, out, stream);
-    case MetricDType::kBFloat16:
-      return launch_typed<metric::BFloat16>(pair, protocol, l, workspace, out, stream);
-    case MetricDType::kFloat32:
-      return launch_typed<float>(pair, protocol, l, workspace, out, stream);
-    case MetricDType::kFloat64:
-      return launch_typed<double>(pair, protocol, l, workspace, out, stream);
-    default:
-      return Status::kInvalidArgument;
-  }
+  return launch_metric(pair, protocol, workspace, false, out, stream);
+}
+
+Status launch_psnr(const ImagePairView& pair, const MetricProtocol& protocol, double* workspace,
+                   double* out, cudaStream_t stream) {
+  return launch_metric(pair, protocol, workspace, true, out, stream);
 }
 
 }  // namespace sr

@@ -168,8 +168,8 @@ Status launch_typed(const ImagePairView& v, const MetricProtocol& p, const Launc
       <<<static_cast<unsigned>(blocks), kTileW, 0, stream>>>(v, p, l, taps, workspace);
   if (cudaGetLastError() != cudaSuccess) return Status::kLaunchFailed;
   const double count = static_cast<double>(l.reg.planes * l.out_rows * l.out_cols);
-  metric::finalize_per_image<256>
-      <<<static_cast<unsigned>(v.n), 256, 0, stream>>>(workspace, l.blocks_per_image, count, out);
+  metric::finalize_per_image<256><<<static_cast<unsigned>(v.n), 256, 0, stream>>>(
+      workspace, l.blocks_per_image, count, false, out);
   return cudaGetLastError() == cudaSuccess ? Status::kOk : Status::kLaunchFailed;
 }
 

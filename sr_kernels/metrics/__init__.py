@@ -2,7 +2,7 @@
 
 `psnr` / `ssim` return one value per image; `paper_protocol` / `study_protocol` fix the
 conventions; `evaluate_pairs` / `dataset_psnr` / `dataset_ssim` give per-image values and means.
-Built on the fused ops `sr_kernels.ops.psnr_mse` and `sr_kernels.ops.ssim_mean`.
+Built on the fused ops `sr_kernels.ops.psnr` (psnr_mse in dB) and `sr_kernels.ops.ssim_mean`.
 """
 
 from .dataset import DatasetScores, dataset_psnr, dataset_ssim, evaluate_pairs

@@ -1,6 +1,6 @@
 """PSNR and SSIM with the SR evaluation protocol explicit: one implementation, per-image values.
 
-Both functions run on the fused ops `sr_kernels.ops.psnr_mse` / `ssim_mean` (CUDA, CPU OpenMP,
+Both functions run on the fused ops `sr_kernels.ops.psnr` / `ssim_mean` (CUDA, CPU OpenMP,
 Triton or the float64 reference, chosen by the backend registry) and differ from the usual
 library defaults on purpose; see ``sr_kernels/metrics/README.md`` for the conventions table.
 """
@@ -124,10 +124,10 @@ def psnr(
         gives NaN for its image.
 
     Not differentiable: inputs are detached.
-    Raises: TypeError / ValueError naming the offending argument (see `sr_kernels.ops.psnr_mse`).
+    Raises: TypeError / ValueError naming the offending argument (see `sr_kernels.ops.psnr`).
     """
     sr_t, hr_t, data_range, single = _prepare(sr, hr, data_range, reduction)
-    mse = ops.psnr_mse(
+    values = ops.psnr(  # mse == 0 gives +inf
         sr_t,
         hr_t,
         data_range=data_range,
@@ -136,7 +136,6 @@ def psnr(
         quantize=quantize,
         round_y=round_y,
     )
-    values = 10.0 * torch.log10((255.0 * 255.0) / mse)  # mse == 0 gives +inf
     return _reduce(values, reduction, single)
 
 

@@ -11,7 +11,7 @@ from ._trace import last_backend, trace
 from .conv2d_act import conv2d_act
 from .conv_pixel_shuffle import conv_pixel_shuffle
 from .imresize import degrade, imresize, imresize_array, imresize_pil, modcrop
-from .metrics import psnr_mse, ssim_mean
+from .metrics import psnr, psnr_mse, ssim_mean
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .residual_block import residual_block
 
@@ -29,6 +29,7 @@ __all__ = [
     "modcrop",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "psnr",
     "psnr_mse",
     "registered_ops",
     "residual_block",

@@ -59,6 +59,9 @@ class OpSpec:
     gpu_order: tuple[str, ...]
     cpu_order: tuple[str, ...]
     slots: dict[str, _Implementation]
+    timings_op: (
+        str  # whose measured timings order the backends (itself, or an op on the same kernels)
+    )
 
 
 _OPS: dict[str, OpSpec] = {}
@@ -80,12 +83,16 @@ def register_op(
     modules: dict[str, str],
     gpu_order: tuple[str, ...] = ("cuda", "triton", "reference"),
     cpu_order: tuple[str, ...] = ("cpu", "reference"),
+    timings_op: str | None = None,
 ) -> None:
+    """Register op `name`, implemented by `modules` (backend -> module path). `timings_op`: an
+    op whose measured backend timings also order this one's backends, for an op that runs the
+    same kernels (psnr on psnr_mse's), so that it needs no tuning cases of its own."""
     unknown = set(modules) - set(BACKENDS)
     if unknown:
         raise ValueError(f"unknown backends {sorted(unknown)} for op {name!r}")
     slots = {backend: _Implementation() for backend in modules}
-    _OPS[name] = OpSpec(name, dict(modules), gpu_order, cpu_order, slots)
+    _OPS[name] = OpSpec(name, dict(modules), gpu_order, cpu_order, slots, timings_op or name)
     for backend in ("cuda", "cpu"):  # wrappers over torch.ops.sr_kernels: import them (their
         if backend in modules:  # fake kernels, autograd) as soon as the extension is loaded
             _ext.on_load(functools.partial(_module, modules[backend]))
@@ -93,6 +100,12 @@ def register_op(
 
 def registered_ops() -> list[str]:
     return sorted(_OPS)
+
+
+def timings_op(op: str) -> str:
+    """The op whose measured timings order `op`'s backends (`op` itself unless registered with
+    `timings_op`)."""
+    return _OPS[op].timings_op
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,7 +253,8 @@ def _select(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None
             raise BackendUnavailableError(f"{op}: backend {forced!r} cannot serve {meta}: {reason}")
         return forced
     if meta["device"] in ("cuda", "cpu"):
-        order = _backend_timings.measured_order(op, meta, candidate_backends(op, meta["device"]))
+        candidates = candidate_backends(op, meta["device"])
+        order = _backend_timings.measured_order(spec.timings_op, meta, candidates)
     else:
         order = ("reference",)
     reasons = {}

@@ -28,15 +28,18 @@ from . import _registry, _validate
 SUPPORTED_DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 SSIM_WINDOW = 11  # Gaussian window size (sigma 1.5); 'valid' filtering needs 11x11 pixels
 
-for _op in ("psnr_mse", "ssim_mean"):
+# psnr lives in the psnr_mse modules: the same kernels with the MSE written as dB at the end, so
+# psnr_mse's measured timings order its backends too.
+for _op, _module in (("psnr_mse", "psnr_mse"), ("psnr", "psnr_mse"), ("ssim_mean", "ssim_mean")):
     _registry.register_op(
         _op,
         {
-            "reference": f"sr_kernels.ops.reference.{_op}",
-            "triton": f"sr_kernels.ops.triton.{_op}",
-            "cpu": f"sr_kernels.ops._ext.{_op}",
-            "cuda": f"sr_kernels.ops._ext.{_op}",
+            "reference": f"sr_kernels.ops.reference.{_module}",
+            "triton": f"sr_kernels.ops.triton.{_module}",
+            "cpu": f"sr_kernels.ops._ext.{_module}",
+            "cuda": f"sr_kernels.ops._ext.{_module}",
         },
+        timings_op=_module,
     )
 
 
@@ -179,6 +182,33 @@ def psnr_mse(
     value, crop = _check(sr, hr, data_range, crop_border, y_channel, quantize, round_y, 1)
     return _registry.dispatch(
         "psnr_mse", _meta(sr, hr, y_channel), sr, hr, value, crop, y_channel, quantize, round_y
+    )
+
+
+def psnr(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    *,
+    data_range: float | None = None,
+    crop_border: int = 0,
+    y_channel: bool = False,
+    quantize: bool = False,
+    round_y: bool = False,
+) -> torch.Tensor:
+    """Per-image PSNR in dB after the protocol (module docstring): ``10 * log10(255**2 / mse)``
+    with ``mse`` as `psnr_mse` computes it.
+
+    Same arguments, checks and backends as `psnr_mse`; the conversion to dB happens in the
+    kernel's last step (CUDA, CPU), so it adds no launches. `sr_kernels.metrics.psnr` (3-D
+    images, mixed dtypes, 'mean' reduction) is built on it.
+
+    Returns:
+        float64 tensor of shape (N,) on the input device. ``inf`` for identical images (MSE 0);
+        NaN when an evaluated pixel of either image is NaN.
+    """
+    value, crop = _check(sr, hr, data_range, crop_border, y_channel, quantize, round_y, 1)
+    return _registry.dispatch(
+        "psnr", _meta(sr, hr, y_channel), sr, hr, value, crop, y_channel, quantize, round_y
     )
 
 

@@ -34,6 +34,7 @@ CASES = {
     "pixel_unshuffle": (8, lambda x, p: ops.pixel_unshuffle(x, 2)),
     "imresize": (3, lambda x, p: ops.imresize(x, 0.5)),
     "psnr_mse": (3, lambda x, p: ops.psnr_mse(x, _darker(x), data_range=1.0, crop_border=1)),
+    "psnr": (3, lambda x, p: ops.psnr(x, _darker(x), data_range=1.0, crop_border=1)),
     "ssim_mean": (3, lambda x, p: ops.ssim_mean(x, _darker(x), data_range=1.0, y_channel=True)),
 }
 SIZES = [(2, 12, 14), (3, 16, 12), (2, 18, 22)]  # (N, H, W); N > 1: dynamo specialises 0 and 1

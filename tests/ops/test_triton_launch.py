@@ -61,6 +61,7 @@ def test_triton_ops_run_on_their_tensors_gpu():
         "pixel_shuffle": lambda: ops.pixel_shuffle(x, 2),
         "imresize": lambda: ops.imresize(image, 0.5),
         "psnr_mse": lambda: ops.psnr_mse(image, image.flip(-1)),
+        "psnr": lambda: ops.psnr(image, image.flip(-1)),
         "ssim_mean": lambda: ops.ssim_mean(image, image.flip(-1)),
     }
     for name, call in calls.items():

@@ -1,5 +1,7 @@
 // psnr_mse: the per-image mean squared error of the SR protocol (metric_types.h), the quantity
-// behind PSNR = 10 log10(255^2 / mse). One float64 value per image.
+// behind PSNR = 10 log10(255^2 / mse). One float64 value per image. The psnr variants run the
+// same kernels and write that PSNR in dB instead (metric::psnr_db: +inf for identical images),
+// which saves the elementwise launches a conversion after the op would cost.
 //
 // Numerics: per-pixel values are formed in double (uint8 inputs in exact integer arithmetic),
 // squared errors are accumulated in double, and per-block partial sums are reduced in a fixed
@@ -21,6 +23,8 @@ namespace sr {
 // `out` receives N doubles.
 Status psnr_mse_cpu(const ImagePairView& pair, const MetricProtocol& protocol, double* row_partials,
                     double* out);
+Status psnr_cpu(const ImagePairView& pair, const MetricProtocol& protocol, double* row_partials,
+                double* out);
 
 #ifdef SR_WITH_CUDA
 // Number of doubles of caller-owned scratch launch_psnr_mse needs.
@@ -30,6 +34,9 @@ int64_t psnr_mse_cuda_workspace(const ImagePairView& pair, const MetricProtocol&
 // into `workspace`, then one block per image reducing them in a fixed order into `out` (N doubles).
 Status launch_psnr_mse(const ImagePairView& pair, const MetricProtocol& protocol, double* workspace,
                        double* out, cudaStream_t stream);
+// The same two launches; the second writes the PSNR in dB. Workspace: psnr_mse_cuda_workspace.
+Status launch_psnr(const ImagePairView& pair, const MetricProtocol& protocol, double* workspace,
+                   double* out, cudaStream_t stream);
 #endif
 
 }  // namespace sr

@@ -65,6 +65,30 @@ def psnr_mse(
 ) -> torch.Tensor:
     """mse[n] = mean((P(sr)[n] - P(hr)[n])**2) in float64, P = `protocol_planes`."""
     _trace.record("psnr_mse", "reference")
+    return _mse(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
+
+
+def _mse(sr, hr, data_range, crop_border, y_channel, quantize, round_y) -> torch.Tensor:
     a = protocol_planes(sr, data_range, crop_border, y_channel, quantize, round_y)
     b = protocol_planes(hr, data_range, crop_border, y_channel, quantize, round_y)
     return ((a - b) ** 2).mean(dim=(1, 2, 3))
+
+
+def decibels(mse: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB of float64 MSEs on the 8-bit scale: ``10 log10(255**2 / mse)``, the division
+    first (exactly 0 dB for mse = 255**2); mse = 0 (identical images) gives +inf."""
+    return 10.0 * torch.log10((255.0 * 255.0) / mse)
+
+
+def psnr(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    data_range: float,
+    crop_border: int,
+    y_channel: bool,
+    quantize: bool,
+    round_y: bool,
+) -> torch.Tensor:
+    """psnr[n] = decibels(psnr_mse[n]) in float64."""
+    _trace.record("psnr", "reference")
+    return decibels(_mse(sr, hr, data_range, crop_border, y_channel, quantize, round_y))

@@ -7,7 +7,8 @@ adds the squared error to a float64 lane accumulator; the program stores one par
 launcher adds the (N, chunks) partials per image (fixed order: deterministic).
 Bytes per pixel: C * element_size per image, read once; ~10 float64 flops. Memory-bound.
 
-Registered as `sr_kernels::psnr_mse_triton` with `torch.library.custom_op` + fake kernel;
+Registered as `sr_kernels::psnr_mse_triton` (and `sr_kernels::psnr_triton`, the same kernel
+with the MSE turned into dB afterwards) with `torch.library.custom_op` + fake kernel;
 inference-only (no autograd formula).
 """
 
@@ -19,6 +20,7 @@ import torch
 import triton
 import triton.language as tl
 
+from ..reference.psnr_mse import decibels
 from ._launch import cdiv
 from ._metric_pixels import (
     metric_custom_op,
@@ -120,8 +122,23 @@ def _launch(
     return partial.sum(dim=1) / float(planes * rows * cols)
 
 
+def _launch_psnr(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    data_range: float,
+    crop_border: int,
+    y_channel: bool,
+    quantize: bool,
+    round_y: bool,
+) -> torch.Tensor:
+    mse = _launch(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
+    return decibels(mse)  # three small torch ops after the kernel (the CUDA op has none)
+
+
 psnr_mse_triton = metric_custom_op("psnr_mse", _launch)
-psnr_mse = psnr_mse_triton  # the name the registry calls
+psnr_mse = psnr_mse_triton  # the names the registry calls
+psnr_triton = metric_custom_op("psnr", _launch_psnr)
+psnr = psnr_triton
 
 
 def aot_configs() -> list[dict[str, Any]]:
