@@ -15,10 +15,16 @@
 // (NCHW) / 214 us (NHWC), 91-94 % of the measured copy bandwidth; uint8 101 / 87 us, 48-56 %: a
 // quarter of the bytes, so fixed costs (the second launch, the elementwise ops that turn the MSE
 // into dB, Python time per call where it outlasts the L2 flush between timed calls) weigh four
-// times more. Not yet separated: bench/profile_kernels.py times the kernels alone. Since then
-// (2026-11-30) launch_psnr writes the dB values in the finaliser, so metrics.psnr runs two
-// launches in all instead of six (not yet measured on a GPU).
+// times more. Not yet separated: bench/profile_kernels.py times the kernels alone.
+// Changed since (2026-11-30), not yet measured on a GPU:
+//   * launch_psnr writes the dB values in the finaliser: metrics.psnr runs 2 launches, not 6;
+//   * uint8 without luma keeps more loads in flight per thread: before, one plane's 32 bytes
+//     (~32 KB per SM at 4 blocks of 64 registers, about what Little's law asks at the copy
+//     rate, hence the suspect); now every plane's loads (up to 4) are issued before any
+//     arithmetic, or four vectors' when there is one plane (NHWC), and squares are summed four
+//     bytes per IDP4A.
 #include <cstdint>
+#include <type_traits>
 
 #include "common/metric_pixel.h"
 #include "common/metric_reduce.cuh"
@@ -141,6 +147,26 @@ __device__ __forceinline__ Pack<T> load16(const T* p) {
   return *reinterpret_cast<const Pack<T>*>(p);
 }
 
+__device__ __forceinline__ uint4 load_words(const uint8_t* p) {
+  return *reinterpret_cast<const uint4*>(p);
+}
+
+// Sum over the 16 byte pairs of (x - y)^2, exact in 32 bits: per word xx + yy - 2xy by IDP4A
+// (four byte products per instruction). Each dot product is at most 4 * 255^2, and
+// xx + yy >= 2xy byte by byte, so nothing wraps; the result is at most 16 * 255^2.
+__device__ __forceinline__ uint32_t squared_difference16(const uint4& x, const uint4& y) {
+  const uint32_t xs[4] = {x.x, x.y, x.z, x.w};
+  const uint32_t ys[4] = {y.x, y.y, y.z, y.w};
+  uint32_t xx = 0, yy = 0, xy = 0;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    xx = __dp4a(xs[i], xs[i], xx);
+    yy = __dp4a(ys[i], ys[i], yy);
+    xy = __dp4a(xs[i], ys[i], xy);
+  }
+  return xx + yy - 2u * xy;
+}
+
 template <typename T>
 __device__ __forceinline__ double sample(T x, const MetricProtocol& p) {
   const double v = metric::to_double(x) * p.scale;
@@ -201,16 +227,21 @@ __device__ __forceinline__ double vector_sse<uint8_t>(const uint8_t* a, const ui
     }
     return sum;
   }
-  int64_t sum = 0;
-  for (int64_t q = 0; q < planes; ++q) {
-    const Pack<uint8_t> x = load16(a + q * ca), y = load16(b + q * cb);
-    int32_t part = 0;  // at most 16 * 65025
+  // The loads of up to four planes are issued before any arithmetic (RGB: six 16-byte loads in
+  // flight per thread), and the squares are summed four bytes per instruction.
+  uint64_t sum = 0;  // planes * 16 * 255^2 may pass 2^32
+  for (int64_t q0 = 0; q0 < planes; q0 += 4) {
+    uint4 x[4], y[4];
 #pragma unroll
-    for (int e = 0; e < 16; ++e) {
-      const int32_t d = static_cast<int32_t>(x.v[e]) - static_cast<int32_t>(y.v[e]);
-      part += d * d;
+    for (int i = 0; i < 4; ++i) {
+      x[i] = y[i] = make_uint4(0u, 0u, 0u, 0u);  // planes past the last add 0
+      if (q0 + i < planes) {
+        x[i] = load_words(a + (q0 + i) * ca);
+        y[i] = load_words(b + (q0 + i) * cb);
+      }
     }
-    sum += part;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) sum += squared_difference16(x[i], y[i]);
   }
   return static_cast<double>(sum);
 }
@@ -234,7 +265,28 @@ __global__ void __launch_bounds__(kThreads)
   double acc = 0.0;
   const uint32_t nvec = static_cast<uint32_t>(l.nvec);
   const uint32_t vec_items = static_cast<uint32_t>(rows) * nvec;
-  for (uint32_t it = threadIdx.x; it < vec_items; it += kThreads) {
+  uint32_t it = threadIdx.x;
+  if constexpr (std::is_same<T, uint8_t>::value) {
+    if (l.planes == 1 && !p.y_channel) {
+      // One plane per vector (NHWC span, grey): four vectors' loads in flight per thread.
+      uint64_t sum = 0;
+      for (; it + 3 * kThreads < vec_items; it += 4 * kThreads) {
+        uint4 x[4], y[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const uint32_t item = it + i * kThreads;
+          const int64_t row = item / nvec;
+          const int64_t col = l.head + static_cast<int64_t>(item % nvec) * N;
+          x[i] = load_words(sr + row * v.sr_stride[2] + col);
+          y[i] = load_words(hr + row * v.hr_stride[2] + col);
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i) sum += squared_difference16(x[i], y[i]);
+      }
+      acc = static_cast<double>(sum);  // the remaining vectors below
+    }
+  }
+  for (; it < vec_items; it += kThreads) {
     const int64_t row = it / nvec;
     const int64_t col = l.head + static_cast<int64_t>(it % nvec) * N;
     acc += vector_sse(sr + row * v.sr_stride[2] + col, hr + row * v.hr_stride[2] + col,
@@ -243,9 +295,9 @@ __global__ void __launch_bounds__(kThreads)
   const uint32_t edge = static_cast<uint32_t>(l.span - l.nvec * N);  // head + tail per row
   const uint32_t edge_items = static_cast<uint32_t>(rows) * edge;
   const int64_t planes = p.y_channel ? 1 : l.planes;
-  for (uint32_t it = threadIdx.x; it < edge_items; it += kThreads) {
-    const int64_t row = it / edge;
-    const int64_t e = it % edge;
+  for (uint32_t e_it = threadIdx.x; e_it < edge_items; e_it += kThreads) {
+    const int64_t row = e_it / edge;
+    const int64_t e = e_it % edge;
     const int64_t col = e < l.head ? e : e + l.nvec * N;
     acc += pixel_sse(sr + row * v.sr_stride[2] + col, hr + row * v.hr_stride[2] + col,
                      v.sr_stride[1], v.hr_stride[1], channels, planes, p);
