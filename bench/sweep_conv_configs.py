@@ -69,13 +69,12 @@ from sr_kernels.ops.reference import residual_block as reference_block  # noqa: 
 from sr_kernels.ops.triton import _conv_configs as configs  # noqa: E402
 from sr_kernels.ops.triton import conv2d_act as triton_conv  # noqa: E402
 from sr_kernels.ops.triton import residual_block as triton_block  # noqa: E402
+from sr_kernels.tools import tolerances  # noqa: E402
+from sr_kernels.tools.tolerances import relative_error  # noqa: E402
 
 RES_SCALE = 0.1  # as bench_resblock.py
 R = 2
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
-# Relative-error floors of STYLE.md section 8 (tests/_helpers.py FLOORS); the tolerance factor.
-FLOORS = {torch.float32: 1e-6, torch.float16: 2e-3, torch.bfloat16: 1e-2}
-K = 2.0
 SHAPES = (_workloads.CONV_X4_270X480, _workloads.CONV_EDSR_PATCH_B16_48X48)  # at C = 64
 QUICK_SHAPE = _workloads.ConvWorkload(
     name="tiny_5x7", devices=_workloads.CPU_AND_GPU, note="a check of the tool",
@@ -392,19 +391,13 @@ class Prepared:
     bound: float
 
 
-def _relative_error(out: torch.Tensor, ref64: torch.Tensor) -> float:
-    if not torch.isfinite(out).all():
-        return float("inf")
-    return ((out.double() - ref64).norm() / ref64.norm()).item()
-
-
 def prepare(
     op: Op, shape: _workloads.ConvWorkload, dtype: torch.dtype, device: torch.device
 ) -> Prepared:
     args = op.make_args(shape, dtype, device)
     ref64 = op.reference(*(a.double().contiguous() for a in args))
     same_dtype = op.reference(*args)
-    bound = max(K * _relative_error(same_dtype, ref64), FLOORS[dtype])
+    bound = tolerances.bound(dtype, relative_error(same_dtype, ref64))
     return Prepared(args, ref64, bound)
 
 
@@ -471,14 +464,14 @@ def measure(
     start = time.monotonic()
     try:
         with torch.no_grad():
-            error = _relative_error(call(), case.ref64)
+            error = relative_error(call(), case.ref64)
             row.rel_error = error
             if check and not error <= case.bound:
                 row.status = "wrong"
                 return
             seconds = median_seconds(call, device)
             if check:  # once more: a race or a stale buffer need not show on the first call
-                error = max(error, _relative_error(call(), case.ref64))
+                error = max(error, relative_error(call(), case.ref64))
                 row.rel_error = error
                 if not error <= case.bound:
                     row.status = "wrong"

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from sr_kernels.ops import _registry
+from sr_kernels.tools.tolerances import FLOORS, relative_error  # noqa: F401  (tests import them here)
 
 GPU = torch.cuda.is_available()
 CPU_DEVICE = torch.device("cpu")
@@ -38,22 +39,6 @@ def backend_params(*names: str) -> list:
 
 
 ALL_BACKENDS = ("reference", "cpu", "triton", "cuda")
-
-# Relative-error floors ||out - ref64|| / ||ref64|| (STYLE.md section 8).
-FLOORS = {
-    torch.float64: 1e-12,
-    torch.float32: 1e-6,
-    "tf32": 5e-4,
-    torch.float16: 2e-3,
-    torch.bfloat16: 1e-2,
-}
-
-
-def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
-    out64, ref64 = out.detach().double().cpu(), ref.detach().double().cpu()
-    denominator = ref64.norm().item()
-    difference = (out64 - ref64).norm().item()
-    return difference / denominator if denominator > 0 else difference
 
 
 def assert_close_to_reference(
