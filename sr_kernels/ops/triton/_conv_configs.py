@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ._launch import cdiv
+
 ARCHS = (80, 90)
 DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 TF32_ENV = "SR_KERNELS_ALLOW_TF32"
@@ -54,7 +56,7 @@ class ResBlockConfig:
 
     @property
     def halo_chunks(self) -> int:
-        return -(-((self.tile_h + 2) * (self.tile_w + 2)) // self.block_m1)
+        return cdiv((self.tile_h + 2) * (self.tile_w + 2), self.block_m1)
 
 
 @dataclass(frozen=True)
