@@ -17,7 +17,10 @@
 // 369 us (NHWC), up 971 / 905 us; two-pass 1.30 / 0.82 ms down, 1.28 ms up. That is 4-11 % of the
 // measured copy bandwidth where the issue asks 75 %, and ~2 % of the fp32 FMA rate: neither
 // bound, so latency (dependent table and data loads, the float64 tie redo) is the suspect;
-// bench/profile_kernels.py times each kernel.
+// bench/profile_kernels.py times each kernel. Those runs used tiles of at most 16 rows: the x4
+// upscale was 65k blocks of 2048 outputs, each paying the same fixed table-staging work. Since
+// 2026-11-30 tiles are up to 128 rows tall where the grid stays large (launch_fused); not yet
+// measured on a GPU.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -184,9 +187,9 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // ---------------------------------------------------------------------------------------------
 // Fused kernel: both passes in one launch, the intermediate in shared memory.
 //
-// Decomposition: one block of kFusedThreads per output tile of tile_y rows x kTileX columns x
-// ct channels of one image (ct = C when the channels are innermost and C <= 4, i.e. NHWC RGB,
-// else 1: NCHW planes). The block
+// Decomposition: one block of kFusedThreads per output tile of tile_y (1..kMaxTileY, chosen by
+// launch_fused) rows x kTileX columns x ct channels of one image (ct = C when the channels are
+// innermost and C <= 4, i.e. NHWC RGB, else 1: NCHW planes). The block
 //   1. finds the mid columns [lo, hi] its kTileX outputs read (min/max of the cols table
 //      entries; hi - lo + 1 <= cols.tile_span, computed on the host from the same table) and
 //      stages its slices of both tables in shared memory (cols table transposed to [tap][x], so
@@ -217,6 +220,8 @@ constexpr int kFusedThreads = 256;
 constexpr int kVec = 4;  // height-pass elements per thread and step
 constexpr int kTileX = static_cast<int>(kImresizeSpanTile);
 constexpr int64_t kFusedSmemLimit = 48 * 1024 - 256;  // with the static words: no opt-in
+constexpr int64_t kMaxTileY = 128;                    // output rows per tile, at most
+constexpr int64_t kMinFusedBlocks = 1024;             // ~2 waves of 4 blocks per SM on a 132-SM GPU
 
 struct FusedArgs {
   int64_t src_stride[4];
@@ -486,12 +491,24 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   const int64_t blocks_z = batch * groups;
   const int64_t blocks_x = (out_w + kTileX - 1) / kTileX;
   if (blocks_z > 65535 || blocks_x > kInt32Max) return false;
-  int64_t tile_y = 16, bytes = 0;
-  for (; tile_y >= 1; tile_y /= 2) {
-    bytes = tile_y * rows.taps * static_cast<int64_t>(sizeof(int64_t) + sizeof(W)) +
-            kTileX * cols.taps * static_cast<int64_t>(sizeof(int32_t) + sizeof(W)) +
-            tile_y * (cols.tile_span * ct + kVec - 1) * static_cast<int64_t>(sizeof(Mid));
-    if (bytes <= kFusedSmemLimit) break;
+  // Tile height: the tallest of kMaxTileY, ..., 16 rows that fits in shared memory, is not
+  // taller than the output, and still leaves kMinFusedBlocks blocks; under 16 rows only when
+  // shared memory requires it. A block's fixed work (the column range, staging both tables:
+  // dependent global-memory round trips and barriers) is the same for any height, and an
+  // upscale's 16 x 128 tile has little else to do (2048 outputs of 4 taps), so taller tiles
+  // spread it over more outputs.
+  int64_t tile_y = 0, bytes = 0;
+  for (int64_t rows_per_tile = kMaxTileY; rows_per_tile >= 1; rows_per_tile /= 2) {
+    const int64_t need =
+        rows_per_tile * rows.taps * static_cast<int64_t>(sizeof(int64_t) + sizeof(W)) +
+        kTileX * cols.taps * static_cast<int64_t>(sizeof(int32_t) + sizeof(W)) +
+        rows_per_tile * (cols.tile_span * ct + kVec - 1) * static_cast<int64_t>(sizeof(Mid));
+    if (need > kFusedSmemLimit) continue;
+    const int64_t blocks = blocks_x * ((out_h + rows_per_tile - 1) / rows_per_tile) * blocks_z;
+    if (rows_per_tile > 16 && (rows_per_tile > out_h || blocks < kMinFusedBlocks)) continue;
+    tile_y = rows_per_tile;
+    bytes = need;
+    break;
   }
   if (tile_y < 1) return false;
   const int64_t blocks_y = (out_h + tile_y - 1) / tile_y;

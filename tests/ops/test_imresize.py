@@ -12,10 +12,12 @@ import pytest
 import torch
 from _helpers import (
     ALL_BACKENDS,
+    FLOORS,
     assert_close_to_reference,
     backend_device,
     backend_params,
     random_image,
+    relative_error,
 )
 
 from sr_kernels import ops
@@ -154,8 +156,8 @@ def test_cpu_uint8_exact_per_instruction_set(backend, isa, layout, monkeypatch):
         assert torch.equal(out, _reference(x, scale)), (isa, scale)
 
 
-# The CUDA fused kernel works on output tiles of up to 16 rows x 128 columns x (C when the
-# channels are innermost and C <= 4, else 1) channels, the intermediate in shared memory (its
+# The CUDA fused kernel works on output tiles of 16 rows x 128 columns x (C when the channels are
+# innermost and C <= 4, else 1) channels for these sizes, the intermediate in shared memory (its
 # tile_y shrinks for wide dtypes; tiles too wide for shared memory take the two-kernel path).
 # Outputs spanning several tiles both ways with partial last tiles, batch > 1, C = 1, 3, 4, 5.
 TILE_CASES = [
@@ -189,6 +191,36 @@ def test_gpu_several_tiles(backend, case, dtype, layout, fused, monkeypatch):
         ref64 = _reference(x.cpu().double(), scale, edge=edge)
         assert out.dtype == dtype and out.shape == ref64.shape
         assert_close_to_reference(out, ref64, None, dtype)
+    assert out.is_contiguous(memory_format=_expected_format(x))
+
+
+# Batches large enough for the fused kernel's taller tiles (launch_fused: the tallest of 128,
+# 64, 32, 16 rows that fits in shared memory and leaves >= 1024 blocks of 128 columns), which
+# the small cases above never reach. The CPU kernel (itself exact against the reference in
+# test_matches_reference) is the comparison: the float64 reference is slow at these sizes.
+TALL_TILE_CASES = [
+    ((16, 3, 256, 96), 4.0),  # up -> 1024 x 384: 3 x 8 x 48 blocks of 128 rows (NCHW)
+    ((16, 3, 128, 96), 4.0),  # up -> 512 x 384: 64 rows
+    ((16, 3, 1024, 2048), 0.25),  # down -> 256 x 512: 32 rows (NCHW; 64 does not fit)
+]
+
+
+@pytest.mark.parametrize("backend", backend_params("cuda"))
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32], ids=str)
+@pytest.mark.parametrize("case", range(len(TALL_TILE_CASES)))
+def test_gpu_tall_tiles(backend, case, dtype, layout):
+    shape, scale = TALL_TILE_CASES[case]
+    x = _make(shape, dtype, layout, backend_device(backend))
+    edge = "clamp" if case % 2 else "mirror"
+    out = _run(backend, x, scale, edge=edge)
+    with ops.use_backend("cpu"):
+        expected = ops.imresize(x.cpu(), scale, edge=edge)
+    assert out.shape == expected.shape
+    if dtype == torch.uint8:
+        assert torch.equal(out.cpu(), expected), "uint8 results must be exact"
+    else:  # both within the float32 floor of the float64 reference, so within twice it here
+        assert relative_error(out, expected) <= 2 * FLOORS[dtype]
     assert out.is_contiguous(memory_format=_expected_format(x))
 
 
