@@ -1,5 +1,6 @@
 """psnr_mse: every backend against the float64 reference (dtypes, layouts, odd sizes, crops,
-protocols), bad input, NaN, batch 0, opcheck and torch.compile."""
+protocols), bad input, NaN, batch 0, opcheck and torch.compile. The bad-input, C++-check and
+opcheck tests run for psnr too (tests/ops/test_psnr.py has the rest of its tests)."""
 
 from __future__ import annotations
 
@@ -171,47 +172,50 @@ def test_nan_gives_nan_for_that_image_only(backend, quantize):
     assert torch.isfinite(out[0]) and torch.isnan(out[1])
 
 
+@pytest.mark.parametrize("name", ["psnr_mse", "psnr"])  # psnr: the same checks, dB out
 @pytest.mark.parametrize("backend", backend_params(*ALL_BACKENDS))
-def test_bad_input_is_a_clear_error(backend):
+def test_bad_input_is_a_clear_error(backend, name):
     device = backend_device(backend)
     sr, hr = related_pair((1, 3, 8, 8), torch.float32, "contiguous", device)
+    op = getattr(ops, name)
     with ops.use_backend(backend):
         with pytest.raises(ValueError, match="same shape"):
-            ops.psnr_mse(sr, hr[:, :, :7], data_range=1.0)
+            op(sr, hr[:, :, :7], data_range=1.0)
         with pytest.raises(ValueError, match="crop_border=4 leaves less than 1x1"):
-            ops.psnr_mse(sr, hr, data_range=1.0, crop_border=4)
+            op(sr, hr, data_range=1.0, crop_border=4)
         with pytest.raises(ValueError, match="crop_border must be >= 0"):
-            ops.psnr_mse(sr, hr, data_range=1.0, crop_border=-1)
+            op(sr, hr, data_range=1.0, crop_border=-1)
         with pytest.raises(TypeError, match="sr has dtype int32"):
-            ops.psnr_mse(sr.int(), hr.int(), data_range=1.0)
+            op(sr.int(), hr.int(), data_range=1.0)
         with pytest.raises(TypeError, match="hr has dtype float64 but sr has float32"):
-            ops.psnr_mse(sr, hr.double(), data_range=1.0)
+            op(sr, hr.double(), data_range=1.0)
         with pytest.raises(ValueError, match="data_range is required"):
-            ops.psnr_mse(sr, hr)
+            op(sr, hr)
         with pytest.raises(ValueError, match="data_range must be a positive finite"):
-            ops.psnr_mse(sr, hr, data_range=0.0)
+            op(sr, hr, data_range=0.0)
         with pytest.raises(ValueError, match="data_range must be 255"):
-            ops.psnr_mse(sr.byte(), hr.byte(), data_range=1.0)
+            op(sr.byte(), hr.byte(), data_range=1.0)
         with pytest.raises(ValueError, match="3 \\(RGB\\) or 1 \\(grey\\) channels"):
-            ops.psnr_mse(sr[:, :2], hr[:, :2], data_range=1.0, y_channel=True)
+            op(sr[:, :2], hr[:, :2], data_range=1.0, y_channel=True)
         with pytest.raises(ValueError, match="round_y=True needs y_channel"):
-            ops.psnr_mse(sr, hr, data_range=1.0, round_y=True, quantize=True)
+            op(sr, hr, data_range=1.0, round_y=True, quantize=True)
         with pytest.raises(ValueError, match="needs 8-bit values"):
-            ops.psnr_mse(sr, hr, data_range=1.0, y_channel=True, round_y=True)
+            op(sr, hr, data_range=1.0, y_channel=True, round_y=True)
         with pytest.raises(ValueError, match="4-D tensor"):
-            ops.psnr_mse(sr[0], hr[0], data_range=1.0)
+            op(sr[0], hr[0], data_range=1.0)
         with pytest.raises(TypeError, match="y_channel must be a bool"):
-            ops.psnr_mse(sr, hr, data_range=1.0, y_channel=1)
+            op(sr, hr, data_range=1.0, y_channel=1)
         with pytest.raises(ValueError, match="inference-only"):
-            ops.psnr_mse(sr.requires_grad_(), hr, data_range=1.0)
+            op(sr.requires_grad_(), hr, data_range=1.0)
 
 
+@pytest.mark.parametrize("name", ["psnr_mse", "psnr"])
 @pytest.mark.parametrize("backend", backend_params("cpu", "cuda"))
-def test_compiled_op_checks_its_own_arguments(backend):
+def test_compiled_op_checks_its_own_arguments(backend, name):
     """Direct torch.ops calls bypass the Python checks; the C++ host code must still refuse."""
     device = backend_device(backend)
     sr, hr = related_pair((1, 3, 8, 8), torch.float32, "contiguous", device)
-    op = torch.ops.sr_kernels.psnr_mse
+    op = getattr(torch.ops.sr_kernels, name)
     with pytest.raises(ValueError, match="argument 'hr'"):
         op(sr, hr[:, :, :7], 1.0, 0, False, False, False)
     with pytest.raises(ValueError, match="argument 'crop_border'"):
@@ -224,21 +228,22 @@ def test_compiled_op_checks_its_own_arguments(backend):
         op(sr.int(), hr.int(), 1.0, 0, False, False, False)
 
 
-def _op_for(backend: str):
+def _op_for(backend: str, name: str):
     if backend == "triton":
-        import sr_kernels.ops.triton.psnr_mse  # noqa: F401  registers the custom op
+        import sr_kernels.ops.triton.psnr_mse  # noqa: F401  registers the custom ops
 
-        return torch.ops.sr_kernels.psnr_mse_triton
-    return torch.ops.sr_kernels.psnr_mse
+        return getattr(torch.ops.sr_kernels, f"{name}_triton")
+    return getattr(torch.ops.sr_kernels, name)
 
 
+@pytest.mark.parametrize("name", ["psnr_mse", "psnr"])
 @pytest.mark.parametrize("backend", backend_params("cpu", "cuda", "triton"))
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_opcheck(backend, channels_last):
+def test_opcheck(backend, channels_last, name):
     device = backend_device(backend)
     layout = "channels_last" if channels_last else "contiguous"
     sr, hr = related_pair((2, 3, 6, 5), torch.float32, layout, device)
-    torch.library.opcheck(_op_for(backend), (sr, hr, 1.0, 1, True, True, False))
+    torch.library.opcheck(_op_for(backend, name), (sr, hr, 1.0, 1, True, True, False))
 
 
 @pytest.mark.parametrize("backend", backend_params("cpu", "reference", "cuda"))
