@@ -18,9 +18,11 @@
 // measured copy bandwidth where the issue asks 75 %, and ~2 % of the fp32 FMA rate: neither
 // bound, so latency (dependent table and data loads, the float64 tie redo) is the suspect;
 // bench/profile_kernels.py times each kernel. Those runs used tiles of at most 16 rows: the x4
-// upscale was 65k blocks of 2048 outputs, each paying the same fixed table-staging work. Since
-// 2026-11-30 tiles are up to 128 rows tall where the grid stays large (launch_fused); not yet
-// measured on a GPU.
+// upscale was 65k blocks of 2048 outputs, each paying the same fixed table-staging work, and
+// every tap's uint8 sample went through the conversion unit (quarter rate: ~530M conversions,
+// ~130 us, in the x4 downscale), NHWC tiles also through a division per element. Since
+// 2026-11-30 (not yet measured on a GPU): tiles up to 128 rows tall where the grid stays large
+// (launch_fused); uint8 <-> float by exponent arithmetic (u8_to_float); j / nc by multiply-high.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -238,9 +240,27 @@ struct FusedArgs {
   float rows_margin, cols_margin;
 };
 
+// uint8 <-> float32 by exponent arithmetic instead of the conversion unit: I2F and F2I issue at
+// a quarter of the FMA rate on sm_80/sm_90, and the fused kernel converted every tap's sample
+// (a x4 downscale of 16 RGB 2K images: ~530M conversions, ~130 us of that unit alone on an
+// H200). 2^23 + v carries v (0..255) in its low mantissa bits, exactly.
+__device__ __forceinline__ float u8_to_float(uint32_t v) {
+  return __uint_as_float(0x4B000000u | v) - 8388608.0f;
+}
+// An integer-valued float in [0, 255] to uint8 (the inverse of u8_to_float).
+__device__ __forceinline__ uint8_t small_integer_to_u8(float v) {
+  return static_cast<uint8_t>(__float_as_uint(v + 8388608.0f));
+}
+__device__ __forceinline__ float mid_to_float(uint8_t v) { return u8_to_float(v); }
+__device__ __forceinline__ float mid_to_float(float v) { return v; }
+
 template <typename Acc>
 __device__ __forceinline__ Acc load_acc(const uint8_t* p) {
-  return static_cast<Acc>(*p);
+  if constexpr (std::is_same<Acc, float>::value) {
+    return u8_to_float(*p);
+  } else {
+    return static_cast<Acc>(*p);
+  }
 }
 template <typename Acc>
 __device__ __forceinline__ Acc load_acc(const float* p) {
@@ -274,7 +294,7 @@ __device__ __forceinline__ bool near_tie(float acc, float margin) {
 __device__ __forceinline__ uint8_t u8_of_far(float acc) {
   const float whole = floorf(acc);
   const float rounded = whole + (acc - whole > 0.5f ? 1.0f : 0.0f);
-  return static_cast<uint8_t>(static_cast<int>(fminf(fmaxf(rounded, 0.0f), 255.0f)));
+  return small_integer_to_u8(fminf(fmaxf(rounded, 0.0f), 255.0f));
 }
 
 template <typename Out>
@@ -315,6 +335,10 @@ __global__ void __launch_bounds__(kFusedThreads)
   const int n = static_cast<int>(blockIdx.z) / a.groups;
   const int c0 = (static_cast<int>(blockIdx.z) - n * a.groups) * a.ct;
   const int nc = min(a.ct, a.channels - c0);
+  // j / nc as a multiply-high by ceil(2^32 / nc): the loops below divide per element, and the
+  // division idiom costs two conversions (see u8_to_float). nc is 1..4; for 2..4 this is exact
+  // for every j < 2^31 (j * (ceil(2^32 / nc) * nc - 2^32) < 2^32); nc = 1 does not divide.
+  const uint32_t nc_reciprocal = static_cast<uint32_t>((0x100000000ull + nc - 1) / nc);
   const W* rows_weight = static_cast<const W*>(a.rows_weight);
   const W* cols_weight = static_cast<const W*>(a.cols_weight);
 
@@ -372,7 +396,7 @@ __global__ void __launch_bounds__(kFusedThreads)
       const int j = min(g * kVec + i, width - 1);  // the padding recomputes a valid element
       int col = j, c = 0;
       if (nc != 1) {
-        col = j / nc;
+        col = static_cast<int>(__umulhi(static_cast<uint32_t>(j), nc_reciprocal));
         c = j - col * nc;
       }
       p[i] = plane + static_cast<int64_t>(c0 + c) * a.src_stride[1] +
@@ -431,7 +455,7 @@ __global__ void __launch_bounds__(kFusedThreads)
   for (int e = threadIdx.x; e < ny * per_row; e += kFusedThreads) {
     int x = j, c = 0;
     if (nc != 1) {
-      x = j / nc;
+      x = static_cast<int>(__umulhi(static_cast<uint32_t>(j), nc_reciprocal));
       c = j - x * nc;
     }
     const Mid* m = s_mid + r * pitch + c;
@@ -442,7 +466,7 @@ __global__ void __launch_bounds__(kFusedThreads)
       if constexpr (std::is_same<Acc, double>::value) {
         acc = __dadd_rn(acc, __dmul_rn(s_cw[t], static_cast<double>(m[s_coff[t]])));
       } else {
-        acc = fmaf(s_cw[t], static_cast<float>(m[s_coff[t]]), acc);
+        acc = fmaf(s_cw[t], mid_to_float(m[s_coff[t]]), acc);
       }
     }
     T* q = image + static_cast<int64_t>(c0 + c) * a.dst_stride[1] +
