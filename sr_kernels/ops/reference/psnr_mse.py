@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from .. import _trace
+from .._decibels import decibels
 
 _DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
@@ -72,12 +73,6 @@ def _mse(sr, hr, data_range, crop_border, y_channel, quantize, round_y) -> torch
     a = protocol_planes(sr, data_range, crop_border, y_channel, quantize, round_y)
     b = protocol_planes(hr, data_range, crop_border, y_channel, quantize, round_y)
     return ((a - b) ** 2).mean(dim=(1, 2, 3))
-
-
-def decibels(mse: torch.Tensor) -> torch.Tensor:
-    """PSNR in dB of float64 MSEs on the 8-bit scale: ``10 log10(255**2 / mse)``, the division
-    first (exactly 0 dB for mse = 255**2); mse = 0 (identical images) gives +inf."""
-    return 10.0 * torch.log10((255.0 * 255.0) / mse)
 
 
 def psnr(

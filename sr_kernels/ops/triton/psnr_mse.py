@@ -20,7 +20,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ..reference.psnr_mse import decibels
+from .._decibels import decibels
 from ._launch import cdiv
 from ._metric_pixels import (
     metric_custom_op,
