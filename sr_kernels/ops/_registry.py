@@ -59,9 +59,8 @@ class OpSpec:
     gpu_order: tuple[str, ...]
     cpu_order: tuple[str, ...]
     slots: dict[str, _Implementation]
-    timings_op: (
-        str  # whose measured timings order the backends (itself, or an op on the same kernels)
-    )
+    # Whose measured timings order the backends: the op itself, or an op on the same kernels.
+    timings_op: str
 
 
 _OPS: dict[str, OpSpec] = {}
