@@ -188,6 +188,18 @@ def test_the_automatic_choice_follows_the_table(tables):
 
 
 @needs_cpu_backend
+def test_psnr_follows_the_timings_of_psnr_mse(tables):
+    """psnr runs psnr_mse's kernels, so psnr_mse's measurements order its backends too."""
+    sr, hr = torch.rand(2, 3, 9, 8), torch.rand(2, 3, 9, 8)
+    sizes = {"hr_channels_last": False, "y_channel": True}
+    tables.write(tables.user_path, [record("psnr_mse", sizes=sizes, reference=1e-4, cpu=2e-4)])
+    with ops.trace() as events:
+        ops.psnr(sr, hr, data_range=1.0, y_channel=True)
+        ops.psnr(sr, hr, data_range=1.0)  # RGB: another case, not measured: the fixed order
+    assert events == [("psnr", "reference"), ("psnr", "cpu")]
+
+
+@needs_cpu_backend
 def test_imresize_downscaling_and_upscaling_are_separate_cases(tables):
     x = torch.rand(1, 3, 16, 12)
     down = record("imresize", sizes={"downscale": True}, reference=1e-4, cpu=2e-4)
