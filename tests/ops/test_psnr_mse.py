@@ -67,6 +67,24 @@ def test_triton_layouts(backend, layout):
     _check_against_reference(backend, sr, hr, protocol_kwargs("y_crop", torch.float32))
 
 
+@pytest.mark.parametrize("backend", backend_params("triton"))
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "sliced"])
+def test_triton_uint8_integer_path_is_exact(backend, layout):
+    """uint8 per channel (the integer path): rows wider than one column block (2048) and more
+    rows than one program's (8), crop 0 and 1; the MSE equals the float64 reference exactly
+    (integer squares, exact sums)."""
+    device = backend_device(backend)
+    sr, hr = related_pair((2, 3, 10, 2100), torch.uint8, layout, device)
+    for crop in (0, 1):
+        kwargs = dict(crop_border=crop, quantize=crop == 1)
+        with ops.use_backend(backend), ops.trace() as events:
+            out = ops.psnr_mse(sr, hr, **kwargs)
+        assert ("psnr_mse", backend) in events
+        with ops.use_backend("reference"):
+            expected = ops.psnr_mse(sr.cpu(), hr.cpu(), **kwargs)
+        assert torch.equal(out.cpu(), expected), crop
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize("backend", backend_params("triton", "cuda"))
 @pytest.mark.parametrize("protocol", list(PROTOCOLS))

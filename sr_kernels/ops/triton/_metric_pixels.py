@@ -148,13 +148,14 @@ def pair_kernel_configs(
     kernel: Any,
     op: str,
     arguments: dict[str, str],
-    constexprs: dict[str, int],
+    constexprs: dict[str, int] | Callable[[torch.dtype, bool], dict[str, int]],
     **launch: int,
 ) -> list[dict[str, Any]]:
     """The `aot_configs()` entries of a metric kernel: every dtype x `flag_sets()`.
 
     `arguments` are the kernel's own (between hr and the `pair_arguments` tail), `constexprs`
-    its own compile-time constants (after Y, QUANTIZE, ROUND_Y), `launch` the launch options.
+    its own compile-time constants (after Y, QUANTIZE, ROUND_Y; or a function of the dtype and
+    Y that gives them), `launch` the launch options.
     """
     configs = []
     for dtype in DTYPES:
@@ -166,7 +167,8 @@ def pair_kernel_configs(
         signature.update(sr_luma="i64", hr_luma="i64")
         signature.update(scale_hi="fp32", scale_mid="fp32", scale_lo="fp32")
         for y, q, r in flag_sets():
-            flags = {"Y": y, "QUANTIZE": q, "ROUND_Y": r, **constexprs}
+            own = constexprs(dtype, y) if callable(constexprs) else constexprs
+            flags = {"Y": y, "QUANTIZE": q, "ROUND_Y": r, **own}
             configs.append(
                 {
                     "kernel": kernel,
