@@ -7,9 +7,10 @@ adds the squared error to a float64 lane accumulator; the program stores one par
 launcher adds the (N, chunks) partials per image (fixed order: deterministic). uint8 images
 evaluated per channel (no luma) take an integer path instead: exact int32 squares summed in
 int64 lanes, no float64 conversion per sample (their scale is 1 and quantisation the identity).
-That path also takes 2048 columns per step (`block_for`), 16 bytes of each image per thread
-and load; with the 256 of the float64 paths uint8 gave 2 bytes per thread, and the H200
-measured 13-31 % of the copy bandwidth for uint8 against 49-60 % for float32.
+That path takes 2048 columns per step and float32 per channel 512 (`block_for`): 16 bytes of
+each image per thread and load. With 256 columns for every dtype uint8 gave 2 bytes per thread
+and float32 8, and the H200 measured 13-31 % of the copy bandwidth for uint8, 49-60 % for
+float32.
 Bytes per pixel: C * element_size per image, read once; ~10 float64 flops. Memory-bound.
 
 Registered as `sr_kernels::psnr_mse_triton` (and `sr_kernels::psnr_triton`, the same kernel
@@ -41,10 +42,13 @@ NUM_WARPS = 4
 
 
 def block_for(dtype: torch.dtype, y_channel: bool) -> int:
-    """Columns per step. uint8 per channel (the integer path): 2048, 16 bytes of each image per
-    thread and load (a 128-bit load where rows are aligned); the float64 paths keep 256 (more
-    columns per thread spilled registers in their luma and quantising variants on sm_90)."""
-    return 2048 if dtype == torch.uint8 and not y_channel else 256
+    """Columns per step: 16 bytes of each image per thread and load (a 128-bit load where rows
+    are aligned) for uint8 per channel (the integer path, 2048) and float32 per channel (512);
+    the other float64 paths keep 256 (more columns spilled registers in their luma and
+    quantising variants on sm_90)."""
+    if not y_channel and dtype in (torch.uint8, torch.float32):
+        return 16 * 32 * NUM_WARPS // dtype.itemsize
+    return 256
 
 
 @triton.jit
