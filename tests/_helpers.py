@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from sr_kernels.ops import _registry
+from sr_kernels.tools import tolerances
 from sr_kernels.tools.tolerances import FLOORS, relative_error  # noqa: F401  (tests import them here)
 
 GPU = torch.cuda.is_available()
@@ -42,13 +43,12 @@ ALL_BACKENDS = ("reference", "cpu", "triton", "cuda")
 
 
 def assert_close_to_reference(
-    out: torch.Tensor, ref64: torch.Tensor, torch_same_dtype: torch.Tensor | None, key, k=2.0
+    out: torch.Tensor, ref64: torch.Tensor, torch_same_dtype: torch.Tensor | None, key
 ):
-    """max(k * err(torch_same_dtype), floor[key]) bounds our relative error against float64."""
+    """max(K * err(torch_same_dtype), floor[key]) bounds our relative error against float64."""
     assert torch.isfinite(out).all(), "output has NaN or Inf"
-    bound = FLOORS[key]
-    if torch_same_dtype is not None:
-        bound = max(bound, k * relative_error(torch_same_dtype, ref64))
+    same_dtype_error = None if torch_same_dtype is None else relative_error(torch_same_dtype, ref64)
+    bound = tolerances.bound(key, same_dtype_error)
     error = relative_error(out, ref64)
     assert error <= bound, f"relative error {error:.3e} exceeds {bound:.3e} ({key})"
 

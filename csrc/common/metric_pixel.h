@@ -40,14 +40,14 @@ constexpr double kLumaHalf = 127500.0;
 // SSIM (Wang et al.) on the 8-bit scale: C1 = (0.01 * 255)^2, C2 = (0.03 * 255)^2.
 constexpr double kSsimC1 = 6.5025;
 constexpr double kSsimC2 = 58.5225;
+constexpr int kSsimTaps = 11;  // Gaussian window 11 x 11, sigma 1.5
+constexpr int kSsimRadius = 5;
+constexpr double kSsimSigma = 1.5;
 
 // PSNR in dB of a mean squared error on the 8-bit scale, 10 log10(255^2 / mse), with the
 // division first as the float64 reference computes it: +inf for mse = 0 (identical images),
 // exactly 0 for mse = 255^2, NaN for NaN.
 SR_HOST_DEVICE SR_METRIC_INLINE double psnr_db(double mse) { return 10.0 * log10(65025.0 / mse); }
-constexpr int kSsimTaps = 11;  // Gaussian window 11 x 11, sigma 1.5
-constexpr int kSsimRadius = 5;
-constexpr double kSsimSigma = 1.5;
 
 // Storage tags for the two 16-bit float formats (raw bits; decoded below without CUDA headers).
 struct Half {

@@ -134,10 +134,22 @@ def _check(
     return value, crop_border
 
 
-def _meta(sr: torch.Tensor, hr: torch.Tensor, y_channel: bool) -> dict:
+def _run(
+    op: str,
+    min_size: int,
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    data_range: float | None,
+    crop_border: int,
+    y_channel: bool,
+    quantize: bool,
+    round_y: bool,
+) -> torch.Tensor:
+    """What every metric op does: check the pair and the protocol, then dispatch `op`."""
+    value, crop = _check(sr, hr, data_range, crop_border, y_channel, quantize, round_y, min_size)
     meta = _registry.tensor_meta(sr, y_channel=y_channel)
     meta["hr_channels_last"] = _registry.is_channels_last(hr)
-    return meta
+    return _registry.dispatch(op, meta, sr, hr, value, crop, y_channel, quantize, round_y)
 
 
 def psnr_mse(
@@ -179,10 +191,7 @@ def psnr_mse(
         ValueError: shapes differ, not 4-D, crop too large, bad data_range, y_channel with a
             channel count other than 1 or 3, round_y without 8-bit values.
     """
-    value, crop = _check(sr, hr, data_range, crop_border, y_channel, quantize, round_y, 1)
-    return _registry.dispatch(
-        "psnr_mse", _meta(sr, hr, y_channel), sr, hr, value, crop, y_channel, quantize, round_y
-    )
+    return _run("psnr_mse", 1, sr, hr, data_range, crop_border, y_channel, quantize, round_y)
 
 
 def psnr(
@@ -206,10 +215,7 @@ def psnr(
         float64 tensor of shape (N,) on the input device. ``inf`` for identical images (MSE 0);
         NaN when an evaluated pixel of either image is NaN.
     """
-    value, crop = _check(sr, hr, data_range, crop_border, y_channel, quantize, round_y, 1)
-    return _registry.dispatch(
-        "psnr", _meta(sr, hr, y_channel), sr, hr, value, crop, y_channel, quantize, round_y
-    )
+    return _run("psnr", 1, sr, hr, data_range, crop_border, y_channel, quantize, round_y)
 
 
 def ssim_mean(
@@ -244,7 +250,6 @@ def ssim_mean(
         shift-invariant), SSIM sums in double: within ~1e-6 of the float64 reference.
     Inference-only, raises as `psnr_mse`.
     """
-    value, crop = _check(sr, hr, data_range, crop_border, y_channel, quantize, round_y, SSIM_WINDOW)
-    return _registry.dispatch(
-        "ssim_mean", _meta(sr, hr, y_channel), sr, hr, value, crop, y_channel, quantize, round_y
+    return _run(
+        "ssim_mean", SSIM_WINDOW, sr, hr, data_range, crop_border, y_channel, quantize, round_y
     )

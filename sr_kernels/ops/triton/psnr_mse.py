@@ -78,25 +78,12 @@ def _psnr_mse_kernel(
     scale = scale_from_pieces(scale_hi, scale_mid, scale_lo)
     sr_img = sr + n * sr_n
     hr_img = hr + n * hr_n
+    # uint8 per channel: the scale is 1 and quantisation the identity, so the squares are exact
+    # integers, summed in int64 lanes (any channel count) without a float64 conversion per sample.
     if sr.dtype.element_ty == tl.uint8 and not Y:
-        # uint8 per channel: the scale is 1 and quantisation the identity, so the squares are
-        # exact integers; no float64 conversion per sample (int64 lanes: any channel count).
-        squares = tl.zeros([BLOCK], dtype=tl.int64)
-        for i in range(ROWS):
-            row = (chunk * ROWS + i).to(tl.int64)
-            for start in range(0, cols, BLOCK):
-                col = start + tl.arange(0, BLOCK).to(tl.int64)
-                mask = (col < cols) & (row < rows)
-                sr_off = (row + crop) * sr_h + (col + crop) * sr_w
-                hr_off = (row + crop) * hr_h + (col + crop) * hr_w
-                for q in range(planes):
-                    a = tl.load(sr_img + sr_off + q * sr_c, mask=mask, other=0).to(tl.int32)
-                    b = tl.load(hr_img + hr_off + q * hr_c, mask=mask, other=0).to(tl.int32)
-                    d = a - b
-                    squares += (d * d).to(tl.int64)
-        tl.store(partial + n * tl.num_programs(0) + chunk, tl.sum(squares, axis=0).to(tl.float64))
-        return
-    acc = tl.zeros([BLOCK], dtype=tl.float64)
+        acc = tl.zeros([BLOCK], dtype=tl.int64)
+    else:
+        acc = tl.zeros([BLOCK], dtype=tl.float64)
     for i in range(ROWS):
         row = (chunk * ROWS + i).to(tl.int64)
         for start in range(0, cols, BLOCK):
@@ -111,15 +98,21 @@ def _psnr_mse_kernel(
                 acc += tl.where(mask, d * d, 0.0)
             else:
                 for q in range(planes):
-                    a = plane_value(
-                        sr_img, sr_off, mask, q * sr_c, 0, scale, False, QUANTIZE, False
-                    )
-                    b = plane_value(
-                        hr_img, hr_off, mask, q * hr_c, 0, scale, False, QUANTIZE, False
-                    )
-                    d = a - b
-                    acc += tl.where(mask, d * d, 0.0)
-    tl.store(partial + n * tl.num_programs(0) + chunk, tl.sum(acc, axis=0))
+                    if sr.dtype.element_ty == tl.uint8:
+                        a = tl.load(sr_img + sr_off + q * sr_c, mask=mask, other=0).to(tl.int32)
+                        b = tl.load(hr_img + hr_off + q * hr_c, mask=mask, other=0).to(tl.int32)
+                        d = a - b
+                        acc += (d * d).to(tl.int64)  # masked lanes loaded 0 - 0
+                    else:
+                        a = plane_value(
+                            sr_img, sr_off, mask, q * sr_c, 0, scale, False, QUANTIZE, False
+                        )
+                        b = plane_value(
+                            hr_img, hr_off, mask, q * hr_c, 0, scale, False, QUANTIZE, False
+                        )
+                        d = a - b
+                        acc += tl.where(mask, d * d, 0.0)
+    tl.store(partial + n * tl.num_programs(0) + chunk, tl.sum(acc, axis=0).to(tl.float64))
 
 
 def _launch(
@@ -155,17 +148,10 @@ def _launch(
     return partial.sum(dim=1) / float(planes * rows * cols)
 
 
-def _launch_psnr(
-    sr: torch.Tensor,
-    hr: torch.Tensor,
-    data_range: float,
-    crop_border: int,
-    y_channel: bool,
-    quantize: bool,
-    round_y: bool,
-) -> torch.Tensor:
-    mse = _launch(sr, hr, data_range, crop_border, y_channel, quantize, round_y)
-    return decibels(mse)  # three small torch ops after the kernel (the CUDA op has none)
+def _launch_psnr(*args: Any) -> torch.Tensor:
+    """`_launch`'s arguments; its MSEs in dB (three small torch ops after the kernel: the CUDA op
+    converts in its finaliser)."""
+    return decibels(_launch(*args))
 
 
 psnr_mse_triton = metric_custom_op("psnr_mse", _launch)
