@@ -42,6 +42,9 @@
 // bound above is far off: mma.sync is Hopper's slow path (no wgmma), and with one block of
 // 8 warps per SM (132-160 KB of shared memory) nothing hides the cp.async and barrier waits
 // between steps. The automatic choice takes this kernel only where the shipped timings say so.
+// Since then (2026-11-30, not yet measured): the epilogues split the row index before their
+// column check, so the division is computed once per row, not once per accumulator pair: the
+// sm_90 SASS of the C = 64 kernel went from 9104 to 6208 instructions (MUFU.RCP 122 -> 38).
 //
 // Accumulation: fp32 (mma.sync m16n8k16 .f32); conv1's output is rounded to the storage dtype
 // once, the block output once. Alignment: input, weights and vector-stored outputs 16-byte
@@ -156,10 +159,12 @@ __global__ void __launch_bounds__(Cfg::threads, 1)
     pass.n0 = n0;
     Pass::run(acc, pass, stages, tid);
     Pass::for_each(acc, pass.rows, tid, [&](int m, int nl, float v0, float v1) {
-      const int ch = n0 + nl;
-      if (ch >= c) return;
+      // The row split first, unconditionally: the same m for every column pair of a row, so
+      // the compiler computes the division once per row, not once per pair.
       const int r = m / mid_w;
       const int cc = m - r * mid_w;
+      const int ch = n0 + nl;
+      if (ch >= c) return;
       const int gh = h0 - 1 + r;
       const int gw = w0 - 1 + cc;
       T2 out = P2::make(0.0f, 0.0f);
@@ -185,10 +190,10 @@ __global__ void __launch_bounds__(Cfg::threads, 1)
     pass.n0 = n0;
     Pass::run(acc, pass, stages, tid);
     Pass::for_each(acc, pass.rows, tid, [&](int m, int nl, float v0, float v1) {
+      const int r = m / tw;  // once per row (see conv1's epilogue)
+      const int cc = m - r * tw;
       const int ch = n0 + nl;
       if (ch >= c) return;
-      const int r = m / tw;
-      const int cc = m - r * tw;
       T2* at = reinterpret_cast<T2*>(in_tile + ((r + 2) * in_w + cc + 2) * ps + ch);
       const float2 skip = P2::unpack(*at);
       const float bias0 = conv::to_float(b2[ch]);
