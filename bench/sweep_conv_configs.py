@@ -154,7 +154,7 @@ def conv_grid(table: Config, c_in: int, c_out: int) -> list[Config]:
     replace = dataclasses.replace
     grid = [table]
     grid += [replace(table, num_warps=w, num_stages=s) for w, s in LAUNCH_SETTINGS]
-    for m, n in ((64, 64), (128, 128), (256, 64), (64, 128), (256, 128), (128, 256)):
+    for m, n in ((32, 64), (64, 64), (128, 128), (256, 64), (64, 128), (256, 128), (128, 256)):
         for warps in (4, 8):
             grid.append(replace(table, block_m=m, block_n=n, num_warps=warps))
     for k in (16, 32, 64):

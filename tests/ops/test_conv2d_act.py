@@ -13,7 +13,7 @@ from sr_kernels.ops.triton import _conv_configs
 BACKENDS = ("reference", "triton")
 
 # (C_in, C_out, k, padding_mode, activation): EDSR head 3->C and tail C->3, SRCNN 9x9 / 1x1 /
-# 5x5 with replicate padding, a 16-channel-aligned 3x3 (tap-unrolled, vectorised variant).
+# 5x5 with replicate padding, a 16-channel-aligned 3x3 (per-size, vectorised variant).
 LAYERS = [
     (3, 16, 3, "zeros", "none"),
     (16, 3, 3, "zeros", "none"),

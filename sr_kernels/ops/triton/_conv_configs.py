@@ -10,9 +10,9 @@ Architectures: the tables are written for sm_80 (A100) and sm_90 (H100); other G
 nearest lower entry (sm_86/sm_89 -> sm_80). Under the Triton interpreter the sm_90 entry is used,
 so the CPU tests exercise the index logic of the same tiles the H100 runs.
 
-All entries use at most 4 warps: the non-1x1 convolutions unroll their taps statically, and
-8-warp Triton convolutions have miscompiled before (pytorch/pytorch#173068); raising that needs a
-GPU test of the config first. The numbers are first choices made on paper (register budget
+All entries use at most 4 warps: the convolutions run their (tap, K block) steps as one loop,
+and such loops have miscompiled with 8 warps (pytorch/pytorch#173068); raising that needs a GPU
+test of the config first. The numbers are first choices made on paper (register budget
 checked with cuobjdump: 0 spills); the lead tunes them per (C, dtype, arch) from GPU
 measurements, here only. `override_configs` (a development tool for bench/sweep_conv_configs.py)
 makes every launch in its block use a given config instead, to measure candidates for the tables.
@@ -65,8 +65,8 @@ class ConvConfig:
 
     FLAT_K: the reduction runs over the flattened (tap, input channel) index in BLOCK_K steps
     (C_in not a multiple of 16, e.g. 3 or 1 channels, so they waste no MMA work on padding; and
-    9x9 kernels, which are not unrolled); otherwise the taps are unrolled statically and each
-    reduces C_in in BLOCK_K blocks. ALIGNED: every channel count and stride is a multiple of 16,
+    9x9 kernels, which are not compiled per size); otherwise the kernel size is a constexpr and
+    one loop runs over (tap, BLOCK_K block of C_in). ALIGNED: every channel count and stride is a multiple of 16,
     so the launch uses the kernel variant specialised on them (vectorised channel loads/stores).
     """
 
@@ -196,14 +196,13 @@ def _conv_table(
     shuffled channels of the upsampler; C_final = C_out / r^2 is the stored channel count).
 
     Tiles are chosen for 0 spills (cuobjdump, sm_80 and sm_90). Aligned: BLOCK_N 16 for
-    C_out <= 16, else 64; BLOCK_M 128 for fp16/bf16, 64 or 32 for fp32. The flat and unaligned
+    C_out <= 16, else 64; BLOCK_M 128 for fp16/bf16, 64 for fp32. The flat and unaligned
     variants address every element separately (2-D 64-bit offsets, shuffled stores), so they take
     32 x 16 or 32 x 32 tiles (fp32: 16 x 16 or 16 x 32).
     """
     del arch  # one table for sm_80 and sm_90 until GPU measurements say otherwise
-    flat = c_in % 16 != 0 or ks not in UNROLLED_KERNEL_SIZES
+    flat = c_in % 16 != 0 or ks not in PER_SIZE_KERNEL_SIZES
     aligned = not flat and c_out % 16 == 0 and c_final % 16 == 0
-    fp32_5x5 = dtype == torch.float32 and ks == 5  # 25 unrolled taps of fp32 operands
     if not aligned:
         block_n = 16 if c_out <= 16 else 32
         # fp32 (tf32x3 doubles the operand registers): 32-row shuffled-store tiles spilled
@@ -211,18 +210,17 @@ def _conv_table(
         block_m = 16 if dtype == torch.float32 else 32
     else:
         block_n = 16 if c_out <= 16 else 64
-        if dtype != torch.float32:
-            block_m = 128
-        else:
-            block_m = 64 if block_n == 16 and not fp32_5x5 else 32
-    # fp32 3x3 and 5x5 (tap-unrolled): tf32x3 splits both operand tiles into TF32 high and low
+        # fp32: 64 rows. (32 x 64 tiles of 5x5 taps kept 8 bytes on the stack on sm_90 with
+        # Triton 3.6 once the taps became a loop; 64 x 64 compiles with none, 113-165 registers.)
+        block_m = 128 if dtype != torch.float32 else 64
+    # fp32 3x3 and 5x5 (per-size path): tf32x3 splits both operand tiles into TF32 high and low
     # parts (twice the operand registers); a 32-wide K block spilled (3x3: sm_80/sm_90; 5x5:
     # sm_90 with Triton 3.6), 16 does not.
     block_k = 16 if (dtype == torch.float32 and not flat and ks in (3, 5)) else 32
     return ConvConfig(block_m, block_n, block_k, flat_k=flat, aligned=aligned)
 
 
-UNROLLED_KERNEL_SIZES = (1, 3, 5)
+PER_SIZE_KERNEL_SIZES = (1, 3, 5)  # compiled with the kernel size as a constexpr
 
 
 def conv_configs(shuffle: bool = False) -> list[tuple[torch.dtype, int, ConvConfig]]:

@@ -2,8 +2,9 @@
 
 Work decomposition: implicit GEMM over NHWC images. A program computes BLOCK_M output pixels
 (flattened n, h, w) x BLOCK_N output channels, fp32 accumulator:
-* C_in >= 16: the KS x KS taps are unrolled statically (``tl.static_range``, no div/mod tap
-  loop: pytorch/pytorch#173068), each reducing C_in in BLOCK_K blocks (masked tail);
+* C_in >= 16: one loop over (tap, BLOCK_K block of C_in) steps (masked tail), so that with
+  num_stages > 1 Triton prefetches the next steps' operands (cp.async) during this step's dot.
+  Such flattened loops have miscompiled with 8 warps (pytorch/pytorch#173068): the tables use 4;
 * C_in < 16 (EDSR's 3 -> C head, SRCNN's 1-channel 9x9 layer): K runs over the flattened
   (tap, channel) index in BLOCK_K = 32 steps, so 3 x 3 x 3 = 27 pads to 32 and 9 x 9 x 1 = 81 to
   96 instead of padding every tap's channels to 16;
@@ -70,7 +71,7 @@ def _conv2d_act_kernel(
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
     PRECISION: tl.constexpr,
 ):  # fmt: skip
-    # KSIZE (runtime) is the kernel size; the tap-unrolled path (FLAT_K = False) also gets it as
+    # KSIZE (runtime) is the kernel size; the per-size path (FLAT_K = False) also gets it as
     # the constexpr KS (the flat path is compiled once for every size, with KS = 0).
     # REPLICATE and RELU are runtime 0/1 flags: a select per tap / per output costs nothing
     # next to the MMA work and keeps the number of compiled variants down.
@@ -115,27 +116,31 @@ def _conv2d_act_kernel(
             acc = tl.dot(a, bt, acc, input_precision=PRECISION)
     else:
         PAD: tl.constexpr = KS // 2
-        for tap in tl.static_range(KS * KS):
-            iy = oh + (tap // KS - PAD)
-            ix = ow + (tap % KS - PAD)
+        k_steps = tl.cdiv(C_IN, BLOCK_K)
+        # One loop over (tap, K block): with num_stages > 1 Triton prefetches the operands of
+        # the next steps (cp.async) while this step's dot runs.
+        for step_k in range(0, KS * KS * k_steps):
+            tap = step_k // k_steps
+            ci = (step_k - tap * k_steps) * BLOCK_K + ck
+            ci_ok = ci < C_IN
+            kh = tap // KS
+            kw = tap - kh * KS
+            iy = oh + (kh - PAD)
+            ix = ow + (kw - PAD)
             inside = (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)
             ok = m_ok & (inside | (REPLICATE != 0))
             iy = tl.minimum(tl.maximum(iy, 0), H - 1)
             ix = tl.minimum(tl.maximum(ix, 0), W - 1)
             row = x_row + iy.to(tl.int64) * sxh + ix.to(tl.int64) * sxw
-            w_tap = w + (tap // KS) * swh + (tap % KS) * sww
-            for k0 in range(0, C_IN, BLOCK_K):
-                ci = k0 + ck
-                ci_ok = ci < C_IN
-                a = tl.load(
-                    x + row[:, None] + ci[None, :], mask=ok[:, None] & ci_ok[None, :], other=0.0
-                )
-                bt = tl.load(
-                    w_tap + co[None, :] * swo + ci[:, None],
-                    mask=ci_ok[:, None] & j_ok[None, :],
-                    other=0.0,
-                )
-                acc = tl.dot(a, bt, acc, input_precision=PRECISION)
+            a = tl.load(
+                x + row[:, None] + ci[None, :], mask=ok[:, None] & ci_ok[None, :], other=0.0
+            )
+            bt = tl.load(
+                w + kh * swh + kw * sww + co[None, :] * swo + ci[:, None],
+                mask=ci_ok[:, None] & j_ok[None, :],
+                other=0.0,
+            )
+            acc = tl.dot(a, bt, acc, input_precision=PRECISION)
     bias = tl.load(b + co, mask=j_ok, other=0.0).to(tl.float32)
     acc = acc + bias[None, :]
     acc = tl.where((RELU != 0) & (acc < 0.0), 0.0, acc)
@@ -159,7 +164,7 @@ def _conv2d_act_kernel(
 
 # The kernel body is compiled as two jit functions that differ only in which integer arguments
 # Triton may specialise by value, so every launch compiles a variant that `aot_configs()` lists:
-# * aligned (C_in, C_out and the shuffled C all multiples of 16, taps unrolled): channel counts
+# * aligned (C_in, C_out and the shuffled C all multiples of 16, per-size path): channel counts
 #   and strides are multiples of 16 (vectorised channel loads and stores);
 # * unaligned (3 or 1 channels anywhere, or the flat path): no integer argument is specialised.
 # Pointers are always 16-byte aligned (the launcher copies a misaligned tensor).
@@ -328,7 +333,7 @@ def aot_configs() -> list[dict[str, Any]]:
     """Every configuration this module launches, for the static sm_80/sm_90 compile check.
 
     Every tile config `_conv_configs.conv_config` returns (both archs' tables), for each kernel
-    size the tap-unrolled path is used with (the flat path takes the size at run time), each
+    size the per-size path is used with (the flat path takes the size at run time), each
     fp32 precision. Padding mode and activation are run-time flags.
     """
     result = []

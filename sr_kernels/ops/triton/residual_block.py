@@ -3,8 +3,8 @@
 Work decomposition: persistent programs (``programs_per_sm`` x SM count, or fewer) walk output
 tiles of TILE_H x TILE_W pixels (all C channels) of NHWC images. Per tile:
   1. conv1 + bias + ReLU over the (TILE_H+2) x (TILE_W+2) halo, as an implicit GEMM
-     (M = halo pixels in chunks of BLOCK_M1, N = C in BLOCK_N1 blocks, K = 9 statically
-     unrolled taps x C in BLOCK_K blocks, ``tl.dot`` with an fp32 accumulator); halo pixels
+     (M = halo pixels in chunks of BLOCK_M1, N = C in BLOCK_N1 blocks, K = 9 taps x C in
+     BLOCK_K blocks as ONE loop, ``tl.dot`` with an fp32 accumulator); halo pixels
      outside the image are set to 0 (conv2's zero padding). The ReLU tile is stored, rounded to
      the storage dtype as eager PyTorch rounds it, into this program's slot of a small scratch
      buffer (programs x 2 x 192 x C elements: 6.5 MB for 264 programs at C = 64 bf16, so it
@@ -32,10 +32,17 @@ eager. C = 256: 1.1 MB of weights per conv streamed from L2 per tile; compute-do
 Measured (H200, 2026-11-29, bf16 NHWC, bench/results/2026-11-29-nvidia-h200.md): x4_270x480 in
 139 us (137 TFLOP/s useful, 17 % of the measured bf16 matrix rate; cuDNN eager 129 us, 0.92x);
 16 x 64 x 48 x 48 in 168 us (0.57x); C = 256 on 270x480 in 1.93 ms (0.37x). The SASS (sm_90,
-Triton 3.6) has 36 wgmma (HGMMA 64xNx16) fed by plain LDG loads (no cp.async/TMA: num_stages =
-1): every dot waits for its operands from L2, and with 2 programs of 4 warps per SM little
-hides it. Candidate fixes (programs per SM, pipelining stages, tiles, 8 warps) are measured by
-bench/sweep_conv_configs.py before the table changes.
+Triton 3.6) had its wgmma (HGMMA 64xNx16) fed by plain LDG loads (no cp.async/TMA): every dot
+waited for its operands from L2, and with 2 programs of 4 warps per SM little hid it. The taps
+were then a loop of 3 rows with the 3 columns unrolled around an inner loop over K blocks of 1
+step at C = 64, so even num_stages > 1 had nothing to prefetch across. Since 2026-11-30 each
+conv's (tap, K block) steps are one loop of 9 * C / BLOCK_K steps: with num_stages = s Triton
+keeps s - 1 steps of operands in flight (cp.async into shared memory, wgmma.wait_group 1), seen
+in the sm_90 PTX/SASS with Triton 3.6 and 3.8; C = 64 bf16 at s = 2: 223-231 registers, 48 KB
+shared, 0 spills (s = 3: 255 registers, 72 KB). The table keeps num_stages = 1 until
+bench/sweep_conv_configs.py measures the pipelined configs (its grid has s = 2 and 3).
+Flattened (tap, K) loops with 8 warps have miscompiled in Triton (pytorch/pytorch#173068); the
+tables use 4 warps, and the sweep checks every candidate against float64 before timing it.
 
 Accumulation: fp32 for every dtype. fp32 operands: ``tl.dot(input_precision="tf32x3")``
 (near fp32); single-pass TF32 is not offered (see `_conv_configs.allow_tf32`).
@@ -113,6 +120,8 @@ def _residual_block_kernel(
     q = tl.arange(0, BLOCK_M2)
     oy = q // TILE_W
     ox = q % TILE_W
+    window = oy * HALO_W + ox  # halo row of output pixel q's top-left tap
+    k_steps = C // BLOCK_K
     for step in range(0, steps):
         # Tile `pid + step * programs`; past the end, programs redo the last tile (identical
         # values, identical stores), so every thread of every program takes the same trip count.
@@ -133,23 +142,24 @@ def _residual_block_kernel(
             gx = x0 - 1 + p % HALO_W
             in_halo = p < HALO
             in_image = in_halo & (gy >= 0) & (gy < H) & (gx >= 0) & (gx < W)
+            centre = gy.to(tl.int64) * sxh + gx.to(tl.int64) * sxw
             for n0 in range(0, C, BLOCK_N1):
                 co = n0 + cn1
                 acc = tl.zeros((BLOCK_M1, BLOCK_N1), dtype=tl.float32)
-                for ky in range(3):  # kernel rows: a plain loop (no div/mod), columns unrolled
-                    for kx in tl.static_range(3):
-                        iy = gy + (ky - 1)
-                        ix = gx + (kx - 1)
-                        ok = in_halo & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)
-                        row = iy.to(tl.int64) * sxh + ix.to(tl.int64) * sxw
-                        w_tap = w1 + ky * swh + kx * sww
-                        for k0 in range(0, C, BLOCK_K):
-                            ci = k0 + ck
-                            a = tl.load(
-                                x_image + row[:, None] + ci[None, :], mask=ok[:, None], other=0.0
-                            )
-                            b = tl.load(w_tap + co[None, :] * swo + ci[:, None])
-                            acc = tl.dot(a, b, acc, input_precision=PRECISION)
+                # One loop over (tap, K block): with num_stages > 1 Triton prefetches the next
+                # steps' operands (cp.async) while this step's dot runs.
+                for step_k in range(0, 9 * k_steps):
+                    tap = step_k // k_steps
+                    ci = (step_k - tap * k_steps) * BLOCK_K + ck
+                    ky = tap // 3
+                    kx = tap - ky * 3
+                    iy = gy + (ky - 1)
+                    ix = gx + (kx - 1)
+                    ok = in_halo & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)
+                    row = centre + ((ky - 1) * sxh + (kx - 1) * sxw)
+                    a = tl.load(x_image + row[:, None] + ci[None, :], mask=ok[:, None], other=0.0)
+                    b = tl.load(w1 + ky * swh + kx * sww + co[None, :] * swo + ci[:, None])
+                    acc = tl.dot(a, b, acc, input_precision=PRECISION)
                 bias = tl.load(b1 + co).to(tl.float32)
                 # ReLU as a select, not tl.maximum: on the GPU that returns the non-NaN operand
                 # (max(NaN, 0) = 0) while torch.relu, and the interpreter, keep the NaN.
@@ -171,15 +181,15 @@ def _residual_block_kernel(
         for n0 in range(0, C, BLOCK_N2):
             co = n0 + cn2
             acc = tl.zeros((BLOCK_M2, BLOCK_N2), dtype=tl.float32)
-            for ky in range(3):
-                for kx in tl.static_range(3):
-                    src = (oy + ky) * HALO_W + (ox + kx)
-                    w_tap = w2 + ky * swh + kx * sww
-                    for k0 in range(0, C, BLOCK_K):
-                        ci = k0 + ck
-                        a = tl.load(slot + src[:, None] * C + ci[None, :])
-                        b = tl.load(w_tap + co[None, :] * swo + ci[:, None])
-                        acc = tl.dot(a, b, acc, input_precision=PRECISION)
+            for step_k in range(0, 9 * k_steps):  # (tap, K block), as in conv1
+                tap = step_k // k_steps
+                ci = (step_k - tap * k_steps) * BLOCK_K + ck
+                ky = tap // 3
+                kx = tap - ky * 3
+                src = window + (ky * HALO_W + kx)
+                a = tl.load(slot + src[:, None] * C + ci[None, :])
+                b = tl.load(w2 + ky * swh + kx * sww + co[None, :] * swo + ci[:, None])
+                acc = tl.dot(a, b, acc, input_precision=PRECISION)
             bias = tl.load(b2 + co).to(tl.float32)
             skip = tl.load(x_image + skip_row[:, None] + co[None, :], mask=valid[:, None])
             result = skip.to(tl.float32) + res_scale * (acc + bias[None, :])
