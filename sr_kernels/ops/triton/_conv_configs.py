@@ -66,8 +66,9 @@ class ConvConfig:
     FLAT_K: the reduction runs over the flattened (tap, input channel) index in BLOCK_K steps
     (C_in not a multiple of 16, e.g. 3 or 1 channels, so they waste no MMA work on padding; and
     9x9 kernels, which are not compiled per size); otherwise the kernel size is a constexpr and
-    one loop runs over (tap, BLOCK_K block of C_in). ALIGNED: every channel count and stride is a multiple of 16,
-    so the launch uses the kernel variant specialised on them (vectorised channel loads/stores).
+    one loop runs over (tap, BLOCK_K block of C_in). ALIGNED: every channel count and stride is
+    a multiple of 16, so the launch uses the kernel variant specialised on them (vectorised
+    channel loads/stores).
     """
 
     block_m: int
