@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -124,12 +125,37 @@ def test_conv_cases_are_not_listed_where_only_one_backend_runs_them():
     workloads = tune_backends.default_workloads("cpu", ("residual_block", "conv2d_act"))
     assert workloads == []  # the CPU path of the convolutions is the reference alone
     gpu = tune_backends.default_workloads("cuda", ("residual_block",), channels=(64,))
-    assert [w.dtype for w in gpu] == ["bfloat16", "float16", "float32"]
+    assert [w.dtype for w in gpu] == ["bfloat16"] * 2 + ["float16"] * 2 + ["float32"] * 2
+    # Each convolution case twice: cuDNN (the reference) with its autotuner off, then on.
+    assert [w.cudnn_benchmark for w in gpu] == [False, True] * 3
+    others = tune_backends.default_workloads("cuda", ("pixel_shuffle", "imresize"))
+    assert others and {w.cudnn_benchmark for w in others} == {None}
     # A time-limited GPU run measures the targets first: the half-precision EDSR
-    # blocks and upsamplers at every C before anything else.
-    first = tune_backends.default_workloads("cuda")[:12]
+    # blocks and upsamplers at every C (each under both cuDNN settings) before anything else.
+    first = tune_backends.default_workloads("cuda")[:24]
     assert {w.op for w in first} == {"residual_block", "conv_pixel_shuffle"}
     assert {w.dtype for w in first} == {"bfloat16", "float16"}
+
+
+@needs_cpu_backend
+def test_measure_runs_under_the_workloads_cudnn_setting_and_restores_it():
+    base = small_workloads()[0]
+    seen = []
+
+    def make(device):
+        call = base.make(device)
+
+        def run():
+            seen.append(torch.backends.cudnn.benchmark)
+            return call()
+
+        return run
+
+    before = torch.backends.cudnn.benchmark
+    workload = dataclasses.replace(base, make=make, cudnn_benchmark=not before)
+    tune_backends.measure(workload, CPU, min_time_s=1e-4, rounds=1)
+    assert seen and set(seen) == {not before}
+    assert torch.backends.cudnn.benchmark == before
 
 
 @needs_cpu_backend

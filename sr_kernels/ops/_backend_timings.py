@@ -12,8 +12,10 @@ A case is (op, architecture, dtype, memory format, the op's other metadata field
 out_channels, kernel_size, r, y_channel, ...). Inputs use the measurement of the same op,
 architecture, dtype, memory format and non-numeric fields whose numeric fields are nearest
 (summed |log2| ratio), each within a factor of 4; sizes such as N, H, W are not part of the
-metadata and play no part. Architecture: ``sm_<major><minor>`` of the tensors' GPU, "cpu" for CPU
-tensors.
+metadata and play no part. Fields in `SETTINGS` (GPU convolutions: ``cudnn_benchmark``) name a
+run-time setting: a measurement under the same setting comes first, one under another setting
+stands in where there is none. Architecture: ``sm_<major><minor>`` of the tensors' GPU, "cpu"
+for CPU tensors.
 
 Tables read (later ones replace earlier entries of the same case), once per process
 (`reload` reads them again):
@@ -47,6 +49,11 @@ FILE_NAME = "backend_timings.json"
 # it), the dtype and the memory format (matched exactly, kept apart for readability).
 _NOT_SIZES = frozenset({"device", "device_index", "dtype", "channels_last"})
 _MAX_LOG2_DISTANCE = 2.0  # a measurement applies to sizes within a factor of 4
+# Fields that name a run-time setting the timings depend on, not the inputs (``conv_meta``: the
+# cuDNN autotuner). A measurement under the user's setting is preferred; where there is none,
+# one under another setting (or from a table that did not record it) stands in, as the best
+# estimate there is: the fixed order would ignore what was measured.
+SETTINGS = frozenset({"cudnn_benchmark"})
 TIE = 0.05  # backends within 5% of the fastest time count as equally fast
 
 
@@ -243,6 +250,7 @@ def measurement_for(op: str, meta: dict[str, Any]) -> Entry | None:
     if not table:
         return None
     wanted = case_of(op, meta)
+    wanted_sizes, wanted_settings = _split_settings(wanted.sizes)
     best, best_key = None, None
     for case, entry in table.items():
         if (case.op, case.arch, case.dtype, case.channels_last) != (
@@ -252,15 +260,23 @@ def measurement_for(op: str, meta: dict[str, Any]) -> Entry | None:
             wanted.channels_last,
         ):
             continue
-        distance = size_distance(case.sizes, wanted.sizes)
+        sizes, settings = _split_settings(case.sizes)
+        distance = size_distance(sizes, wanted_sizes)
         if distance is None:
             continue
         # Equally near measurements (C = 128 between 64 and 256): the smaller sizes, whatever
         # the order of the files (sizes differ only in ints here: size_distance checked).
-        key = (distance, case.sizes)
+        key = (settings != wanted_settings, distance, case.sizes)
         if best_key is None or key < best_key:
             best, best_key = entry, key
     return best
+
+
+def _split_settings(fields: tuple) -> tuple[tuple, tuple]:
+    """(the size fields, the SETTINGS fields) of a case's sorted fields."""
+    sizes = tuple(item for item in fields if item[0] not in SETTINGS)
+    settings = tuple(item for item in fields if item[0] in SETTINGS)
+    return sizes, settings
 
 
 def ranked(seconds: dict[str, float], order: tuple[str, ...]) -> tuple[str, ...]:

@@ -62,7 +62,7 @@ def conv2d_act(
     check.parameter(b, "b", (w.shape[0],), "(C_out,)", x)
     padding_mode = check.choice(padding_mode, "padding_mode", PADDING_MODES)
     activation = check.choice(activation, "activation", ACTIVATIONS)
-    meta = _registry.tensor_meta(
+    meta = _registry.conv_meta(
         x, channels=x.shape[1], out_channels=w.shape[0], kernel_size=w.shape[-1]
     )
     return _registry.dispatch("conv2d_act", meta, x, w, b, padding_mode, activation)

@@ -58,5 +58,5 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
             f"w must have shape (C*r*r, C_in, 3, 3) with r = {r}, got {tuple(w.shape)}"
         )
     check.parameter(b, "b", (w.shape[0],), "(C*r*r,)", x)
-    meta = _registry.tensor_meta(x, channels=x.shape[1], out_channels=w.shape[0], r=r)
+    meta = _registry.conv_meta(x, channels=x.shape[1], out_channels=w.shape[0], r=r)
     return _registry.dispatch("conv_pixel_shuffle", meta, x, w, b, r)

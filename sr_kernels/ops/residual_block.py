@@ -74,5 +74,5 @@ def residual_block(
     for name, t in (("b1", b1), ("b2", b2)):
         check.parameter(t, name, (c,), "(C,)", x)
     res_scale = _validate.real_number(res_scale, "res_scale")
-    meta = _registry.tensor_meta(x, channels=c)
+    meta = _registry.conv_meta(x, channels=c)
     return _registry.dispatch("residual_block", meta, x, w1, b1, w2, b2, res_scale)

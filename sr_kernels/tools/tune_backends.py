@@ -15,13 +15,15 @@ case at the size given here, the sizes the benchmarks and the issues' targets us
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,9 @@ TUNABLE_OPS = (
 CONV_DTYPES = ("bfloat16", "float16", "float32")
 TUNE_DTYPES = (*CONV_DTYPES, "uint8")  # every dtype a case is measured in
 DEFAULT_CHANNELS = (64, 256)
+# Ops whose reference backend runs cuDNN: on a GPU each case is measured with cuDNN's autotuner
+# off and on (`torch.backends.cudnn.benchmark`; `_registry.conv_meta` puts it in the case).
+CUDNN_OPS = ("residual_block", "conv_pixel_shuffle", "conv2d_act")
 _MAX_CALLS_PER_ROUND = 1000
 
 
@@ -55,6 +60,7 @@ class Workload:
     dtype: str
     channels_last: bool
     make: Callable[[torch.device], Callable[[], Any]]  # builds the inputs, returns the call
+    cudnn_benchmark: bool | None = None  # the cuDNN autotuner setting to measure under
 
 
 @dataclass
@@ -230,9 +236,33 @@ def default_workloads(
             out.append(_imresize((batch, 3, *image), dtype, nhwc, 4, down=True))
             low = (batch, 3, image[0] // 4, image[1] // 4)
             out.append(_imresize(low, dtype, nhwc, 4, down=False))  # and back up
+    if gpu:
+        out = [variant for w in out for variant in _per_cudnn_setting(w)]
     # Ops with one backend on this device have nothing to choose (the convolutions on a CPU).
     choosable = {op for op in wanted if len(_registry.candidate_backends(op, device)) > 1}
     return [w for w in out if w.op in choosable and (keep is None or w.dtype in keep)]
+
+
+def _per_cudnn_setting(workload: Workload) -> list[Workload]:
+    """A convolution workload as two cases, cuDNN's autotuner off and on; others as they are."""
+    if workload.op not in CUDNN_OPS:
+        return [workload]
+    on = dataclasses.replace(
+        workload, label=f"{workload.label} cudnn.benchmark", cudnn_benchmark=True
+    )
+    return [dataclasses.replace(workload, cudnn_benchmark=False), on]
+
+
+@contextlib.contextmanager
+def _cudnn_benchmark(setting: bool | None) -> Iterator[None]:
+    """``torch.backends.cudnn.benchmark = setting`` inside the block (None: left as it is)."""
+    saved = torch.backends.cudnn.benchmark
+    if setting is not None:
+        torch.backends.cudnn.benchmark = setting
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = saved
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,7 +313,14 @@ def measure(
     workload: Workload, device: torch.device, min_time_s: float = 0.01, rounds: int = 5
 ) -> Measurement:
     """Time every backend that can serve `workload` on `device` (none is timed when fewer than
-    two can: there is nothing to choose)."""
+    two can: there is nothing to choose), under the workload's cuDNN autotuner setting."""
+    with _cudnn_benchmark(workload.cudnn_benchmark):
+        return _measure(workload, device, min_time_s, rounds)
+
+
+def _measure(
+    workload: Workload, device: torch.device, min_time_s: float, rounds: int
+) -> Measurement:
     result = Measurement(workload)
     call = workload.make(device)
     _registry.forget_choices()  # so that the choices below are this workload's

@@ -14,6 +14,7 @@ from sr_kernels.ops import _backend_timings as timings
 from sr_kernels.ops import _registry
 
 CPU_REASON = _registry.backend_reason("cpu", "cpu")
+CONV_OPS = ("residual_block", "conv_pixel_shuffle", "conv2d_act")
 needs_cpu_backend = pytest.mark.skipif(CPU_REASON is not None, reason=f"cpu: {CPU_REASON}")
 
 
@@ -121,6 +122,78 @@ def test_the_nearest_measurement_of_the_same_kind_decides(tables):
     meta_nhwc = _registry.tensor_meta(nhwc, channels=64)
     assert timings.measured_order("conv_pixel_shuffle", meta_nhwc, order) == order
     assert timings.measured_order("residual_block", cpu_meta(channels=64), order) == order
+
+
+def gpu_conv_meta(cudnn_benchmark: bool) -> dict:
+    """What `_registry.conv_meta` gives a bf16 NHWC C = 64 input on an sm_90 GPU."""
+    return {
+        "device": "cuda",
+        "device_index": 0,
+        "dtype": torch.bfloat16,
+        "channels_last": True,
+        "channels": 64,
+        "cudnn_benchmark": cudnn_benchmark,
+    }
+
+
+def test_gpu_conv_timings_are_matched_per_cudnn_autotuner_setting(tables, monkeypatch):
+    """cuDNN (the reference) is faster with its autotuner on: the case measured under the
+    user's setting decides; one under the other setting stands in only where it is missing."""
+    monkeypatch.setattr(timings, "_cuda_arch", lambda index: "sm_90")
+    block = {"op": "residual_block", "arch": "sm_90", "dtype": "bfloat16", "channels_last": True}
+    off = {**block, "sizes": {"channels": 64, "cudnn_benchmark": False}}
+    on = {**block, "sizes": {"channels": 64, "cudnn_benchmark": True}}
+    off["seconds"] = {"cuda": 194e-6, "reference": 202e-6, "triton": 300e-6}
+    on["seconds"] = {"cuda": 201e-6, "reference": 129e-6, "triton": 139e-6}
+    order = ("cuda", "triton", "reference")
+    tables.write(tables.user_path, [off])
+    for setting in (False, True):  # only "off" measured: it decides for both
+        order_now = timings.measured_order("residual_block", gpu_conv_meta(setting), order)
+        assert order_now == ("cuda", "reference", "triton")
+    tables.write(tables.user_path, [on, off])
+    assert timings.measured_order("residual_block", gpu_conv_meta(False), order) == (
+        "cuda",
+        "reference",
+        "triton",
+    )
+    assert timings.measured_order("residual_block", gpu_conv_meta(True), order) == (
+        "reference",
+        "triton",
+        "cuda",
+    )
+    # The same setting wins over nearer sizes under another one; a table written before the
+    # setting was recorded (no such field) stands in like another setting.
+    near = {**off, "sizes": {"channels": 64, "cudnn_benchmark": False}}
+    far = {**on, "sizes": {"channels": 128, "cudnn_benchmark": True}}
+    tables.write(tables.user_path, [near, far])
+    assert timings.measured_order("residual_block", gpu_conv_meta(True), order)[0] == "reference"
+    old = {**off, "sizes": {"channels": 64}}
+    tables.write(tables.user_path, [old])
+    assert timings.measured_order("residual_block", gpu_conv_meta(True), order)[0] == "cuda"
+
+
+def test_conv_metadata_on_a_cpu_has_no_cudnn_setting():
+    meta = _registry.conv_meta(torch.rand(1, 4, 2, 2), channels=4)
+    assert meta == _registry.tensor_meta(torch.rand(1, 4, 2, 2), channels=4)
+    assert "cudnn_benchmark" not in meta
+
+
+@pytest.mark.cuda
+def test_conv_metadata_on_a_gpu_carries_the_cudnn_autotuner_setting(monkeypatch):
+    x = torch.rand(1, 16, 4, 4, device="cuda")
+    for setting in (False, True):
+        monkeypatch.setattr(torch.backends.cudnn, "benchmark", setting)
+        assert _registry.conv_meta(x, channels=16)["cudnn_benchmark"] is setting
+
+
+def test_the_shipped_gpu_conv_timings_name_their_cudnn_setting():
+    """conv_meta puts the setting into every GPU convolution case; a shipped entry without it
+    would never match (`sr-kernels tune` measures it since 2026-11-30; earlier runs had it off)."""
+    entries = timings.read_table(Path(timings.__file__).with_name(timings.FILE_NAME))
+    conv = [e for e in entries if e.case.op in CONV_OPS and e.case.arch.startswith("sm_")]
+    assert conv, "the shipped table has GPU convolution timings"
+    for entry in conv:
+        assert isinstance(dict(entry.case.sizes).get("cudnn_benchmark"), bool), entry.case
 
 
 def test_measured_backends_are_sorted_among_their_places_the_others_keep_theirs(tables):
