@@ -124,7 +124,18 @@ def residual_block_grid(table: Config, channels: int, dtype: torch.dtype) -> lis
     block_ns = [n for n in ((16, 32) if fp32 else (32, 64, 128)) if channels % n == 0]
     block_ks = [k for k in ((16, 32) if fp32 else (32, 64)) if channels % k == 0]
     grid = [table]
-    grid += [replace(table, num_warps=w, num_stages=s) for w, s in LAUNCH_SETTINGS]
+    launches = [replace(table, num_warps=w, num_stages=s) for w, s in LAUNCH_SETTINGS]
+    grid += [c for c in launches if c.num_warps == 4]
+    # Pipelined (num_stages > 1: operands of the next (tap, K block) steps in flight) with other
+    # halo chunks, reduction blocks and programs per SM: early in the grid, as a short budget
+    # reaches only the first candidates. (Static, bf16 C = 64, Triton 3.6 and 3.8: on sm_90
+    # 214-255 registers and 0 spills; on sm_80 the s = 3 ones spill 24-72 bytes: a winner among
+    # them can enter the table for sm_90 only.)
+    for stages in (2, 3):
+        grid.append(replace(table, block_m1=128, num_stages=stages))
+        grid += [replace(table, num_stages=stages, programs_per_sm=p) for p in (1, 3)]
+    grid.append(replace(table, block_k=32, num_stages=3))
+    grid += [c for c in launches if c.num_warps != 4]  # 8 warps: see _conv_configs' warning
     for tile_h, tile_w in ((16, 16), (8, 32), (8, 8), (16, 8)):
         for warps in (4, 8):
             grid.append(replace(table, tile_h=tile_h, tile_w=tile_w, num_warps=warps))
