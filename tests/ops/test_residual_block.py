@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from _helpers import assert_close_to_reference, backend_device, backend_params, random_image
@@ -106,6 +108,27 @@ def test_forward_matches_float64_reference(backend, dtype, case):
     )
     same = reference.residual_block(x.cpu(), *[p.cpu() for p in params], res_scale)
     assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
+
+
+@pytest.mark.parametrize("backend", backend_params("triton"))
+def test_triton_block_with_several_k_and_n_blocks(backend):
+    """Each conv's (tap, K block) steps run as one loop: with C > BLOCK_K (C = 256 on a GPU) a
+    tap takes several steps. The tables give the interpreter's C one K block per tap, so this
+    forces 16-channel K and N blocks at C = 32 (2 K blocks per tap, 2 output-channel blocks)."""
+    device = backend_device(backend)
+    x = random_image((1, 32, 9, 19), torch.float16, device).contiguous(
+        memory_format=torch.channels_last
+    )
+    params = _params(32, torch.float16, device)
+    table = _conv_configs.residual_block_config(32, torch.float16, 90)
+    config = dataclasses.replace(table, block_k=16, block_n1=16, block_n2=16)
+    with _conv_configs.override_configs(residual_block=config):
+        with ops.use_backend(backend), ops.trace() as events:
+            out = ops.residual_block(x, *params, res_scale=0.1)
+    assert ("residual_block", backend) in events
+    ref64 = reference.residual_block(x.double().cpu(), *[p.double().cpu() for p in params], 0.1)
+    same = reference.residual_block(x.cpu(), *[p.cpu() for p in params], 0.1)
+    assert_close_to_reference(out, ref64, same, torch.float16)
 
 
 @pytest.mark.parametrize("requires_grad", [False, True], ids=["no_grad", "grad"])
