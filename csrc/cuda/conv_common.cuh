@@ -147,6 +147,7 @@ template <typename T, int kWarpsM, int kWarpsN, int kMT, int kNT, int kKC, int k
 struct ConvPass {
   static constexpr int kThreads = kWarpsM * kWarpsN * 32;
   static constexpr int kBN = kWarpsN * kNT * 8;
+  static constexpr int kColumnTiles = kNT;      // accumulator column tiles (8 wide) per thread
   static constexpr int kStageStride = kKC + 8;  // elements per weight row in a stage
   static constexpr int kStageElems = kBN * kStageStride;
   static constexpr int kMaxRows = kWarpsM * kMT * 16;
@@ -264,14 +265,21 @@ struct ConvPass {
     __syncthreads();
   }
 
-  // Calls f(m, n, v0, v1) for every accumulator pair (row m < rows, columns n and n + 1 of this
-  // pass, n relative to n0) that the calling thread holds.
+  // Column n (relative to n0) of the calling thread's pairs in accumulator column tile j: the
+  // n that for_each passes with j. Lets an epilogue load per-column data once per pass.
+  __device__ static int column(int tid, int j) {
+    const int warp = tid >> 5;
+    const int warp_n = warp - (warp / kWarpsN) * kWarpsN;
+    return warp_n * kNT * 8 + j * 8 + (tid & 3) * 2;
+  }
+
+  // Calls f(m, n, j, v0, v1) for every accumulator pair (row m < rows, columns n and n + 1 of
+  // this pass, n = column(tid, j) relative to n0; j is a compile-time index after unrolling)
+  // that the calling thread holds.
   template <typename F>
   __device__ static void for_each(const Acc& acc, int rows, int tid, F&& f) {
     const int lane = tid & 31;
-    const int warp = tid >> 5;
-    const int warp_m = warp / kWarpsN;
-    const int warp_n = warp - warp_m * kWarpsN;
+    const int warp_m = (tid >> 5) / kWarpsN;
 #pragma unroll
     for (int i = 0; i < kMT; ++i) {
 #pragma unroll
@@ -280,8 +288,7 @@ struct ConvPass {
         if (m < rows) {
 #pragma unroll
           for (int j = 0; j < kNT; ++j) {
-            const int n = warp_n * kNT * 8 + j * 8 + (lane & 3) * 2;
-            f(m, n, acc[i][j][half * 2], acc[i][j][half * 2 + 1]);
+            f(m, column(tid, j), j, acc[i][j][half * 2], acc[i][j][half * 2 + 1]);
           }
         }
       }

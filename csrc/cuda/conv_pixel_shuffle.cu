@@ -136,7 +136,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     pass.n0 = n0;
     Pass::run(acc, pass, stages, tid);
     // Shuffle into staging[i*R + j][pixel][c]: column col = c*R*R + i*R + j of this pass.
-    Pass::for_each(acc, pass.rows, tid, [&](int m, int col, float v0, float v1) {
+    Pass::for_each(acc, pass.rows, tid, [&](int m, int col, int, float v0, float v1) {
       const float values[2] = {v0, v1};
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
