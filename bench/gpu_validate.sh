@@ -31,7 +31,7 @@
 #               and memcheck over the fused imresize kernel, pixel_shuffle and the remaining
 #               conv benchmark rows, sr-kernels env --kernels; tests-rest (pytest tests -m
 #               "not cuda", which CI runs anyway) is off unless enabled
-#   report      bench/results/<date>-<gpu>.json and .md (+ -speedups.png, the merged
+#   report      bench/results/<date>-<gpu>.json and .md (+ -speedups.png, -roofline.png, the merged
 #               pytest-benchmark JSON; the logs as one .tar.gz), copied to $OUT when it is
 #               set; when that stem is taken (a second run that day), <date>-<HHMM>-<gpu>
 #               (then -2, -3, ...): an existing report is never overwritten
@@ -431,7 +431,7 @@ run_tests tests-rest tests -m "not cuda" || true
 # A stem none of whose files exist, so that an earlier run's committed report is never
 # overwritten (the report step refuses to without --force): <date>-<gpu>, else (a second run
 # that day) <date>-<HHMM>-<gpu>, else that with -2, -3, ...
-REPORT_FILES=(.json .md -pytest-benchmark.json -speedups.png -backend-timings.json)  # = report_outputs
+REPORT_FILES=(.json .md -pytest-benchmark.json -speedups.png -roofline.png -backend-timings.json)  # = report_outputs
 stem_taken() {
     local suffix
     for suffix in "${REPORT_FILES[@]}"; do

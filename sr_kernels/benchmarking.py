@@ -439,6 +439,137 @@ def plot_speedups(rows: Sequence[Row], path: str | Path, title: str = "Speed-up"
 
 
 # ---------------------------------------------------------------------------------------------
+# Roofline
+
+
+@dataclass
+class Roofline:
+    """One device's measured roofline and the rows placed on it.
+
+    The peaks are not re-measured here: every row carries its achieved rates (GB/s, TFLOP/s)
+    and their fractions of the copy bandwidth and bf16 matrix rate the benchmark process
+    measured (`bench/_roofline.py`), so rate / fraction gives those peaks back (the median over
+    the device's rows: each benchmark process measures them once)."""
+
+    device: str
+    bandwidth_gbps: float | None  # measured device-to-device copy bandwidth
+    matmul_tflops: float | None  # measured bf16 matrix rate (fp32 matmul on a CPU)
+    matmul_dtype: str  # "bf16" on a GPU, "fp32" on a CPU
+    points: list[tuple[Row, float]]  # (row, arithmetic intensity in FLOP per byte)
+
+
+def _median(values: Sequence[float]) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def rooflines(rows: Sequence[Row]) -> list[Roofline]:
+    """The rows with both rates (those without FLOPs, such as training steps, are left out),
+    by device, in order of first appearance. Intensity = FLOPs / minimum bytes of the workload
+    (`bench/_roofline.py`), the same for ours and the baselines of a group."""
+    by_device: dict[str, list[Row]] = {}
+    for row in rows:
+        if row.gbps and row.tflops and row.gbps > 0 and row.tflops > 0:
+            by_device.setdefault(row.device_name or row.device, []).append(row)
+    result = []
+    for device, members in by_device.items():
+        bandwidth = _median([r.gbps / r.bw_fraction for r in members if r.gbps and r.bw_fraction])
+        rate = _median(
+            [r.tflops / r.flops_fraction for r in members if r.tflops and r.flops_fraction]
+        )
+        points = [(r, float(r.tflops or 0) * 1e3 / float(r.gbps or 1)) for r in members]
+        matmul_dtype = "bf16" if members[0].device == "cuda" else "fp32"
+        result.append(Roofline(device, bandwidth, rate, matmul_dtype, points))
+    return result
+
+
+def plot_roofline(rows: Sequence[Row], path: str | Path, title: str = "Roofline") -> Path:
+    """Achieved TFLOP/s against arithmetic intensity (log-log), one panel per device, under the
+    roofs of its measured copy bandwidth and bf16 matrix rate: ours filled, baselines hollow,
+    one colour per op."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    lines = rooflines(rows)
+    fig, axes = plt.subplots(1, max(1, len(lines)), figsize=(9 * max(1, len(lines)), 6.5))
+    axes = list(axes) if len(lines) > 1 else [axes]
+    if not lines:
+        axes[0].text(0.5, 0.5, "no rows with FLOPs and bytes to plot", ha="center", va="center")
+        axes[0].set_axis_off()
+    ops = sorted({row.op for line in lines for row, _ in line.points})
+    palette = plt.get_cmap("tab10")
+    colour = {op: palette(i % 10) for i, op in enumerate(ops)}
+    for ax, line in zip(axes, lines):
+        xs = [x for _, x in line.points]
+        ys = [float(row.tflops or 0) for row, _ in line.points]
+        low, high = min(xs) / 3, max(xs) * 3
+        if line.bandwidth_gbps and line.matmul_tflops:
+            ridge = line.matmul_tflops * 1e3 / line.bandwidth_gbps
+            low, high = min(low, ridge / 10), max(high, ridge * 3)
+            grid = [low * (high / low) ** (i / 200) for i in range(201)]
+            roof = [min(line.bandwidth_gbps * x / 1e3, line.matmul_tflops) for x in grid]
+            ax.plot(grid, roof, color="black", linewidth=1.5)
+            ax.text(
+                low * 1.2,
+                line.bandwidth_gbps * low * 1.2 / 1e3 * 4,
+                f"copy bandwidth\n{line.bandwidth_gbps / 1e3:.2f} TB/s",
+                fontsize=8,
+            )
+            ax.text(
+                high / 1.1,
+                line.matmul_tflops * 1.15,
+                f"{line.matmul_dtype} matrix rate {line.matmul_tflops:.3g} TFLOP/s",
+                ha="right",
+                fontsize=8,
+            )
+        for (row, x), y in zip(line.points, ys):
+            ours = row.role == "ours"
+            ax.scatter(
+                x,
+                y,
+                s=40 if ours else 28,
+                marker="o" if ours else "s",
+                facecolors=colour[row.op] if ours else "none",
+                edgecolors=colour[row.op],
+                linewidths=1.2,
+                zorder=3,
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(low, high)
+        top = max(ys + [line.matmul_tflops or 0.0])
+        ax.set_ylim(min(ys) / 3, top * 3)
+        ax.set_xlabel("arithmetic intensity (FLOP per byte of minimum traffic)")
+        ax.set_ylabel("achieved TFLOP/s")
+        ax.set_title(line.device, fontsize=10)
+        ax.grid(which="both", alpha=0.25)
+    handles = [Line2D([], [], marker="o", linestyle="", color=colour[op], label=op) for op in ops]
+    handles += [
+        Line2D([], [], marker="o", linestyle="", color="grey", label="ours"),
+        Line2D([], [], marker="s", linestyle="", color="grey", mfc="none", label="baselines"),
+    ]
+    if lines:
+        axes[-1].legend(handles=handles, fontsize=8, loc="lower right")
+    fig.suptitle(title)
+    note = (
+        "Roofs: the measured copy bandwidth and matrix rate (bf16 on a GPU, fp32 on a CPU).\n"
+        "Ops without matrix products (imresize, metrics) have a lower compute roof (FMA rate)."
+    )
+    fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
 # Running the suite (`sr-kernels bench`)
 
 
@@ -466,15 +597,21 @@ def today() -> str:
 class SuiteOutputs:
     json: Path
     markdown: Path
-    png: Path
+    png: Path  # the speed-up chart
+    roofline: Path
 
     def paths(self) -> list[Path]:
-        return [self.json, self.markdown, self.png]
+        return [self.json, self.markdown, self.png, self.roofline]
 
 
 def suite_outputs(out_dir: str | Path, stem: str) -> SuiteOutputs:
     out = Path(out_dir)
-    return SuiteOutputs(out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}-speedups.png")
+    return SuiteOutputs(
+        out / f"{stem}.json",
+        out / f"{stem}.md",
+        out / f"{stem}-speedups.png",
+        out / f"{stem}-roofline.png",
+    )
 
 
 def usage_error(message: str) -> int:
@@ -550,8 +687,10 @@ def render(
     png_path: str | Path,
     data: dict[str, Any] | None = None,
     source: str | Path | None = None,
+    roofline_path: str | Path | None = None,
 ) -> list[Row]:
-    """Read a pytest-benchmark JSON and write the markdown table and the speed-up chart.
+    """Read a pytest-benchmark JSON and write the markdown table, the speed-up chart and (when
+    `roofline_path` is given) the roofline.
 
     `data`: the file's content when the caller has read it already (`read_benchmark_json`).
     Raises ValueError when it is not pytest-benchmark JSON. `source`: the file named in the
@@ -567,6 +706,8 @@ def render(
     extra = f"Source: `{source.name}`, commit {commit or 'unknown'}."
     Path(markdown_path).write_text(markdown_report(rows, title, extra))
     plot_speedups(rows, png_path, title=f"sr_kernels speed-ups ({source.stem})")
+    if roofline_path is not None:
+        plot_roofline(rows, roofline_path, title=f"sr_kernels roofline ({source.stem})")
     return rows
 
 
@@ -621,12 +762,18 @@ def run_suite(
             print(f"error: pytest's results {json_path}: {reason}", file=sys.stderr)
             return status or 1
         rows = render(
-            json_path, staged(outputs.markdown), staged(outputs.png), data, source=outputs.json
+            json_path,
+            staged(outputs.markdown),
+            staged(outputs.png),
+            data,
+            source=outputs.json,
+            roofline_path=staged(outputs.roofline),
         )
         replace_staged(outputs.paths())
     finally:
         remove_staged(outputs.paths())
-    print(f"{len(rows)} results; wrote {outputs.json}, {outputs.markdown}, {outputs.png}")
+    written = ", ".join(str(path) for path in outputs.paths())
+    print(f"{len(rows)} results; wrote {written}")
     return status
 
 
@@ -814,9 +961,17 @@ def _tune_summary(log: Path) -> str:
 
 def report_outputs(out_stem: str | Path) -> list[Path]:
     """Every file `validation_report` may write: ``<stem>.json``, ``.md``,
-    ``-pytest-benchmark.json``, ``-speedups.png`` and ``-backend-timings.json``."""
+    ``-pytest-benchmark.json``, ``-speedups.png``, ``-roofline.png`` and
+    ``-backend-timings.json``."""
     out_stem = Path(out_stem)
-    suffixes = (".json", ".md", "-pytest-benchmark.json", "-speedups.png", "-backend-timings.json")
+    suffixes = (
+        ".json",
+        ".md",
+        "-pytest-benchmark.json",
+        "-speedups.png",
+        "-roofline.png",
+        "-backend-timings.json",
+    )
     return [out_stem.with_name(out_stem.name + suffix) for suffix in suffixes]
 
 
@@ -861,7 +1016,7 @@ def validation_report(
         "unreadable_lines": unreadable,
     }
     out_stem.parent.mkdir(parents=True, exist_ok=True)
-    json_path, md_path, raw, png_path, timings_path = report_outputs(out_stem)
+    json_path, md_path, raw, png_path, roofline_path, timings_path = report_outputs(out_stem)
     json_path.write_text(json.dumps(report, indent=2, default=str))
     if benchmarks:
         raw.write_text(json.dumps({**header, "benchmarks": benchmarks}, indent=2, default=str))
@@ -921,6 +1076,8 @@ def validation_report(
         try:
             plot_speedups(rows, png_path, title=f"sr_kernels speed-ups on {gpu_name or 'GPU'}")
             md += [f"![speed-ups]({png_path.name})", ""]
+            plot_roofline(rows, roofline_path, title=f"sr_kernels roofline on {gpu_name or 'GPU'}")
+            md += [f"![roofline]({roofline_path.name})", ""]
         except Exception as error:  # matplotlib missing: the table is the result
             md += [f"(no chart: {error})", ""]
     md += ["## Backend timings (`sr-kernels tune`)", ""]
@@ -997,19 +1154,26 @@ def render_from_args(args: argparse.Namespace) -> int:
         return usage_error(f"--from-json {source}: {reason}")
     stem = source.stem if args.name is None else args.name
     outputs = suite_outputs(args.out, stem)
-    problem = output_problem(args.out, stem, [outputs.markdown, outputs.png], args.force)
+    written = [outputs.markdown, outputs.png, outputs.roofline]
+    problem = output_problem(args.out, stem, written, args.force)
     if problem:
         return usage_error(problem)
-    written = [outputs.markdown, outputs.png]
     try:
-        rows = render(source, staged(outputs.markdown), staged(outputs.png), data, source=source)
+        rows = render(
+            source,
+            staged(outputs.markdown),
+            staged(outputs.png),
+            data,
+            source=source,
+            roofline_path=staged(outputs.roofline),
+        )
         replace_staged(written)
     finally:
         remove_staged(written)
     ignored = len(data.get("benchmarks", [])) - len(rows)
     entries = "entry" if ignored == 1 else "entries"
     note = f" ({ignored} {entries} without sr_kernels' extra_info left out)" if ignored else ""
-    print(f"{len(rows)} results{note}; wrote {outputs.markdown}, {outputs.png}")
+    print(f"{len(rows)} results{note}; wrote {', '.join(str(path) for path in written)}")
     return 0
 
 
@@ -1064,16 +1228,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument(
         "--out-stem",
         required=True,
-        help="writes <stem>.json, <stem>.md (+ -pytest-benchmark.json, -speedups.png)",
+        help="writes <stem>.json, <stem>.md (+ -pytest-benchmark.json, -speedups.png, "
+        "-roofline.png)",
     )
     report.add_argument("--gpu-name", default=os.environ.get("SR_KERNELS_GPU_NAME", ""))
     report.add_argument(
         "--force", action="store_true", help="overwrite (remove) the stem's existing files"
     )
+    roofline = sub.add_parser(
+        "roofline", help="draw the roofline of a validation report's or a benchmark run's JSON"
+    )
+    roofline.add_argument("source", help="<stem>.json of a report, or pytest-benchmark JSON")
+    roofline.add_argument("--out", required=True, help="the PNG to write")
+    roofline.add_argument("--title", default=None, help="(default: from the source's name)")
+    roofline.add_argument("--force", action="store_true", help="overwrite an existing --out")
     args = parser.parse_args(argv)
     if args.command == "report":
         return report_from_args(args)
+    if args.command == "roofline":
+        return roofline_from_args(args)
     return run_from_args(args)
+
+
+def rows_of_report(data: Any) -> list[Row] | None:
+    """The rows of a validation report's JSON (`validation_report`: rows flattened under
+    "benchmarks"); None when `data` is not one."""
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        return None
+    names = {field for field in Row.__dataclass_fields__}
+    entries = data["benchmarks"]
+    if not all(isinstance(e, dict) and {"group", "impl", "role"} <= e.keys() for e in entries):
+        return None
+    try:
+        return [Row(**{k: v for k, v in e.items() if k in names}) for e in entries]
+    except TypeError:  # a required field missing
+        return None
+
+
+def roofline_from_args(args: argparse.Namespace) -> int:
+    source, out = Path(args.source), Path(args.out)
+    try:
+        data = json.loads(source.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return usage_error(f"{source}: cannot be read as JSON ({error})")
+    rows = rows_of_report(data)
+    if rows is None:
+        if _benchmark_problem(data) is not None:
+            return usage_error(
+                f"{source}: neither a validation report (<stem>.json) nor pytest-benchmark JSON"
+            )
+        annotate_speedups(data["benchmarks"])
+        rows = rows_from_benchmarks(data["benchmarks"])
+    problem = folder_problem(out.parent) or overwrite_problem([out], args.force, "another --out")
+    if problem:
+        return usage_error(f"--out {out}: {problem}")
+    plot_roofline(rows, out, title=args.title or f"sr_kernels roofline ({source.stem})")
+    placed = sum(len(line.points) for line in rooflines(rows))
+    print(f"{placed} of {len(rows)} results placed (the others have no FLOPs); wrote {out}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ that need no compiled extension) through `sr-kernels bench`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -209,6 +210,67 @@ def test_plot_with_nothing_to_plot_still_writes_a_png(tmp_path: Path):
     assert path.read_bytes().startswith(PNG_MAGIC)
 
 
+def _rated(op: str, role: str, gbps: float, tflops: float, device: str = "cuda", **kw):
+    """A row with achieved rates and (optionally) their fractions of the measured peaks."""
+    group = f"{op}/w/bf16/nhwc/{device}"
+    fields = dict(op=op, workload="w", dtype="bf16", layout="nhwc", device=device)
+    device_name = "GPU A" if device == "cuda" else "CPU B"
+    return benchmarking.Row(
+        group, op, **fields, impl=role, role=role, backend=role, time_s=1e-3,
+        gbps=gbps, tflops=tflops, device_name=device_name, **kw,
+    )  # fmt: skip
+
+
+def test_roofline_places_rows_by_intensity_under_the_measured_peaks(tmp_path: Path):
+    """Peaks come back from rate / fraction (the median over a device's rows); intensity is
+    FLOPs per byte = TFLOP/s / GB/s x 1000; rows without both rates are left out."""
+    rows = [
+        _rated("psnr", "ours", 3000.0, 1.5, bw_fraction=0.75, flops_fraction=0.0015),
+        _rated("psnr", "baseline", 600.0, 0.3, bw_fraction=0.15, flops_fraction=0.0003),
+        _rated("residual_block", "ours", 200.0, 120.0, bw_fraction=0.05, flops_fraction=0.12),
+        _rated("residual_block", "baseline", 250.0, 150.0),  # no fractions: placed, no peaks
+        _rated("train_step", "ours", 0.0, 0.0),  # no rates: left out
+        _rated("psnr", "ours", 40.0, 0.02, device="cpu", bw_fraction=0.5),
+    ]
+    gpu, cpu = benchmarking.rooflines(rows)
+    assert (gpu.device, cpu.device) == ("GPU A", "CPU B")
+    assert gpu.bandwidth_gbps == pytest.approx(4000.0) and gpu.matmul_tflops == pytest.approx(1000)
+    assert [(row.op, row.role) for row, _ in gpu.points] == [
+        ("psnr", "ours"), ("psnr", "baseline"),
+        ("residual_block", "ours"), ("residual_block", "baseline"),
+    ]  # fmt: skip
+    assert [x for _, x in gpu.points] == pytest.approx([0.5, 0.5, 600.0, 600.0])
+    assert cpu.bandwidth_gbps == pytest.approx(80.0) and cpu.matmul_tflops is None
+    assert (gpu.matmul_dtype, cpu.matmul_dtype) == ("bf16", "fp32")
+    path = benchmarking.plot_roofline(rows, tmp_path / "roofline.png")
+    assert path.read_bytes().startswith(PNG_MAGIC)
+    empty = benchmarking.plot_roofline(rows[4:5], tmp_path / "empty.png")
+    assert empty.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_roofline_command_reads_reports_and_benchmark_json(tmp_path: Path, capsys):
+    data = _synthetic()
+    data["benchmarks"].append(_entry(G2, "ours:triton", "ours", 3e-3, gbps=100.0, tflops=200.0))
+    raw = tmp_path / "bench.json"
+    raw.write_text(json.dumps(data))
+    report = tmp_path / "report.json"
+    rows = benchmarking.rows_from_benchmarks(data["benchmarks"])
+    report.write_text(json.dumps({"benchmarks": [dataclasses.asdict(r) for r in rows]}))
+    for source in (raw, report):
+        out = tmp_path / f"{source.stem}-roofline.png"
+        assert benchmarking.main(["roofline", str(source), "--out", str(out)]) == 0
+        assert out.read_bytes().startswith(PNG_MAGIC)
+        # The other rows have one rate or none.
+        assert "1 of 7 results placed" in capsys.readouterr().out
+        assert benchmarking.main(["roofline", str(source), "--out", str(out)]) == 2
+        assert "already exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"benchmarks": 3}')
+    assert benchmarking.main(["roofline", str(bad), "--out", str(tmp_path / "b.png")]) == 2
+    assert "neither a validation report" in capsys.readouterr().err
+    assert not (tmp_path / "b.png").exists()
+
+
 def test_cli_from_json_renders_and_refuses_to_overwrite(tmp_path: Path, capsys):
     source = tmp_path / "results.json"
     source.write_text(json.dumps(_synthetic()))
@@ -216,6 +278,7 @@ def test_cli_from_json_renders_and_refuses_to_overwrite(tmp_path: Path, capsys):
     argv = ["bench", "--from-json", str(source), "--out", str(out), "--name", "r"]
     assert cli_main.main(argv) == 0
     assert (out / "r.md").exists() and (out / "r-speedups.png").exists()
+    assert (out / "r-roofline.png").exists()
     before = (out / "r.md").stat().st_mtime_ns
     assert cli_main.main(argv) == 2
     assert "already exist" in capsys.readouterr().err
@@ -346,7 +409,8 @@ def test_force_keeps_the_old_results_when_the_new_run_fails(tmp_path: Path, caps
     assert cli_main.main(argv) == 0
     assert (out / "r.md").read_text().startswith("# sr_kernels benchmarks (results)")
     assert (out / "r-speedups.png").read_bytes().startswith(PNG_MAGIC)
-    assert sorted(p.name for p in out.iterdir()) == sorted(old)
+    assert (out / "r-roofline.png").read_bytes().startswith(PNG_MAGIC)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*old, "r-roofline.png"])
 
 
 def test_an_out_folder_that_cannot_be_written_is_refused_before_running(tmp_path, capsys):
@@ -432,6 +496,8 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
     assert "not run (no JUnit XML)" in md
     assert "spills 0" in md and "2.00x" in md
     assert stem.with_name(stem.name + "-speedups.png").read_bytes().startswith(PNG_MAGIC)
+    assert stem.with_name(stem.name + "-roofline.png").read_bytes().startswith(PNG_MAGIC)
+    assert f"![roofline]({stem.name}-roofline.png)" in md
     assert "| residual_block C=64 | bfloat16 | triton 0.2 ms, cuda 0.3 ms | triton | cuda |" in md
     assert "2 of 2 cases timed" in md and "100%" not in md
     timings = stem.with_name(stem.name + "-backend-timings.json")
@@ -977,6 +1043,7 @@ def test_sr_kernels_bench_runs_a_small_selection_end_to_end(tmp_path: Path, monk
     md = (tmp_path / "run.md").read_text()
     assert "| `pixel_shuffle/edsr_patch_b16_48x48/u8/nhwc/cpu` | ours:reference |" in md
     assert (tmp_path / "run-speedups.png").read_bytes().startswith(PNG_MAGIC)
+    assert (tmp_path / "run-roofline.png").read_bytes().startswith(PNG_MAGIC)
 
 
 # ---------------------------------------------------------------------------------------------

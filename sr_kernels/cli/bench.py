@@ -13,7 +13,8 @@ def register(subparsers: Any) -> None:
         description=(
             "Run `pytest <bench-dir> --benchmark-only` in a subprocess, then write "
             "<out>/<name>.json (pytest-benchmark), <name>.md (ours vs baseline table) and "
-            "<name>-speedups.png. Existing files are never overwritten without --force. "
+            "<name>-speedups.png and <name>-roofline.png. Existing files are never "
+            "overwritten without --force. "
             "Extra pytest arguments go after `--`, e.g. `sr-kernels bench -- "
             "--benchmark-min-rounds=3`."
         ),
