@@ -22,8 +22,9 @@
 #               targets in their own stage, so that autotuning never eats the eager rows' time
 #   priority 2  cuda tests of the recently changed ops: imresize, metrics, conv; then
 #               sweep-conv (bench/sweep_conv_configs.py: a grid of Triton conv tile configs
-#               per case, each checked against float64 and timed, against the table's config
-#               and cuDNN; its JSON is sweep-conv.json in the logs archive)
+#               per case, by default the bf16 C = 64 residual block only, each checked against
+#               float64 and timed, against the table's config and cuDNN; its JSON is
+#               sweep-conv.json in the logs archive)
 #   priority 3  imresize benchmark (two-pass and SR_KERNELS_IMRESIZE_FUSED=1) and metrics
 #   priority 4  only on time left over: per-kernel times of imresize and the metrics
 #               (bench/profile_kernels.py), sr-kernels tune (every backend timed per case: the
@@ -46,6 +47,8 @@
 # SR_KERNELS_VALIDATE_ENABLE (off stages to turn on, e.g. tests-rest),
 # SR_KERNELS_VALIDATE_SHARES ("name=share[/max] ...": override the plan's seconds),
 # SR_KERNELS_VALIDATE_BENCH_K (pytest -k expression and-ed to every benchmark stage's),
+# SR_KERNELS_VALIDATE_SWEEP_ARGS (the sweep-conv stage's case selection; default
+# "--ops residual_block --channels 64": the issue's 2x target, bf16; "" sweeps every case),
 # SR_KERNELS_VALIDATE_INSTALL (1; 0 = test the source tree without installing),
 # SR_KERNELS_VALIDATE_RESULTS (bench/results: the report's folder),
 # SR_KERNELS_VALIDATE_WORK (a fresh temp folder for logs), SR_KERNELS_BENCH_REP_MS (40).
@@ -398,8 +401,10 @@ if sweep_stage=$(stage_index sweep-conv); then
     sweep_limit=$(stage_limit "$sweep_stage")
     SWEEP_BUDGET_S=$((sweep_limit - 10 > sweep_limit / 2 ? sweep_limit - 10 : sweep_limit / 2))
 fi
+# Its budget is split over the cases selected: the default spends it all on the C = 64 block.
+read -r -a SWEEP_ARGS <<< "${SR_KERNELS_VALIDATE_SWEEP_ARGS---ops residual_block --channels 64}"
 run_stage sweep-conv "${PY[@]}" bench/sweep_conv_configs.py --out "$WORK/sweep-conv.json" \
-    --budget-s "$SWEEP_BUDGET_S" || true
+    --budget-s "$SWEEP_BUDGET_S" "${SWEEP_ARGS[@]}" || true
 # Priority 3 (the reference backend's GPU rows are slow float64 paths: left out)
 run_bench bench-imresize "not reference" SR_KERNELS_IMRESIZE_FUSED=0 bench/bench_imresize.py || true
 run_bench bench-imresize-fused "ours:auto or ours:cuda" SR_KERNELS_IMRESIZE_FUSED=1 \
