@@ -149,7 +149,6 @@ def _residual_block_table(channels: int, dtype: torch.dtype, arch: int) -> ResBl
     computed as 3 chunks of 64 (192 rows, 6.7 % padding) instead of 256 rows for a square tile
     padded to a power of two. Whole-block FLOPs: (192 + 128) / 256 = 1.25 x the two convs.
     """
-    del arch  # same shape for sm_80 and sm_90 until a GPU measurement says otherwise
     block_k = _block_k(channels, dtype)
     block_n = 64 if channels % 64 == 0 else 32 if channels % 32 == 0 else 16
     if dtype == torch.float32:
@@ -163,7 +162,12 @@ def _residual_block_table(channels: int, dtype: torch.dtype, arch: int) -> ResBl
     # C < 64 with 64-row halo chunks: ptxas (sm_80) keeps a loop counter on the stack around the
     # barrier; 2 chunks of 128 rows (256 for 180 halo pixels) compile with no stack at all.
     block_m1 = 64 if block_n == 64 else 128
-    return ResBlockConfig(8, 16, block_m1, block_n, block_n, block_k)
+    # sm_90: two pipeline stages, so the next (tap, K block) step's operands load (cp.async)
+    # while this step's wgmma runs; with one, each wgmma waited for its operands from L2 (the
+    # H200 profile of 2026-11-29). Chosen on paper (not yet measured): 223-231 registers, 48 KB
+    # of shared memory, 0 spills; 2 programs per SM still fit. sm_80 keeps 1 (254 registers).
+    stages = 2 if arch >= 90 else 1
+    return ResBlockConfig(8, 16, block_m1, block_n, block_n, block_k, num_stages=stages)
 
 
 def residual_block_configs() -> list[tuple[torch.dtype, int, ResBlockConfig]]:

@@ -39,8 +39,9 @@ step at C = 64, so even num_stages > 1 had nothing to prefetch across. Since 202
 conv's (tap, K block) steps are one loop of 9 * C / BLOCK_K steps: with num_stages = s Triton
 keeps s - 1 steps of operands in flight (cp.async into shared memory, wgmma.wait_group 1), seen
 in the sm_90 PTX/SASS with Triton 3.6 and 3.8; C = 64 bf16 at s = 2: 223-231 registers, 48 KB
-shared, 0 spills (s = 3: 255 registers, 72 KB). The table keeps num_stages = 1 until
-bench/sweep_conv_configs.py measures the pipelined configs (its grid has s = 2 and 3).
+shared, 0 spills (s = 3: 255 registers, 72 KB). The sm_90 fp16/bf16 table entries take s = 2
+on that basis, not yet measured; bench/sweep_conv_configs.py times s = 1, 2 and 3 against
+each other (sm_80 keeps s = 1: 254 registers at s = 2).
 Flattened (tap, K) loops with 8 warps have miscompiled in Triton (pytorch/pytorch#173068); the
 tables use 4 warps, and the sweep checks every candidate against float64 before timing it.
 
