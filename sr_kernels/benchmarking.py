@@ -23,12 +23,13 @@ import json
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -459,11 +460,12 @@ class Roofline:
 
 
 def _median(values: Sequence[float]) -> float | None:
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return statistics.median(values) if values else None
+
+
+def has_rates(row: Row) -> bool:
+    """Whether a row has both rates, so a place on the roofline (training steps have none)."""
+    return bool(row.gbps and row.tflops and row.gbps > 0 and row.tflops > 0)
 
 
 def rooflines(rows: Sequence[Row]) -> list[Roofline]:
@@ -471,9 +473,8 @@ def rooflines(rows: Sequence[Row]) -> list[Roofline]:
     by device, in order of first appearance. Intensity = FLOPs / minimum bytes of the workload
     (`bench/_roofline.py`), the same for ours and the baselines of a group."""
     by_device: dict[str, list[Row]] = {}
-    for row in rows:
-        if row.gbps and row.tflops and row.gbps > 0 and row.tflops > 0:
-            by_device.setdefault(row.device_name or row.device, []).append(row)
+    for row in filter(has_rates, rows):
+        by_device.setdefault(row.device_name or row.device, []).append(row)
     result = []
     for device, members in by_device.items():
         bandwidth = _median([r.gbps / r.bw_fraction for r in members if r.gbps and r.bw_fraction])
@@ -1255,7 +1256,7 @@ def rows_of_report(data: Any) -> list[Row] | None:
     "benchmarks"); None when `data` is not one."""
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         return None
-    names = {field for field in Row.__dataclass_fields__}
+    names = {field.name for field in fields(Row)}
     entries = data["benchmarks"]
     if not all(isinstance(e, dict) and {"group", "impl", "role"} <= e.keys() for e in entries):
         return None
@@ -1283,7 +1284,7 @@ def roofline_from_args(args: argparse.Namespace) -> int:
     if problem:
         return usage_error(f"--out {out}: {problem}")
     plot_roofline(rows, out, title=args.title or f"sr_kernels roofline ({source.stem})")
-    placed = sum(len(line.points) for line in rooflines(rows))
+    placed = sum(map(has_rates, rows))
     print(f"{placed} of {len(rows)} results placed (the others have no FLOPs); wrote {out}")
     return 0
 

@@ -82,7 +82,9 @@ def check_settings(
     return crop_border
 
 
-def _check(
+def _run(
+    op: str,
+    min_size: int,
     sr: torch.Tensor,
     hr: torch.Tensor,
     data_range: float | None,
@@ -90,8 +92,9 @@ def _check(
     y_channel: bool,
     quantize: bool,
     round_y: bool,
-    min_size: int,
-) -> tuple[float, int]:
+) -> torch.Tensor:
+    """What every metric op does: check the pair and the protocol (images of at least
+    `min_size` x `min_size` pixels after the crop), then dispatch `op`."""
     _validate.tensor(sr, "sr")
     _validate.tensor(hr, "hr")
     _validate.ndim(sr, "sr", 4, "(N, C, H, W)")
@@ -131,25 +134,9 @@ def _check(
             "round_y=True rounds Y as MATLAB's rgb2ycbcr does for uint8 images and needs 8-bit "
             "values: pass uint8 images or quantize=True"
         )
-    return value, crop_border
-
-
-def _run(
-    op: str,
-    min_size: int,
-    sr: torch.Tensor,
-    hr: torch.Tensor,
-    data_range: float | None,
-    crop_border: int,
-    y_channel: bool,
-    quantize: bool,
-    round_y: bool,
-) -> torch.Tensor:
-    """What every metric op does: check the pair and the protocol, then dispatch `op`."""
-    value, crop = _check(sr, hr, data_range, crop_border, y_channel, quantize, round_y, min_size)
     meta = _registry.tensor_meta(sr, y_channel=y_channel)
     meta["hr_channels_last"] = _registry.is_channels_last(hr)
-    return _registry.dispatch(op, meta, sr, hr, value, crop, y_channel, quantize, round_y)
+    return _registry.dispatch(op, meta, sr, hr, value, crop_border, y_channel, quantize, round_y)
 
 
 def psnr_mse(
