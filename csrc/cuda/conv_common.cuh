@@ -174,6 +174,82 @@ struct ConvPass {
     }
   }
 
+  // The operands of one 16-wide K slice: the warp's kMT A tiles and kNT B tiles.
+  struct Fragments {
+    uint32_t a[kMT][4];
+    uint32_t b[kNT][2];
+  };
+
+  // ldmatrix of one K slice. Every A tile is loaded, present or not: its row addresses are
+  // clamped to the pass's last pixel, so the load is in bounds, and without a branch the loads
+  // of a slice can all be in flight before the first MMA needs them.
+  __device__ static void load_fragments(Fragments& f, const T* a_slice, const int (&a_offset)[kMT],
+                                        const T* b_slice) {
+#pragma unroll
+    for (int j = 0; j < kNT; j += 2) {
+      const T* ptr = b_slice + j * 8 * kStageStride;
+      if (j + 1 < kNT) {
+        uint32_t r4[4];
+        ldmatrix_x4(r4, ptr);
+        f.b[j][0] = r4[0];
+        f.b[j][1] = r4[1];
+        f.b[j + 1][0] = r4[2];
+        f.b[j + 1][1] = r4[3];
+      } else {
+        ldmatrix_x2(f.b[j][0], f.b[j][1], ptr);
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < kMT; ++i) ldmatrix_x4(f.a[i], a_slice + a_offset[i]);
+  }
+
+  // The MMAs of one K slice for the warp's present tiles (a warp-uniform branch per tile).
+  __device__ static void multiply(Acc& acc, const Fragments& f, int warp_m, int m_tiles) {
+#pragma unroll
+    for (int i = 0; i < kMT; ++i) {
+      if (warp_m + i * kWarpsM < m_tiles) {
+#pragma unroll
+        for (int j = 0; j < kNT; ++j) mma16816<T>(acc[i][j], f.a[i], f.b[j][0], f.b[j][1]);
+      }
+    }
+  }
+
+  // The pipeline steps with kSlices = kc / 16 K slices each, a compile-time count: the slices
+  // of a step are one branch-free sequence in which slice s + 1's ldmatrix loads are issued
+  // before slice s's MMAs (two fragment buffers), so shared-memory latency hides behind MMAs.
+  // (Before, each A tile's load sat behind a branch right before the 8 MMAs that consume it:
+  // the sm_90 SASS waited for every ldmatrix.)
+  template <int kSlices>
+  __device__ static void steps(Acc& acc, const PassArgs& p, T* stages, int tid,
+                               const int (&a_offset)[kMT], int b_offset, int warp_m) {
+    const int m_tiles = (p.rows + 15) >> 4;
+    const T* src = static_cast<const T*>(p.src);
+    const int kblocks = p.cin / p.kc;
+    const int total = 9 * kblocks;
+    for (int step = 0; step < total; ++step) {
+      cp_async_wait<kStages - 2>();
+      __syncthreads();
+      const int next = step + kStages - 1;
+      if (next < total) load_stage(p, stages + (next % kStages) * kStageElems, next, kblocks, tid);
+      cp_async_commit();
+
+      const T* stage = stages + (step % kStages) * kStageElems + b_offset;
+      const int tap = step / kblocks;
+      const int k0 = (step - tap * kblocks) * p.kc;
+      const int dy = tap / 3;
+      const int dx = tap - dy * 3;
+      const T* a_base = src + (dy * p.src_width + dx) * p.pixel_stride + k0;
+      Fragments f[2];
+      load_fragments(f[0], a_base, a_offset, stage);
+#pragma unroll
+      for (int s = 0; s < kSlices; ++s) {
+        if (s + 1 < kSlices)
+          load_fragments(f[(s + 1) & 1], a_base + (s + 1) * 16, a_offset, stage + (s + 1) * 16);
+        multiply(acc, f[s & 1], warp_m, m_tiles);
+      }
+    }
+  }
+
   // Runs the pass; stages (kStages * kStageElems elements of shared memory) must not be read by
   // any thread when this is entered. Leaves every cp.async drained and the block synchronised.
   __device__ static void run(Acc& acc, const PassArgs& p, T* stages, int tid) {
@@ -181,8 +257,6 @@ struct ConvPass {
     const int warp = tid >> 5;
     const int warp_m = warp / kWarpsN;
     const int warp_n = warp - warp_m * kWarpsN;
-    const int m_tiles = (p.rows + 15) >> 4;
-    const T* src = static_cast<const T*>(p.src);
 
 #pragma unroll
     for (int i = 0; i < kMT; ++i) {
@@ -210,56 +284,18 @@ struct ConvPass {
         (warp_n * kNT * 8 + (lane & 7) + ((lane >> 4) << 3)) * kStageStride + ((lane >> 3) & 1) * 8;
 
     const int kblocks = p.cin / p.kc;
-    const int steps = 9 * kblocks;
-
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s) {
-      if (s < steps) load_stage(p, stages + s * kStageElems, s, kblocks, tid);
+      if (s < 9 * kblocks) load_stage(p, stages + s * kStageElems, s, kblocks, tid);
       cp_async_commit();
     }
-
-    for (int step = 0; step < steps; ++step) {
-      cp_async_wait<kStages - 2>();
-      __syncthreads();
-      const int next = step + kStages - 1;
-      if (next < steps) load_stage(p, stages + (next % kStages) * kStageElems, next, kblocks, tid);
-      cp_async_commit();
-
-      const T* stage = stages + (step % kStages) * kStageElems;
-      const int tap = step / kblocks;
-      const int k0 = (step - tap * kblocks) * p.kc;
-      const int dy = tap / 3;
-      const int dx = tap - dy * 3;
-      const T* a_base = src + (dy * p.src_width + dx) * p.pixel_stride + k0;
-#pragma unroll
-      for (int kk = 0; kk < kKC; kk += 16) {
-        if (kk < p.kc) {
-          uint32_t b[kNT][2];
-#pragma unroll
-          for (int j = 0; j < kNT; j += 2) {
-            const T* ptr = stage + b_offset + j * 8 * kStageStride + kk;
-            if (j + 1 < kNT) {
-              uint32_t r4[4];
-              ldmatrix_x4(r4, ptr);
-              b[j][0] = r4[0];
-              b[j][1] = r4[1];
-              b[j + 1][0] = r4[2];
-              b[j + 1][1] = r4[3];
-            } else {
-              ldmatrix_x2(b[j][0], b[j][1], ptr);
-            }
-          }
-#pragma unroll
-          for (int i = 0; i < kMT; ++i) {
-            if (warp_m + i * kWarpsM < m_tiles) {
-              uint32_t a[4];
-              ldmatrix_x4(a, a_base + a_offset[i] + kk);
-#pragma unroll
-              for (int j = 0; j < kNT; ++j) mma16816<T>(acc[i][j], a, b[j][0], b[j][1]);
-            }
-          }
-        }
-      }
+    // p.kc is 16, 32 or 64 and at most kKC.
+    if (kKC >= 64 && p.kc == 64) {
+      steps<kKC >= 64 ? 4 : 1>(acc, p, stages, tid, a_offset, b_offset, warp_m);
+    } else if (kKC >= 32 && p.kc == 32) {
+      steps<kKC >= 32 ? 2 : 1>(acc, p, stages, tid, a_offset, b_offset, warp_m);
+    } else {
+      steps<1>(acc, p, stages, tid, a_offset, b_offset, warp_m);
     }
     cp_async_wait<0>();
     __syncthreads();
