@@ -17,6 +17,8 @@ ours vs eager, with the peak activation memory of each in extra_info (GPU only).
 
 from __future__ import annotations
 
+import os
+
 import _baselines
 import _harness
 import _roofline
@@ -90,6 +92,14 @@ def _params(workload, dtype, device):
     return w1, b1, w2, b2
 
 
+def _variants() -> dict[str, str]:
+    # The CUDA kernel's configuration for C <= 128 is chosen per call by
+    # SR_KERNELS_RESBLOCK_CUDA_WARPS (unset or 8: one 8-warp block per SM; 4: two 4-warp blocks
+    # per SM where they fit): label the rows so that runs with either setting stay apart.
+    warps = "4" if os.environ.get("SR_KERNELS_RESBLOCK_CUDA_WARPS") == "4" else "8"
+    return {"cuda": f"warps={warps}"}
+
+
 def _impls(op: str, device: str) -> list[str]:
     impls = _harness.default_impls(op, device)
     # CPU: the interpreter is not a CPU backend; "ours:auto" is the reference (F.conv2d).
@@ -122,6 +132,7 @@ def test_residual_block(bench, case: _harness.Case) -> None:
                 workload.n, workload.c_out, workload.h, workload.w, case.dtype
             ),
             check=_harness.assert_close(rtol=tol, atol=tol),
+            variants=_variants() if case.device == "cuda" else None,
             paired=paired,
         )
 

@@ -110,7 +110,9 @@ fi
 # limit when earlier stages left time over. The set-up shares are about twice the H100 run's
 # times (install 30 s, ext 8 s); the rest holds about 1.1-1.4x its time in the H200 run of
 # 2026-11-29 (set-up 61 s; benchmarks 31, 20, 39 s; tests 18, 38, ~100 s; imresize 22 and 16 s,
-# metrics 46 s), so that priorities 1-3 and 80 s of sweep-conv fit in 560 s (8 s unheld). tune, which that
+# metrics 46 s), so that priorities 1-3 and 80 s of sweep-conv fit in 560 s (8 s unheld; since
+# then the CUDA block's 4-warp rows hold 4 of the sweep's 80 s and live on the set-up's leftovers).
+# tune, which that
 # run measured (its table ships as sr_kernels/ops/backend_timings.json), now takes time left
 # over, after profile-kernels (per-kernel times: how much of a short op is host time).
 #  name                prio share max default | what (for the report)
@@ -121,12 +123,13 @@ PLAN=(
     "ext                   0   12  240  on  | load the extension (JIT build if needed)"
     "env                   0   12   30  on  | sr-kernels env"
     "bench-resblock        1   40  180  on  | resblock nhwc fp16/bf16 ours, eager; training step"
+    "bench-resblock-4warps 1    4   40  on  | resblock ours:cuda C 64, SR_KERNELS_RESBLOCK_CUDA_WARPS=4"
     "bench-upsampler       1   28  150  on  | upsampler nhwc fp16/bf16 ours, eager; x4"
     "bench-compile         1   45  300  on  | resblock max-autotune, nhwc fp16/bf16, C 64"
     "tests-imresize        2   25  150  on  | cuda tests: test_imresize.py"
     "tests-metrics         2   45  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py, test_psnr.py"
     "tests-conv            2  110  200  on  | cuda tests: conv2d_act, conv_pixel_shuffle, ..."
-    "sweep-conv            2   80  300  on  | Triton conv tile configs: fastest correct per case"
+    "sweep-conv            2   76  300  on  | Triton conv tile configs: fastest correct per case"
     "bench-imresize        3   20   60  on  | imresize GPU rows, two-pass kernel"
     "bench-imresize-fused  3   15   45  on  | imresize ours, SR_KERNELS_IMRESIZE_FUSED=1"
     "bench-metrics         3   45   70  on  | psnr / ssim GPU rows"
@@ -387,6 +390,9 @@ done
 
 # Priority 1
 run_bench bench-resblock "$K_RESBLOCK" bench/bench_resblock.py || true
+# The CUDA block's 4-warp configuration (two blocks per SM) against the default's rows above.
+run_bench bench-resblock-4warps "ours:cuda and nhwc and not fp32 and not c256" \
+    SR_KERNELS_RESBLOCK_CUDA_WARPS=4 bench/bench_resblock.py || true
 run_bench bench-upsampler "$K_UPSAMPLER" bench/bench_upsampler.py || true
 run_bench bench-compile "$K_COMPILE" bench/bench_resblock.py || true
 # Priority 2

@@ -684,6 +684,7 @@ PLAN_ORDER = [
     "ext",
     "env",
     "bench-resblock",
+    "bench-resblock-4warps",
     "bench-upsampler",
     "bench-compile",
     "tests-imresize",

@@ -20,6 +20,9 @@
 //     64-channel passes, C_in steps of 64; tile 16 x 16 for C = 64 (largest of 16x16, 8x16, 8x8
 //     that fits the device's shared memory otherwise).
 //     C = 64 fp16/bf16: 57.6 KB input + 46.7 KB intermediate + 27.6 KB weight ring = 132 KB.
+//     With ResidualBlockArgs::warps = 4 (a comparison knob, SR_KERNELS_RESBLOCK_CUDA_WARPS):
+//     4 warps as 4 x 1, tile 8 x 16, two blocks per SM where they fit (C = 64: 34.6 KB input +
+//     25.9 KB intermediate + 27.6 KB ring = 86 KB per block).
 //   * C % 128 == 0 and C >= 256: 8 warps as 2 x 4 (warp tile up to 4 x 16 rows x 32 channels),
 //     128-channel passes, C_in steps of 32; tile 8 x 8.
 //     C = 256: 76 KB input + 52.8 KB intermediate + 30.7 KB ring = 159.5 KB (fits sm_80's 163 KB).
@@ -46,6 +49,11 @@
 // column check, so the division is computed once per row, not once per accumulator pair, and
 // read their biases once per pass, not once per pair: the sm_90 SASS of the C = 64 kernel went
 // from 9104 to 5928 instructions (MUFU.RCP 122 -> 38, LDG 246 -> 86), 207 registers, 0 spills.
+// Later the same day (not yet measured): in the sm_90 SASS every A tile's ldmatrix sat right
+// before the 8 MMAs that consume it, so each warp waited for shared memory once per M tile and
+// K slice (1 warp in 2 per scheduler left to hide it). ConvPass now issues the next K slice's
+// loads before the current slice's MMAs (conv_common.cuh): 226 registers, 0 spills. And the
+// 4-warp configuration (two blocks per SM) exists to be timed against this one.
 //
 // Accumulation: fp32 (mma.sync m16n8k16 .f32); conv1's output is rounded to the storage dtype
 // once, the block output once. Alignment: input, weights and vector-stored outputs 16-byte
@@ -61,7 +69,7 @@ namespace {
 using conv::ConvPass;
 using conv::PassArgs;
 
-template <int kWarpsM, int kWarpsN, int kMT, int kNT, int kKC, int kStages>
+template <int kWarpsM, int kWarpsN, int kMT, int kNT, int kKC, int kStages, int kMinBlocks>
 struct BlockConfig {
   static constexpr int warps_m = kWarpsM;
   static constexpr int warps_n = kWarpsN;
@@ -70,10 +78,17 @@ struct BlockConfig {
   static constexpr int kc = kKC;
   static constexpr int stages = kStages;
   static constexpr int threads = kWarpsM * kWarpsN * 32;
+  static constexpr int min_blocks = kMinBlocks;  // per SM, for __launch_bounds__
 };
 
-using NarrowConfig = BlockConfig<8, 1, 3, 8, 64, 3>;  // C <= 128 or C % 128 != 0
-using WideConfig = BlockConfig<2, 4, 4, 4, 32, 3>;    // C % 128 == 0, C >= 256
+using NarrowConfig = BlockConfig<8, 1, 3, 8, 64, 3, 1>;  // C <= 128 or C % 128 != 0
+using WideConfig = BlockConfig<2, 4, 4, 4, 32, 3, 1>;    // C % 128 == 0, C >= 256
+// The narrow configuration with 4 warps: 8 x 16 tiles (conv1's 180 halo rows are 12 row tiles,
+// 3 per warp; conv2's 8 are 2 per warp), ~86 KB of shared memory at C = 64, so two blocks share
+// an SM and one's tile load, barriers and epilogues overlap the other's MMAs (the 8-warp block
+// is alone on its SM). 7 % more MMA rows per output than 16 x 16 tiles. Chosen per call by
+// ResidualBlockArgs::warps where two blocks fit an SM.
+using NarrowConfig4 = BlockConfig<4, 1, 3, 8, 64, 3, 2>;
 
 struct Tile {
   int th, tw;  // output tile
@@ -105,7 +120,7 @@ int64_t smem_bytes(int64_t c, int th, int tw) {
 }
 
 template <typename T, typename Cfg>
-__global__ void __launch_bounds__(Cfg::threads, 1)
+__global__ void __launch_bounds__(Cfg::threads, Cfg::min_blocks)
     residual_block_kernel(const ResidualBlockArgs args, const Tile tile, const int tiles_h,
                           const int tiles_w, const bool vector_store) {
   using Pass = BlockPass<T, Cfg>;
@@ -287,15 +302,38 @@ Status launch_config(const ResidualBlockArgs& args, bool vector_store, cudaStrea
                            static_cast<int>(bytes)) != cudaSuccess) {
     return Status::kLaunchFailed;
   }
+  // Several blocks per SM need the largest shared-memory carveout (the default may leave the
+  // rest of the SM's 256 KB to L1, which we do not use: the tiles are staged by hand).
+  if (Cfg::min_blocks > 1 &&
+      cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                           cudaSharedmemCarveoutMaxShared) != cudaSuccess) {
+    return Status::kLaunchFailed;
+  }
   kernel<<<static_cast<unsigned>(blocks), Cfg::threads, static_cast<size_t>(bytes), stream>>>(
       args, tile, static_cast<int>(tiles_h), static_cast<int>(tiles_w), vector_store);
   return cudaGetLastError() == cudaSuccess ? Status::kOk : Status::kLaunchFailed;
+}
+
+// Whether two blocks of the 4-warp configuration fit in one SM's shared memory, with 2 KB per
+// block for the 1 KB the runtime reserves and the static shared memory (1 KB in sm_90 builds).
+template <typename T>
+bool two_narrow4_blocks_fit(int64_t c) {
+  int device = 0, per_sm = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device) !=
+          cudaSuccess) {
+    return false;
+  }
+  return 2 * (smem_bytes<T, NarrowConfig4>(c, 8, 16) + 2048) <= per_sm;
 }
 
 template <typename T>
 Status launch_typed(const ResidualBlockArgs& args, bool vector_store, cudaStream_t stream) {
   if (args.c % 128 == 0 && args.c >= 256) {
     return launch_config<T, WideConfig>(args, vector_store, stream);
+  }
+  if (args.warps == 4 && two_narrow4_blocks_fit<T>(args.c)) {
+    return launch_config<T, NarrowConfig4>(args, vector_store, stream);
   }
   return launch_config<T, NarrowConfig>(args, vector_store, stream);
 }

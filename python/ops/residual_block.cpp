@@ -13,6 +13,8 @@
 #include <torch/library.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "checks.h"
 
@@ -55,6 +57,13 @@ void check_bias(const at::Tensor& x, const at::Tensor& b, const char* name, int6
                 " (x's dtype), got ", b.scalar_type());
   SR_CHECK_ARG(b.device() == x.device(), name, "expected device ", x.device(), ", got ",
                b.device());
+}
+
+// SR_KERNELS_RESBLOCK_CUDA_WARPS=4 selects the 4-warp configuration for C <= 128 (two blocks per
+// SM; residual_block.cu), for comparison with the default 8 (read at each call).
+int narrow_config_warps() {
+  const char* value = std::getenv("SR_KERNELS_RESBLOCK_CUDA_WARPS");
+  return value != nullptr && std::strcmp(value, "4") == 0 ? 4 : 8;
 }
 
 // [C_out, C_in, 3, 3] -> [3, 3, C_out, C_in] (input channels contiguous per tap and output
@@ -114,6 +123,7 @@ at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const 
   args.h = x.size(2);
   args.w = x.size(3);
   args.res_scale = static_cast<float>(res_scale);
+  args.warps = narrow_config_warps();
   SR_CHECK_STATUS(sr::launch_residual_block(args, c10::cuda::getCurrentCUDAStream().stream()),
                   "residual_block");
   return out;

@@ -190,11 +190,19 @@ BLOCK_SHAPES = [
 ]
 
 
+# SR_KERNELS_RESBLOCK_CUDA_WARPS: "8" is the default configuration for C <= 128; "4" the one with
+# two blocks per SM (8 x 16 tiles), which runs where two fit in an SM's shared memory (C <= 64 on
+# an H100 / H200) and otherwise falls back to "8" (residual_block.cu).
+NARROW_WARPS = ["8", "4"]
+
+
 @pytest.mark.cuda
+@pytest.mark.parametrize("warps", NARROW_WARPS)
 @pytest.mark.parametrize("res_scale", [1.0, 0.1])
 @pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
 @pytest.mark.parametrize("shape", BLOCK_SHAPES, ids=str)
-def test_residual_block_forward(shape, dtype, res_scale):
+def test_residual_block_forward(shape, dtype, res_scale, warps, monkeypatch):
+    monkeypatch.setenv("SR_KERNELS_RESBLOCK_CUDA_WARPS", warps)
     n, c, h, w = shape
     x = random_image(shape, dtype, "cuda").contiguous(memory_format=torch.channels_last)
     w1, b1 = _weights(c, c, dtype, "cuda")
@@ -212,9 +220,11 @@ def test_residual_block_forward(shape, dtype, res_scale):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("warps", NARROW_WARPS)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
-def test_residual_block_layouts(layout, dtype):
+def test_residual_block_layouts(layout, dtype, warps, monkeypatch):
+    monkeypatch.setenv("SR_KERNELS_RESBLOCK_CUDA_WARPS", warps)
     shape = (2, 64, 17, 23)
     values = random_image(shape, dtype, "cuda")
     x = _layout(values, layout)

@@ -37,6 +37,10 @@ struct ResidualBlockArgs {
   int64_t w = 0;
   int64_t c = 0;
   float res_scale = 1.0f;
+  // Warps per block of the configuration for C <= 128 (and C not a multiple of 128): 8 (the
+  // default: 16 x 16 tiles, one block per SM) or 4 (8 x 16 tiles, two blocks per SM; used only
+  // where two fit in an SM's shared memory, else 8). A comparison knob until a GPU run decides.
+  int warps = 8;
 };
 
 // Largest C the kernel serves (its input and intermediate tiles must fit in shared memory).
