@@ -24,7 +24,9 @@
 #               sweep-conv (bench/sweep_conv_configs.py: a grid of Triton conv tile configs
 #               per case, by default the bf16 C = 64 residual block only, each checked against
 #               float64 and timed, against the table's config and cuDNN; its JSON is
-#               sweep-conv.json in the logs archive)
+#               sweep-conv.json in the logs archive); before it ncu-resblock
+#               (bench/ncu_resblock.py: Nsight Compute counters of the block kernels, C = 64
+#               bf16; the table goes into the report, the .ncu-rep into the logs archive)
 #   priority 3  imresize benchmark (two-pass and SR_KERNELS_IMRESIZE_FUSED=1) and metrics
 #   priority 4  only on time left over: per-kernel times of imresize and the metrics
 #               (bench/profile_kernels.py), sr-kernels tune (every backend timed per case: the
@@ -111,7 +113,8 @@ fi
 # times (install 30 s, ext 8 s); the rest holds about 1.1-1.4x its time in the H200 run of
 # 2026-11-29 (set-up 61 s; benchmarks 31, 20, 39 s; tests 18, 38, ~100 s; imresize 22 and 16 s,
 # metrics 46 s), so that priorities 1-3 and 80 s of sweep-conv fit in 560 s (8 s unheld; since
-# then the CUDA block's 4-warp rows hold 4 of the sweep's 80 s and live on the set-up's leftovers).
+# then the CUDA block's 4-warp rows hold 4 of the sweep's 80 s and live on the set-up's leftovers,
+# and ncu-resblock 30 more: counters say more about the blocks than the sweep's next configs).
 # tune, which that
 # run measured (its table ships as sr_kernels/ops/backend_timings.json), now takes time left
 # over, after profile-kernels (per-kernel times: how much of a short op is host time).
@@ -129,7 +132,8 @@ PLAN=(
     "tests-imresize        2   25  150  on  | cuda tests: test_imresize.py"
     "tests-metrics         2   45  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py, test_psnr.py"
     "tests-conv            2  110  200  on  | cuda tests: conv2d_act, conv_pixel_shuffle, ..."
-    "sweep-conv            2   76  300  on  | Triton conv tile configs: fastest correct per case"
+    "ncu-resblock          2   30  120  on  | Nsight Compute counters of the resblock kernels, C 64 bf16"
+    "sweep-conv            2   46  300  on  | Triton conv tile configs: fastest correct per case"
     "bench-imresize        3   20   60  on  | imresize GPU rows, two-pass kernel"
     "bench-imresize-fused  3   15   45  on  | imresize ours, SR_KERNELS_IMRESIZE_FUSED=1"
     "bench-metrics         3   45   70  on  | psnr / ssim GPU rows"
@@ -399,6 +403,9 @@ run_bench bench-compile "$K_COMPILE" bench/bench_resblock.py || true
 run_tests tests-imresize "${CHANGED_TESTS_IMRESIZE[@]}" -m cuda || true
 run_tests tests-metrics "${CHANGED_TESTS_METRICS[@]}" -m cuda || true
 run_tests tests-conv "${CHANGED_TESTS_CONV[@]}" -m cuda || true
+# Why the blocks take their time: tensor-pipe use, issue slots, occupancy and warp stall
+# reasons of ours (CUDA 8 and 4 warps, Triton) and cuDNN's kernels, one call each under ncu.
+run_stage ncu-resblock "${PY[@]}" bench/ncu_resblock.py --out-dir "$WORK" || true
 # Measured tile configs for _conv_configs.py. The sweep stops itself about 10 s before the
 # stage's limit (start-up and writing the JSON come on top of its budget), so it ends with its
 # table printed rather than by SIGINT.

@@ -985,7 +985,8 @@ def validation_report(
     it did not run, seconds, limit), ``<stage>.log`` files, for each pytest stage
     (`PYTEST_STAGE_PREFIXES`) its JUnit XML ``<stage>.xml`` and, for benchmarks, the
     pytest-benchmark JSON ``<stage>.json``, ``env.log`` / ``env-kernels.log``
-    (``sr-kernels env [--kernels]``), and ``tune.log`` with the table ``sr-kernels tune`` wrote,
+    (``sr-kernels env [--kernels]``), ``ncu-resblock.md`` (the table of bench/ncu_resblock.py),
+    and ``tune.log`` with the table ``sr-kernels tune`` wrote,
     ``backend-timings.json`` (copied to ``<out_stem>-backend-timings.json``). The benchmarks of
     every stage are merged (speed-ups over the union, so a stage may time ours against baselines
     another stage timed) and also written raw to ``<out_stem>-pytest-benchmark.json``.
@@ -1014,6 +1015,7 @@ def validation_report(
         "kernel_resource_usage": _tail(work / "env-kernels.log", 400),
         "install_log_tail": _tail(work / "install.log", 40),
         "backend_timings": _tune_summary(work / "tune.log"),
+        "hardware_counters": _tail(work / "ncu-resblock.md", 200),
         "unreadable_lines": unreadable,
     }
     out_stem.parent.mkdir(parents=True, exist_ok=True)
@@ -1081,6 +1083,9 @@ def validation_report(
             md += [f"![roofline]({roofline_path.name})", ""]
         except Exception as error:  # matplotlib missing: the table is the result
             md += [f"(no chart: {error})", ""]
+    if report["hardware_counters"]:
+        md += ["## Hardware counters (`bench/ncu_resblock.py`)", ""]
+        md += [str(report["hardware_counters"]), ""]
     md += ["## Backend timings (`sr-kernels tune`)", ""]
     md += [report["backend_timings"] or "(not measured)", ""]
     if timings_path.exists():

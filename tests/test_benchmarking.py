@@ -480,6 +480,9 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
         "\n2 of 2 cases timed; table: /w/backend-timings.json\n"
     )
     (work / "backend-timings.json").write_text('{"format": "x", "entries": []}')
+    (work / "ncu-resblock.md").write_text(
+        "| implementation | kernel |\n|---|---|\n| eager | `k` |\n"
+    )
     stem = tmp_path / "results" / "2025-01-01-test-gpu"
     report = benchmarking.validation_report(work, stem, gpu_name="Test GPU")
 
@@ -502,6 +505,8 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
     assert "2 of 2 cases timed" in md and "100%" not in md
     timings = stem.with_name(stem.name + "-backend-timings.json")
     assert timings.read_text() == '{"format": "x", "entries": []}'
+    assert "## Hardware counters (`bench/ncu_resblock.py`)\n\n| implementation | kernel |" in md
+    assert saved["hardware_counters"].endswith("| eager | `k` |")
 
 
 def test_validation_report_merges_the_stages_of_a_plan(tmp_path: Path):
@@ -550,6 +555,7 @@ def test_validation_report_merges_the_stages_of_a_plan(tmp_path: Path):
     assert "| bench-imresize-fused | 3 | 10 / 45 | 20 | TIMED OUT (partial results) | 20 |" in md
     assert "| tests-rest | 4 | 0 / 400 | - | off (SR_KERNELS_VALIDATE_ENABLE" in md
     assert "| tests-conv | 1 | 1 | 1 | 1 |" in md and "| bench-imresize | not run" in md
+    assert "Hardware counters" not in md  # no ncu-resblock.md: no section
     assert "| ours:cuda (fused) |" in md and "| ours:cuda (two-pass) |" in md
     raw = json.loads(stem.with_name("r-pytest-benchmark.json").read_text())
     assert {b["extra_info"]["stage"] for b in raw["benchmarks"]} == {
@@ -690,6 +696,7 @@ PLAN_ORDER = [
     "tests-imresize",
     "tests-metrics",
     "tests-conv",
+    "ncu-resblock",
     "sweep-conv",
     "bench-imresize",
     "bench-imresize-fused",
