@@ -8,8 +8,9 @@
 // swizzling; C must be a multiple of 16). A destination pixel (r, c) of a DH x DW grid reads the
 // source pixels (r + dy, c + dx), dy, dx in 0..2. GEMM rows M = destination pixels, columns N =
 // output channels, reduction K = 9 taps x C_in. ldmatrix takes one row address per thread, so the
-// A operand is gathered straight from the tile (no im2col copy). Weights, repacked by the host to
-// [tap][C_out][C_in], stream from global memory (L2-resident: at most 1.2 MB) through a
+// A operand is gathered straight from the tile (no im2col copy). Weights, [C_out][tap][C_in] (the
+// channels_last layout of PyTorch's [C_out, C_in, 3, 3] weight, so a channels_last parameter is
+// used as it is), stream from global memory (L2-resident: at most 1.2 MB) through a
 // multi-stage cp.async ring of (tap, C_in block) slices.
 //
 // Sm_80 and sm_90 both run this path (mma.sync is native on both; wgmma would need sm_90a).
@@ -135,7 +136,7 @@ struct PassArgs {
   int pixel_stride;  // elements per source pixel (C_in + 8)
   int dst_width;     // pixels per destination row (DW)
   int rows;          // destination pixels M = DH * DW
-  const void* w;     // global weights [9][w_rows][cin]
+  const void* w;     // global weights [w_rows][9][cin]
   int w_rows;        // output channels of the whole convolution (rows per tap)
   int cin;           // input channels (reduction per tap)
   int n0;            // first output channel of this pass
@@ -162,14 +163,15 @@ struct ConvPass {
     const int tap = step / kblocks;
     const int k0 = (step - tap * kblocks) * p.kc;
     const T* w = static_cast<const T*>(p.w);
-    const T* base = w + (static_cast<int64_t>(tap) * p.w_rows + p.n0) * p.cin + k0;
+    const T* base = w + (static_cast<int64_t>(p.n0) * 9 + tap) * p.cin + k0;
     const int vec_mask = (1 << p.kc_vec_shift) - 1;
     const int total = kBN << p.kc_vec_shift;
     for (int i = tid; i < total; i += kThreads) {
       const int row = i >> p.kc_vec_shift;
       const int v = i & vec_mask;
       const bool inside = p.n0 + row < p.w_rows;
-      const T* src = inside ? base + static_cast<int64_t>(row) * p.cin + v * 8 : w;
+      // Output channels are 9 * cin elements apart ([C_out][tap][C_in]).
+      const T* src = inside ? base + static_cast<int64_t>(row) * 9 * p.cin + v * 8 : w;
       cp_async16(stage + row * kStageStride + v * 8, src, inside ? 16 : 0);
     }
   }

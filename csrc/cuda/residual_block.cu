@@ -12,7 +12,7 @@
 //      x + res_scale * (acc + b2) in fp32 with the skip read from the input tile and writes the
 //      result in place over the tile's centre (each element is read and written by one thread);
 //   4. stores the centre with 16-byte vectors (element stores for a strided/NCHW output).
-// The intermediate never leaves the SM. Weights ([tap][C_out][C_in], repacked by the host) stream
+// The intermediate never leaves the SM. Weights ([C_out][tap][C_in]: channels_last) stream
 // from L2 through a 3-stage cp.async ring, one (tap, C_in block) slice per step.
 //
 // Configurations (per C; fp16 and bf16 instantiate each):

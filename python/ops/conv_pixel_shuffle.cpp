@@ -2,9 +2,10 @@
 // checks -> device guard -> numel()==0 -> layout/weight preparation -> allocate -> launch -> check.
 //
 // Copies made here (documented in the public op): an input that is not NHWC-strided with 16-byte
-// aligned pixels (e.g. NCHW) is converted to channels_last once; the weight is repacked to
-// [3][3][C_out*r*r][C_in]. The output keeps the input's memory format: channels_last for a
-// channels_last input, NCHW otherwise (written directly through its strides by the kernel).
+// aligned pixels (e.g. NCHW) is converted to channels_last once; a weight that is not
+// channels_last is copied to that layout (conv_weight.h). The output keeps the input's memory
+// format: channels_last for a channels_last input, NCHW otherwise (written directly through its
+// strides by the kernel).
 #include "sr_kernels/conv_pixel_shuffle.h"
 
 #include <ATen/core/Tensor.h>
@@ -14,6 +15,7 @@
 #include <cstdint>
 
 #include "checks.h"
+#include "conv_weight.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -33,14 +35,6 @@ bool kernel_readable(const at::Tensor& x, int64_t (&strides)[4]) {
     if (strides[d] % 8 != 0) return false;
   }
   return (reinterpret_cast<uintptr_t>(x.const_data_ptr()) & 15u) == 0;
-}
-
-// [C_out, C_in, 3, 3] -> [3, 3, C_out, C_in] (input channels contiguous per tap and output
-// channel), 16-byte aligned for the kernel's vector copies.
-at::Tensor packed_weight(const at::Tensor& w) {
-  at::Tensor packed = w.permute({2, 3, 0, 1}).contiguous();
-  if ((reinterpret_cast<uintptr_t>(packed.const_data_ptr()) & 15u) != 0) packed = packed.clone();
-  return packed;
 }
 
 at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
@@ -88,7 +82,7 @@ at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, con
     const bool ok = kernel_readable(input, args.x_stride);
     TORCH_CHECK(ok, "sr_kernels: conv_pixel_shuffle: could not make x NHWC-addressable");
   }
-  const at::Tensor wp = packed_weight(w);
+  const at::Tensor wp = channels_last_weight(w);
   const at::Tensor bc = b.contiguous();
 
   args.dtype = x.scalar_type() == at::kHalf ? sr::ConvDType::kFloat16 : sr::ConvDType::kBFloat16;

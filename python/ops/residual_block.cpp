@@ -2,10 +2,11 @@
 // checks -> device guard -> numel()==0 -> layout/weight preparation -> allocate -> launch -> check.
 //
 // Copies made here (documented in the public op): an input that is not NHWC-strided with 16-byte
-// aligned pixels (e.g. NCHW) is converted to channels_last once; the weights are repacked to
-// [3][3][C_out][C_in] (2 x 9*C*C elements, 144 KB at C = 64 in fp16) so the kernel reads
-// contiguous input-channel rows. The output keeps the input's memory format: channels_last for a
-// channels_last input, NCHW otherwise (written directly through its strides by the kernel).
+// aligned pixels (e.g. NCHW) is converted to channels_last once; weights that are not
+// channels_last are copied to that layout (conv_weight.h: the kernel reads contiguous
+// input-channel rows; 2 x 9*C*C elements, 144 KB at C = 64 in fp16). The output keeps the input's
+// memory format: channels_last for a channels_last input, NCHW otherwise (written directly through
+// its strides by the kernel).
 #include "sr_kernels/residual_block.h"
 
 #include <ATen/core/Tensor.h>
@@ -17,6 +18,7 @@
 #include <cstring>
 
 #include "checks.h"
+#include "conv_weight.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -66,14 +68,6 @@ int narrow_config_warps() {
   return value != nullptr && std::strcmp(value, "4") == 0 ? 4 : 8;
 }
 
-// [C_out, C_in, 3, 3] -> [3, 3, C_out, C_in] (input channels contiguous per tap and output
-// channel), 16-byte aligned for the kernel's vector copies.
-at::Tensor packed_weight(const at::Tensor& w) {
-  at::Tensor packed = w.permute({2, 3, 0, 1}).contiguous();
-  if ((reinterpret_cast<uintptr_t>(packed.const_data_ptr()) & 15u) != 0) packed = packed.clone();
-  return packed;
-}
-
 at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
                                const at::Tensor& w2, const at::Tensor& b2, double res_scale) {
   SR_CHECK_DIM(x, "x", 4);
@@ -104,9 +98,9 @@ at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const 
     const bool ok = kernel_readable(input, args.x_stride);
     TORCH_CHECK(ok, "sr_kernels: residual_block: could not make x NHWC-addressable");
   }
-  // [C_out, C_in, 3, 3] -> [3, 3, C_out, C_in]: input channels contiguous per (tap, C_out).
-  const at::Tensor w1p = packed_weight(w1);
-  const at::Tensor w2p = packed_weight(w2);
+  // [C_out][3][3][C_in] in memory: no copy for channels_last weights.
+  const at::Tensor w1p = channels_last_weight(w1);
+  const at::Tensor w2p = channels_last_weight(w2);
   const at::Tensor b1c = b1.contiguous();
   const at::Tensor b2c = b2.contiguous();
 

@@ -34,7 +34,9 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
 
     Returns:
         Tensor of shape (N, C, H*r, W*r) in x's memory format (an NCHW input is converted to
-        channels_last for the kernel: one documented copy each way).
+        channels_last for the kernel: one documented copy each way). The CUDA kernel reads
+        the weight in its channels_last layout: a channels_last weight is used as it is,
+        another is copied once per call.
 
     Dtypes: float32 (Triton on a GPU: near-fp32 "tf32x3" tensor-core products, single-pass TF32
     not offered; backward via cuDNN; no CUDA kernel), float16,

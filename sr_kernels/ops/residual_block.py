@@ -44,7 +44,9 @@ def residual_block(
         Tensor of shape (N, C, H, W), in x's memory format (channels_last in -> channels_last
         out). Kernels are NHWC-native: a direct call on an NCHW tensor converts it to
         channels_last (one copy) and the result back (another); models convert once at their
-        boundary so no copy happens per layer.
+        boundary so no copy happens per layer. The CUDA kernel reads the weights in their
+        channels_last layout: channels_last weights (as models keep them) are used as they
+        are, others are copied once per call.
 
     Dtypes: float32, float16, bfloat16 (all tensors share x's dtype); float64 on the reference.
     Under ``torch.autocast`` the tensors are cast as F.conv2d's arguments are (floating, not

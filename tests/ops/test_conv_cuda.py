@@ -74,6 +74,30 @@ def _layout(x, layout):
     raise ValueError(layout)
 
 
+WEIGHT_LAYOUTS = ["contiguous", "channels_last", "strided", "misaligned"]
+
+
+def _weight_layout(w, layout):
+    """`w` re-laid out. The kernels read [C_out][3][3][C_in] (channels_last): channels_last is
+    used as it is; the others are copied by the binding (python/conv_weight.h)."""
+    if layout == "contiguous":
+        return w.contiguous()
+    if layout == "channels_last":
+        return w.contiguous(memory_format=torch.channels_last)
+    c_out, c_in, kh, kw = w.shape
+    if layout == "strided":  # every other input channel of a wider tensor
+        big = torch.zeros((c_out, 2 * c_in, kh, kw), dtype=w.dtype, device=w.device)
+        view = big[:, ::2]
+        view.copy_(w)
+        return view
+    if layout == "misaligned":  # channels_last strides, data pointer 2 bytes past 16
+        flat = torch.empty(w.numel() + 1, dtype=w.dtype, device=w.device)
+        view = flat[1:].as_strided(w.shape, (kh * kw * c_in, 1, kw * c_in, c_in))
+        view.copy_(w)
+        return view
+    raise ValueError(layout)
+
+
 def _expected_format(x):
     channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
     return torch.channels_last if channels_last else torch.contiguous_format
@@ -241,6 +265,21 @@ def test_residual_block_layouts(layout, dtype, warps, monkeypatch):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("weight_layout", WEIGHT_LAYOUTS)
+def test_residual_block_weight_layouts(weight_layout):
+    dtype = torch.bfloat16
+    x = random_image((2, 32, 17, 23), dtype, "cuda").contiguous(memory_format=torch.channels_last)
+    w1, b1 = _weights(32, 32, dtype, "cuda")
+    w2, b2 = _weights(32, 32, dtype, "cuda")
+    laid_out = [_weight_layout(w, weight_layout) for w in (w1, w2)]
+    with ops.use_backend("cuda"), ops.trace() as events:
+        out = ops.residual_block(x, laid_out[0], b1, laid_out[1], b2, 0.1)
+    assert ("residual_block", "cuda") in events
+    ref64 = _block_ref(*[t.double() for t in (x, w1, b1, w2, b2)], 0.1)
+    assert_close_to_reference(out, ref64, _block_ref(x, w1, b1, w2, b2, 0.1), dtype)
+
+
+@pytest.mark.cuda
 def test_residual_block_batch0_and_deterministic():
     w1, b1 = _weights(64, 64, torch.float16, "cuda")
     x0 = torch.empty(0, 64, 8, 8, dtype=torch.float16, device="cuda")
@@ -256,7 +295,8 @@ def test_residual_block_batch0_and_deterministic():
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
 @pytest.mark.parametrize("c", [16, 64])
-def test_residual_block_gradients(dtype, c):
+@pytest.mark.parametrize("res_scale", [1.0, 0.1])  # 1: the backward skips its scaling
+def test_residual_block_gradients(dtype, c, res_scale):
     shape = (2, c, 9, 11)
     x = random_image(shape, dtype, "cuda").contiguous(memory_format=torch.channels_last)
     params = [*_weights(c, c, dtype, "cuda"), *_weights(c, c, dtype, "cuda")]
@@ -264,7 +304,7 @@ def test_residual_block_gradients(dtype, c):
 
     def grads(fn, tensors):
         leaves = [t.detach().clone().requires_grad_() for t in tensors]
-        fn(*leaves, 0.1).backward(grad_out.to(leaves[0].dtype))
+        fn(*leaves, res_scale).backward(grad_out.to(leaves[0].dtype))
         return [leaf.grad for leaf in leaves]
 
     ours = grads(lambda *a: torch.ops.sr_kernels.residual_block(*a[:5], a[5]), [x, *params])
@@ -361,6 +401,19 @@ def test_conv_pixel_shuffle_layouts(layout, r):
     assert out.is_contiguous(memory_format=_expected_format(x))
     ref64 = _upsampler_ref(values.double(), weight.double(), bias.double(), r)
     assert_close_to_reference(out, ref64, _upsampler_ref(values, weight, bias, r), dtype)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("weight_layout", WEIGHT_LAYOUTS)
+def test_conv_pixel_shuffle_weight_layouts(weight_layout):
+    dtype = torch.float16
+    x = random_image((2, 32, 11, 13), dtype, "cuda").contiguous(memory_format=torch.channels_last)
+    weight, bias = _weights(16 * 4, 32, dtype, "cuda")
+    with ops.use_backend("cuda"), ops.trace() as events:
+        out = ops.conv_pixel_shuffle(x, _weight_layout(weight, weight_layout), bias, 2)
+    assert ("conv_pixel_shuffle", "cuda") in events
+    ref64 = _upsampler_ref(x.double(), weight.double(), bias.double(), 2)
+    assert_close_to_reference(out, ref64, _upsampler_ref(x, weight, bias, 2), dtype)
 
 
 @pytest.mark.cuda

@@ -171,8 +171,9 @@ def test_gradient_past_a_nan_hidden_like_the_reference(backend, monkeypatch):
     torch.testing.assert_close(ours.cpu().double(), expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("res_scale", [1.0, 0.1])  # 1: the backward skips its scaling
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))
-def test_gradients_match_reference_autograd(backend):
+def test_gradients_match_reference_autograd(backend, res_scale):
     device = backend_device(backend)
     x = random_image((2, 16, 9, 7), torch.float32, device).contiguous(
         memory_format=torch.channels_last
@@ -181,14 +182,14 @@ def test_gradients_match_reference_autograd(backend):
     _skip_if_cuda_refuses(backend, x)  # fp32 (cuda: test_conv_cuda checks fp16/bf16 gradients)
     inputs = [t.clone().requires_grad_() for t in [x, *params]]
     with ops.use_backend(backend):
-        out = ops.residual_block(*inputs, res_scale=0.1)
+        out = ops.residual_block(*inputs, res_scale=res_scale)
     weights = random_image(out.shape, torch.float32, device)
     grads = torch.autograd.grad((out * weights).sum(), inputs)
     inputs64 = [t.detach().double().cpu().requires_grad_() for t in inputs]
-    out64 = reference.residual_block(*inputs64, 0.1)
+    out64 = reference.residual_block(*inputs64, res_scale)
     grads64 = torch.autograd.grad((out64 * weights.double().cpu()).sum(), inputs64)
     inputs32 = [t.detach().cpu().requires_grad_() for t in inputs]
-    out32 = reference.residual_block(*inputs32, 0.1)
+    out32 = reference.residual_block(*inputs32, res_scale)
     grads32 = torch.autograd.grad((out32 * weights.cpu()).sum(), inputs32)
     key = _grad_key(backend, device)
     for name, g, g64, g32 in zip(("x", "w1", "b1", "w2", "b2"), grads, grads64, grads32):

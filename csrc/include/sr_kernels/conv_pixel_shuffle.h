@@ -6,7 +6,8 @@
 // Layout contract (the binding converts anything else, see python/ops/conv_pixel_shuffle.cpp):
 // * x: N x H x W x C_in with element strides (n, c, h, w); channel stride 1, other strides
 //   multiples of 8, pointer 16-byte aligned. C_in a multiple of 16, at most 256.
-// * w: repacked to [3][3][C_out*r*r][C_in] contiguous, 16-byte aligned; b: [C_out*r*r].
+// * w: [C_out*r*r][3][3][C_in] contiguous (the channels_last layout of the [C_out*r*r, C_in, 3,
+//   3] weight), 16-byte aligned; b: [C_out*r*r].
 // * out: N x C_out x H*r x W*r with any element strides (n, c, h, w); 16-byte vector stores when
 //   the channel stride is 1 and the rest allows it. C_out a multiple of 16 (r = 2) or 8 (r = 3).
 #pragma once
@@ -26,7 +27,7 @@ struct ConvPixelShuffleArgs {
   ConvDType dtype = ConvDType::kFloat16;
   const void* x = nullptr;
   int64_t x_stride[4] = {0, 0, 0, 0};  // elements, (n, c, h, w)
-  const void* w = nullptr;             // [3][3][c_out*r*r][c_in]
+  const void* w = nullptr;             // [c_out*r*r][3][3][c_in]
   const void* b = nullptr;             // [c_out*r*r]
   void* out = nullptr;
   int64_t out_stride[4] = {0, 0, 0, 0};  // elements, (n, c, h, w) of the shuffled output

@@ -4,8 +4,8 @@
 // Layout contract (the binding converts anything else, see python/ops/residual_block.cpp):
 // * x: N x H x W x C addressed with element strides (n, c, h, w); the channel stride must be 1,
 //   the other strides multiples of 8 and the pointer 16-byte aligned (16-byte vector loads).
-// * w1, w2: repacked to [3][3][C_out][C_in] contiguous (tap-major, C_in innermost), 16-byte
-//   aligned; b1, b2: [C] contiguous.
+// * w1, w2: [C_out][3][3][C_in] contiguous (C_in innermost: the channels_last layout of a
+//   [C_out, C_in, 3, 3] weight), 16-byte aligned; b1, b2: [C] contiguous.
 // * out: any element strides (n, c, h, w); 16-byte vector stores when its channel stride is 1 and
 //   the rest allows it, element stores otherwise (NCHW output is written directly).
 // * C: a multiple of 16, 16 <= C <= 256.
@@ -26,7 +26,7 @@ struct ResidualBlockArgs {
   ConvDType dtype = ConvDType::kFloat16;
   const void* x = nullptr;
   int64_t x_stride[4] = {0, 0, 0, 0};  // elements, (n, c, h, w)
-  const void* w1 = nullptr;            // [3][3][C][C]
+  const void* w1 = nullptr;            // [C][3][3][C]
   const void* b1 = nullptr;            // [C]
   const void* w2 = nullptr;
   const void* b2 = nullptr;

@@ -107,7 +107,8 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     # Recompute the block's intermediate (not saved: the activation-memory saving).
     pre = conv(x, w1, b1, _STRIDE, _PADDING, _DILATION, False, _OUTPUT_PADDING, 1)
     hidden = torch.relu(pre)
-    grad_branch = grad * ctx.res_scale
+    # res_scale = 1 (EDSR-baseline) needs no full-size product.
+    grad_branch = grad if ctx.res_scale == 1.0 else grad * ctx.res_scale
     grad_hidden, grad_w2, grad_b2 = conv_backward(
         grad_branch, hidden, w2, channels, _STRIDE, _PADDING, _DILATION, False,
         _OUTPUT_PADDING, 1, [needs[0] or needs[1] or needs[2], needs[3], needs[4]],

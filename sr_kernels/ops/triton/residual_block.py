@@ -280,7 +280,7 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     x, w1, b1, w2 = ctx.saved_tensors
     # Recompute the intermediate r = relu(conv1(x) + b1) (not stored by the forward).
     r = _conv.conv2d_act_triton(x, w1, b1, "zeros", "relu", ctx.allow_tf32)
-    g2 = grad * ctx.res_scale
+    g2 = grad if ctx.res_scale == 1.0 else grad * ctx.res_scale  # 1: no full-size product
     g_r, g_w2, g_b2 = torch.ops.aten.convolution_backward(
         g2, r, w2, [w2.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
     )
