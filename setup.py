@@ -68,7 +68,10 @@ def _extension_modules():
     with_cuda = reason is None
     if with_cuda:
         gpu_visible = torch.cuda.is_available() and torch.cuda.device_count() > 0
-        arch = _build.arch_list(gpu_visible)
+        capabilities = [
+            torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())
+        ]
+        arch = _build.arch_list(gpu_visible, capabilities if gpu_visible else ())
         if arch:
             os.environ["TORCH_CUDA_ARCH_LIST"] = arch
     else:
@@ -77,7 +80,9 @@ def _extension_modules():
     srcs = [str(p.relative_to(ROOT)) for p in _build.sources(ROOT, with_cuda)]
     includes = [str(p) for p in _build.include_dirs(ROOT)]
     kind = cpp_extension.CUDAExtension if with_cuda else cpp_extension.CppExtension
-    defines = ["-DSR_WITH_CUDA"] if with_cuda else []
+    defines = (
+        _build.cuda_defines(arch or os.environ.get("TORCH_CUDA_ARCH_LIST", "")) if with_cuda else []
+    )
     ext = kind(
         name="sr_kernels._C",
         sources=srcs,

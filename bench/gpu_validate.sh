@@ -113,8 +113,9 @@ fi
 # times (install 30 s, ext 8 s); the rest holds about 1.1-1.4x its time in the H200 run of
 # 2026-11-29 (set-up 61 s; benchmarks 31, 20, 39 s; tests 18, 38, ~100 s; imresize 22 and 16 s,
 # metrics 46 s), so that priorities 1-3 and 80 s of sweep-conv fit in 560 s (8 s unheld; since
-# then the CUDA block's 4-warp rows hold 4 of the sweep's 80 s and live on the set-up's leftovers,
-# and ncu-resblock 30 more: counters say more about the blocks than the sweep's next configs).
+# then the CUDA block's 4-warp and wgmma rows hold 4 s each of the sweep's 80 s and live on the
+# set-up's leftovers, and ncu-resblock 30 more: counters say more about the blocks than the
+# sweep's next configs).
 # tune, which that
 # run measured (its table ships as sr_kernels/ops/backend_timings.json), now takes time left
 # over, after profile-kernels (per-kernel times: how much of a short op is host time).
@@ -127,13 +128,14 @@ PLAN=(
     "env                   0   12   30  on  | sr-kernels env"
     "bench-resblock        1   40  180  on  | resblock nhwc fp16/bf16 ours, eager; training step"
     "bench-resblock-4warps 1    4   40  on  | resblock ours:cuda C 64, SR_KERNELS_RESBLOCK_CUDA_WARPS=4"
+    "bench-resblock-wgmma  1    4   40  on  | resblock ours:cuda C 64, SR_KERNELS_CUDA_WGMMA=1"
     "bench-upsampler       1   28  150  on  | upsampler nhwc fp16/bf16 ours, eager; x4"
     "bench-compile         1   45  300  on  | resblock max-autotune, nhwc fp16/bf16, C 64"
     "tests-imresize        2   25  150  on  | cuda tests: test_imresize.py"
     "tests-metrics         2   45  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py, test_psnr.py"
     "tests-conv            2  110  200  on  | cuda tests: conv2d_act, conv_pixel_shuffle, ..."
     "ncu-resblock          2   30  120  on  | Nsight Compute counters of the resblock kernels, C 64 bf16"
-    "sweep-conv            2   46  300  on  | Triton conv tile configs: fastest correct per case"
+    "sweep-conv            2   42  300  on  | Triton conv tile configs: fastest correct per case"
     "bench-imresize        3   20   60  on  | imresize GPU rows, two-pass kernel"
     "bench-imresize-fused  3   15   45  on  | imresize ours, SR_KERNELS_IMRESIZE_FUSED=1"
     "bench-metrics         3   45   70  on  | psnr / ssim GPU rows"
@@ -394,9 +396,12 @@ done
 
 # Priority 1
 run_bench bench-resblock "$K_RESBLOCK" bench/bench_resblock.py || true
-# The CUDA block's 4-warp configuration (two blocks per SM) against the default's rows above.
-run_bench bench-resblock-4warps "ours:cuda and nhwc and not fp32 and not c256" \
-    SR_KERNELS_RESBLOCK_CUDA_WARPS=4 bench/bench_resblock.py || true
+# The CUDA block's 4-warp configuration (two blocks per SM) and its wgmma form (Hopper's
+# warpgroup MMA) against the default's rows above.
+K_CUDA_C64="ours:cuda and nhwc and not fp32 and not c256"
+run_bench bench-resblock-4warps "$K_CUDA_C64" SR_KERNELS_RESBLOCK_CUDA_WARPS=4 \
+    bench/bench_resblock.py || true
+run_bench bench-resblock-wgmma "$K_CUDA_C64" SR_KERNELS_CUDA_WGMMA=1 bench/bench_resblock.py || true
 run_bench bench-upsampler "$K_UPSAMPLER" bench/bench_upsampler.py || true
 run_bench bench-compile "$K_COMPILE" bench/bench_resblock.py || true
 # Priority 2
@@ -404,7 +409,7 @@ run_tests tests-imresize "${CHANGED_TESTS_IMRESIZE[@]}" -m cuda || true
 run_tests tests-metrics "${CHANGED_TESTS_METRICS[@]}" -m cuda || true
 run_tests tests-conv "${CHANGED_TESTS_CONV[@]}" -m cuda || true
 # Why the blocks take their time: tensor-pipe use, issue slots, occupancy and warp stall
-# reasons of ours (CUDA 8 and 4 warps, Triton) and cuDNN's kernels, one call each under ncu.
+# reasons of ours (CUDA: 8 / 4 warps, wgmma; Triton) and cuDNN's kernels, one call each (ncu).
 run_stage ncu-resblock "${PY[@]}" bench/ncu_resblock.py --out-dir "$WORK" || true
 # Measured tile configs for _conv_configs.py. The sweep stops itself about 10 s before the
 # stage's limit (start-up and writing the JSON come on top of its budget), so it ends with its

@@ -11,10 +11,11 @@ achieved occupancy, registers, and the warp stall reasons that cost the most cyc
     python bench/ncu_resblock.py --out-dir DIR --workloads edsr_patch_b16_48x48 --dtypes float16
 
 Implementations, each one NVTX range whose name labels its kernels: ours:cuda with
-SR_KERNELS_RESBLOCK_CUDA_WARPS 8 and 4 (residual_block.cu's two configurations for C <= 128),
-ours:triton, and eager (cuDNN with cudnn.benchmark on; conv, relu, conv, mul, add), all
-channels_last. Every one is called a few times first (Triton compiles, cuDNN autotunes), and
-only the last call is profiled (cudaProfilerStart / Stop around it).
+SR_KERNELS_RESBLOCK_CUDA_WARPS 8 and 4 (residual_block.cu's two configurations for C <= 128) and
+with SR_KERNELS_CUDA_WGMMA=1 (its wgmma form), ours:triton, and eager (cuDNN with
+cudnn.benchmark on; conv, relu, conv, mul, add), all channels_last. Every one is called a few
+times first (Triton compiles, cuDNN autotunes), and only the last call is profiled
+(cudaProfilerStart / Stop around it).
 
 Writes DIR/ncu-resblock.ncu-rep (the whole report, for the Nsight Compute GUI),
 DIR/ncu-resblock.csv (every metric of every kernel: `ncu --import --page raw --csv`) and
@@ -54,7 +55,7 @@ SECTIONS = (
     "SchedulerStats",
     "WarpStateStats",
 )
-IMPLS = ("ours:cuda warps=8", "ours:cuda warps=4", "ours:triton", "eager")
+IMPLS = ("ours:cuda warps=8", "ours:cuda warps=4", "ours:cuda wgmma", "ours:triton", "eager")
 DEFAULT_WORKLOADS = ("x4_270x480_to_1080p",)
 DEFAULT_DTYPES = ("bfloat16",)
 WARMUP_CALLS = 3
@@ -221,21 +222,24 @@ def _child(workloads: Sequence[str], dtypes: Sequence[str]) -> int:
         y = F.conv2d(F.relu(F.conv2d(x, w1, b1, padding=1)), w2, b2, padding=1)
         return x + y * RES_SCALE
 
-    def ours(backend: str, warps: str | None):  # noqa: ANN202
+    def ours(backend: str, warps: str = "8", wgmma: str = "0"):  # noqa: ANN202
         def run(x, w1, b1, w2, b2):  # noqa: ANN001, ANN202
-            if warps is not None:
-                os.environ["SR_KERNELS_RESBLOCK_CUDA_WARPS"] = warps  # read at each call
+            # The CUDA block's configuration settings, read at each call.
+            os.environ["SR_KERNELS_RESBLOCK_CUDA_WARPS"] = warps
+            os.environ["SR_KERNELS_CUDA_WGMMA"] = wgmma
             with ops.use_backend(backend):
                 return ops.residual_block(x, w1, b1, w2, b2, RES_SCALE)
 
         return run
 
     impls = {
-        "ours:cuda warps=8": ours("cuda", "8"),
-        "ours:cuda warps=4": ours("cuda", "4"),
-        "ours:triton": ours("triton", None),
+        "ours:cuda warps=8": ours("cuda"),
+        "ours:cuda warps=4": ours("cuda", warps="4"),
+        "ours:cuda wgmma": ours("cuda", wgmma="1"),
+        "ours:triton": ours("triton"),
         "eager": eager,
     }
+    assert tuple(impls) == IMPLS
     calls = []
     for workload_name in workloads:
         workload = by_name[workload_name]

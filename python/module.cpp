@@ -16,11 +16,21 @@ bool built_with_cuda() {
 #endif
 }
 
+// Whether the CUDA kernels include sm_90a code (the wgmma kernels; _build.cuda_defines).
+bool built_with_sm90a() {
+#ifdef SR_WITH_SM90A
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::string imresize_cpu_isa() { return sr::imresize_cpu_isa(); }
 }  // namespace
 
 TORCH_LIBRARY(sr_kernels, m) {
   m.def("built_with_cuda() -> bool", &built_with_cuda);
+  m.def("built_with_sm90a() -> bool", &built_with_sm90a);
   m.def("imresize_cpu_isa() -> str", &imresize_cpu_isa);
   m.def("pixel_shuffle(Tensor x, int r) -> Tensor");
   m.def("pixel_unshuffle(Tensor x, int r) -> Tensor");

@@ -9,11 +9,15 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 # Architectures to build for when nothing says otherwise and no GPU is visible (torch's own
-# default then fails): Ampere (8.0, 8.6), Ada (8.9), Hopper (9.0).
-DEFAULT_ARCH_LIST = "8.0;8.6;8.9;9.0"
+# default then fails): Ampere (8.0, 8.6), Ada (8.9), Hopper (9.0a: compute capability 9.0 with
+# its own instructions, wgmma, which plain sm_90 code cannot use; such code runs on 9.0 only,
+# as sm_90 code does).
+DEFAULT_ARCH_LIST = "8.0;8.6;8.9;9.0a"
+HOPPER = (9, 0)
 
 # -ffp-contract=off: GCC contracts a * b + c into an FMA by default in C++, which would change
 # the float64 sums that the uint8 CPU imresize must round exactly as the reference does (see
@@ -118,9 +122,22 @@ def cuda_build_reason(torch_cuda_version: str | None, cuda_home: str | None) -> 
     return None
 
 
-def arch_list(gpu_visible: bool) -> str:
-    """The TORCH_CUDA_ARCH_LIST: the user's, torch's default ("") for a visible GPU, or ours."""
+def arch_list(gpu_visible: bool, capabilities: Sequence[tuple[int, int]] = ()) -> str:
+    """The TORCH_CUDA_ARCH_LIST: the user's; "9.0a" when the visible GPUs (`capabilities`) are
+    all compute capability 9.0 (torch's default would build plain sm_90, without wgmma); torch's
+    default ("": the visible GPUs') for other visible GPUs; else ours."""
     env = os.environ.get("TORCH_CUDA_ARCH_LIST")
     if env:
         return env
-    return "" if gpu_visible else DEFAULT_ARCH_LIST
+    if gpu_visible:
+        hopper_only = bool(capabilities) and all(tuple(c) == HOPPER for c in capabilities)
+        return "9.0a" if hopper_only else ""
+    return DEFAULT_ARCH_LIST
+
+
+def cuda_defines(arch: str) -> list[str]:
+    """The -D flags of a build with CUDA kernels for the arch list `arch`: SR_WITH_SM90A when it
+    has sm_90a code, where the wgmma kernels are real (elsewhere they compile as a trap and the
+    launchers never pick them)."""
+    archs = {a.split("+")[0].strip() for a in arch.replace(" ", ";").split(";")}
+    return ["-DSR_WITH_CUDA"] + (["-DSR_WITH_SM90A"] if "9.0a" in archs else [])

@@ -99,7 +99,10 @@ def _jit_build() -> Path:
     arch = ""
     if with_cuda:
         gpu_visible = torch.cuda.is_available() and torch.cuda.device_count() > 0
-        arch = _build.arch_list(gpu_visible)
+        capabilities = [
+            torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())
+        ]
+        arch = _build.arch_list(gpu_visible, capabilities if gpu_visible else ())
         if arch:
             os.environ["TORCH_CUDA_ARCH_LIST"] = arch
     _info.with_cuda = with_cuda
@@ -119,7 +122,7 @@ def _jit_build() -> Path:
             file=sys.stderr,
             flush=True,
         )
-    defines = ["-DSR_WITH_CUDA"] if with_cuda else []
+    defines = _build.cuda_defines(_info.arch_list) if with_cuda else []
     cpp_extension.load(
         name=name,
         sources=[

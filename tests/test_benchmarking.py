@@ -691,6 +691,7 @@ PLAN_ORDER = [
     "env",
     "bench-resblock",
     "bench-resblock-4warps",
+    "bench-resblock-wgmma",
     "bench-upsampler",
     "bench-compile",
     "tests-imresize",

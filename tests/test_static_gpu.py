@@ -18,6 +18,7 @@ import collections
 import importlib
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -276,13 +277,40 @@ def test_cuda_kernels_have_no_spills(cuda_resources):
     assert not problems, "\n".join(problems)
 
 
+def _is_wgmma(kernel: kr.KernelResources) -> bool:
+    # The residual block's wgmma configurations: BlockConfig<..., true> (residual_block.cu).
+    return "sr::residual_block_kernel<" in kernel.name and ", true>" in kernel.name
+
+
 def test_cuda_conv_kernels_use_tensor_cores(cuda_resources):
     for arch in kr.ARCHS:
         for op in ("residual_block_kernel", "conv_pixel_shuffle_kernel"):
             instances = [k for k in cuda_resources if k.arch == arch and f"sr::{op}<" in k.name]
+            # wgmma kernels are real only in sm_90a code (a trap elsewhere): checked below.
+            instances = [k for k in instances if not _is_wgmma(k)]
             assert instances, f"no {op} for sm_{arch}"
             without = [k for k in instances if k.tensor_core_ops == 0]
             assert not without, kr.format_table(without)
+
+
+def test_wgmma_block_kernels_issue_hgmma_on_sm90(cuda_library):
+    """The sm_90 code is sm_90a (_build.DEFAULT_ARCH_LIST), where the wgmma configurations of
+    the residual block run their products as HGMMA, not HMMA (the trap stubs of other targets
+    have neither). ptxas serialising them (C7520) would not show here: bench timings would."""
+    user_archs = os.environ.get("TORCH_CUDA_ARCH_LIST")
+    if user_archs and "-DSR_WITH_SM90A" not in _build.cuda_defines(user_archs):
+        pytest.skip(f"TORCH_CUDA_ARCH_LIST={user_archs} has no 9.0a: no wgmma kernels")
+    assert torch.ops.sr_kernels.built_with_sm90a()
+    opcodes = kr.cuda_kernel_opcodes(cuda_library, 90)
+    names = dict(zip(opcodes, map(kr.short_name, kr.demangle(list(opcodes))), strict=True))
+    wgmma = {name: names[name] for name in opcodes if ", true>" in names[name]}
+    wgmma = {m: n for m, n in wgmma.items() if "sr::residual_block_kernel<" in n}
+    assert len(wgmma) == 4, sorted(wgmma.values())  # fp16 / bf16 x 8 / 4 warps
+    for mangled, name in wgmma.items():
+        ops = opcodes[mangled]
+        hgmma = sum(n for op, n in ops.items() if op.startswith("HGMMA."))
+        hmma = sum(n for op, n in ops.items() if op.startswith("HMMA."))
+        assert hgmma > 0 and hmma == 0, (name, hgmma, hmma)
 
 
 @pytest.mark.parametrize("arch", kr.ARCHS)

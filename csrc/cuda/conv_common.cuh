@@ -13,7 +13,11 @@
 // used as it is), stream from global memory (L2-resident: at most 1.2 MB) through a
 // multi-stage cp.async ring of (tap, C_in block) slices.
 //
-// Sm_80 and sm_90 both run this path (mma.sync is native on both; wgmma would need sm_90a).
+// Sm_80 and sm_90 both run this path with mma.sync (m16n8k16 per warp). ConvPass<..., kWgmma =
+// true> instead issues Hopper's warpgroup MMA (wgmma.mma_async m64n64k16: 4 warps, 64 rows, A
+// from the same ldmatrix registers, B from shared memory through a matrix descriptor), which
+// exists only in sm_90a code (the build targets sm_90a for compute capability 9.0; _build.py);
+// other targets compile those kernels as a trap and the launchers never pick them there.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -85,6 +89,96 @@ __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uin
 }
 
 // ----------------------------------------------------------------------------------------------
+// Warpgroup MMA (sm_90a).
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define SR_CONV_WGMMA 1
+#endif
+
+// Shared-memory matrix descriptor of a K-major operand without swizzling: 8 x 16-byte core
+// matrices, `k_step` bytes apart along K and `n_step` bytes apart along M/N (PTX ISA, "Matrix
+// Descriptor": start address, leading- and stride-dimension byte offsets, all >> 4; base offset
+// and swizzle mode 0).
+__device__ __forceinline__ uint64_t wgmma_descriptor(const void* matrix, uint32_t k_step,
+                                                     uint32_t n_step) {
+  const uint64_t start = (smem_addr(matrix) & 0x3FFFFu) >> 4;
+  return start | (static_cast<uint64_t>(k_step >> 4) << 16) |
+         (static_cast<uint64_t>(n_step >> 4) << 32);
+}
+
+__device__ __forceinline__ void wgmma_fence() {
+#if defined(SR_CONV_WGMMA)
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void wgmma_commit() {
+#if defined(SR_CONV_WGMMA)
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void wgmma_wait_all() {
+#if defined(SR_CONV_WGMMA)
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+}
+
+// Pins the accumulators at this point of the program: the compiler must not move their reads
+// or writes across it (wgmma updates them asynchronously, out of the compiler's sight).
+__device__ __forceinline__ void fence_accumulators(float (&d)[8][4]) {
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) asm volatile("" : "+f"(d[j][e])::"memory");
+  }
+}
+
+// D (the warpgroup's 64 x 64 tile; this warp holds its 16 rows as d[j] = mma.sync's n8 tile j)
+// += A (this warp's 16 x 16 slice in registers, ldmatrix / mma.sync fragment layout) x B (16 x 64,
+// K-major in shared memory, `b` its descriptor). fp32 accumulation.
+template <typename T>
+__device__ __forceinline__ void wgmma_m64n64k16(float (&d)[8][4], const uint32_t (&a)[4],
+                                                uint64_t b);
+
+#define SR_WGMMA_M64N64K16(TYPE)                                                                  \
+  asm volatile(                                                                                   \
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                                \
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32." TYPE "." TYPE                                 \
+      " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "   \
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, "  \
+      "%36, p, 1, 1, 0;\n}\n"                                                                     \
+      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), \
+        "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), \
+        "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), \
+        "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), \
+        "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), \
+        "+f"(d[7][2]), "+f"(d[7][3])                                                              \
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1))
+
+template <>
+__device__ __forceinline__ void wgmma_m64n64k16<__half>(float (&d)[8][4], const uint32_t (&a)[4],
+                                                        uint64_t b) {
+#if defined(SR_CONV_WGMMA)
+  SR_WGMMA_M64N64K16("f16");
+#else
+  __trap();  // not sm_90a: never launched (see the file comment)
+#endif
+}
+
+template <>
+__device__ __forceinline__ void wgmma_m64n64k16<__nv_bfloat16>(float (&d)[8][4],
+                                                               const uint32_t (&a)[4], uint64_t b) {
+#if defined(SR_CONV_WGMMA)
+  SR_WGMMA_M64N64K16("bf16");
+#else
+  __trap();
+#endif
+}
+
+#undef SR_WGMMA_M64N64K16
+
+// ----------------------------------------------------------------------------------------------
 // Scalar conversions.
 
 template <typename T>
@@ -144,7 +238,13 @@ struct PassArgs {
   int kc_vec_shift;  // log2(kc / 8)
 };
 
-template <typename T, int kWarpsM, int kWarpsN, int kMT, int kNT, int kKC, int kStages>
+// kWgmma: warpgroup MMA instead of mma.sync (sm_90a only). The warps of a warpgroup (4 in a row)
+// then own the 4 consecutive 16-row tiles of one 64-row tile (the mma.sync pass's warp w owns
+// tiles w, w + kWarpsM, ...: the same rows, so the accumulators and epilogues are unchanged), a
+// 64-row tile is skipped only when all its rows are missing, and a stage holds the weights in
+// 8 x 8 core matrices ([n / 8][k / 8][8][8]: the descriptor's canonical no-swizzle layout).
+template <typename T, int kWarpsM, int kWarpsN, int kMT, int kNT, int kKC, int kStages,
+          bool kWgmma = false>
 struct ConvPass {
   static constexpr int kThreads = kWarpsM * kWarpsN * 32;
   static constexpr int kBN = kWarpsN * kNT * 8;
@@ -154,6 +254,8 @@ struct ConvPass {
   static constexpr int kMaxRows = kWarpsM * kMT * 16;
   static_assert(kKC % 16 == 0 && kKC <= 64, "kKC must be 16, 32 or 64");
   static_assert(kStages >= 2, "need at least two pipeline stages");
+  static_assert(!kWgmma || (kWarpsN == 1 && kNT == 8 && kWarpsM % 4 == 0),
+                "the wgmma pass takes whole warpgroups over 64-row tiles of 64 channels");
 
   using Acc = float[kMT][kNT][4];
 
@@ -166,13 +268,28 @@ struct ConvPass {
     const T* base = w + (static_cast<int64_t>(p.n0) * 9 + tap) * p.cin + k0;
     const int vec_mask = (1 << p.kc_vec_shift) - 1;
     const int total = kBN << p.kc_vec_shift;
-    for (int i = tid; i < total; i += kThreads) {
-      const int row = i >> p.kc_vec_shift;
-      const int v = i & vec_mask;
-      const bool inside = p.n0 + row < p.w_rows;
-      // Output channels are 9 * cin elements apart ([C_out][tap][C_in]).
-      const T* src = inside ? base + static_cast<int64_t>(row) * 9 * p.cin + v * 8 : w;
-      cp_async16(stage + row * kStageStride + v * 8, src, inside ? 16 : 0);
+    if constexpr (kWgmma) {
+      // Core matrix (n / 8, k / 8) at ((n / 8) * kKC / 8 + k / 8) * 64 elements, its 8 rows 16
+      // bytes apart. Consecutive threads take consecutive rows of one core matrix, so a warp's
+      // 16-byte writes fill 512 contiguous bytes.
+      for (int i = tid; i < total; i += kThreads) {
+        const int r8 = i & 7;
+        const int v = (i >> 3) & vec_mask;
+        const int group = i >> (3 + p.kc_vec_shift);
+        const int row = group * 8 + r8;
+        const bool inside = p.n0 + row < p.w_rows;
+        const T* src = inside ? base + static_cast<int64_t>(row) * 9 * p.cin + v * 8 : w;
+        cp_async16(stage + (group * (kKC / 8) + v) * 64 + r8 * 8, src, inside ? 16 : 0);
+      }
+    } else {
+      for (int i = tid; i < total; i += kThreads) {
+        const int row = i >> p.kc_vec_shift;
+        const int v = i & vec_mask;
+        const bool inside = p.n0 + row < p.w_rows;
+        // Output channels are 9 * cin elements apart ([C_out][tap][C_in]).
+        const T* src = inside ? base + static_cast<int64_t>(row) * 9 * p.cin + v * 8 : w;
+        cp_async16(stage + row * kStageStride + v * 8, src, inside ? 16 : 0);
+      }
     }
   }
 
@@ -252,6 +369,73 @@ struct ConvPass {
     }
   }
 
+  // The wgmma form of `steps`: per step, every K slice's A fragments (ldmatrix, as above) are
+  // loaded first, then the warpgroup issues one m64n64k16 per (K slice, 64-row tile) back to
+  // back and waits for all of them before the next step's barrier (which lets the weight ring
+  // overwrite the stage they read). kTiles, the 64-row tiles per warpgroup, is a compile-time
+  // count that depends on the pass's rows only: a branch around wgmma on a per-warp value
+  // makes ptxas serialize every wgmma (C7520). A warpgroup whose last tile has no rows (when
+  // the warpgroups' counts differ) computes it on the clamped rows; for_each drops them.
+  template <int kSlices, int kTiles>
+  __device__ static void wgmma_steps(Acc& acc, const PassArgs& p, T* stages, int tid,
+                                     const int (&a_offset)[kMT]) {
+    static_assert(kTiles >= 1 && kTiles <= kMT, "tiles per warpgroup");
+    const T* src = static_cast<const T*>(p.src);
+    const int kblocks = p.cin / p.kc;
+    const int total = 9 * kblocks;
+    for (int step = 0; step < total; ++step) {
+      cp_async_wait<kStages - 2>();
+      __syncthreads();
+      const int next = step + kStages - 1;
+      if (next < total) load_stage(p, stages + (next % kStages) * kStageElems, next, kblocks, tid);
+      cp_async_commit();
+
+      const T* stage = stages + (step % kStages) * kStageElems;
+      const int tap = step / kblocks;
+      const int k0 = (step - tap * kblocks) * p.kc;
+      const int dy = tap / 3;
+      const int dx = tap - dy * 3;
+      const T* a_base = src + (dy * p.src_width + dx) * p.pixel_stride + k0;
+      uint32_t a[kSlices][kTiles][4];
+#pragma unroll
+      for (int s = 0; s < kSlices; ++s) {
+#pragma unroll
+        for (int i = 0; i < kTiles; ++i) ldmatrix_x4(a[s][i], a_base + s * 16 + a_offset[i]);
+      }
+#pragma unroll
+      for (int i = 0; i < kTiles; ++i) fence_accumulators(acc[i]);
+      wgmma_fence();
+#pragma unroll
+      for (int s = 0; s < kSlices; ++s) {
+        // K slice s: core-matrix columns 2s and 2s + 1 (128 bytes apart), 8-row groups
+        // kKC / 8 core matrices apart.
+        const uint64_t b = wgmma_descriptor(stage + s * 2 * 64, 128, kKC / 8 * 128);
+#pragma unroll
+        for (int i = 0; i < kTiles; ++i) wgmma_m64n64k16<T>(acc[i], a[s][i], b);
+      }
+      wgmma_commit();
+      wgmma_wait_all();
+#pragma unroll
+      for (int i = 0; i < kTiles; ++i) fence_accumulators(acc[i]);
+    }
+  }
+
+  // wgmma_steps with kTiles = the 64-row tiles the first warpgroup has rows in (uniform over
+  // the block, so ptxas sees a uniform branch).
+  template <int kSlices>
+  __device__ static void wgmma_steps(Acc& acc, const PassArgs& p, T* stages, int tid,
+                                     const int (&a_offset)[kMT]) {
+    const int m_tiles = (p.rows + 15) >> 4;
+    const int tiles = (m_tiles + kWarpsM - 1) / kWarpsM;  // tile i holds 16-row tile i * kWarpsM
+    if (kMT >= 3 && tiles >= 3) {
+      wgmma_steps<kSlices, (kMT >= 3 ? 3 : 1)>(acc, p, stages, tid, a_offset);
+    } else if (kMT >= 2 && tiles == 2) {
+      wgmma_steps<kSlices, (kMT >= 2 ? 2 : 1)>(acc, p, stages, tid, a_offset);
+    } else {
+      wgmma_steps<kSlices, 1>(acc, p, stages, tid, a_offset);
+    }
+  }
+
   // Runs the pass; stages (kStages * kStageElems elements of shared memory) must not be read by
   // any thread when this is entered. Leaves every cp.async drained and the block synchronised.
   __device__ static void run(Acc& acc, const PassArgs& p, T* stages, int tid) {
@@ -292,7 +476,16 @@ struct ConvPass {
       cp_async_commit();
     }
     // p.kc is 16, 32 or 64 and at most kKC.
-    if (kKC >= 64 && p.kc == 64) {
+    if constexpr (kWgmma) {
+      static_assert(kMT <= 3, "wgmma_steps dispatches up to 3 tiles per warpgroup");
+      if (kKC >= 64 && p.kc == 64) {
+        wgmma_steps<kKC >= 64 ? 4 : 1>(acc, p, stages, tid, a_offset);
+      } else if (kKC >= 32 && p.kc == 32) {
+        wgmma_steps<kKC >= 32 ? 2 : 1>(acc, p, stages, tid, a_offset);
+      } else {
+        wgmma_steps<1>(acc, p, stages, tid, a_offset);
+      }
+    } else if (kKC >= 64 && p.kc == 64) {
       steps<kKC >= 64 ? 4 : 1>(acc, p, stages, tid, a_offset, b_offset, warp_m);
     } else if (kKC >= 32 && p.kc == 32) {
       steps<kKC >= 32 ? 2 : 1>(acc, p, stages, tid, a_offset, b_offset, warp_m);

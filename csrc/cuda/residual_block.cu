@@ -23,6 +23,8 @@
 //     With ResidualBlockArgs::warps = 4 (a comparison knob, SR_KERNELS_RESBLOCK_CUDA_WARPS):
 //     4 warps as 4 x 1, tile 8 x 16, two blocks per SM where they fit (C = 64: 34.6 KB input +
 //     25.9 KB intermediate + 27.6 KB ring = 86 KB per block).
+//     With ResidualBlockArgs::wgmma (SR_KERNELS_CUDA_WGMMA, sm_90a builds on compute capability
+//     9.0): either of these two with warpgroup MMA instead of mma.sync (conv_common.cuh).
 //   * C % 128 == 0 and C >= 256: 8 warps as 2 x 4 (warp tile up to 4 x 16 rows x 32 channels),
 //     128-channel passes, C_in steps of 32; tile 8 x 8.
 //     C = 256: 76 KB input + 52.8 KB intermediate + 30.7 KB ring = 159.5 KB (fits sm_80's 163 KB).
@@ -53,7 +55,10 @@
 // before the 8 MMAs that consume it, so each warp waited for shared memory once per M tile and
 // K slice (1 warp in 2 per scheduler left to hide it). ConvPass now issues the next K slice's
 // loads before the current slice's MMAs (conv_common.cuh): 226 registers, 0 spills. And the
-// 4-warp configuration (two blocks per SM) exists to be timed against this one.
+// 4-warp configuration (two blocks per SM) exists to be timed against this one, and both have a
+// wgmma form (m64n64k16 per warpgroup, A from the ldmatrix registers, B from the stage through a
+// descriptor): sm_90a SASS issues each step's HGMMAs back to back (no C7520 serialisation),
+// 197 registers, 0 spills. Off by default until a GPU run has checked and timed it.
 //
 // Accumulation: fp32 (mma.sync m16n8k16 .f32); conv1's output is rounded to the storage dtype
 // once, the block output once. Alignment: input, weights and vector-stored outputs 16-byte
@@ -69,7 +74,8 @@ namespace {
 using conv::ConvPass;
 using conv::PassArgs;
 
-template <int kWarpsM, int kWarpsN, int kMT, int kNT, int kKC, int kStages, int kMinBlocks>
+template <int kWarpsM, int kWarpsN, int kMT, int kNT, int kKC, int kStages, int kMinBlocks,
+          bool kWgmma = false>
 struct BlockConfig {
   static constexpr int warps_m = kWarpsM;
   static constexpr int warps_n = kWarpsN;
@@ -79,6 +85,7 @@ struct BlockConfig {
   static constexpr int stages = kStages;
   static constexpr int threads = kWarpsM * kWarpsN * 32;
   static constexpr int min_blocks = kMinBlocks;  // per SM, for __launch_bounds__
+  static constexpr bool wgmma = kWgmma;          // warpgroup MMA (sm_90a; conv_common.cuh)
 };
 
 using NarrowConfig = BlockConfig<8, 1, 3, 8, 64, 3, 1>;  // C <= 128 or C % 128 != 0
@@ -89,6 +96,10 @@ using WideConfig = BlockConfig<2, 4, 4, 4, 32, 3, 1>;    // C % 128 == 0, C >= 2
 // is alone on its SM). 7 % more MMA rows per output than 16 x 16 tiles. Chosen per call by
 // ResidualBlockArgs::warps where two blocks fit an SM.
 using NarrowConfig4 = BlockConfig<4, 1, 3, 8, 64, 3, 2>;
+// The narrow configurations with wgmma instead of mma.sync (ResidualBlockArgs::wgmma; sm_90a
+// builds on compute capability 9.0 only): the same tiles, warps and shared memory.
+using NarrowWgmmaConfig = BlockConfig<8, 1, 3, 8, 64, 3, 1, true>;
+using NarrowWgmmaConfig4 = BlockConfig<4, 1, 3, 8, 64, 3, 2, true>;
 
 struct Tile {
   int th, tw;  // output tile
@@ -96,7 +107,8 @@ struct Tile {
 };
 
 template <typename T, typename Cfg>
-using BlockPass = ConvPass<T, Cfg::warps_m, Cfg::warps_n, Cfg::mt, Cfg::nt, Cfg::kc, Cfg::stages>;
+using BlockPass =
+    ConvPass<T, Cfg::warps_m, Cfg::warps_n, Cfg::mt, Cfg::nt, Cfg::kc, Cfg::stages, Cfg::wgmma>;
 
 // The biases (b[ch], b[ch + 1]) of the calling thread's column pairs in the pass at n0, read
 // once per pass rather than once per accumulator pair (zeros past C: those pairs are skipped).
@@ -327,15 +339,35 @@ bool two_narrow4_blocks_fit(int64_t c) {
   return 2 * (smem_bytes<T, NarrowConfig4>(c, 8, 16) + 2048) <= per_sm;
 }
 
+// Whether the current device runs this build's wgmma kernels: they exist (real code, not the
+// trap) only in sm_90a builds (SR_WITH_SM90A, set by _build.py), which load on compute
+// capability 9.0 only.
+bool wgmma_runs_here() {
+#if defined(SR_WITH_SM90A)
+  int device = 0, major = 0, minor = 0;
+  return cudaGetDevice(&device) == cudaSuccess &&
+         cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+         cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess &&
+         major == 9 && minor == 0;
+#else
+  return false;
+#endif
+}
+
 template <typename T>
 Status launch_typed(const ResidualBlockArgs& args, bool vector_store, cudaStream_t stream) {
   if (args.c % 128 == 0 && args.c >= 256) {
     return launch_config<T, WideConfig>(args, vector_store, stream);
   }
-  if (args.warps == 4 && two_narrow4_blocks_fit<T>(args.c)) {
-    return launch_config<T, NarrowConfig4>(args, vector_store, stream);
+  const bool four_warps = args.warps == 4 && two_narrow4_blocks_fit<T>(args.c);
+#if defined(SR_WITH_SM90A)
+  if (args.wgmma && wgmma_runs_here()) {
+    return four_warps ? launch_config<T, NarrowWgmmaConfig4>(args, vector_store, stream)
+                      : launch_config<T, NarrowWgmmaConfig>(args, vector_store, stream);
   }
-  return launch_config<T, NarrowConfig>(args, vector_store, stream);
+#endif
+  return four_warps ? launch_config<T, NarrowConfig4>(args, vector_store, stream)
+                    : launch_config<T, NarrowConfig>(args, vector_store, stream);
 }
 
 }  // namespace

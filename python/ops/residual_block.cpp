@@ -68,6 +68,13 @@ int narrow_config_warps() {
   return value != nullptr && std::strcmp(value, "4") == 0 ? 4 : 8;
 }
 
+// SR_KERNELS_CUDA_WGMMA=1 selects the wgmma form of that configuration (residual_block.cu), for
+// comparison with the default mma.sync one (read at each call).
+bool wgmma_requested() {
+  const char* value = std::getenv("SR_KERNELS_CUDA_WGMMA");
+  return value != nullptr && std::strcmp(value, "1") == 0;
+}
+
 at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
                                const at::Tensor& w2, const at::Tensor& b2, double res_scale) {
   SR_CHECK_DIM(x, "x", 4);
@@ -118,6 +125,7 @@ at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const 
   args.w = x.size(3);
   args.res_scale = static_cast<float>(res_scale);
   args.warps = narrow_config_warps();
+  args.wgmma = wgmma_requested();
   SR_CHECK_STATUS(sr::launch_residual_block(args, c10::cuda::getCurrentCUDAStream().stream()),
                   "residual_block");
   return out;

@@ -214,19 +214,28 @@ BLOCK_SHAPES = [
 ]
 
 
-# SR_KERNELS_RESBLOCK_CUDA_WARPS: "8" is the default configuration for C <= 128; "4" the one with
-# two blocks per SM (8 x 16 tiles), which runs where two fit in an SM's shared memory (C <= 64 on
-# an H100 / H200) and otherwise falls back to "8" (residual_block.cu).
-NARROW_WARPS = ["8", "4"]
+# The CUDA block's configurations for C <= 128 (residual_block.cu), chosen per call:
+# SR_KERNELS_RESBLOCK_CUDA_WARPS "8" (default) or "4" (two blocks per SM, 8 x 16 tiles, where two
+# fit in an SM's shared memory: C <= 64 on an H100 / H200; else "8"), and SR_KERNELS_CUDA_WGMMA
+# "0" (default: mma.sync) or "1" (Hopper's warpgroup MMA, where the build has sm_90a code and the
+# GPU is compute capability 9.0; else mma.sync). test_block_configuration_that_runs checks which.
+NARROW_CONFIGS = [("8", "0"), ("4", "0"), ("8", "1"), ("4", "1")]
+NARROW_IDS = ["8warps", "4warps", "8warps-wgmma", "4warps-wgmma"]
+
+
+def _narrow_config(monkeypatch, config):
+    warps, wgmma = config
+    monkeypatch.setenv("SR_KERNELS_RESBLOCK_CUDA_WARPS", warps)
+    monkeypatch.setenv("SR_KERNELS_CUDA_WGMMA", wgmma)
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("warps", NARROW_WARPS)
+@pytest.mark.parametrize("config", NARROW_CONFIGS, ids=NARROW_IDS)
 @pytest.mark.parametrize("res_scale", [1.0, 0.1])
 @pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
 @pytest.mark.parametrize("shape", BLOCK_SHAPES, ids=str)
-def test_residual_block_forward(shape, dtype, res_scale, warps, monkeypatch):
-    monkeypatch.setenv("SR_KERNELS_RESBLOCK_CUDA_WARPS", warps)
+def test_residual_block_forward(shape, dtype, res_scale, config, monkeypatch):
+    _narrow_config(monkeypatch, config)
     n, c, h, w = shape
     x = random_image(shape, dtype, "cuda").contiguous(memory_format=torch.channels_last)
     w1, b1 = _weights(c, c, dtype, "cuda")
@@ -244,11 +253,11 @@ def test_residual_block_forward(shape, dtype, res_scale, warps, monkeypatch):
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("warps", NARROW_WARPS)
+@pytest.mark.parametrize("config", NARROW_CONFIGS, ids=NARROW_IDS)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", HALF_DTYPES, ids=str)
-def test_residual_block_layouts(layout, dtype, warps, monkeypatch):
-    monkeypatch.setenv("SR_KERNELS_RESBLOCK_CUDA_WARPS", warps)
+def test_residual_block_layouts(layout, dtype, config, monkeypatch):
+    _narrow_config(monkeypatch, config)
     shape = (2, 64, 17, 23)
     values = random_image(shape, dtype, "cuda")
     x = _layout(values, layout)
@@ -265,8 +274,10 @@ def test_residual_block_layouts(layout, dtype, warps, monkeypatch):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("config", NARROW_CONFIGS, ids=NARROW_IDS)
 @pytest.mark.parametrize("weight_layout", WEIGHT_LAYOUTS)
-def test_residual_block_weight_layouts(weight_layout):
+def test_residual_block_weight_layouts(weight_layout, config, monkeypatch):
+    _narrow_config(monkeypatch, config)
     dtype = torch.bfloat16
     x = random_image((2, 32, 17, 23), dtype, "cuda").contiguous(memory_format=torch.channels_last)
     w1, b1 = _weights(32, 32, dtype, "cuda")
@@ -277,6 +288,29 @@ def test_residual_block_weight_layouts(weight_layout):
     assert ("residual_block", "cuda") in events
     ref64 = _block_ref(*[t.double() for t in (x, w1, b1, w2, b2)], 0.1)
     assert_close_to_reference(out, ref64, _block_ref(x, w1, b1, w2, b2, 0.1), dtype)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("config", NARROW_CONFIGS, ids=NARROW_IDS)
+def test_block_configuration_that_runs(config, monkeypatch):
+    """The settings pick the kernels they name (C = 64, bf16). Two 4-warp blocks fit in an SM
+    on Hopper (228 KB of shared memory), not on Ampere or Ada; wgmma needs Hopper and sm_90a
+    code in the build. Elsewhere the launcher falls back to the 8-warp / mma.sync kernel."""
+    hopper = torch.cuda.get_device_capability() == (9, 0)
+    warps = config[0] if hopper else "8"
+    wgmma = config[1] == "1" and hopper and torch.ops.sr_kernels.built_with_sm90a()
+    blocks_per_sm = 2 if warps == "4" else 1
+    expected = f"BlockConfig<{warps}, 1, 3, 8, 64, 3, {blocks_per_sm}, {str(wgmma).lower()}>"
+    _narrow_config(monkeypatch, config)
+    x = random_image((1, 64, 24, 40), torch.bfloat16, "cuda")
+    x = x.contiguous(memory_format=torch.channels_last)
+    w1, b1 = _weights(64, 64, torch.bfloat16, "cuda")
+    w2, b2 = _weights(64, 64, torch.bfloat16, "cuda")
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        torch.ops.sr_kernels.residual_block(x, w1, b1, w2, b2, 1.0)
+        torch.cuda.synchronize()
+    kernels = [e.name for e in prof.events() if "residual_block_kernel" in e.name]
+    assert kernels and all(expected in name for name in kernels), kernels
 
 
 @pytest.mark.cuda

@@ -41,6 +41,10 @@ struct ResidualBlockArgs {
   // default: 16 x 16 tiles, one block per SM) or 4 (8 x 16 tiles, two blocks per SM; used only
   // where two fit in an SM's shared memory, else 8). A comparison knob until a GPU run decides.
   int warps = 8;
+  // Hopper's warpgroup MMA (wgmma) instead of mma.sync in that configuration, where this build
+  // has sm_90a code and the device is compute capability 9.0 (else ignored). A comparison knob:
+  // off until a GPU run has checked and timed it.
+  bool wgmma = false;
 };
 
 // Largest C the kernel serves (its input and intermediate tiles must fit in shared memory).

@@ -4,7 +4,10 @@ Registers the fake (meta) kernel and the autograd formula of the C++ op
 ``sr_kernels::residual_block(x, w1, b1, w2, b2, res_scale)``, which computes
 ``x + res_scale * conv3x3(relu(conv3x3(x, w1, b1)), w2, b2)`` in one kernel: tensor-core MMA
 (mma.sync, fp32 accumulation) over a shared-memory input tile with a 2-pixel halo; the ReLU
-intermediate stays in shared memory.
+intermediate stays in shared memory. Two knobs, read at each call, select other forms of the
+kernel for C <= 128 to time against it (README, environment variables):
+SR_KERNELS_RESBLOCK_CUDA_WARPS=4 (two 4-warp blocks per SM) and SR_KERNELS_CUDA_WGMMA=1
+(Hopper's warpgroup MMA, on compute capability 9.0 with sm_90a code).
 
 Serves: CUDA tensors, float16 and bfloat16 (no float32 kernel: float32 goes to the Triton or
 reference backend), C a multiple of 16 between 16 and 256. NHWC native; an NCHW input is

@@ -1,0 +1,49 @@
+"""sr_kernels/_build.py: the architectures and defines of the CUDA build (no compiler needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sr_kernels import _build
+
+
+@pytest.fixture(autouse=True)
+def _no_user_arch_list(monkeypatch):
+    monkeypatch.delenv("TORCH_CUDA_ARCH_LIST", raising=False)
+
+
+def test_default_arch_list_targets_sm90a_for_hopper():
+    assert _build.arch_list(gpu_visible=False) == "8.0;8.6;8.9;9.0a"
+    assert _build.cuda_defines(_build.DEFAULT_ARCH_LIST) == ["-DSR_WITH_CUDA", "-DSR_WITH_SM90A"]
+
+
+def test_visible_hopper_gpus_build_sm90a_others_torch_default():
+    assert _build.arch_list(True, [(9, 0)]) == "9.0a"
+    assert _build.arch_list(True, [(9, 0), (9, 0)]) == "9.0a"
+    assert _build.arch_list(True, [(9, 0), (8, 0)]) == ""  # torch's default: each GPU's arch
+    assert _build.arch_list(True, [(8, 9)]) == ""
+    assert _build.arch_list(True, []) == ""
+
+
+def test_user_arch_list_wins(monkeypatch):
+    monkeypatch.setenv("TORCH_CUDA_ARCH_LIST", "9.0")
+    assert _build.arch_list(True, [(9, 0)]) == "9.0"
+    assert _build.arch_list(False) == "9.0"
+
+
+@pytest.mark.parametrize(
+    ("arch", "sm90a"),
+    [
+        ("8.0;8.6;8.9;9.0a", True),
+        ("9.0a+PTX", True),
+        ("8.0 9.0a", True),
+        ("9.0", False),
+        ("8.0;9.0+PTX", False),
+        ("", False),
+        ("visible GPU", False),
+    ],
+)
+def test_sm90a_define_follows_the_arch_list(arch, sm90a):
+    defines = _build.cuda_defines(arch)
+    assert defines[0] == "-DSR_WITH_CUDA"
+    assert ("-DSR_WITH_SM90A" in defines) == sm90a
