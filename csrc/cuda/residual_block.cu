@@ -339,20 +339,18 @@ bool two_narrow4_blocks_fit(int64_t c) {
   return 2 * (smem_bytes<T, NarrowConfig4>(c, 8, 16) + 2048) <= per_sm;
 }
 
+#if defined(SR_WITH_SM90A)
 // Whether the current device runs this build's wgmma kernels: they exist (real code, not the
 // trap) only in sm_90a builds (SR_WITH_SM90A, set by _build.py), which load on compute
 // capability 9.0 only.
 bool wgmma_runs_here() {
-#if defined(SR_WITH_SM90A)
   int device = 0, major = 0, minor = 0;
   return cudaGetDevice(&device) == cudaSuccess &&
          cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
          cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess &&
          major == 9 && minor == 0;
-#else
-  return false;
-#endif
 }
+#endif
 
 template <typename T>
 Status launch_typed(const ResidualBlockArgs& args, bool vector_store, cudaStream_t stream) {
