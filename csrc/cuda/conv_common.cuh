@@ -423,8 +423,8 @@ struct ConvPass {
   // wgmma_steps with kTiles = the 64-row tiles the first warpgroup has rows in (uniform over
   // the block, so ptxas sees a uniform branch).
   template <int kSlices>
-  __device__ static void wgmma_steps(Acc& acc, const PassArgs& p, T* stages, int tid,
-                                     const int (&a_offset)[kMT]) {
+  __device__ static void wgmma_steps_for_rows(Acc& acc, const PassArgs& p, T* stages, int tid,
+                                              const int (&a_offset)[kMT]) {
     const int m_tiles = (p.rows + 15) >> 4;
     const int tiles = (m_tiles + kWarpsM - 1) / kWarpsM;  // tile i holds 16-row tile i * kWarpsM
     if (kMT >= 3 && tiles >= 3) {
@@ -479,11 +479,11 @@ struct ConvPass {
     if constexpr (kWgmma) {
       static_assert(kMT <= 3, "wgmma_steps dispatches up to 3 tiles per warpgroup");
       if (kKC >= 64 && p.kc == 64) {
-        wgmma_steps<kKC >= 64 ? 4 : 1>(acc, p, stages, tid, a_offset);
+        wgmma_steps_for_rows<kKC >= 64 ? 4 : 1>(acc, p, stages, tid, a_offset);
       } else if (kKC >= 32 && p.kc == 32) {
-        wgmma_steps<kKC >= 32 ? 2 : 1>(acc, p, stages, tid, a_offset);
+        wgmma_steps_for_rows<kKC >= 32 ? 2 : 1>(acc, p, stages, tid, a_offset);
       } else {
-        wgmma_steps<1>(acc, p, stages, tid, a_offset);
+        wgmma_steps_for_rows<1>(acc, p, stages, tid, a_offset);
       }
     } else if (kKC >= 64 && p.kc == 64) {
       steps<kKC >= 64 ? 4 : 1>(acc, p, stages, tid, a_offset, b_offset, warp_m);
