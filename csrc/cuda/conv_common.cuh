@@ -333,6 +333,26 @@ struct ConvPass {
     }
   }
 
+  // The start of pipeline step `step` (of 9 * kblocks): waits for its weight stage (`stage`, set
+  // here), makes it visible to every thread, starts loading the stage kStages - 1 steps ahead,
+  // and returns the step's A base: its tap's shifted window and K block in the source tile.
+  __device__ static const T* begin_step(const PassArgs& p, T* stages, int step, int kblocks,
+                                        int tid, const T*& stage) {
+    cp_async_wait<kStages - 2>();
+    __syncthreads();
+    const int next = step + kStages - 1;
+    if (next < 9 * kblocks) {
+      load_stage(p, stages + (next % kStages) * kStageElems, next, kblocks, tid);
+    }
+    cp_async_commit();
+    stage = stages + (step % kStages) * kStageElems;
+    const int tap = step / kblocks;
+    const int k0 = (step - tap * kblocks) * p.kc;
+    const int dy = tap / 3;
+    const int dx = tap - dy * 3;
+    return static_cast<const T*>(p.src) + (dy * p.src_width + dx) * p.pixel_stride + k0;
+  }
+
   // The pipeline steps with kSlices = kc / 16 K slices each, a compile-time count: the slices
   // of a step are one branch-free sequence in which slice s + 1's ldmatrix loads are issued
   // before slice s's MMAs (two fragment buffers), so shared-memory latency hides behind MMAs.
@@ -342,22 +362,11 @@ struct ConvPass {
   __device__ static void steps(Acc& acc, const PassArgs& p, T* stages, int tid,
                                const int (&a_offset)[kMT], int b_offset, int warp_m) {
     const int m_tiles = (p.rows + 15) >> 4;
-    const T* src = static_cast<const T*>(p.src);
     const int kblocks = p.cin / p.kc;
-    const int total = 9 * kblocks;
-    for (int step = 0; step < total; ++step) {
-      cp_async_wait<kStages - 2>();
-      __syncthreads();
-      const int next = step + kStages - 1;
-      if (next < total) load_stage(p, stages + (next % kStages) * kStageElems, next, kblocks, tid);
-      cp_async_commit();
-
-      const T* stage = stages + (step % kStages) * kStageElems + b_offset;
-      const int tap = step / kblocks;
-      const int k0 = (step - tap * kblocks) * p.kc;
-      const int dy = tap / 3;
-      const int dx = tap - dy * 3;
-      const T* a_base = src + (dy * p.src_width + dx) * p.pixel_stride + k0;
+    for (int step = 0; step < 9 * kblocks; ++step) {
+      const T* stage;
+      const T* a_base = begin_step(p, stages, step, kblocks, tid, stage);
+      stage += b_offset;
       Fragments f[2];
       load_fragments(f[0], a_base, a_offset, stage);
 #pragma unroll
@@ -380,22 +389,10 @@ struct ConvPass {
   __device__ static void wgmma_steps(Acc& acc, const PassArgs& p, T* stages, int tid,
                                      const int (&a_offset)[kMT]) {
     static_assert(kTiles >= 1 && kTiles <= kMT, "tiles per warpgroup");
-    const T* src = static_cast<const T*>(p.src);
     const int kblocks = p.cin / p.kc;
-    const int total = 9 * kblocks;
-    for (int step = 0; step < total; ++step) {
-      cp_async_wait<kStages - 2>();
-      __syncthreads();
-      const int next = step + kStages - 1;
-      if (next < total) load_stage(p, stages + (next % kStages) * kStageElems, next, kblocks, tid);
-      cp_async_commit();
-
-      const T* stage = stages + (step % kStages) * kStageElems;
-      const int tap = step / kblocks;
-      const int k0 = (step - tap * kblocks) * p.kc;
-      const int dy = tap / 3;
-      const int dx = tap - dy * 3;
-      const T* a_base = src + (dy * p.src_width + dx) * p.pixel_stride + k0;
+    for (int step = 0; step < 9 * kblocks; ++step) {
+      const T* stage;
+      const T* a_base = begin_step(p, stages, step, kblocks, tid, stage);
       uint32_t a[kSlices][kTiles][4];
 #pragma unroll
       for (int s = 0; s < kSlices; ++s) {
