@@ -40,6 +40,8 @@ def test_env_reports_versions_backends_and_extension(capsys):
         assert "triton     available (interpreter" in out
     if _ext.info().loaded and _ext.info().with_cuda:
         assert "CUDA kernels  yes, " in out and "sm_80" in out and "sm_90" in out
+        wgmma = "sm_90 code is sm_90a: the wgmma kernels" in out
+        assert wgmma == torch.ops.sr_kernels.built_with_sm90a()
         if not torch.cuda.is_available():
             assert "they cannot run here" in out
 

@@ -100,6 +100,8 @@ def _extension_lines(gpus: list[str]) -> list[tuple[str, str]]:
     except Exception as error:  # cuobjdump missing: fall back to the build's arch list
         archs = f"built for TORCH_CUDA_ARCH_LIST={info.arch_list} ({error})"
     rows.append(("CUDA kernels", f"yes, {archs}"))
+    if torch.ops.sr_kernels.built_with_sm90a():
+        rows.append(("", "sm_90 code is sm_90a: the wgmma kernels (SR_KERNELS_CUDA_WGMMA=1) exist"))
     if not gpus:
         rows.append(("", "they cannot run here: no CUDA GPU is visible"))
     return rows
