@@ -240,9 +240,10 @@ struct PassArgs {
 
 // kWgmma: warpgroup MMA instead of mma.sync (sm_90a only). The warps of a warpgroup (4 in a row)
 // then own the 4 consecutive 16-row tiles of one 64-row tile (the mma.sync pass's warp w owns
-// tiles w, w + kWarpsM, ...: the same rows, so the accumulators and epilogues are unchanged), a
-// 64-row tile is skipped only when all its rows are missing, and a stage holds the weights in
-// 8 x 8 core matrices ([n / 8][k / 8][8][8]: the descriptor's canonical no-swizzle layout).
+// tiles w, w + kWarpsM, ...: the same rows, so the accumulators and epilogues are unchanged),
+// every warpgroup runs as many 64-row tiles as the first one has rows in (wgmma_steps_for_rows),
+// and a stage holds the weights in 8 x 8 core matrices ([n / 8][k / 8][8][8]: the descriptor's
+// canonical no-swizzle layout).
 template <typename T, int kWarpsM, int kWarpsN, int kMT, int kNT, int kKC, int kStages,
           bool kWgmma = false>
 struct ConvPass {
