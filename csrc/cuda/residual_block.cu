@@ -54,7 +54,7 @@
 // Later the same day (not yet measured): in the sm_90 SASS every A tile's ldmatrix sat right
 // before the 8 MMAs that consume it, so each warp waited for shared memory once per M tile and
 // K slice (1 warp in 2 per scheduler left to hide it). ConvPass now issues the next K slice's
-// loads before the current slice's MMAs (conv_common.cuh): 226 registers, 0 spills. And the
+// loads before the current slice's MMAs (conv_common.cuh): 232 registers, 0 spills. And the
 // 4-warp configuration (two blocks per SM) exists to be timed against this one, and both have a
 // wgmma form (m64n64k16 per warpgroup, A from the ldmatrix registers, B from the stage through a
 // descriptor): sm_90a SASS issues each step's HGMMAs back to back (no C7520 serialisation),
