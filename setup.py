@@ -67,11 +67,7 @@ def _extension_modules():
     reason = _build.cuda_build_reason(torch.version.cuda, cpp_extension.CUDA_HOME)
     with_cuda = reason is None
     if with_cuda:
-        gpu_visible = torch.cuda.is_available() and torch.cuda.device_count() > 0
-        capabilities = [
-            torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())
-        ]
-        arch = _build.arch_list(gpu_visible, capabilities if gpu_visible else ())
+        arch = _build.arch_list(_build.gpu_capabilities(torch.cuda))
         if arch:
             os.environ["TORCH_CUDA_ARCH_LIST"] = arch
     else:
@@ -80,9 +76,8 @@ def _extension_modules():
     srcs = [str(p.relative_to(ROOT)) for p in _build.sources(ROOT, with_cuda)]
     includes = [str(p) for p in _build.include_dirs(ROOT)]
     kind = cpp_extension.CUDAExtension if with_cuda else cpp_extension.CppExtension
-    defines = (
-        _build.cuda_defines(arch or os.environ.get("TORCH_CUDA_ARCH_LIST", "")) if with_cuda else []
-    )
+    # arch_list returns a TORCH_CUDA_ARCH_LIST the user set, so `arch` is the list built for.
+    defines = _build.cuda_defines(arch) if with_cuda else []
     ext = kind(
         name="sr_kernels._C",
         sources=srcs,

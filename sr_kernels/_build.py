@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 # Architectures to build for when nothing says otherwise and no GPU is visible (torch's own
 # default then fails): Ampere (8.0, 8.6), Ada (8.9), Hopper (9.0a: compute capability 9.0 with
@@ -122,17 +123,25 @@ def cuda_build_reason(torch_cuda_version: str | None, cuda_home: str | None) -> 
     return None
 
 
-def arch_list(gpu_visible: bool, capabilities: Sequence[tuple[int, int]] = ()) -> str:
-    """The TORCH_CUDA_ARCH_LIST: the user's; "9.0a" when the visible GPUs (`capabilities`) are
-    all compute capability 9.0 (torch's default would build plain sm_90, without wgmma); torch's
-    default ("": the visible GPUs') for other visible GPUs; else ours."""
+def gpu_capabilities(cuda: Any) -> list[tuple[int, int]]:
+    """The compute capability of each visible GPU; `cuda` is the torch.cuda module (this file is
+    imported without torch)."""
+    if not cuda.is_available():
+        return []
+    return [cuda.get_device_capability(i) for i in range(cuda.device_count())]
+
+
+def arch_list(capabilities: Sequence[tuple[int, int]] = ()) -> str:
+    """The TORCH_CUDA_ARCH_LIST for the visible GPUs' `capabilities` (none: no GPU visible): the
+    user's; "9.0a" when they are all compute capability 9.0 (torch's default would build plain
+    sm_90, without wgmma); torch's default ("": the visible GPUs') for other GPUs; with no GPU
+    visible, ours (torch's default then fails)."""
     env = os.environ.get("TORCH_CUDA_ARCH_LIST")
     if env:
         return env
-    if gpu_visible:
-        hopper_only = bool(capabilities) and all(tuple(c) == HOPPER for c in capabilities)
-        return "9.0a" if hopper_only else ""
-    return DEFAULT_ARCH_LIST
+    if not capabilities:
+        return DEFAULT_ARCH_LIST
+    return "9.0a" if all(tuple(c) == HOPPER for c in capabilities) else ""
 
 
 def cuda_defines(arch: str) -> list[str]:

@@ -98,11 +98,7 @@ def _jit_build() -> Path:
     with_cuda = cuda_reason is None
     arch = ""
     if with_cuda:
-        gpu_visible = torch.cuda.is_available() and torch.cuda.device_count() > 0
-        capabilities = [
-            torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())
-        ]
-        arch = _build.arch_list(gpu_visible, capabilities if gpu_visible else ())
+        arch = _build.arch_list(_build.gpu_capabilities(torch.cuda))
         if arch:
             os.environ["TORCH_CUDA_ARCH_LIST"] = arch
     _info.with_cuda = with_cuda
@@ -122,7 +118,7 @@ def _jit_build() -> Path:
             file=sys.stderr,
             flush=True,
         )
-    defines = _build.cuda_defines(_info.arch_list) if with_cuda else []
+    defines = _build.cuda_defines(arch) if with_cuda else []
     cpp_extension.load(
         name=name,
         sources=[

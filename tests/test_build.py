@@ -13,22 +13,21 @@ def _no_user_arch_list(monkeypatch):
 
 
 def test_default_arch_list_targets_sm90a_for_hopper():
-    assert _build.arch_list(gpu_visible=False) == "8.0;8.6;8.9;9.0a"
+    assert _build.arch_list() == "8.0;8.6;8.9;9.0a"  # no GPU visible
     assert _build.cuda_defines(_build.DEFAULT_ARCH_LIST) == ["-DSR_WITH_CUDA", "-DSR_WITH_SM90A"]
 
 
 def test_visible_hopper_gpus_build_sm90a_others_torch_default():
-    assert _build.arch_list(True, [(9, 0)]) == "9.0a"
-    assert _build.arch_list(True, [(9, 0), (9, 0)]) == "9.0a"
-    assert _build.arch_list(True, [(9, 0), (8, 0)]) == ""  # torch's default: each GPU's arch
-    assert _build.arch_list(True, [(8, 9)]) == ""
-    assert _build.arch_list(True, []) == ""
+    assert _build.arch_list([(9, 0)]) == "9.0a"
+    assert _build.arch_list([(9, 0), (9, 0)]) == "9.0a"
+    assert _build.arch_list([(9, 0), (8, 0)]) == ""  # torch's default: each GPU's arch
+    assert _build.arch_list([(8, 9)]) == ""
 
 
 def test_user_arch_list_wins(monkeypatch):
     monkeypatch.setenv("TORCH_CUDA_ARCH_LIST", "9.0")
-    assert _build.arch_list(True, [(9, 0)]) == "9.0"
-    assert _build.arch_list(False) == "9.0"
+    assert _build.arch_list([(9, 0)]) == "9.0"
+    assert _build.arch_list() == "9.0"
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@
 #include <torch/library.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -23,6 +22,7 @@
 
 #include "checks.h"
 #include "common/cubic.h"
+#include "env_knob.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -283,10 +283,7 @@ std::shared_ptr<const DeviceTable> device_table(const std::shared_ptr<const Host
 // (2026-11-29): every cuda imresize test passed with it (exact on uint8), and it measured 1.3x to
 // 4x faster than the two passes (bench/results/2026-11-29-nvidia-h200.md).
 // SR_KERNELS_IMRESIZE_FUSED=0 selects the two-pass kernels (for comparison; read at each call).
-bool fused_kernel_enabled() {
-  const char* value = std::getenv("SR_KERNELS_IMRESIZE_FUSED");
-  return value == nullptr || std::strcmp(value, "0") != 0;
-}
+bool fused_kernel_enabled() { return !env_is("SR_KERNELS_IMRESIZE_FUSED", "0"); }
 
 at::Tensor resize_cuda(const at::Tensor& x, int64_t h, int64_t w, double scale_h, double scale_w,
                        bool antialias, c10::string_view edge_name, bool backward) {

@@ -14,11 +14,10 @@
 #include <torch/library.h>
 
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
 #include "checks.h"
 #include "conv_weight.h"
+#include "env_knob.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -63,17 +62,11 @@ void check_bias(const at::Tensor& x, const at::Tensor& b, const char* name, int6
 
 // SR_KERNELS_RESBLOCK_CUDA_WARPS=4 selects the 4-warp configuration for C <= 128 (two blocks per
 // SM; residual_block.cu), for comparison with the default 8 (read at each call).
-int narrow_config_warps() {
-  const char* value = std::getenv("SR_KERNELS_RESBLOCK_CUDA_WARPS");
-  return value != nullptr && std::strcmp(value, "4") == 0 ? 4 : 8;
-}
+int narrow_config_warps() { return env_is("SR_KERNELS_RESBLOCK_CUDA_WARPS", "4") ? 4 : 8; }
 
 // SR_KERNELS_CUDA_WGMMA=1 selects the wgmma form of that configuration (residual_block.cu), for
 // comparison with the default mma.sync one (read at each call).
-bool wgmma_requested() {
-  const char* value = std::getenv("SR_KERNELS_CUDA_WGMMA");
-  return value != nullptr && std::strcmp(value, "1") == 0;
-}
+bool wgmma_requested() { return env_is("SR_KERNELS_CUDA_WGMMA", "1"); }
 
 at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
                                const at::Tensor& w2, const at::Tensor& b2, double res_scale) {
