@@ -13,9 +13,12 @@ _registry.register_op(
         "reference": "sr_kernels.ops.reference.residual_block",
         "triton": "sr_kernels.ops.triton.residual_block",
         "cuda": "sr_kernels.ops._ext.residual_block",
+        "cpu": "sr_kernels.ops._ext.residual_block",
     },
     gpu_order=("cuda", "triton", "reference"),
-    cpu_order=("reference",),
+    # The cpu backend recomputes the intermediate in the backward (an extra convolution, which
+    # the CPU pays in compute): chosen explicitly, or where measured timings put it first.
+    cpu_order=("reference", "cpu"),
 )
 
 
@@ -53,9 +56,10 @@ def residual_block(
     float64, to the autocast dtype) and the result, skip included, is in that dtype (an eager
     block's ``x + y`` would keep a float32 x in float32).
     Backends: cuda (compiled extension, when built), triton (C a multiple of 16), reference
-    (torch.nn.functional: the CPU path). Differentiable on every backend; the triton backward
-    recomputes the intermediate instead of saving it (one saved activation per block instead
-    of two).
+    (torch.nn.functional: the CPU path), cpu (the same block in C++ over ATen, with the cuda
+    backend's autograd formula). Differentiable on every backend; the cuda, cpu and triton
+    backwards recompute the intermediate instead of saving it (one saved activation per block
+    instead of two).
     Numerics: fp32 accumulation for fp16/bf16 storage; the intermediate is rounded to the
     storage dtype (as eager PyTorch does); the epilogue ``x + res_scale * y`` rounds once.
     fp32 (Triton backend on a GPU): tensor-core "tf32x3" products (each operand split into two

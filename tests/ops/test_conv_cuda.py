@@ -164,7 +164,10 @@ def test_fake_conv_pixel_shuffle(channels_last, r):
 def test_supports_residual_block():
     rb, _ = _ext_modules()
     ok = {"device": "cuda", "dtype": torch.float16, "channels_last": True, "channels": 64}
-    assert rb.supports({**ok, "device": "cpu"}) is not None
+    assert rb.supports({**ok, "device": "cpu"}) is None  # the CPU kernel: any C, any float
+    assert rb.supports({**ok, "device": "cpu", "dtype": torch.float32, "channels": 3}) is None
+    assert rb.supports({**ok, "device": "cpu", "dtype": torch.int32}) is not None
+    assert rb.supports({**ok, "device": "meta"}) is not None
     assert rb.supports({**ok, "dtype": torch.float32}) is not None
     assert rb.supports({**ok, "channels": 24}) is not None
     assert rb.supports({**ok, "channels": 512}) is not None
@@ -189,12 +192,14 @@ def test_supports_conv_pixel_shuffle():
 
 
 @EXT
-def test_no_cpu_kernel():
+def test_no_cpu_kernel_for_the_upsampler():
+    """conv_pixel_shuffle has no CPU kernel (its CPU path is the reference); residual_block has
+    one (test_residual_block covers it)."""
     x = torch.rand(1, 16, 4, 4, dtype=torch.float16)
-    w = torch.rand(16, 16, 3, 3, dtype=torch.float16)
-    b = torch.rand(16, dtype=torch.float16)
+    w = torch.rand(64, 16, 3, 3, dtype=torch.float16)
+    b = torch.rand(64, dtype=torch.float16)
     with pytest.raises(NotImplementedError):
-        torch.ops.sr_kernels.residual_block(x, w, b, w, b, 1.0)
+        torch.ops.sr_kernels.conv_pixel_shuffle(x, w, b, 2)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sr_kernels.ops import _registry
 from sr_kernels.ops.reference import residual_block as reference
 from sr_kernels.ops.triton import _conv_configs
 
-BACKENDS = ("reference", "triton", "cuda")
+BACKENDS = ("reference", "cpu", "triton", "cuda")
 GPU = torch.cuda.is_available()
 
 
@@ -150,7 +150,7 @@ def test_reference_is_the_formula_and_leaves_inputs_alone(res_scale, requires_gr
         assert torch.equal(t.detach(), t0), f"{name} was written"
 
 
-@pytest.mark.parametrize("backend", backend_params("reference", "triton"))
+@pytest.mark.parametrize("backend", backend_params("reference", "cpu", "triton"))
 def test_gradient_past_a_nan_hidden_like_the_reference(backend, monkeypatch):
     """Where the hidden activation is NaN, ReLU's backward passes the gradient on (as eager's
     threshold_backward and the CUDA backend's); a `where(r > 0, ...)` mask dropped it."""
@@ -203,6 +203,78 @@ def test_gradcheck_reference_float64():
     assert torch.autograd.gradcheck(
         lambda *a: reference.residual_block(*a, 0.5), (x, *params), eps=1e-6, atol=1e-6
     )
+
+
+@pytest.mark.parametrize("res_scale", [1.0, 0.5])
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+def test_gradcheck_extension_op_float64(backend, res_scale):
+    """The extension op's autograd formula (C++, shared by the CPU and CUDA kernels: recompute
+    the intermediate, then cuDNN/oneDNN gradient convolutions) against finite differences,
+    first and second order, through the CPU kernel; res_scale 1 skips a scaling."""
+    x = torch.rand(1, 2, 4, 5, dtype=torch.float64, requires_grad=True)
+    params = [t.requires_grad_() for t in _params(2, torch.float64, "cpu")]
+
+    def block(*args):
+        return torch.ops.sr_kernels.residual_block(*args, res_scale)
+
+    assert torch.autograd.gradcheck(block, (x, *params), eps=1e-6, atol=1e-6)
+    assert torch.autograd.gradgradcheck(block, (x, *params), eps=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("needs", ["x", "w1", "b2", "w2_b2"])
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+def test_extension_backward_computes_only_what_is_needed(backend, needs):
+    """Gradients for a subset of the inputs (frozen layers, autograd.grad on some of them) equal
+    the reference's, and the others stay None."""
+    x = random_image((1, 16, 6, 7), torch.float64, torch.device("cpu"))
+    tensors = [x, *_params(16, torch.float64, "cpu")]
+    names = ("x", "w1", "b1", "w2", "b2")
+    wanted = needs.split("_")
+
+    def grads(block):
+        leaves = [t.clone().requires_grad_(n in wanted) for n, t in zip(names, tensors)]
+        block(*leaves, 0.1).square().sum().backward()
+        return {n: t.grad for n, t in zip(names, leaves)}
+
+    ours = grads(torch.ops.sr_kernels.residual_block)
+    expected = grads(reference.residual_block)
+    for name in names:
+        if name in wanted:
+            torch.testing.assert_close(ours[name], expected[name], rtol=1e-10, atol=1e-10)
+        else:
+            assert ours[name] is None, name
+
+
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+def test_extension_cpu_kernel_names_bad_arguments(backend):
+    """A direct torch.ops call (no Python validation) is refused by the C++ checks, which name
+    the argument."""
+    x = random_image((1, 16, 4, 4), torch.float32, torch.device("cpu"))
+    w1, b1, w2, b2 = _params(16, torch.float32, "cpu")
+    op = torch.ops.sr_kernels.residual_block
+    with pytest.raises(ValueError, match="argument 'w1': expected shape"):
+        op(x, w1[:8], b1, w2, b2, 0.1)
+    with pytest.raises(TypeError, match="argument 'b2': expected dtype"):
+        op(x, w1, b1, w2, b2.double(), 0.1)
+    with pytest.raises(TypeError, match="argument 'x': expected a floating dtype"):
+        op(x.to(torch.int32), w1, b1, w2, b2, 0.1)
+    with pytest.raises(ValueError, match="argument 'x': expected a 4-D tensor"):
+        op(x[0], w1, b1, w2, b2, 0.1)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+def test_opcheck_extension_op_on_cpu(backend, channels_last):
+    """Schema, fake kernel, autograd registration and AOT dispatch of sr_kernels::residual_block
+    through its CPU kernel (test_conv_cuda runs the same on the CUDA kernel)."""
+    x = random_image((2, 5, 6, 7), torch.float32, torch.device("cpu"))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    params = _params(5, torch.float32, "cpu")
+    op = torch.ops.sr_kernels.residual_block.default
+    torch.library.opcheck(op, (x, *params, 0.1))
+    grad_args = tuple(t.clone().requires_grad_() for t in (x, *params))
+    torch.library.opcheck(op, (*grad_args, 0.1))
 
 
 @pytest.mark.parametrize("backend", backend_params("triton"))
@@ -260,6 +332,33 @@ def test_torch_compile_fullgraph_small_model(backend):
     assert ("conv_pixel_shuffle", backend) in events
 
 
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+def test_torch_compile_fullgraph_training_on_the_extension_op(backend):
+    """Two blocks compiled with fullgraph, forward and backward: AOTAutograd traces the C++
+    autograd formula of the extension op (the cuda backend's, here through its CPU kernel)."""
+    torch._dynamo.reset()
+    first, second = _params(16, torch.float32, "cpu"), _params(16, torch.float32, "cpu")
+    weights = [t.requires_grad_() for t in (*first, *second)]
+
+    def model(x):
+        y = ops.residual_block(x, *weights[:4], res_scale=0.1)
+        return ops.residual_block(y, *weights[4:], res_scale=1.0)
+
+    x = random_image((2, 16, 7, 9), torch.float32, torch.device("cpu")).contiguous(
+        memory_format=torch.channels_last
+    )
+    with ops.use_backend(backend):
+        eager_out = model(x)
+        eager_grads = torch.autograd.grad(eager_out.square().sum(), weights)
+        with ops.trace() as events:
+            out = torch.compile(model, fullgraph=True)(x)
+        grads = torch.autograd.grad(out.square().sum(), weights)
+    assert ("residual_block", backend) in events
+    torch.testing.assert_close(out, eager_out, rtol=1e-5, atol=1e-5)
+    for g, expected in zip(grads, eager_grads):
+        torch.testing.assert_close(g, expected, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))
 def test_bad_input_is_a_clear_error(backend):
     device = backend_device(backend)
@@ -304,7 +403,7 @@ def test_empty_channels_or_plane_is_a_clear_error(backend):
                 ops.residual_block(torch.zeros(shape, device=device), *params)
 
 
-@pytest.mark.parametrize("backend", backend_params("reference", "triton"))
+@pytest.mark.parametrize("backend", backend_params("reference", "cpu", "triton"))
 def test_numpy_scalar_res_scale(backend):
     """A res_scale taken from NumPy (np.float32, np.float64, np.int64) is a number like a float."""
     np = pytest.importorskip("numpy")

@@ -1,6 +1,6 @@
 """Fused EDSR residual block on the compiled extension (CUDA: ``csrc/cuda/residual_block.cu``).
 
-Registers the fake (meta) kernel and the autograd formula of the C++ op
+Registers the fake (meta) kernel of the C++ op
 ``sr_kernels::residual_block(x, w1, b1, w2, b2, res_scale)``, which computes
 ``x + res_scale * conv3x3(relu(conv3x3(x, w1, b1)), w2, b2)`` in one kernel: tensor-core MMA
 (mma.sync, fp32 accumulation) over a shared-memory input tile with a 2-pixel halo; the ReLU
@@ -12,12 +12,16 @@ SR_KERNELS_RESBLOCK_CUDA_WARPS=4 (two 4-warp blocks per SM) and SR_KERNELS_CUDA_
 Serves: CUDA tensors, float16 and bfloat16 (no float32 kernel: float32 goes to the Triton or
 reference backend), C a multiple of 16 between 16 and 256. NHWC native; an NCHW input is
 converted to channels_last inside the op (one copy), and the output keeps x's memory format.
+On the CPU (the ``cpu`` backend) the op is the same block composed of ATen convolutions
+(oneDNN) in C++, any C and floating dtype: the reference's maths with less host time per call
+and the memory-saving backward below.
 
-Backward: recomputes the intermediate ``relu(conv1(x))`` (one cuDNN convolution) instead of
-saving it, and takes the gradient convolutions from ``aten.convolution_backward`` (cuDNN). Only
-x and the weights are saved: one activation per block instead of eager's two (x and the ReLU
-output), i.e. half the activation memory of a stack of blocks, for one extra convolution per
-block in the backward pass.
+Backward (registered in C++ with the op, python/ops/residual_block.cpp, where it costs no Python
+time: host time bounds a training step of small blocks): recomputes the intermediate
+``relu(conv1(x))`` (one convolution) instead of saving it, and takes the gradient convolutions
+from ``aten.convolution_backward`` (cuDNN). Only x and the weights are saved: one activation per
+block instead of eager's two (x and the ReLU output), i.e. half the activation memory of a stack
+of blocks, for one extra convolution per block in the backward pass.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ if not _ext.load():  # the registry only imports this module once the extension 
     raise ImportError(f"sr_kernels extension not loaded: {_ext.info().reason}")
 
 _DTYPES = (torch.float16, torch.bfloat16)
+_CPU_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 MAX_CHANNELS = 256
 
 
@@ -59,8 +64,11 @@ def _device_shared_limit(index: int) -> int:
 
 
 def supports(meta: dict[str, Any]) -> str | None:
+    if meta.get("device") == "cpu":
+        dtype = meta.get("dtype")
+        return None if dtype in _CPU_DTYPES else f"dtype {dtype} is not supported on the CPU"
     if meta.get("device") != "cuda":
-        return f"the CUDA kernel takes CUDA tensors, not {meta.get('device')}"
+        return f"the extension takes CPU or CUDA tensors, not {meta.get('device')}"
     dtype = meta.get("dtype")
     if dtype not in _DTYPES:
         return f"dtype {dtype} is not supported by the CUDA kernel (float16, bfloat16)"
@@ -92,47 +100,6 @@ def _residual_block_fake(
     return x.new_empty(x.shape).contiguous(memory_format=_layout.memory_format(x))
 
 
-def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-    x, w1, b1, w2, _b2, res_scale = inputs
-    ctx.save_for_backward(x, w1, b1, w2)
-    ctx.res_scale = res_scale
-
-
-_STRIDE, _PADDING, _DILATION, _OUTPUT_PADDING = [1, 1], [1, 1], [1, 1], [0, 0]
-
-
-def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
-    x, w1, b1, w2 = ctx.saved_tensors
-    needs = ctx.needs_input_grad
-    channels = [w1.shape[0]]
-    conv = torch.ops.aten.convolution.default
-    conv_backward = torch.ops.aten.convolution_backward.default
-    # Recompute the block's intermediate (not saved: the activation-memory saving).
-    pre = conv(x, w1, b1, _STRIDE, _PADDING, _DILATION, False, _OUTPUT_PADDING, 1)
-    hidden = torch.relu(pre)
-    # res_scale = 1 (EDSR-baseline) needs no full-size product.
-    grad_branch = grad if ctx.res_scale == 1.0 else grad * ctx.res_scale
-    grad_hidden, grad_w2, grad_b2 = conv_backward(
-        grad_branch, hidden, w2, channels, _STRIDE, _PADDING, _DILATION, False,
-        _OUTPUT_PADDING, 1, [needs[0] or needs[1] or needs[2], needs[3], needs[4]],
-    )  # fmt: skip
-    grad_x = grad_w1 = grad_b1 = None
-    if needs[0] or needs[1] or needs[2]:
-        grad_pre = torch.ops.aten.threshold_backward.default(grad_hidden, hidden, 0)
-        grad_x1, grad_w1, grad_b1 = conv_backward(
-            grad_pre, x, w1, channels, _STRIDE, _PADDING, _DILATION, False,
-            _OUTPUT_PADDING, 1, [needs[0], needs[1], needs[2]],
-        )  # fmt: skip
-        if needs[0]:
-            grad_x = grad + grad_x1
-    return grad_x, grad_w1, grad_b1, grad_w2, grad_b2, None
-
-
-torch.library.register_autograd(
-    "sr_kernels::residual_block", _backward, setup_context=_setup_context
-)
-
-
 def residual_block(
     x: torch.Tensor,
     w1: torch.Tensor,
@@ -141,5 +108,5 @@ def residual_block(
     b2: torch.Tensor,
     res_scale: float = 1.0,
 ) -> torch.Tensor:
-    _trace.record("residual_block", "cuda")
+    _trace.record("residual_block", "cuda" if x.is_cuda else "cpu")
     return torch.ops.sr_kernels.residual_block(x, w1, b1, w2, b2, float(res_scale))
