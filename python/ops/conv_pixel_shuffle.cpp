@@ -1,31 +1,44 @@
-// Host function for conv3x3 + pixel_shuffle (CUDA only; the reference backend is the CPU path):
-// checks -> device guard -> numel()==0 -> layout/weight preparation -> allocate -> launch -> check.
+// Host functions of the upsampler ``pixel_shuffle(conv3x3(x, w, b), r)``:
+//   * conv_pixel_shuffle_cuda: checks -> device guard -> numel()==0 -> layout/weight
+//     preparation -> allocate -> launch -> check, over csrc/cuda/conv_pixel_shuffle.cu;
+//   * conv_pixel_shuffle_cpu: the same composed of ATen's convolution and pixel_shuffle, for CPU
+//     tensors;
+//   * conv_pixel_shuffle_autograd: the op's autograd formula, for every device, in C++ for the
+//     host time a Python formula costs (see residual_block.cpp).
 //
-// Copies made here (documented in the public op): an input that is not NHWC-strided with 16-byte
-// aligned pixels (e.g. NCHW) is converted to channels_last once; a weight that is not
-// channels_last is copied to that layout (conv_weight.h). The output keeps the input's memory
+// Copies made by the CUDA path (documented in the public op): an input that is not NHWC-strided
+// with 16-byte aligned pixels (e.g. NCHW) is converted to channels_last once; a weight that is
+// not channels_last is copied to that layout (conv_weight.h). The output keeps the input's memory
 // format: channels_last for a channels_last input, NCHW otherwise (written directly through its
 // strides by the kernel).
 #include "sr_kernels/conv_pixel_shuffle.h"
 
 #include <ATen/core/Tensor.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/pixel_shuffle.h>
+#include <ATen/ops/pixel_unshuffle.h>
+#include <torch/autograd.h>
 #include <torch/library.h>
 
 #include <cstdint>
 
 #include "checks.h"
+#include "conv3x3.h"
 #include "conv_weight.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#endif
 
 namespace {
 
 bool is_channels_last(const at::Tensor& x) {
   return x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous();
 }
+
+#ifdef SR_WITH_CUDA
 
 bool kernel_readable(const at::Tensor& x, int64_t (&strides)[4]) {
   for (int d = 0; d < 4; ++d) strides[d] = x.size(d) == 1 ? 0 : x.stride(d);
@@ -102,8 +115,80 @@ at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, con
   return out;
 }
 
+#endif  // SR_WITH_CUDA
+
+at::Tensor conv_pixel_shuffle_cpu(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                                  int64_t r) {
+  SR_CHECK_DIM(x, "x", 4);
+  SR_CHECK_TYPE(at::isFloatingType(x.scalar_type()), "x", "expected a floating dtype, got ",
+                x.scalar_type());
+  SR_CHECK_ARG(x.is_cpu(), "x", "expected a CPU tensor, got device ", x.device());
+  SR_CHECK_ARG(r >= 1, "r", "expected a positive upscale factor, got ", r);
+  const int64_t c_in = x.size(1);
+  SR_CHECK_ARG(c_in >= 1, "x", "expected at least one channel, got shape ", x.sizes());
+  SR_CHECK_DIM(w, "w", 4);
+  SR_CHECK_ARG(w.size(0) > 0 && w.size(0) % (r * r) == 0 && w.size(1) == c_in && w.size(2) == 3 &&
+                   w.size(3) == 3,
+               "w", "expected shape [C_out*r*r, C_in, 3, 3] with C_in = ", c_in, " and r = ", r,
+               ", got ", w.sizes());
+  SR_CHECK_TYPE(w.scalar_type() == x.scalar_type(), "w", "expected dtype ", x.scalar_type(),
+                " (x's dtype), got ", w.scalar_type());
+  SR_CHECK_ARG(w.device() == x.device(), "w", "expected device ", x.device(), ", got ", w.device());
+  SR_CHECK_DIM(b, "b", 1);
+  SR_CHECK_ARG(b.size(0) == w.size(0), "b", "expected shape [", w.size(0), "], got ", b.sizes());
+  SR_CHECK_TYPE(b.scalar_type() == x.scalar_type(), "b", "expected dtype ", x.scalar_type(),
+                " (x's dtype), got ", b.scalar_type());
+  SR_CHECK_ARG(b.device() == x.device(), "b", "expected device ", x.device(), ", got ", b.device());
+  const bool nhwc = is_channels_last(x);
+  // An NCHW x takes a contiguous weight, so that oneDNN computes (and returns) NCHW.
+  const at::Tensor conv = conv3x3(x, nhwc ? w : w.contiguous(), b);
+  return at::pixel_shuffle(conv, r).contiguous(nhwc ? at::MemoryFormat::ChannelsLast
+                                                    : at::MemoryFormat::Contiguous);
+}
+
+// The autograd formula. Forward: the op below autograd (the device's kernel). Backward: the
+// output gradient pixel_unshuffled to the convolution's shape, then ATen's convolution_backward
+// (cuDNN on the GPU, oneDNN on the CPU). Saves only x and w: no C*r*r-channel activation.
+class ConvPixelShuffleFunction : public torch::autograd::Function<ConvPixelShuffleFunction> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& w, const at::Tensor& b, int64_t r) {
+    static const auto op = c10::Dispatcher::singleton()
+                               .findSchemaOrThrow("sr_kernels::conv_pixel_shuffle", "")
+                               .typed<decltype(conv_pixel_shuffle_cpu)>();
+    at::Tensor out;
+    {
+      const at::AutoDispatchBelowADInplaceOrView below_autograd;
+      out = op.call(x, w, b, r);
+    }
+    ctx->save_for_backward({x, w});
+    ctx->saved_data["r"] = r;
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const int64_t r = ctx->saved_data["r"].toInt();
+    const at::Tensor grad_conv = at::pixel_unshuffle(grads[0], r);
+    auto [grad_x, grad_w, grad_b] = conv3x3_backward(
+        grad_conv, saved[0], saved[1],
+        {ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2)});
+    return {grad_x, grad_w, grad_b, at::Tensor()};
+  }
+};
+
+at::Tensor conv_pixel_shuffle_autograd(const at::Tensor& x, const at::Tensor& w,
+                                       const at::Tensor& b, int64_t r) {
+  return ConvPixelShuffleFunction::apply(x, w, b, r);
+}
+
 }  // namespace
 
+#ifdef SR_WITH_CUDA
 TORCH_LIBRARY_IMPL(sr_kernels, CUDA, m) { m.impl("conv_pixel_shuffle", &conv_pixel_shuffle_cuda); }
-
-#endif  // SR_WITH_CUDA
+#endif
+TORCH_LIBRARY_IMPL(sr_kernels, CPU, m) { m.impl("conv_pixel_shuffle", &conv_pixel_shuffle_cpu); }
+TORCH_LIBRARY_IMPL(sr_kernels, Autograd, m) {
+  m.impl("conv_pixel_shuffle", &conv_pixel_shuffle_autograd);
+}

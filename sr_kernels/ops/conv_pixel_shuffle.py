@@ -13,9 +13,10 @@ _registry.register_op(
         "reference": "sr_kernels.ops.reference.conv_pixel_shuffle",
         "triton": "sr_kernels.ops.triton.conv_pixel_shuffle",
         "cuda": "sr_kernels.ops._ext.conv_pixel_shuffle",
+        "cpu": "sr_kernels.ops._ext.conv_pixel_shuffle",
     },
     gpu_order=("cuda", "triton", "reference"),
-    cpu_order=("reference",),
+    cpu_order=("reference", "cpu"),  # the same ATen calls; measured timings may reorder them
 )
 
 
@@ -42,7 +43,8 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
     not offered; backward via cuDNN; no CUDA kernel), float16,
     bfloat16 with fp32 accumulation; float64 on the reference. All tensors share x's dtype;
     under ``torch.autocast`` they are cast as F.conv2d's arguments are.
-    Backends: cuda (when built), triton, reference (the CPU path). Differentiable.
+    Backends: cuda (when built), triton, reference (the CPU path), cpu (the same ATen calls in
+    C++, with the cuda backend's autograd formula). Differentiable.
     Raises:
         TypeError: non-tensor argument, unsupported or mixed dtypes, r not an int.
         ValueError: x not 4-D, x with no channels or an empty plane (H or W = 0; an empty

@@ -188,18 +188,10 @@ def test_supports_conv_pixel_shuffle():
     assert cps.supports({**ok, "r": 3, "out_channels": 8 * 9}) is None
     assert cps.supports({**ok, "channels": 3}) is not None
     assert cps.supports({**ok, "dtype": torch.float32}) is not None
-    assert cps.supports({**ok, "device": "cpu"}) is not None
-
-
-@EXT
-def test_no_cpu_kernel_for_the_upsampler():
-    """conv_pixel_shuffle has no CPU kernel (its CPU path is the reference); residual_block has
-    one (test_residual_block covers it)."""
-    x = torch.rand(1, 16, 4, 4, dtype=torch.float16)
-    w = torch.rand(64, 16, 3, 3, dtype=torch.float16)
-    b = torch.rand(64, dtype=torch.float16)
-    with pytest.raises(NotImplementedError):
-        torch.ops.sr_kernels.conv_pixel_shuffle(x, w, b, 2)
+    # The CPU kernel (ATen composite, test_conv_pixel_shuffle covers it): any r, C, float dtype.
+    assert cps.supports({**ok, "device": "cpu", "r": 4, "channels": 3}) is None
+    assert cps.supports({**ok, "device": "cpu", "dtype": torch.int32}) is not None
+    assert cps.supports({**ok, "device": "meta"}) is not None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sr_kernels.ops import _registry
 from sr_kernels.ops.reference import conv_pixel_shuffle as reference
 from sr_kernels.ops.triton import _conv_configs
 
-BACKENDS = ("reference", "triton", "cuda")
+BACKENDS = ("reference", "cpu", "triton", "cuda")
 
 
 def _params(c_in, c, r, dtype, device):
@@ -110,6 +110,72 @@ def test_gradcheck_reference_float64():
     assert torch.autograd.gradcheck(
         lambda *a: reference.conv_pixel_shuffle(*a, 2), (x, w, b), eps=1e-6, atol=1e-6
     )
+
+
+@pytest.mark.parametrize("r", [2, 3])
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+def test_gradcheck_extension_op_float64(backend, r):
+    """The extension op's C++ autograd formula (shared by its CPU and CUDA kernels:
+    pixel_unshuffle, then the convolution's gradients) against finite differences, first and
+    second order, through the CPU kernel."""
+    x = torch.rand(1, 2, 3, 4, dtype=torch.float64, requires_grad=True)
+    w, b = (t.requires_grad_() for t in _params(2, 2, r, torch.float64, "cpu"))
+
+    def upsample(*args):
+        return torch.ops.sr_kernels.conv_pixel_shuffle(*args, r)
+
+    assert torch.autograd.gradcheck(upsample, (x, w, b), eps=1e-6, atol=1e-6)
+    assert torch.autograd.gradgradcheck(upsample, (x, w, b), eps=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("needs", ["x", "w", "b", "w_b"])
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+def test_extension_backward_computes_only_what_is_needed(backend, needs):
+    x = random_image((1, 4, 5, 6), torch.float64, torch.device("cpu"))
+    tensors = [x, *_params(4, 2, 2, torch.float64, "cpu")]
+    names = ("x", "w", "b")
+    wanted = needs.split("_")
+
+    def grads(upsample):
+        leaves = [t.clone().requires_grad_(n in wanted) for n, t in zip(names, tensors)]
+        upsample(*leaves, 2).square().sum().backward()
+        return {n: t.grad for n, t in zip(names, leaves)}
+
+    ours = grads(torch.ops.sr_kernels.conv_pixel_shuffle)
+    expected = grads(reference.conv_pixel_shuffle)
+    for name in names:
+        if name in wanted:
+            torch.testing.assert_close(ours[name], expected[name], rtol=1e-10, atol=1e-10)
+        else:
+            assert ours[name] is None, name
+
+
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+def test_extension_cpu_kernel_names_bad_arguments(backend):
+    """A direct torch.ops call (no Python validation) is refused by the C++ checks."""
+    x = random_image((1, 4, 3, 3), torch.float32, torch.device("cpu"))
+    w, b = _params(4, 2, 2, torch.float32, "cpu")
+    op = torch.ops.sr_kernels.conv_pixel_shuffle
+    with pytest.raises(ValueError, match="argument 'w': expected shape"):
+        op(x, w[:6], b[:6], 2)
+    with pytest.raises(ValueError, match="argument 'r': expected a positive"):
+        op(x, w, b, 0)
+    with pytest.raises(TypeError, match="argument 'b': expected dtype"):
+        op(x, w, b.double(), 2)
+    with pytest.raises(TypeError, match="argument 'x': expected a floating dtype"):
+        op(x.to(torch.int64), w, b, 2)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("backend", backend_params("cpu"))
+def test_opcheck_extension_op_on_cpu(backend, channels_last):
+    x = random_image((2, 5, 4, 3), torch.float32, torch.device("cpu"))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    w, b = _params(5, 3, 2, torch.float32, "cpu")
+    op = torch.ops.sr_kernels.conv_pixel_shuffle.default
+    torch.library.opcheck(op, (x, w, b, 2))
+    torch.library.opcheck(op, (*(t.clone().requires_grad_() for t in (x, w, b)), 2))
 
 
 @pytest.mark.parametrize("backend", backend_params("triton"))

@@ -334,15 +334,20 @@ def test_torch_compile_fullgraph_small_model(backend):
 
 @pytest.mark.parametrize("backend", backend_params("cpu"))
 def test_torch_compile_fullgraph_training_on_the_extension_op(backend):
-    """Two blocks compiled with fullgraph, forward and backward: AOTAutograd traces the C++
-    autograd formula of the extension op (the cuda backend's, here through its CPU kernel)."""
+    """Two blocks and an x2 upsampler compiled with fullgraph, forward and backward:
+    AOTAutograd traces the extension ops' C++ autograd formulas (the cuda backend's, here
+    through their CPU kernels)."""
     torch._dynamo.reset()
     first, second = _params(16, torch.float32, "cpu"), _params(16, torch.float32, "cpu")
-    weights = [t.requires_grad_() for t in (*first, *second)]
+    gen = torch.Generator().manual_seed(3)
+    up_w = torch.randn(64, 16, 3, 3, generator=gen) * 0.05
+    up_b = torch.rand(64, generator=gen)
+    weights = [t.requires_grad_() for t in (*first, *second, up_w, up_b)]
 
     def model(x):
         y = ops.residual_block(x, *weights[:4], res_scale=0.1)
-        return ops.residual_block(y, *weights[4:], res_scale=1.0)
+        y = ops.residual_block(y, *weights[4:8], res_scale=1.0)
+        return ops.conv_pixel_shuffle(y, weights[8], weights[9], 2)
 
     x = random_image((2, 16, 7, 9), torch.float32, torch.device("cpu")).contiguous(
         memory_format=torch.channels_last
@@ -353,7 +358,8 @@ def test_torch_compile_fullgraph_training_on_the_extension_op(backend):
         with ops.trace() as events:
             out = torch.compile(model, fullgraph=True)(x)
         grads = torch.autograd.grad(out.square().sum(), weights)
-    assert ("residual_block", backend) in events
+    assert ("residual_block", backend) in events and ("conv_pixel_shuffle", backend) in events
+    assert out.shape == (2, 16, 14, 18)
     torch.testing.assert_close(out, eager_out, rtol=1e-5, atol=1e-5)
     for g, expected in zip(grads, eager_grads):
         torch.testing.assert_close(g, expected, rtol=1e-4, atol=1e-4)

@@ -1,7 +1,7 @@
 """Upsampler ``pixel_shuffle(conv3x3(x, w, b), r)`` on the compiled extension (CUDA kernel
 ``csrc/cuda/conv_pixel_shuffle.cu``).
 
-Registers the fake (meta) kernel and the autograd formula of the C++ op
+Registers the fake (meta) kernel of the C++ op
 ``sr_kernels::conv_pixel_shuffle(x, w, b, r)``: one kernel whose epilogue stores the
 convolution output with the shuffle's index permutation
 (``out[n, h*r + i, w*r + j, c] = conv[n, h, w, c*r*r + i*r + j]``), so the C*r*r-channel tensor
@@ -10,10 +10,13 @@ is never written.
 Serves: CUDA tensors, float16 and bfloat16 (float32 goes to the Triton or reference backend),
 r in {2, 3}, C_in a multiple of 16 up to 256, C (output channels after the shuffle) a multiple
 of 16 for r = 2 and of 8 for r = 3. NHWC native; an NCHW input is converted to channels_last
-inside the op (one copy) and the output keeps x's memory format.
+inside the op (one copy) and the output keeps x's memory format. On the CPU (the ``cpu``
+backend) the op is ATen's convolution (oneDNN) and pixel_shuffle composed in C++, any r, C and
+floating dtype.
 
-Backward: ``pixel_unshuffle`` of the output gradient, then ``aten.convolution_backward``
-(cuDNN). Saves only x and w (no C*r*r-channel activation).
+Backward (registered in C++ with the op, python/ops/conv_pixel_shuffle.cpp, for the host time a
+Python formula costs): ``pixel_unshuffle`` of the output gradient, then
+``aten.convolution_backward`` (cuDNN). Saves only x and w (no C*r*r-channel activation).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ... import _ext
 from .. import _layout, _trace
@@ -30,6 +32,7 @@ if not _ext.load():  # the registry only imports this module once the extension 
     raise ImportError(f"sr_kernels extension not loaded: {_ext.info().reason}")
 
 _DTYPES = (torch.float16, torch.bfloat16)
+_CPU_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 MAX_IN_CHANNELS = 256
 
 
@@ -39,8 +42,11 @@ def channel_block(r: int) -> int:
 
 
 def supports(meta: dict[str, Any]) -> str | None:
+    if meta.get("device") == "cpu":
+        dtype = meta.get("dtype")
+        return None if dtype in _CPU_DTYPES else f"dtype {dtype} is not supported on the CPU"
     if meta.get("device") != "cuda":
-        return f"the CUDA kernel takes CUDA tensors, not {meta.get('device')}"
+        return f"the extension takes CPU or CUDA tensors, not {meta.get('device')}"
     dtype = meta.get("dtype")
     if dtype not in _DTYPES:
         return f"dtype {dtype} is not supported by the CUDA kernel (float16, bfloat16)"
@@ -74,28 +80,6 @@ def _conv_pixel_shuffle_fake(
     return x.new_empty(shape).contiguous(memory_format=_layout.memory_format(x))
 
 
-def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-    x, w, _b, r = inputs
-    ctx.save_for_backward(x, w)
-    ctx.r = r
-
-
-def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
-    x, w = ctx.saved_tensors
-    needs = ctx.needs_input_grad
-    grad_conv = F.pixel_unshuffle(grad, ctx.r)
-    grad_x, grad_w, grad_b = torch.ops.aten.convolution_backward.default(
-        grad_conv, x, w, [w.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
-        [needs[0], needs[1], needs[2]],
-    )  # fmt: skip
-    return grad_x, grad_w, grad_b, None
-
-
-torch.library.register_autograd(
-    "sr_kernels::conv_pixel_shuffle", _backward, setup_context=_setup_context
-)
-
-
 def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int) -> torch.Tensor:
-    _trace.record("conv_pixel_shuffle", "cuda")
+    _trace.record("conv_pixel_shuffle", "cuda" if x.is_cuda else "cpu")
     return torch.ops.sr_kernels.conv_pixel_shuffle(x, w, b, r)
