@@ -13,6 +13,8 @@ default); our fp32 Triton kernels use tl.dot "tf32x3" (near-fp32 accuracy on ten
 
 ``test_resblock_training_step``: forward + backward of a stack of 4 blocks under AMP (bf16),
 ours vs eager, with the peak activation memory of each in extra_info (GPU only).
+``test_resblock_host_time``: the same stack on a 1 x 16 x 8 x 8 image, where the time is host
+time: ours (automatic, and the extension's op forced) vs eager, on the CPU and the GPU.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from sr_kernels import ops
+from sr_kernels.ops import _registry
 
 OP = "residual_block"
 DTYPES = (torch.bfloat16, torch.float16, torch.float32)
@@ -102,19 +105,12 @@ def _variants() -> dict[str, str]:
     return {"cuda": f"warps={warps}{wgmma}"}
 
 
-def _impls(op: str, device: str) -> list[str]:
-    impls = _harness.default_impls(op, device)
-    # CPU: the interpreter is not a CPU backend; "ours:auto" is the reference (F.conv2d).
-    return [i for i in impls if not (device == "cpu" and i == "ours:cpu")]
-
-
 @pytest.mark.parametrize(
     "case",
     _harness.cases(
         OP,
         _workloads.CONV,
         DTYPES,
-        impls=_impls,
         dtypes_by_device={"cpu": (torch.float32,)},
     ),
 )
@@ -206,3 +202,67 @@ def test_resblock_training_step(benchmark, workload, impl) -> None:
         torch.cuda.synchronize()
 
     benchmark.pedantic(run, warmup_rounds=3, rounds=20)
+
+
+# ---------------------------------------------------------------------------------------------
+# Host time: forward + backward of the same stack of blocks on an image so small that the device
+# work is negligible, so that the time is what the host spends issuing it (Python, dispatch,
+# autograd). The AMP training step above is bound by it at C = 64 on 48x48 patches (eager took
+# 3.28 ms at C = 64 and 3.40 ms at C = 256 there, H200, 2026-11-29): these rows say how much of
+# a step our op's host path costs against eager's five ops.
+
+HOST_WORKLOAD = "host_b1_16x8x8"
+HOST_IMPLS = ("ours", "ours:extension", "eager")
+
+
+def _host_block(impl: str, device: str):
+    if impl == "eager":
+        return _eager
+    if impl == "ours":
+        return ops.residual_block  # the automatic choice (on the CPU: the reference)
+    backend = "cuda" if device == "cuda" else "cpu"  # the compiled extension's op
+
+    def block(*args):
+        with ops.use_backend(backend):
+            return ops.residual_block(*args)
+
+    return block
+
+
+@pytest.mark.parametrize("impl", HOST_IMPLS)
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
+def test_resblock_host_time(benchmark, device, impl) -> None:
+    if device == "cuda" and not _harness.gpu_available():
+        pytest.skip("needs a CUDA GPU; none is visible on this machine")
+    backend = "cuda" if device == "cuda" else "cpu"
+    if impl == "ours:extension" and (reason := _registry.backend_reason(backend, device)):
+        pytest.skip(f"{backend}: {reason}")
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(1, 16, 8, 8, generator=gen).to(dtype=dtype, device=device)
+    x = x.contiguous(memory_format=torch.channels_last).requires_grad_()
+    params = []
+    for _ in range(STACK):
+        w1, w2 = (torch.randn(16, 16, 3, 3, generator=gen) * 0.08 for _ in range(2))
+        b1, b2 = (torch.rand(16, generator=gen) - 0.5 for _ in range(2))
+        w1, w2 = (w.contiguous(memory_format=torch.channels_last) for w in (w1, w2))
+        tensors = [t.to(dtype=dtype, device=device) for t in (w1, b1, w2, b2)]
+        params.append([t.requires_grad_() for t in tensors])
+    block = _host_block(impl, device)
+
+    def step():
+        out = _stack(block, x, params)
+        grads = torch.autograd.grad(out.float().square().mean(), [x, *params[0]])
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return grads
+
+    expected = torch.autograd.grad(_stack(_eager, x, params).float().square().mean(), [x])[0]
+    tol = _TOLERANCE[dtype]
+    torch.testing.assert_close(step()[0], expected, rtol=tol, atol=tol)
+    label = "ours" if impl.startswith("ours") else impl
+    group = f"resblock_host/{HOST_WORKLOAD}/{_workloads.dtype_name(dtype)}/nhwc/{device}"
+    _harness.describe_plain(benchmark, group, label, primary_baseline=impl == "eager")
+    benchmark.extra_info["impl"] = impl  # "ours" (automatic) or "ours:extension" (forced)
+    benchmark.extra_info["blocks"] = STACK
+    benchmark.pedantic(step, warmup_rounds=20, rounds=200)

@@ -61,15 +61,9 @@ def _params(c_in, dtype, device, seed=1):
     return w, b.to(device)
 
 
-def _impls(op: str, device: str) -> list[str]:
-    return [i for i in _harness.default_impls(op, device) if i != "ours:cpu"]
-
-
 @pytest.mark.parametrize(
     "case",
-    _harness.cases(
-        OP, _workloads.CONV, DTYPES, impls=_impls, dtypes_by_device={"cpu": (torch.float32,)}
-    ),
+    _harness.cases(OP, _workloads.CONV, DTYPES, dtypes_by_device={"cpu": (torch.float32,)}),
 )
 def test_conv_pixel_shuffle(bench, case: _harness.Case) -> None:
     workload = case.workload
