@@ -126,7 +126,7 @@ PLAN=(
     "install-jit           0    0  120  on  | only if install failed: install without the build"
     "ext                   0   12  240  on  | load the extension (JIT build if needed)"
     "env                   0   12   30  on  | sr-kernels env"
-    "bench-resblock        1   40  180  on  | resblock nhwc fp16/bf16 ours, eager; training step"
+    "bench-resblock        1   40  180  on  | resblock nhwc fp16/bf16 ours, eager; training step; host time"
     "bench-resblock-4warps 1    4   40  on  | resblock ours:cuda C 64, SR_KERNELS_RESBLOCK_CUDA_WARPS=4"
     "bench-resblock-wgmma  1    4   40  on  | resblock ours:cuda C 64, SR_KERNELS_CUDA_WGMMA=1"
     "bench-upsampler       1   28  150  on  | upsampler nhwc fp16/bf16 ours, eager; x4"
@@ -379,10 +379,10 @@ run_bench() {
 # inductor autotunes each new dtype/shape graph (it can take tens of seconds) before timing it;
 # there its time limit cuts off only compile rows, never the eager ones.
 CONV_MAIN="nhwc and not fp32 and not reference"
-K_RESBLOCK="not torch.compile and ($CONV_MAIN) or training_step"
+K_RESBLOCK="not torch.compile and ($CONV_MAIN) or training_step or host_time"
 K_UPSAMPLER="not torch.compile and ($CONV_MAIN) or upsampler_x4"
 K_COMPILE="test_residual_block and torch.compile and nhwc and not fp32 and not c256"
-K_MEASURED="not torch.compile and ($CONV_MAIN) or training_step or upsampler_x4 or ($K_COMPILE)"
+K_MEASURED="not torch.compile and ($CONV_MAIN) or training_step or host_time or upsampler_x4 or ($K_COMPILE)"
 K_CONV_REST="not ($K_MEASURED)"
 CHANGED_TESTS_IMRESIZE=(tests/ops/test_imresize.py)
 CHANGED_TESTS_METRICS=(tests/ops/test_ssim_mean.py tests/ops/test_psnr_mse.py tests/ops/test_psnr.py)
