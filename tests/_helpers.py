@@ -98,3 +98,21 @@ def edsr_parameters(
         "up_w": randn(4 * c, c, 3, 3, scale=0.05),
         "up_b": randn(4 * c),
     }
+
+
+def assert_partial_gradients_match(op, reference_op, tensors, names, wanted, *args) -> None:
+    """Gradients of ``op(*tensors, *args).square().sum()`` for the inputs in `wanted` only (the
+    others not requiring grad, as for frozen layers) equal the reference op's, and the others'
+    stay None: a backward that skips unneeded gradients skips only those."""
+
+    def grads(fn):
+        leaves = [t.clone().requires_grad_(n in wanted) for n, t in zip(names, tensors)]
+        fn(*leaves, *args).square().sum().backward()
+        return {n: t.grad for n, t in zip(names, leaves)}
+
+    ours, expected = grads(op), grads(reference_op)
+    for name in names:
+        if name in wanted:
+            torch.testing.assert_close(ours[name], expected[name], rtol=1e-10, atol=1e-10)
+        else:
+            assert ours[name] is None, name

@@ -25,6 +25,7 @@
 
 #include "checks.h"
 #include "conv3x3.h"
+#include "conv_input.h"
 #include "conv_weight.h"
 
 #ifdef SR_WITH_CUDA
@@ -34,21 +35,7 @@
 
 namespace {
 
-bool is_channels_last(const at::Tensor& x) {
-  return x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous();
-}
-
 #ifdef SR_WITH_CUDA
-
-bool kernel_readable(const at::Tensor& x, int64_t (&strides)[4]) {
-  for (int d = 0; d < 4; ++d) strides[d] = x.size(d) == 1 ? 0 : x.stride(d);
-  if (x.size(1) > 1 && strides[1] != 1) return false;
-  strides[1] = 1;
-  for (int d : {0, 2, 3}) {
-    if (strides[d] % 8 != 0) return false;
-  }
-  return (reinterpret_cast<uintptr_t>(x.const_data_ptr()) & 15u) == 0;
-}
 
 at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
                                    int64_t r) {
@@ -80,21 +67,12 @@ at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, con
 
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t c_out = n_conv / (r * r);
-  at::Tensor out =
-      at::empty({x.size(0), c_out, x.size(2) * r, x.size(3) * r},
-                x.options().memory_format(is_channels_last(x) ? at::MemoryFormat::ChannelsLast
-                                                              : at::MemoryFormat::Contiguous));
+  at::Tensor out = at::empty({x.size(0), c_out, x.size(2) * r, x.size(3) * r},
+                             x.options().memory_format(output_format(x)));
   if (out.numel() == 0) return out;
 
   sr::ConvPixelShuffleArgs args;
-  at::Tensor input = x;
-  if (!kernel_readable(input, args.x_stride)) {
-    // Documented copy (NCHW input, odd pixel strides, or a misaligned channels_last view,
-    // which contiguous() would return unchanged).
-    input = x.clone(at::MemoryFormat::ChannelsLast);
-    const bool ok = kernel_readable(input, args.x_stride);
-    TORCH_CHECK(ok, "sr_kernels: conv_pixel_shuffle: could not make x NHWC-addressable");
-  }
+  const at::Tensor input = kernel_input(x, args.x_stride, "conv_pixel_shuffle");
   const at::Tensor wp = channels_last_weight(w);
   const at::Tensor bc = b.contiguous();
 
@@ -139,11 +117,9 @@ at::Tensor conv_pixel_shuffle_cpu(const at::Tensor& x, const at::Tensor& w, cons
   SR_CHECK_TYPE(b.scalar_type() == x.scalar_type(), "b", "expected dtype ", x.scalar_type(),
                 " (x's dtype), got ", b.scalar_type());
   SR_CHECK_ARG(b.device() == x.device(), "b", "expected device ", x.device(), ", got ", b.device());
-  const bool nhwc = is_channels_last(x);
   // An NCHW x takes a contiguous weight, so that oneDNN computes (and returns) NCHW.
-  const at::Tensor conv = conv3x3(x, nhwc ? w : w.contiguous(), b);
-  return at::pixel_shuffle(conv, r).contiguous(nhwc ? at::MemoryFormat::ChannelsLast
-                                                    : at::MemoryFormat::Contiguous);
+  const at::Tensor conv = conv3x3(x, is_channels_last(x) ? w : w.contiguous(), b);
+  return at::pixel_shuffle(conv, r).contiguous(output_format(x));
 }
 
 // The autograd formula. Forward: the op below autograd (the device's kernel). Backward: the

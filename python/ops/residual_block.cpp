@@ -32,6 +32,7 @@
 
 #include "checks.h"
 #include "conv3x3.h"
+#include "conv_input.h"
 #include "conv_weight.h"
 #include "env_knob.h"
 
@@ -41,10 +42,6 @@
 #endif
 
 namespace {
-
-bool is_channels_last(const at::Tensor& x) {
-  return x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous();
-}
 
 void check_weight(const at::Tensor& x, const at::Tensor& w, const char* name, int64_t c) {
   SR_CHECK_DIM(w, name, 4);
@@ -66,18 +63,6 @@ void check_bias(const at::Tensor& x, const at::Tensor& b, const char* name, int6
 }
 
 #ifdef SR_WITH_CUDA
-
-// NHWC addressing the kernel accepts as is: channel stride 1, 16-byte aligned pixel rows.
-// Strides of size-1 dimensions never matter, so they are reported as 0.
-bool kernel_readable(const at::Tensor& x, int64_t (&strides)[4]) {
-  for (int d = 0; d < 4; ++d) strides[d] = x.size(d) == 1 ? 0 : x.stride(d);
-  if (x.size(1) > 1 && strides[1] != 1) return false;
-  strides[1] = 1;
-  for (int d : {0, 2, 3}) {
-    if (strides[d] % 8 != 0) return false;
-  }
-  return (reinterpret_cast<uintptr_t>(x.const_data_ptr()) & 15u) == 0;
-}
 
 // SR_KERNELS_RESBLOCK_CUDA_WARPS=4 selects the 4-warp configuration for C <= 128 (two blocks per
 // SM; residual_block.cu), for comparison with the default 8 (read at each call).
@@ -103,20 +88,11 @@ at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const 
   check_bias(x, b2, "b2", c);
 
   const c10::cuda::CUDAGuard guard(x.device());
-  at::Tensor out = at::empty(
-      x.sizes(), x.options().memory_format(is_channels_last(x) ? at::MemoryFormat::ChannelsLast
-                                                               : at::MemoryFormat::Contiguous));
+  at::Tensor out = at::empty(x.sizes(), x.options().memory_format(output_format(x)));
   if (out.numel() == 0) return out;
 
   sr::ResidualBlockArgs args;
-  at::Tensor input = x;
-  if (!kernel_readable(input, args.x_stride)) {
-    // Documented copy (NCHW input, odd pixel strides, or a misaligned channels_last view,
-    // which contiguous() would return unchanged).
-    input = x.clone(at::MemoryFormat::ChannelsLast);
-    const bool ok = kernel_readable(input, args.x_stride);
-    TORCH_CHECK(ok, "sr_kernels: residual_block: could not make x NHWC-addressable");
-  }
+  const at::Tensor input = kernel_input(x, args.x_stride, "residual_block");
   // [C_out][3][3][C_in] in memory: no copy for channels_last weights.
   const at::Tensor w1p = channels_last_weight(w1);
   const at::Tensor w2p = channels_last_weight(w2);
@@ -165,7 +141,7 @@ at::Tensor residual_block_cpu(const at::Tensor& x, const at::Tensor& w1, const a
   at::Tensor out = conv3x3(hidden, like_x(w2), b2);
   hidden.reset();                       // its buffer goes back before the epilogue's
   at::add_out(out, x, out, res_scale);  // x + res_scale * y, rounded once, in conv2's output
-  return out.contiguous(nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+  return out.contiguous(output_format(x));
 }
 
 // The autograd formula. Forward: the op below autograd (the device's kernel). Backward:

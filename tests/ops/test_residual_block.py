@@ -6,7 +6,13 @@ import dataclasses
 
 import pytest
 import torch
-from _helpers import assert_close_to_reference, backend_device, backend_params, random_image
+from _helpers import (
+    assert_close_to_reference,
+    assert_partial_gradients_match,
+    backend_device,
+    backend_params,
+    random_image,
+)
 
 from sr_kernels import ops
 from sr_kernels.ops import _registry
@@ -227,22 +233,14 @@ def test_extension_backward_computes_only_what_is_needed(backend, needs):
     """Gradients for a subset of the inputs (frozen layers, autograd.grad on some of them) equal
     the reference's, and the others stay None."""
     x = random_image((1, 16, 6, 7), torch.float64, torch.device("cpu"))
-    tensors = [x, *_params(16, torch.float64, "cpu")]
-    names = ("x", "w1", "b1", "w2", "b2")
-    wanted = needs.split("_")
-
-    def grads(block):
-        leaves = [t.clone().requires_grad_(n in wanted) for n, t in zip(names, tensors)]
-        block(*leaves, 0.1).square().sum().backward()
-        return {n: t.grad for n, t in zip(names, leaves)}
-
-    ours = grads(torch.ops.sr_kernels.residual_block)
-    expected = grads(reference.residual_block)
-    for name in names:
-        if name in wanted:
-            torch.testing.assert_close(ours[name], expected[name], rtol=1e-10, atol=1e-10)
-        else:
-            assert ours[name] is None, name
+    assert_partial_gradients_match(
+        torch.ops.sr_kernels.residual_block,
+        reference.residual_block,
+        [x, *_params(16, torch.float64, "cpu")],
+        ("x", "w1", "b1", "w2", "b2"),
+        needs.split("_"),
+        0.1,
+    )
 
 
 @pytest.mark.parametrize("backend", backend_params("cpu"))
