@@ -116,13 +116,21 @@ def metric_cases(device: str, small: bool) -> list[Case]:
 def conv_cases(device: str, small: bool) -> list[Case]:
     """The residual block (bf16, channels_last) forward, ours and eager cuDNN, and the AMP
     training step of a stack of blocks: which kernels (ours, cuDNN's backward) take the time.
-    The functions and parameters are bench_resblock's, so that the profile explains its rows."""
+    The step runs on both C = 64 workloads: on 48x48 patches the H200 rows took the same time at
+    C = 64 and 256 (host-bound); the kernel total against the wall time says how much. The
+    functions and parameters are bench_resblock's, so that the profile explains its rows."""
     import bench_resblock as resblock
 
-    workload = _workloads.CONV_X4_270X480
-    if small:
-        n, _, h, w = _shrunk(workload.input_shape, small)
-        workload = dataclasses.replace(workload, n=n, h=h, w=w)
+    cases = []
+    for workload in (_workloads.CONV_X4_270X480, _workloads.CONV_EDSR_PATCH_B16_48X48):
+        if small:
+            n, _, h, w = _shrunk(workload.input_shape, small)
+            workload = dataclasses.replace(workload, n=n, h=h, w=w)
+        cases += _conv_workload_cases(resblock, workload, device)
+    return cases
+
+
+def _conv_workload_cases(resblock, workload, device: str) -> list[Case]:
     shape = workload.input_shape
     cost = _roofline.resblock_fused_cost(*shape, torch.bfloat16)
     x = workload.make_input(torch.bfloat16, "nhwc", device)
@@ -212,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             for name, calls, mean_us in rows:
                 print(f"    {calls:3d} x {mean_us:10.1f} us  {name[:110]}")
+            if args.device == "cuda":  # what the wall time holds besides the kernels
+                busy = sum(calls * mean_us for _, calls, mean_us in rows)
+                print(
+                    f"    kernels: {busy:.1f} us of the {seconds * 1e6:.1f} us per call "
+                    f"({100 * busy / (seconds * 1e6):.0f} %); the rest is host time and gaps"
+                )
     return 0
 
 
