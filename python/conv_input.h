@@ -16,6 +16,13 @@ inline at::MemoryFormat output_format(const at::Tensor& x) {
   return is_channels_last(x) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
 }
 
+// The weight of a CPU convolution of x: oneDNN computes channels_last when either operand is,
+// so an NCHW x takes a contiguous weight, and the full-size result needs no layout copy (the
+// weight is the small tensor; as the reference's _layout.like_input).
+inline at::Tensor weight_like_input(const at::Tensor& w, const at::Tensor& x) {
+  return is_channels_last(x) ? w : w.contiguous();
+}
+
 // NHWC addressing the CUDA kernels accept as is: channel stride 1, 16-byte aligned pixel rows.
 // Strides of size-1 dimensions never matter, so they are reported as 0.
 inline bool kernel_readable(const at::Tensor& x, int64_t (&strides)[4]) {

@@ -1,8 +1,9 @@
 // The single TORCH_LIBRARY block: every schema of the sr_kernels namespace on one screen.
 // Implementations are registered per dispatch key in python/ops/<op>.cpp; fake (meta) kernels
 // and most autograd formulas are registered from Python in sr_kernels/ops/_ext/<op>.py. The
-// residual block's formula is C++ (python/ops/residual_block.cpp): its training steps are
-// bound by host time, and a Python formula costs more of it than the block's eager ops.
+// fused convolutions' formulas are C++ (python/ops/residual_block.cpp, conv_pixel_shuffle.cpp):
+// their training steps are bound by host time, and a Python formula costs more of it than the
+// layers' eager ops.
 #include <torch/library.h>
 
 #include <string>
@@ -36,8 +37,8 @@ TORCH_LIBRARY(sr_kernels, m) {
   m.def("imresize_cpu_isa() -> str", &imresize_cpu_isa);
   m.def("pixel_shuffle(Tensor x, int r) -> Tensor");
   m.def("pixel_unshuffle(Tensor x, int r) -> Tensor");
-  // Fused convolutions: CUDA kernels (fp16/bf16, C % 16 == 0); residual_block also has a CPU
-  // kernel composed of ATen convolutions (ops/reference is the default CPU path).
+  // Fused convolutions: CUDA kernels (fp16/bf16, C % 16 == 0) and CPU kernels composed of ATen
+  // convolutions (ops/reference is the default CPU path).
   m.def(
       "residual_block(Tensor x, Tensor w1, Tensor b1, Tensor w2, Tensor b2, float res_scale) -> "
       "Tensor");

@@ -35,6 +35,24 @@
 
 namespace {
 
+// The weight and bias checks both kernels make (r >= 1 and x 4-D checked before): w is
+// [C_out*r*r, C_in, 3, 3] with x's C_in, b is [C_out*r*r], both of x's dtype and device.
+void check_parameters(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t r) {
+  SR_CHECK_DIM(w, "w", 4);
+  SR_CHECK_ARG(w.size(0) > 0 && w.size(0) % (r * r) == 0 && w.size(1) == x.size(1) &&
+                   w.size(2) == 3 && w.size(3) == 3,
+               "w", "expected shape [C_out*r*r, C_in, 3, 3] with C_in = ", x.size(1),
+               " and r = ", r, ", got ", w.sizes());
+  SR_CHECK_TYPE(w.scalar_type() == x.scalar_type(), "w", "expected dtype ", x.scalar_type(),
+                " (x's dtype), got ", w.scalar_type());
+  SR_CHECK_ARG(w.device() == x.device(), "w", "expected device ", x.device(), ", got ", w.device());
+  SR_CHECK_DIM(b, "b", 1);
+  SR_CHECK_ARG(b.size(0) == w.size(0), "b", "expected shape [", w.size(0), "], got ", b.sizes());
+  SR_CHECK_TYPE(b.scalar_type() == x.scalar_type(), "b", "expected dtype ", x.scalar_type(),
+                " (x's dtype), got ", b.scalar_type());
+  SR_CHECK_ARG(b.device() == x.device(), "b", "expected device ", x.device(), ", got ", b.device());
+}
+
 #ifdef SR_WITH_CUDA
 
 at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
@@ -48,22 +66,12 @@ at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, con
   SR_CHECK_ARG(c_in >= 16 && c_in % 16 == 0 && c_in <= sr::kConvPixelShuffleMaxInChannels, "x",
                "expected a channel count that is a multiple of 16 between 16 and ",
                sr::kConvPixelShuffleMaxInChannels, ", got ", c_in);
-  SR_CHECK_DIM(w, "w", 4);
-  SR_CHECK_ARG(w.size(1) == c_in && w.size(2) == 3 && w.size(3) == 3, "w",
-               "expected shape [C_out*r*r, C_in, 3, 3] with C_in = ", c_in, ", got ", w.sizes());
+  check_parameters(x, w, b, r);
   const int64_t n_conv = w.size(0);
   const int64_t block = sr::conv_pixel_shuffle_channel_block(r);
-  SR_CHECK_ARG(n_conv % (r * r) == 0 && (n_conv / (r * r)) % block == 0 && n_conv > 0, "w",
+  SR_CHECK_ARG((n_conv / (r * r)) % block == 0, "w",
                "expected C_out*r*r output channels with C_out a positive multiple of ", block,
                " for r = ", r, ", got ", n_conv);
-  SR_CHECK_TYPE(w.scalar_type() == x.scalar_type(), "w", "expected dtype ", x.scalar_type(),
-                " (x's dtype), got ", w.scalar_type());
-  SR_CHECK_ARG(w.device() == x.device(), "w", "expected device ", x.device(), ", got ", w.device());
-  SR_CHECK_DIM(b, "b", 1);
-  SR_CHECK_ARG(b.size(0) == n_conv, "b", "expected shape [", n_conv, "], got ", b.sizes());
-  SR_CHECK_TYPE(b.scalar_type() == x.scalar_type(), "b", "expected dtype ", x.scalar_type(),
-                " (x's dtype), got ", b.scalar_type());
-  SR_CHECK_ARG(b.device() == x.device(), "b", "expected device ", x.device(), ", got ", b.device());
 
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t c_out = n_conv / (r * r);
@@ -102,23 +110,9 @@ at::Tensor conv_pixel_shuffle_cpu(const at::Tensor& x, const at::Tensor& w, cons
                 x.scalar_type());
   SR_CHECK_ARG(x.is_cpu(), "x", "expected a CPU tensor, got device ", x.device());
   SR_CHECK_ARG(r >= 1, "r", "expected a positive upscale factor, got ", r);
-  const int64_t c_in = x.size(1);
-  SR_CHECK_ARG(c_in >= 1, "x", "expected at least one channel, got shape ", x.sizes());
-  SR_CHECK_DIM(w, "w", 4);
-  SR_CHECK_ARG(w.size(0) > 0 && w.size(0) % (r * r) == 0 && w.size(1) == c_in && w.size(2) == 3 &&
-                   w.size(3) == 3,
-               "w", "expected shape [C_out*r*r, C_in, 3, 3] with C_in = ", c_in, " and r = ", r,
-               ", got ", w.sizes());
-  SR_CHECK_TYPE(w.scalar_type() == x.scalar_type(), "w", "expected dtype ", x.scalar_type(),
-                " (x's dtype), got ", w.scalar_type());
-  SR_CHECK_ARG(w.device() == x.device(), "w", "expected device ", x.device(), ", got ", w.device());
-  SR_CHECK_DIM(b, "b", 1);
-  SR_CHECK_ARG(b.size(0) == w.size(0), "b", "expected shape [", w.size(0), "], got ", b.sizes());
-  SR_CHECK_TYPE(b.scalar_type() == x.scalar_type(), "b", "expected dtype ", x.scalar_type(),
-                " (x's dtype), got ", b.scalar_type());
-  SR_CHECK_ARG(b.device() == x.device(), "b", "expected device ", x.device(), ", got ", b.device());
-  // An NCHW x takes a contiguous weight, so that oneDNN computes (and returns) NCHW.
-  const at::Tensor conv = conv3x3(x, is_channels_last(x) ? w : w.contiguous(), b);
+  SR_CHECK_ARG(x.size(1) >= 1, "x", "expected at least one channel, got shape ", x.sizes());
+  check_parameters(x, w, b, r);
+  const at::Tensor conv = conv3x3(x, weight_like_input(w, x), b);
   return at::pixel_shuffle(conv, r).contiguous(output_format(x));
 }
 

@@ -133,12 +133,8 @@ at::Tensor residual_block_cpu(const at::Tensor& x, const at::Tensor& w1, const a
   check_bias(x, b1, "b1", c);
   check_weight(x, w2, "w2", c);
   check_bias(x, b2, "b2", c);
-  const bool nhwc = is_channels_last(x);
-  // oneDNN computes channels_last when either operand is: an NCHW x takes contiguous weights,
-  // so that the full-size results need no layout copy (the weights are the small tensors).
-  const auto like_x = [&](const at::Tensor& w) { return nhwc ? w : w.contiguous(); };
-  at::Tensor hidden = conv3x3(x, like_x(w1), b1).relu_();
-  at::Tensor out = conv3x3(hidden, like_x(w2), b2);
+  at::Tensor hidden = conv3x3(x, weight_like_input(w1, x), b1).relu_();
+  at::Tensor out = conv3x3(hidden, weight_like_input(w2, x), b2);
   hidden.reset();                       // its buffer goes back before the epilogue's
   at::add_out(out, x, out, res_scale);  // x + res_scale * y, rounded once, in conv2's output
   return out.contiguous(output_format(x));
