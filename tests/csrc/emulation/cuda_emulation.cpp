@@ -1,0 +1,266 @@
+// The CPU runtime behind cuda_emulation.h: blocks in sequence; a block's CUDA threads are fibers
+// (ucontext) on the calling thread, each running until it waits at a barrier or exits.
+//
+// Deterministic: the same launch always interleaves the same way. Waiters leave a barrier in
+// increasing thread order after one barrier and decreasing after the next, so a read of
+// another thread's shared-memory write that lacks a barrier sees the 0xff fill in one of the
+// two directions. A barrier that some threads never reach is reported as a deadlock.
+#include "cuda_emulation.h"
+
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <memory>
+#include <new>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace sr_emu {
+namespace {
+
+constexpr unsigned kWarp = 32;
+constexpr size_t kDynamicSharedLimit = 48 * 1024;  // more needs cudaFuncSetAttribute
+constexpr size_t kStackBytes = 256 * 1024;         // per CUDA thread (sanitizers need room)
+
+[[noreturn]] void fail(const char* what) {
+  std::fprintf(stderr, "cuda emulation: %s\n", what);
+  std::abort();
+}
+
+// A barrier among fibers: the last to arrive releases the others (made runnable again).
+struct FiberBarrier {
+  unsigned expected = 0;
+  std::vector<unsigned> waiters;
+  bool reverse = false;  // release order, alternating
+};
+
+struct Fiber {
+  ucontext_t context;
+  ThreadCoordinates coordinates;
+  unsigned linear = 0;
+};
+
+struct Block {
+  std::vector<Fiber> fibers;
+  std::deque<unsigned> runnable;
+  FiberBarrier sync;
+  std::vector<FiberBarrier> warp_sync;
+  std::vector<uint64_t> slots;
+  unsigned char* shared = nullptr;
+  const std::function<void()>* body = nullptr;
+  ucontext_t scheduler;
+  unsigned current = 0;
+};
+
+// AddressSanitizer must be told of every stack switch (else it may report false positives).
+#if defined(__SANITIZE_ADDRESS__)
+const void* scheduler_stack = nullptr;
+size_t scheduler_stack_size = 0;
+// Switches from the current context to `to`, whose stack is [bottom, bottom + size);
+// `exiting`: the current fiber never resumes.
+void switch_context(ucontext_t* from, ucontext_t* to, const void* bottom, size_t size,
+                    bool exiting = false) {
+  void* fake_stack = nullptr;
+  __sanitizer_start_switch_fiber(exiting ? nullptr : &fake_stack, bottom, size);
+  if (exiting) return;  // the caller returns into uc_link
+  swapcontext(from, to);
+  __sanitizer_finish_switch_fiber(fake_stack, &scheduler_stack, &scheduler_stack_size);
+}
+void fiber_started() {
+  __sanitizer_finish_switch_fiber(nullptr, &scheduler_stack, &scheduler_stack_size);
+}
+#else
+void switch_context(ucontext_t* from, ucontext_t* to, const void*, size_t, bool exiting = false) {
+  if (!exiting) swapcontext(from, to);
+}
+void fiber_started() {}
+#endif
+
+Block* running = nullptr;  // the block being run (one at a time, on one OS thread)
+int launches = 0;
+
+// Fiber stacks, mapped once and reused by every block.
+std::vector<void*>& stacks() {
+  static std::vector<void*> pool;
+  return pool;
+}
+
+void* stack(unsigned i) {
+  std::vector<void*>& pool = stacks();
+  while (pool.size() <= i) {
+    void* s =
+        mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (s == MAP_FAILED) fail("cannot map a fiber stack");
+    pool.push_back(s);
+  }
+  return pool[i];
+}
+
+Block& block() {
+  if (running == nullptr) fail("device function called outside a launch");
+  return *running;
+}
+
+const void* scheduler_bottom() {
+#if defined(__SANITIZE_ADDRESS__)
+  return scheduler_stack;
+#else
+  return nullptr;
+#endif
+}
+
+size_t scheduler_size() {
+#if defined(__SANITIZE_ADDRESS__)
+  return scheduler_stack_size;
+#else
+  return 0;
+#endif
+}
+
+void yield_to_scheduler(Block& b) {
+  switch_context(&b.fibers[b.current].context, &b.scheduler, scheduler_bottom(), scheduler_size());
+}
+
+void release(Block& b, FiberBarrier& barrier) {
+  if (barrier.reverse) {
+    for (auto it = barrier.waiters.rbegin(); it != barrier.waiters.rend(); ++it) {
+      b.runnable.push_back(*it);
+    }
+  } else {
+    for (unsigned w : barrier.waiters) b.runnable.push_back(w);
+  }
+  barrier.waiters.clear();
+  barrier.reverse = !barrier.reverse;
+}
+
+void arrive_and_wait(FiberBarrier& barrier) {
+  Block& b = block();
+  if (barrier.waiters.size() + 1 == barrier.expected) {
+    release(b, barrier);  // the others run after this fiber's next wait or exit
+    return;
+  }
+  barrier.waiters.push_back(b.current);
+  yield_to_scheduler(b);
+}
+
+// An exited thread no longer takes part in barriers (as on the GPU).
+void drop(Block& b, FiberBarrier& barrier) {
+  --barrier.expected;
+  if (!barrier.waiters.empty() && barrier.waiters.size() == barrier.expected) release(b, barrier);
+}
+
+void fiber_main() {
+  fiber_started();
+  Block& b = block();
+  (*b.body)();
+  drop(b, b.sync);
+  drop(b, b.warp_sync[b.current / kWarp]);
+  // Returning resumes uc_link, the scheduler.
+  switch_context(nullptr, nullptr, scheduler_bottom(), scheduler_size(), true);
+}
+
+void run_block(Block& b, dim3 grid, dim3 block_dim, uint3 block_index, unsigned threads) {
+  b.runnable.clear();
+  b.sync = FiberBarrier{threads, {}, false};
+  b.warp_sync.assign((threads + kWarp - 1) / kWarp, FiberBarrier{});
+  for (unsigned t = 0; t < threads; ++t) ++b.warp_sync[t / kWarp].expected;
+  b.fibers.resize(threads);
+  for (unsigned t = 0; t < threads; ++t) {
+    Fiber& f = b.fibers[t];
+    f.coordinates.thread_index = make_uint3(t % block_dim.x, (t / block_dim.x) % block_dim.y,
+                                            t / (block_dim.x * block_dim.y));
+    f.coordinates.block_index = block_index;
+    f.coordinates.block_dim = block_dim;
+    f.coordinates.grid_dim = grid;
+    f.linear = t;
+    getcontext(&f.context);
+    f.context.uc_stack.ss_sp = stack(t);
+    f.context.uc_stack.ss_size = kStackBytes;
+    f.context.uc_link = &b.scheduler;
+    makecontext(&f.context, fiber_main, 0);
+    b.runnable.push_back(t);
+  }
+  while (!b.runnable.empty()) {
+    b.current = b.runnable.front();
+    b.runnable.pop_front();
+    // Runs until it waits at a barrier or exits.
+    switch_context(&b.scheduler, &b.fibers[b.current].context, stack(b.current), kStackBytes);
+  }
+  // Every exit leaves the block barrier: threads still counted there wait for ever.
+  if (b.sync.expected != 0) fail("deadlock: threads wait at a barrier the others never reach");
+}
+
+}  // namespace
+
+const ThreadCoordinates& coordinates() {
+  Block& b = block();
+  return b.fibers[b.current].coordinates;
+}
+
+void* dynamic_shared() { return block().shared; }
+
+void sync_threads() { arrive_and_wait(block().sync); }
+
+unsigned lane() {
+  Block& b = block();
+  return b.fibers[b.current].linear % kWarp;
+}
+
+uint64_t warp_exchange(uint64_t value, unsigned source) {
+  Block& b = block();
+  const unsigned me = b.current;
+  const unsigned warp = me / kWarp;
+  const unsigned from = warp * kWarp + source;
+  if (source >= kWarp || from >= b.slots.size()) fail("shuffle from a lane that does not exist");
+  b.slots[me] = value;
+  arrive_and_wait(b.warp_sync[warp]);
+  const uint64_t result = b.slots[from];
+  arrive_and_wait(b.warp_sync[warp]);  // the slots are reused by the next shuffle
+  return result;
+}
+
+void atomic_section(const std::function<void()>& body) { body(); }  // fibers never preempt
+
+cudaError_t run_launch(const std::function<void()>& body, dim3 grid, dim3 block_dim, size_t smem) {
+  const uint64_t threads = static_cast<uint64_t>(block_dim.x) * block_dim.y * block_dim.z;
+  if (threads == 0 || threads > 1024 || block_dim.z > 64 || grid.x == 0 || grid.y == 0 ||
+      grid.z == 0 || grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535) {
+    fail("invalid launch configuration (block or grid size)");
+  }
+  if (smem > kDynamicSharedLimit) fail("over 48 KiB of dynamic shared memory without an opt-in");
+  if (running != nullptr) fail("a launch from inside a kernel");
+  ++launches;
+  Block b;
+  b.body = &body;
+  b.slots.assign(threads, 0);
+  for (unsigned bz = 0; bz < grid.z; ++bz) {
+    for (unsigned by = 0; by < grid.y; ++by) {
+      for (unsigned bx = 0; bx < grid.x; ++bx) {
+        // A fresh, exactly sized buffer per block: overruns and unwritten reads show.
+        auto* shared = static_cast<unsigned char*>(::operator new[](smem, std::align_val_t(16)));
+        std::memset(shared, 0xff, smem);
+        b.shared = shared;
+        running = &b;
+        run_block(b, grid, block_dim, make_uint3(bx, by, bz), static_cast<unsigned>(threads));
+        running = nullptr;
+        ::operator delete[](shared, std::align_val_t(16));
+      }
+    }
+  }
+  return cudaSuccess;
+}
+
+int launch_count() { return launches; }
+void reset_launch_count() { launches = 0; }
+
+}  // namespace sr_emu
+
+// The runtime call the emulated launchers make (declared by cuda_runtime_api.h). Invalid
+// launches abort in run_launch, so there is never an error to report.
+cudaError_t CUDARTAPI cudaGetLastError(void) { return cudaSuccess; }

@@ -1,0 +1,171 @@
+// Runs our CUDA kernels on the CPU, for tests on machines without a GPU (most of ours).
+//
+// emulate_cuda.py rewrites a csrc/cuda/*.cu file into C++ that includes this header: each
+// `kernel<<<grid, block, smem, stream>>>(args)` becomes `sr_emu::launch([&] { kernel(args); },
+// grid, block, smem, stream)` and `extern __shared__ T name[];` a pointer to the block's dynamic
+// shared memory. The kernel bodies themselves compile unchanged as host code.
+//
+// Execution model: blocks run one after another; a block's threads are real threads (one
+// std::thread per CUDA thread), so __syncthreads is a barrier and warp shuffles exchange
+// values through per-warp slots between two warp barriers. `__shared__` variables become
+// function statics (shared by the block's threads; blocks do not overlap in time), dynamic
+// shared memory a fresh buffer per block, filled with 0xff bytes so reads of unwritten words
+// show. Global memory is host memory. Built with AddressSanitizer and UBSan where available,
+// out-of-bounds accesses (global and shared) and misaligned vector loads are reported.
+//
+// What it checks: indexing, tiling, the shared-memory protocol, numerics (host IEEE arithmetic,
+// compiled with -ffp-contract=off; fmaf is a real fused multiply-add) and launch limits (block
+// size, grid size, 48 KiB of dynamic shared memory without an opt-in). What it cannot: speed,
+// races between threads that a barrier does not order (the OS schedule is not the GPU's),
+// inline PTX (the tensor-core kernels are not emulated), and register or spill limits (the
+// static ptxas check covers those).
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+
+namespace sr_emu {
+
+// The calling thread's coordinates (valid inside a launched body only).
+struct ThreadCoordinates {
+  uint3 thread_index;
+  uint3 block_index;
+  dim3 block_dim;
+  dim3 grid_dim;
+};
+const ThreadCoordinates& coordinates();
+
+void* dynamic_shared();
+void sync_threads();
+// Lane `source` of the calling warp's `value`s (every lane of the warp must call it).
+uint64_t warp_exchange(uint64_t value, unsigned source);
+unsigned lane();
+void atomic_section(const std::function<void()>& body);
+
+// Runs `body` as a kernel launch; returns the error CUDA would report for the configuration.
+cudaError_t run_launch(const std::function<void()>& body, dim3 grid, dim3 block, size_t smem);
+
+template <typename Body>
+void launch(Body body, dim3 grid, dim3 block, size_t smem = 0, cudaStream_t = nullptr) {
+  run_launch(std::function<void()>(body), grid, block, smem);
+}
+
+// Launches since the last reset (tests tell the fused path from the two-kernel one by it).
+int launch_count();
+void reset_launch_count();
+
+template <typename T>
+T shuffle(T value, unsigned source) {
+  static_assert(sizeof(T) <= sizeof(uint64_t), "values up to 8 bytes");
+  uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof(T));
+  bits = warp_exchange(bits, source);
+  T result;
+  std::memcpy(&result, &bits, sizeof(T));
+  return result;
+}
+
+}  // namespace sr_emu
+
+// ---- The CUDA device API the kernels use, as host code. ----
+#define threadIdx (::sr_emu::coordinates().thread_index)
+#define blockIdx (::sr_emu::coordinates().block_index)
+#define blockDim (::sr_emu::coordinates().block_dim)
+#define gridDim (::sr_emu::coordinates().grid_dim)
+#undef __shared__
+#define __shared__ static
+#ifndef __launch_bounds__
+#define __launch_bounds__(...)
+#endif
+
+inline void __syncthreads() { ::sr_emu::sync_threads(); }
+
+template <typename T>
+T __shfl_xor_sync(unsigned, T value, int lane_mask, int width = 32) {
+  const unsigned lane = ::sr_emu::lane();
+  const unsigned base = lane - lane % static_cast<unsigned>(width);
+  const unsigned source = base + ((lane - base) ^ static_cast<unsigned>(lane_mask));
+  return ::sr_emu::shuffle(value, source);
+}
+
+template <typename T>
+T __shfl_down_sync(unsigned, T value, unsigned delta, int width = 32) {
+  const unsigned lane = ::sr_emu::lane();
+  const unsigned segment = lane % static_cast<unsigned>(width);
+  const unsigned source = segment + delta < static_cast<unsigned>(width) ? lane + delta : lane;
+  return ::sr_emu::shuffle(value, source);
+}
+
+inline int atomicMin(int* address, int value) {
+  int old = 0;
+  ::sr_emu::atomic_section([&] {
+    old = *address;
+    *address = value < old ? value : old;
+  });
+  return old;
+}
+
+inline int atomicMax(int* address, int value) {
+  int old = 0;
+  ::sr_emu::atomic_section([&] {
+    old = *address;
+    *address = value > old ? value : old;
+  });
+  return old;
+}
+
+template <typename T>
+T __ldg(const T* address) {
+  return *address;
+}
+
+inline unsigned __umulhi(unsigned a, unsigned b) {
+  return static_cast<unsigned>((static_cast<uint64_t>(a) * b) >> 32);
+}
+inline float __uint_as_float(unsigned bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+inline unsigned __float_as_uint(float value) {
+  unsigned bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+// Separately rounded IEEE operations: the emulated sources are compiled without contraction.
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
+
+// Four byte products added to c (unsigned and signed forms of the instruction).
+inline unsigned __dp4a(unsigned a, unsigned b, unsigned c) {
+  for (int i = 0; i < 4; ++i) c += ((a >> (8 * i)) & 0xffu) * ((b >> (8 * i)) & 0xffu);
+  return c;
+}
+inline int __dp4a(int a, int b, int c) {
+  for (int i = 0; i < 4; ++i) {
+    c += static_cast<int8_t>(static_cast<uint32_t>(a) >> (8 * i)) *
+         static_cast<int8_t>(static_cast<uint32_t>(b) >> (8 * i));
+  }
+  return c;
+}
+
+// CUDA's device min/max overloads (host code has only std::min/std::max).
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a > b ? a : b; }
+inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
+inline unsigned max(unsigned a, unsigned b) { return a > b ? a : b; }
+inline long long min(long long a, long long b) { return a < b ? a : b; }
+inline long long max(long long a, long long b) { return a > b ? a : b; }
+inline long min(long a, long b) { return a < b ? a : b; }
+inline long max(long a, long b) { return a > b ? a : b; }
+inline float min(float a, float b) { return std::fmin(a, b); }
+inline float max(float a, float b) { return std::fmax(a, b); }
+inline double min(double a, double b) { return std::fmin(a, b); }
+inline double max(double a, double b) { return std::fmax(a, b); }

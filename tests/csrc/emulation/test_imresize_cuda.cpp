@@ -1,0 +1,339 @@
+// The CUDA imresize kernels (csrc/cuda/imresize.cu), emulated on the CPU (cuda_emulation.h),
+// against the CPU kernel (csrc/cpu/imresize.cpp, itself bit-exact with MATLAB's LR files):
+//   * uint8 and float64 bit for bit, float32 / float16 / bfloat16 by the STYLE.md rule against
+//     the float64 result (max(2 x the CPU kernel's error, the dtype's floor));
+//   * the fused kernel (one launch) and the two-kernel path (two launches), NCHW and NHWC;
+//   * downscales with antialiasing (x4, x3, 1/3.7), upscales (x2, x4, 2.5), per-axis scales,
+//     both edge rules, a 1-pixel image, odd sizes, batches, the adjoint (backward) tables, and
+//     a grid of >= 1024 blocks, where the fused kernel takes tiles taller than 16 rows.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/cubic.h"
+#include "cuda_emulation.h"
+#include "sr_kernels/imresize.h"
+#include "testing.h"
+
+namespace {
+
+using sr::ImresizeDtype;
+
+struct Table {
+  int64_t in_len = 0, out_len = 0, taps = 0;
+  std::vector<int32_t> index;
+  std::vector<double> weight;
+  std::vector<float> weight_f32;
+  float tie_margin = 0.0f;
+  int64_t tile_span = 0;
+
+  sr::ResizeTable view() const {
+    return {in_len,        out_len,           taps,       index.data(),
+            weight.data(), weight_f32.data(), tie_margin, tile_span};
+  }
+};
+
+// As python/ops/imresize.cpp builds them (host_table).
+Table make_table(int64_t in_len, int64_t out_len, double scale, bool antialias, sr::ResizeEdge edge,
+                 bool transposed) {
+  Table t;
+  std::vector<int32_t> index;
+  std::vector<double> weight;
+  const int64_t taps =
+      sr::build_resize_table(in_len, out_len, scale, antialias, edge, index, weight);
+  if (transposed) {
+    t.taps = sr::transpose_resize_table(in_len, out_len, taps, index, weight, t.index, t.weight);
+    t.in_len = out_len;
+    t.out_len = in_len;
+  } else {
+    t.taps = taps;
+    t.index = index;
+    t.weight = weight;
+    t.in_len = in_len;
+    t.out_len = out_len;
+  }
+  t.weight_f32.assign(t.weight.begin(), t.weight.end());
+  t.tie_margin = sr::imresize_tie_margin(t.out_len, t.taps, t.weight.data());
+  t.tile_span = sr::imresize_tile_span(t.out_len, t.taps, t.index.data(), sr::kImresizeSpanTile);
+  return t;
+}
+
+sr::Tensor4d describe(int64_t n, int64_t c, int64_t h, int64_t w, bool channels_last) {
+  sr::Tensor4d d{{n, c, h, w}, {c * h * w, h * w, w, 1}};
+  if (channels_last) {
+    d.stride[1] = 1;
+    d.stride[3] = c;
+    d.stride[2] = w * c;
+  }
+  return d;
+}
+
+int64_t numel(const sr::Tensor4d& d) { return d.size[0] * d.size[1] * d.size[2] * d.size[3]; }
+
+size_t element_size(ImresizeDtype t) {
+  switch (t) {
+    case ImresizeDtype::kUInt8:
+      return 1;
+    case ImresizeDtype::kFloat16:
+    case ImresizeDtype::kBFloat16:
+      return 2;
+    case ImresizeDtype::kFloat32:
+      return 4;
+    case ImresizeDtype::kFloat64:
+      return 8;
+  }
+  return 0;
+}
+
+size_t mid_size(ImresizeDtype t) {
+  return t == ImresizeDtype::kUInt8 ? 1 : (t == ImresizeDtype::kFloat64 ? 8 : 4);
+}
+
+const char* name(ImresizeDtype t) {
+  switch (t) {
+    case ImresizeDtype::kUInt8:
+      return "uint8";
+    case ImresizeDtype::kFloat16:
+      return "float16";
+    case ImresizeDtype::kBFloat16:
+      return "bfloat16";
+    case ImresizeDtype::kFloat32:
+      return "float32";
+    case ImresizeDtype::kFloat64:
+      return "float64";
+  }
+  return "?";
+}
+
+// Element i of a buffer of dtype t, as double.
+double value_at(const std::vector<unsigned char>& b, ImresizeDtype t, int64_t i) {
+  switch (t) {
+    case ImresizeDtype::kUInt8:
+      return b[i];
+    case ImresizeDtype::kFloat16: {
+      __half h;
+      std::memcpy(&h, &b[i * 2], 2);
+      return __half2float(h);
+    }
+    case ImresizeDtype::kBFloat16: {
+      __nv_bfloat16 h;
+      std::memcpy(&h, &b[i * 2], 2);
+      return __bfloat162float(h);
+    }
+    case ImresizeDtype::kFloat32: {
+      float f;
+      std::memcpy(&f, &b[i * 4], 4);
+      return f;
+    }
+    case ImresizeDtype::kFloat64: {
+      double d;
+      std::memcpy(&d, &b[i * 8], 8);
+      return d;
+    }
+  }
+  return 0.0;
+}
+
+// Random pixels: uint8 0..255; floats in [-0.25, 1.25) rounded to the dtype. Never zeros.
+std::vector<unsigned char> random_image(ImresizeDtype t, int64_t count, std::mt19937& rng) {
+  std::vector<unsigned char> b(static_cast<size_t>(count) * element_size(t));
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> real(-0.25f, 1.25f);
+  for (int64_t i = 0; i < count; ++i) {
+    switch (t) {
+      case ImresizeDtype::kUInt8:
+        b[i] = static_cast<unsigned char>(byte(rng));
+        break;
+      case ImresizeDtype::kFloat16: {
+        const __half h = __float2half_rn(real(rng));
+        std::memcpy(&b[i * 2], &h, 2);
+        break;
+      }
+      case ImresizeDtype::kBFloat16: {
+        const __nv_bfloat16 h = __float2bfloat16_rn(real(rng));
+        std::memcpy(&b[i * 2], &h, 2);
+        break;
+      }
+      case ImresizeDtype::kFloat32: {
+        const float f = real(rng);
+        std::memcpy(&b[i * 4], &f, 4);
+        break;
+      }
+      case ImresizeDtype::kFloat64: {
+        const double d = real(rng);
+        std::memcpy(&b[i * 8], &d, 8);
+        break;
+      }
+    }
+  }
+  return b;
+}
+
+std::vector<unsigned char> to_float64(const std::vector<unsigned char>& b, ImresizeDtype t,
+                                      int64_t count) {
+  std::vector<unsigned char> out(static_cast<size_t>(count) * 8);
+  for (int64_t i = 0; i < count; ++i) {
+    const double v = value_at(b, t, i);
+    std::memcpy(&out[i * 8], &v, 8);
+  }
+  return out;
+}
+
+struct Case {
+  std::string label;
+  int64_t n, c, h, w;
+  double scale_h, scale_w;
+  bool antialias;
+  sr::ResizeEdge edge;
+  bool transposed;  // the adjoint tables (the backward); (h, w) is then the gradient's size
+  bool expect_fused;
+};
+
+struct Resized {
+  std::vector<unsigned char> out;
+  int launches;
+  sr::Status status;
+};
+
+Resized run_cpu(ImresizeDtype t, const std::vector<unsigned char>& src, const sr::Tensor4d& sd,
+                const sr::Tensor4d& md, const sr::Tensor4d& dd, const Table& rows,
+                const Table& cols) {
+  Resized r;
+  std::vector<unsigned char> mid(static_cast<size_t>(numel(md)) * mid_size(t));
+  r.out.assign(static_cast<size_t>(numel(dd)) * element_size(t), 0);
+  r.status = sr::imresize_cpu(t, src.data(), sd, mid.data(), md, r.out.data(), dd, rows.view(),
+                              cols.view());
+  r.launches = 0;
+  return r;
+}
+
+Resized run_cuda(ImresizeDtype t, const std::vector<unsigned char>& src, const sr::Tensor4d& sd,
+                 const sr::Tensor4d& md, const sr::Tensor4d& dd, const Table& rows,
+                 const Table& cols, bool fused) {
+  Resized r;
+  std::vector<unsigned char> mid(static_cast<size_t>(numel(md)) * mid_size(t), 0xff);
+  r.out.assign(static_cast<size_t>(numel(dd)) * element_size(t), 0xff);  // unwritten shows
+  sr_emu::reset_launch_count();
+  r.status = sr::launch_imresize(t, src.data(), sd, mid.data(), md, r.out.data(), dd, rows.view(),
+                                 cols.view(), nullptr, fused);
+  r.launches = sr_emu::launch_count();
+  return r;
+}
+
+// ||out - ref64|| / ||ref64||.
+double relative_error(const std::vector<unsigned char>& out, ImresizeDtype t,
+                      const std::vector<unsigned char>& ref64, int64_t count) {
+  double err = 0.0, norm = 0.0;
+  for (int64_t i = 0; i < count; ++i) {
+    const double r = value_at(ref64, ImresizeDtype::kFloat64, i);
+    const double d = value_at(out, t, i) - r;
+    err += d * d;
+    norm += r * r;
+  }
+  return norm > 0.0 ? std::sqrt(err / norm) : std::sqrt(err);
+}
+
+double floor_of(ImresizeDtype t) {
+  switch (t) {
+    case ImresizeDtype::kFloat16:
+      return 2e-3;
+    case ImresizeDtype::kBFloat16:
+      return 1e-2;
+    default:
+      return 1e-6;
+  }
+}
+
+void check_case(const Case& k, ImresizeDtype t, bool channels_last, std::mt19937& rng) {
+  const auto out_len = [](int64_t in, double s) {
+    return static_cast<int64_t>(std::ceil(static_cast<double>(in) * s));
+  };
+  Table rows, cols;
+  int64_t out_h, out_w;
+  if (k.transposed) {  // (h, w) is the gradient's size; the tables map it back to the input's
+    out_h = std::max<int64_t>(1, static_cast<int64_t>(std::floor(k.h / k.scale_h)));
+    out_w = std::max<int64_t>(1, static_cast<int64_t>(std::floor(k.w / k.scale_w)));
+    rows = make_table(out_h, k.h, k.scale_h, k.antialias, k.edge, true);
+    cols = make_table(out_w, k.w, k.scale_w, k.antialias, k.edge, true);
+  } else {
+    out_h = out_len(k.h, k.scale_h);
+    out_w = out_len(k.w, k.scale_w);
+    rows = make_table(k.h, out_h, k.scale_h, k.antialias, k.edge, false);
+    cols = make_table(k.w, out_w, k.scale_w, k.antialias, k.edge, false);
+  }
+  const sr::Tensor4d sd = describe(k.n, k.c, k.h, k.w, channels_last);
+  const sr::Tensor4d md = describe(k.n, k.c, rows.out_len, k.w, channels_last);
+  const sr::Tensor4d dd = describe(k.n, k.c, rows.out_len, cols.out_len, channels_last);
+  const std::string where = k.label + " " + name(t) + (channels_last ? " nhwc" : " nchw");
+
+  const std::vector<unsigned char> src = random_image(t, numel(sd), rng);
+  const Resized cpu = run_cpu(t, src, sd, md, dd, rows, cols);
+  SR_EXPECT(cpu.status == sr::Status::kOk, where + ": the CPU kernel failed");
+  const bool exact = t == ImresizeDtype::kUInt8 || t == ImresizeDtype::kFloat64;
+  std::vector<unsigned char> ref64;
+  double bound = 0.0;
+  if (!exact) {
+    ref64 =
+        run_cpu(ImresizeDtype::kFloat64, to_float64(src, t, numel(sd)), sd, md, dd, rows, cols).out;
+    bound = std::max(2.0 * relative_error(cpu.out, t, ref64, numel(dd)), floor_of(t));
+  }
+  for (const bool fused : {true, false}) {
+    const Resized gpu = run_cuda(t, src, sd, md, dd, rows, cols, fused);
+    const std::string path = where + (fused ? " fused" : " two-pass");
+    SR_EXPECT(gpu.status == sr::Status::kOk, path + ": launch_imresize failed");
+    const int expected_launches = numel(dd) == 0 ? 0 : (fused && k.expect_fused ? 1 : 2);
+    SR_EXPECT(gpu.launches == expected_launches, path + ": " + std::to_string(gpu.launches) +
+                                                     " launches, expected " +
+                                                     std::to_string(expected_launches));
+    if (exact) {
+      int64_t differing = 0;
+      for (int64_t i = 0; i < numel(dd); ++i) {
+        differing += value_at(gpu.out, t, i) != value_at(cpu.out, t, i) ? 1 : 0;
+      }
+      SR_EXPECT(differing == 0, path + ": " + std::to_string(differing) + " of " +
+                                    std::to_string(numel(dd)) + " elements differ from the CPU");
+    } else {
+      const double err = relative_error(gpu.out, t, ref64, numel(dd));
+      SR_EXPECT(err <= bound,
+                path + ": relative error " + std::to_string(err) + " > " + std::to_string(bound));
+    }
+  }
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937 rng(20261130);
+  using sr::ResizeEdge;
+  const std::vector<Case> cases = {
+      {"x4 down 66x70", 1, 3, 66, 70, 0.25, 0.25, true, ResizeEdge::kMirror, false, true},
+      {"x3 down 2x2x31x29", 2, 2, 31, 29, 1.0 / 3.0, 1.0 / 3.0, true, ResizeEdge::kClamp, false,
+       true},
+      {"x3 down no antialias", 1, 3, 31, 29, 1.0 / 3.0, 1.0 / 3.0, false, ResizeEdge::kMirror,
+       false, true},
+      {"x2 up 13x10", 1, 3, 13, 10, 2.0, 2.0, true, ResizeEdge::kClamp, false, true},
+      {"x4 up 9x37 (two column tiles)", 1, 3, 9, 37, 4.0, 4.0, true, ResizeEdge::kMirror, false,
+       true},
+      {"1/3.7 down x 2.5 up", 1, 1, 37, 9, 1.0 / 3.7, 2.5, true, ResizeEdge::kMirror, false, true},
+      {"1 pixel x3", 1, 3, 1, 1, 3.0, 3.0, true, ResizeEdge::kMirror, false, true},
+      {"5 channels x2 down", 1, 5, 12, 14, 0.5, 0.5, true, ResizeEdge::kClamp, false, true},
+      {"adjoint of x4 down", 1, 3, 9, 11, 0.25, 0.25, true, ResizeEdge::kMirror, true, true},
+      {"batch 0", 0, 3, 8, 8, 0.5, 0.5, true, ResizeEdge::kMirror, false, true},
+  };
+  for (const ImresizeDtype t :
+       {ImresizeDtype::kUInt8, ImresizeDtype::kFloat32, ImresizeDtype::kFloat64,
+        ImresizeDtype::kFloat16, ImresizeDtype::kBFloat16}) {
+    for (const Case& k : cases) {
+      if (k.transposed && t == ImresizeDtype::kUInt8) continue;  // the backward is float only
+      for (const bool channels_last : {false, true}) check_case(k, t, channels_last, rng);
+    }
+  }
+  // >= 1024 blocks: the fused kernel takes 32-row tiles (launch_fused); uint8, both layouts.
+  const Case tall{"x4 up, 1024 planes of 8x8", 1024,  1,   8, 8, 4.0, 4.0, true,
+                  ResizeEdge::kMirror,         false, true};
+  check_case(tall, ImresizeDtype::kUInt8, false, rng);
+  return sr_test::exit_code();
+}
