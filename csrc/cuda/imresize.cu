@@ -208,11 +208,14 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // read + 1 written; the intermediate never leaves the SM. Roofline: (input + output bytes) /
 // copy bandwidth, e.g. 141 MB / 2.96 TB/s = 48 us for the batch-16 DIV2K x4 cases.
 // Expected bound in practice (not yet measured): instruction issue, not DRAM. x4 down, uint8:
-// ~35M intermediate elements x 16 taps, each tap of a 4-element group 2 shared loads + 4 x
-// (64-bit address add, byte load, convert, FMA) ~ 5.5 instructions per element-tap, ~3.5 G
-// thread instructions with the width pass, ~120-150 us at full issue rate on 132 SMs: about
-// 1 TB/s, a third of the copy bandwidth. Reaching the 75% target needs vector (4-byte) row
-// loads and packed arithmetic in the height pass (alignment-specialised NCHW/NHWC variants).
+// ~35M intermediate elements x 17 taps. The general height-pass loop spends ~6.5 instructions
+// per element-tap (SASS, sm_90: a 64-bit address add, a byte load, VIADD + FADD to convert,
+// FFMA, the staged offset and weight), ~120 us at full issue rate on 132 SMs. The word loop
+// (height_pass_words, since 2026-11-30: uint8 rows that are whole 8-byte words, e.g. DIV2K's
+// 2040 columns in NCHW and NHWC) spends ~3.8 (one 8-byte load and address add per 8 bytes, then
+// PRMT + FADD + FFMA per byte): ~70 us; the width pass (~7 instructions per output tap, ~30 us)
+// becomes a third of the work. Both together ~100 us, 1.4 TB/s: reaching 75 % of the copy
+// bandwidth needs fewer instructions per tap still (one conversion per input byte, not per tap).
 // Arithmetic: uint8 sums in float32 (float32 weights, FMA) and redoes in float64, in tap order
 // with separate product and sum roundings like the reference, only the outputs whose float32
 // sum lies within tie_margin of a .5 tie (the bound of imresize_tie_margin), so the uint8
@@ -238,6 +241,7 @@ struct FusedArgs {
   const double* rows_w64;  // uint8 tie redo
   const double* cols_w64;
   float rows_margin, cols_margin;
+  int32_t word_rows;  // uint8 height pass by 8-byte words (height_pass_words)
 };
 
 // uint8 <-> float32 by exponent arithmetic instead of the conversion unit: I2F and F2I issue at
@@ -295,6 +299,70 @@ __device__ __forceinline__ uint8_t u8_of_far(float acc) {
   const float whole = floorf(acc);
   const float rounded = whole + (acc - whole > 0.5f ? 1.0f : 0.0f);
   return small_integer_to_u8(fminf(fmaxf(rounded, 0.0f), 255.0f));
+}
+
+// Byte i (0..3) of a word as a float: PRMT puts it in the low mantissa bits of 2^23, as
+// u8_to_float does for one byte.
+__device__ __forceinline__ float word_byte_to_float(uint32_t word, int i) {
+  return __uint_as_float(__byte_perm(word, 0x4B000000u, 0x7440u + static_cast<uint32_t>(i))) -
+         8388608.0f;
+}
+
+// The float64 sum of one uint8 height-pass element, in tap order (the tie redo).
+__device__ __forceinline__ double exact_column_sum(const uint8_t* p, const int64_t* off,
+                                                   const double* w64, int taps) {
+  double exact = 0.0;
+  for (int k = 0; k < taps; ++k) {
+    exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), static_cast<double>(p[off[k]])));
+  }
+  return exact;
+}
+
+// uint8 height pass by 8-byte words, where a tile row's mid elements are consecutive bytes of
+// every input row it reads and rows start on 8-byte boundaries (launch_fused checks: NCHW planes,
+// or NHWC with every channel in the tile). Thread items are the words covering the row's span,
+// [e0 rounded down to 8, e0 + width rounded up): per tap one 8-byte load, one 64-bit address add
+// and a PRMT + FADD + FFMA per byte, against a 1-byte load, a 64-bit add and a VIADD + FADD +
+// FFMA per byte in the general loop. Bytes outside the span are loaded but not stored; a word
+// never leaves its input row (the row length is a multiple of 8 bytes).
+__device__ __forceinline__ void height_pass_words(const uint8_t* row0, int e0, int width,
+                                                  int pitch, int ny, int ty,
+                                                  const int64_t* s_roff, const float* s_rw,
+                                                  const double* rows_w64, float margin,
+                                                  uint8_t* s_mid) {
+  const int head = e0 & 7;  // bytes of the first word before mid element 0
+  const int words = (head + width + 7) / 8;
+  const uint8_t* first = row0 + (e0 - head);
+  int r = static_cast<int>(threadIdx.x) / words;
+  int g = static_cast<int>(threadIdx.x) - r * words;
+  for (int e = threadIdx.x; e < ny * words; e += kFusedThreads) {
+    const uint8_t* p = first + 8 * g;
+    const int64_t* off = s_roff + r * ty;
+    const float* w = s_rw + r * ty;
+    float acc[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[i] = 0.0f;
+#pragma unroll 4
+    for (int k = 0; k < ty; ++k) {
+      const uint2 v = __ldg(reinterpret_cast<const uint2*>(p + off[k]));
+      const float wk = w[k];
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        acc[i] = fmaf(wk, word_byte_to_float(i < 4 ? v.x : v.y, i & 3), acc[i]);
+      }
+    }
+    uint8_t* row = s_mid + r * pitch;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int j = 8 * g + i - head;
+      if (j >= 0 && j < width) {
+        row[j] = near_tie(acc[i], margin)
+                     ? u8_of(exact_column_sum(p + i, off, rows_w64 + r * ty, ty))
+                     : u8_of_far(acc[i]);
+      }
+    }
+    for (g += kFusedThreads; g >= words; ++r) g -= words;
+  }
 }
 
 template <typename Out>
@@ -380,16 +448,25 @@ __global__ void __launch_bounds__(kFusedThreads)
     s_cw[k * kTileX + x] = __ldg(cols_weight + cbase + e);
   }
 
-  // 2. Height pass into shared memory.
+  // 2. Height pass into shared memory (uint8 rows that allow it: height_pass_words).
   // Each thread computes kVec neighbouring elements of one tile row (rows padded to `pitch`),
   // sharing the staged row offsets and weights and keeping kVec loads in flight per tap; the
   // (row, group) position advances by subtraction (at most ny + groups steps in all). nc is
   // uniform per block, so the nc == 1 branch (NCHW) costs no divergence.
   const T* plane = src + static_cast<int64_t>(n) * a.src_stride[0];
+  bool height_done = false;
+  if constexpr (kUInt8) {
+    if (a.word_rows) {
+      height_pass_words(plane + static_cast<int64_t>(c0) * a.src_stride[1], lo * nc, width, pitch,
+                        ny, ty, s_roff, s_rw, a.rows_w64 + rbase, a.rows_margin, s_mid);
+      height_done = true;
+    }
+  }
   const int groups_per_row = pitch / kVec;
   int r = static_cast<int>(threadIdx.x) / groups_per_row;
   int g = static_cast<int>(threadIdx.x) - r * groups_per_row;
-  for (int e = threadIdx.x; e < ny * groups_per_row; e += kFusedThreads) {
+  const int items = height_done ? 0 : ny * groups_per_row;
+  for (int e = threadIdx.x; e < items; e += kFusedThreads) {
     const T* p[kVec];
 #pragma unroll
     for (int i = 0; i < kVec; ++i) {
@@ -560,6 +637,14 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   a.cols_w64 = cols.weight;
   a.rows_margin = rows.tie_margin;
   a.cols_margin = cols.tie_margin;
+  // Word rows (uint8): a tile row's span is consecutive bytes (NCHW planes, or NHWC with every
+  // channel in the tile), every row starts on an 8-byte boundary and is a whole number of words.
+  const bool consecutive = ct == 1 ? sd.stride[3] == 1 : sd.stride[1] == 1 && sd.stride[3] == ct;
+  const int64_t row_bytes = sd.size[3] * ct;
+  const bool planes_aligned = ct != 1 || channels == 1 || sd.stride[1] % 8 == 0;
+  a.word_rows = std::is_same<T, uint8_t>::value && consecutive && planes_aligned &&
+                reinterpret_cast<uintptr_t>(src) % 8 == 0 && sd.stride[0] % 8 == 0 &&
+                sd.stride[2] % 8 == 0 && row_bytes % 8 == 0;
   const dim3 grid(static_cast<unsigned>(blocks_x), static_cast<unsigned>(blocks_y),
                   static_cast<unsigned>(blocks_z));
   imresize_fused_kernel<T, Mid, Acc, W>

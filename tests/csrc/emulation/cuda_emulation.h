@@ -143,6 +143,17 @@ inline unsigned __float_as_uint(float value) {
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __dmul_rn(double a, double b) { return a * b; }
 
+// Byte n of the result is byte (selector >> 4n) & 7 of the 8-byte value {y, x} (x: bytes 0-3).
+inline unsigned __byte_perm(unsigned x, unsigned y, unsigned selector) {
+  const uint64_t bytes = (static_cast<uint64_t>(y) << 32) | x;
+  unsigned result = 0;
+  for (int n = 0; n < 4; ++n) {
+    const unsigned pick = (selector >> (4 * n)) & 7u;
+    result |= static_cast<unsigned>((bytes >> (8 * pick)) & 0xffu) << (8 * n);
+  }
+  return result;
+}
+
 // Four byte products added to c (unsigned and signed forms of the instruction).
 inline unsigned __dp4a(unsigned a, unsigned b, unsigned c) {
   for (int i = 0; i < 4; ++i) c += ((a >> (8 * i)) & 0xffu) * ((b >> (8 * i)) & 0xffu);

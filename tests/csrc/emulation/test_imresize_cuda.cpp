@@ -4,8 +4,9 @@
 //     the float64 result (max(2 x the CPU kernel's error, the dtype's floor));
 //   * the fused kernel (one launch) and the two-kernel path (two launches), NCHW and NHWC;
 //   * downscales with antialiasing (x4, x3, 1/3.7), upscales (x2, x4, 2.5), per-axis scales,
-//     both edge rules, a 1-pixel image, odd sizes, batches, the adjoint (backward) tables, and
-//     a grid of >= 1024 blocks, where the fused kernel takes tiles taller than 16 rows.
+//     both edge rules, a 1-pixel image, odd sizes, rows of whole 8-byte words, batches, the
+//     adjoint (backward) tables, and a grid of >= 1024 blocks, where the fused kernel takes
+//     tiles taller than 16 rows.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -310,6 +311,11 @@ int main() {
   using sr::ResizeEdge;
   const std::vector<Case> cases = {
       {"x4 down 66x70", 1, 3, 66, 70, 0.25, 0.25, true, ResizeEdge::kMirror, false, true},
+      // Rows of whole 8-byte words (uint8: the fused kernel's word height pass).
+      {"x4 down 2x3x45x64", 2, 3, 45, 64, 0.25, 0.25, true, ResizeEdge::kMirror, false, true},
+      {"x2 down 40x136 (two column tiles)", 1, 3, 40, 136, 0.5, 0.5, true, ResizeEdge::kClamp,
+       false, true},
+      {"x3 up 7x24", 1, 3, 7, 24, 3.0, 3.0, true, ResizeEdge::kMirror, false, true},
       {"x3 down 2x2x31x29", 2, 2, 31, 29, 1.0 / 3.0, 1.0 / 3.0, true, ResizeEdge::kClamp, false,
        true},
       {"x3 down no antialias", 1, 3, 31, 29, 1.0 / 3.0, 1.0 / 3.0, false, ResizeEdge::kMirror,
