@@ -325,11 +325,10 @@ __device__ __forceinline__ double exact_column_sum(const uint8_t* p, const int64
 // and a PRMT + FADD + FFMA per byte, against a 1-byte load, a 64-bit add and a VIADD + FADD +
 // FFMA per byte in the general loop. Bytes outside the span are loaded but not stored; a word
 // never leaves its input row (the row length is a multiple of 8 bytes).
-__device__ __forceinline__ void height_pass_words(const uint8_t* row0, int e0, int width,
-                                                  int pitch, int ny, int ty,
-                                                  const int64_t* s_roff, const float* s_rw,
-                                                  const double* rows_w64, float margin,
-                                                  uint8_t* s_mid) {
+__device__ __forceinline__ void height_pass_words(const uint8_t* row0, int e0, int width, int pitch,
+                                                  int ny, int ty, const int64_t* s_roff,
+                                                  const float* s_rw, const double* rows_w64,
+                                                  float margin, uint8_t* s_mid) {
   const int head = e0 & 7;  // bytes of the first word before mid element 0
   const int words = (head + width + 7) / 8;
   const uint8_t* first = row0 + (e0 - head);
