@@ -25,11 +25,17 @@
 
 #include <cstdint>
 
+#if defined(SR_CUDA_EMULATION)
+// The CPU tests without a GPU (tests/csrc/emulation) define the wrappers below as host code.
+#include "cuda_emulation_conv.h"
+#endif
+
 namespace sr {
 namespace conv {
 
 // ----------------------------------------------------------------------------------------------
 // PTX wrappers.
+#if !defined(SR_CUDA_EMULATION)
 
 __device__ __forceinline__ uint32_t smem_addr(const void* ptr) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(ptr));
@@ -87,6 +93,8 @@ __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uin
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+
+#endif  // !SR_CUDA_EMULATION
 
 // ----------------------------------------------------------------------------------------------
 // Warpgroup MMA (sm_90a).

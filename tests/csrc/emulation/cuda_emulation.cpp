@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -27,6 +28,7 @@ namespace {
 constexpr unsigned kWarp = 32;
 constexpr size_t kDynamicSharedLimit = 48 * 1024;  // more needs cudaFuncSetAttribute
 constexpr size_t kStackBytes = 256 * 1024;         // per CUDA thread (sanitizers need room)
+constexpr size_t kGatherBytes = 64;                // per lane, warp_all_gather
 
 [[noreturn]] void fail(const char* what) {
   std::fprintf(stderr, "cuda emulation: %s\n", what);
@@ -40,10 +42,19 @@ struct FiberBarrier {
   bool reverse = false;  // release order, alternating
 };
 
+struct AsyncCopy {
+  void* dst;
+  const void* src;
+  int src_bytes, total_bytes;
+  int group;
+};
+
 struct Fiber {
   ucontext_t context;
   ThreadCoordinates coordinates;
   unsigned linear = 0;
+  std::vector<AsyncCopy> copies;  // issued, not yet done
+  int open_group = 0;             // the group new copies join (cp.async.commit_group closes it)
 };
 
 struct Block {
@@ -52,6 +63,7 @@ struct Block {
   FiberBarrier sync;
   std::vector<FiberBarrier> warp_sync;
   std::vector<uint64_t> slots;
+  std::vector<unsigned char> gather;  // warp_all_gather: kGatherBytes per thread
   unsigned char* shared = nullptr;
   const std::function<void()>* body = nullptr;
   ucontext_t scheduler;
@@ -84,6 +96,8 @@ void fiber_started() {}
 
 Block* running = nullptr;  // the block being run (one at a time, on one OS thread)
 int launches = 0;
+Device emulated_device;
+int dynamic_shared_limit = static_cast<int>(kDynamicSharedLimit);
 
 // Fiber stacks, mapped once and reused by every block.
 std::vector<void*>& stacks() {
@@ -155,10 +169,25 @@ void drop(Block& b, FiberBarrier& barrier) {
   if (!barrier.waiters.empty() && barrier.waiters.size() == barrier.expected) release(b, barrier);
 }
 
+void complete_copies(Fiber& f, int up_to_group) {
+  size_t kept = 0;
+  for (const AsyncCopy& c : f.copies) {
+    if (c.group < up_to_group) {
+      std::memcpy(c.dst, c.src, static_cast<size_t>(c.src_bytes));
+      std::memset(static_cast<unsigned char*>(c.dst) + c.src_bytes, 0,
+                  static_cast<size_t>(c.total_bytes - c.src_bytes));
+    } else {
+      f.copies[kept++] = c;
+    }
+  }
+  f.copies.resize(kept);
+}
+
 void fiber_main() {
   fiber_started();
   Block& b = block();
   (*b.body)();
+  complete_copies(b.fibers[b.current], 1 << 30);
   drop(b, b.sync);
   drop(b, b.warp_sync[b.current / kWarp]);
   // Returning resumes uc_link, the scheduler.
@@ -179,6 +208,8 @@ void run_block(Block& b, dim3 grid, dim3 block_dim, uint3 block_index, unsigned 
     f.coordinates.block_dim = block_dim;
     f.coordinates.grid_dim = grid;
     f.linear = t;
+    f.copies.clear();
+    f.open_group = 0;
     getcontext(&f.context);
     f.context.uc_stack.ss_sp = stack(t);
     f.context.uc_stack.ss_size = kStackBytes;
@@ -225,6 +256,42 @@ uint64_t warp_exchange(uint64_t value, unsigned source) {
   return result;
 }
 
+void warp_all_gather(const void* mine, size_t bytes, void* all) {
+  Block& b = block();
+  const unsigned me = b.current;
+  const unsigned warp = me / kWarp;
+  if (bytes > kGatherBytes) fail("warp_all_gather of more than 64 bytes per lane");
+  if ((warp + 1) * kWarp > b.fibers.size()) fail("a warp collective in a partial warp");
+  std::memcpy(&b.gather[me * kGatherBytes], mine, bytes);
+  arrive_and_wait(b.warp_sync[warp]);
+  for (unsigned l = 0; l < kWarp; ++l) {
+    std::memcpy(static_cast<unsigned char*>(all) + l * bytes,
+                &b.gather[(warp * kWarp + l) * kGatherBytes], bytes);
+  }
+  arrive_and_wait(b.warp_sync[warp]);  // the buffer is reused by the next collective
+}
+
+void async_copy(void* dst, const void* src, int src_bytes, int total_bytes) {
+  Block& b = block();
+  Fiber& f = b.fibers[b.current];
+  f.copies.push_back(AsyncCopy{dst, src, src_bytes, total_bytes, f.open_group});
+}
+
+void async_commit() {
+  Block& b = block();
+  ++b.fibers[b.current].open_group;
+}
+
+void async_wait(int pending_groups) {
+  Block& b = block();
+  Fiber& f = b.fibers[b.current];
+  complete_copies(f, f.open_group - pending_groups);
+}
+
+void set_device(const Device& d) { emulated_device = d; }
+const Device& device() { return emulated_device; }
+void set_dynamic_shared_limit(int bytes) { dynamic_shared_limit = bytes; }
+
 void atomic_section(const std::function<void()>& body) { body(); }  // fibers never preempt
 
 cudaError_t run_launch(const std::function<void()>& body, dim3 grid, dim3 block_dim, size_t smem) {
@@ -233,12 +300,15 @@ cudaError_t run_launch(const std::function<void()>& body, dim3 grid, dim3 block_
       grid.z == 0 || grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535) {
     fail("invalid launch configuration (block or grid size)");
   }
-  if (smem > kDynamicSharedLimit) fail("over 48 KiB of dynamic shared memory without an opt-in");
+  if (smem > std::max<size_t>(kDynamicSharedLimit, static_cast<size_t>(dynamic_shared_limit))) {
+    fail("more dynamic shared memory than cudaFuncSetAttribute allowed (48 KiB without it)");
+  }
   if (running != nullptr) fail("a launch from inside a kernel");
   ++launches;
   Block b;
   b.body = &body;
   b.slots.assign(threads, 0);
+  b.gather.assign(threads * kGatherBytes, 0);
   for (unsigned bz = 0; bz < grid.z; ++bz) {
     for (unsigned by = 0; by < grid.y; ++by) {
       for (unsigned bx = 0; bx < grid.x; ++bx) {
@@ -261,6 +331,35 @@ void reset_launch_count() { launches = 0; }
 
 }  // namespace sr_emu
 
-// The runtime call the emulated launchers make (declared by cuda_runtime_api.h). Invalid
+// The runtime calls the emulated launchers make (declared by cuda_runtime_api.h). Invalid
 // launches abort in run_launch, so there is never an error to report.
 cudaError_t CUDARTAPI cudaGetLastError(void) { return cudaSuccess; }
+
+cudaError_t CUDARTAPI cudaGetDevice(int* device) {
+  *device = 0;
+  return cudaSuccess;
+}
+
+cudaError_t CUDARTAPI cudaDeviceGetAttribute(int* value, cudaDeviceAttr attribute, int device) {
+  const sr_emu::Device& d = sr_emu::device();
+  if (device != 0) return cudaErrorInvalidDevice;
+  switch (attribute) {
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin:
+      *value = d.smem_per_block_optin;
+      return cudaSuccess;
+    case cudaDevAttrMaxSharedMemoryPerMultiprocessor:
+      *value = d.smem_per_sm;
+      return cudaSuccess;
+    case cudaDevAttrComputeCapabilityMajor:
+      *value = d.major;
+      return cudaSuccess;
+    case cudaDevAttrComputeCapabilityMinor:
+      *value = d.minor;
+      return cudaSuccess;
+    case cudaDevAttrMultiProcessorCount:
+      *value = d.sm_count;
+      return cudaSuccess;
+    default:
+      return cudaErrorInvalidValue;
+  }
+}

@@ -28,6 +28,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -46,7 +48,30 @@ void* dynamic_shared();
 void sync_threads();
 // Lane `source` of the calling warp's `value`s (every lane of the warp must call it).
 uint64_t warp_exchange(uint64_t value, unsigned source);
+// Every lane's `bytes` (at most 64) at `mine`, lane after lane into `all` (32 * bytes): a warp
+// collective over a full warp (ldmatrix and mma.sync in cuda_emulation_conv.h).
+void warp_all_gather(const void* mine, size_t bytes, void* all);
 unsigned lane();
+
+// cp.async: the copy happens at the wait that covers its group, not before, so a read of the
+// destination before that wait sees the old contents (as it may on the GPU).
+void async_copy(void* dst, const void* src, int src_bytes, int total_bytes);
+void async_commit();
+void async_wait(int pending_groups);
+
+// The emulated device's properties (cudaDeviceGetAttribute): an H100-like sm_90 by default.
+struct Device {
+  int major = 9, minor = 0;
+  int smem_per_block_optin = 232448;
+  int smem_per_sm = 233472;
+  int sm_count = 132;
+};
+void set_device(const Device& device);
+const Device& device();
+// cudaFuncSetAttribute(..., cudaFuncAttributeMaxDynamicSharedMemorySize, bytes): the launch
+// limit of dynamic shared memory from then on (one value for every kernel: the launchers set it
+// right before their launch).
+void set_dynamic_shared_limit(int bytes);
 void atomic_section(const std::function<void()>& body);
 
 // Runs `body` as a kernel launch; returns the error CUDA would report for the configuration.
@@ -86,6 +111,22 @@ T shuffle(T value, unsigned source) {
 #endif
 
 inline void __syncthreads() { ::sr_emu::sync_threads(); }
+
+[[noreturn]] inline void __trap() {
+  std::fprintf(stderr, "cuda emulation: __trap()\n");
+  std::abort();
+}
+
+inline size_t __cvta_generic_to_shared(const void* ptr) { return reinterpret_cast<size_t>(ptr); }
+
+template <typename T>
+cudaError_t cudaFuncSetAttribute(T*, cudaFuncAttribute attribute, int value) {
+  if (attribute == cudaFuncAttributeMaxDynamicSharedMemorySize) {
+    if (value > ::sr_emu::device().smem_per_block_optin) return cudaErrorInvalidValue;
+    ::sr_emu::set_dynamic_shared_limit(value);
+  }
+  return cudaSuccess;
+}
 
 template <typename T>
 T __shfl_xor_sync(unsigned, T value, int lane_mask, int width = 32) {
