@@ -8,6 +8,9 @@
 
 #include "sr_kernels/pixel_shuffle.h"
 #include "testing.h"
+#if defined(SR_CUDA_EMULATION)
+#include "cuda_emulation.h"
+#endif
 
 namespace {
 
@@ -105,6 +108,15 @@ void check_case(const Shape& small, int64_t r, bool channels_last, bool upscale)
                            std::to_string(small.w) + (channels_last ? " NHWC" : " NCHW");
   SR_EXPECT(status == sr::Status::kOk, name);
   SR_EXPECT(std::memcmp(out.data(), expected.data(), sizeof(T) * out.size()) == 0, name);
+#if defined(SR_CUDA_EMULATION)
+  // The same case through the CUDA kernel, run on the CPU (tests/csrc/emulation).
+  std::vector<T> emulated(out_shape.numel(), T{});
+  SR_EXPECT(sr::launch_pixel_shuffle(input.data(), emulated.data(), sizeof(T), map, nullptr) ==
+                sr::Status::kOk,
+            name + " (cuda)");
+  SR_EXPECT(std::memcmp(emulated.data(), expected.data(), sizeof(T) * out.size()) == 0,
+            name + " (cuda)");
+#endif
 }
 
 template <typename T>
