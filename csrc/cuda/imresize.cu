@@ -216,6 +216,10 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // PRMT + FADD + FFMA per byte): ~70 us; the width pass (~7 instructions per output tap, ~30 us)
 // becomes a third of the work. Both together ~100 us, 1.4 TB/s: reaching 75 % of the copy
 // bandwidth needs fewer instructions per tap still (one conversion per input byte, not per tap).
+// x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
+// intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
+// columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
+// byte conversion): ~120 us of issue for the width pass, still about 3x the 48 us roofline.
 // Arithmetic: uint8 sums in float32 (float32 weights, FMA) and redoes in float64, in tap order
 // with separate product and sum roundings like the reference, only the outputs whose float32
 // sum lies within tie_margin of a .5 tie (the bound of imresize_tie_margin), so the uint8
@@ -318,6 +322,18 @@ __device__ __forceinline__ double exact_column_sum(const uint8_t* p, const int64
   return exact;
 }
 
+// A rounded uint8 height-pass result in the intermediate's type (uint8, or float: see run).
+template <typename Mid>
+__device__ __forceinline__ Mid mid_of_u8(uint8_t v);
+template <>
+__device__ __forceinline__ uint8_t mid_of_u8<uint8_t>(uint8_t v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ float mid_of_u8<float>(uint8_t v) {
+  return u8_to_float(v);
+}
+
 // uint8 height pass by 8-byte words, where a tile row's mid elements are consecutive bytes of
 // every input row it reads and rows start on 8-byte boundaries (launch_fused checks: NCHW planes,
 // or NHWC with every channel in the tile). Thread items are the words covering the row's span,
@@ -325,10 +341,11 @@ __device__ __forceinline__ double exact_column_sum(const uint8_t* p, const int64
 // and a PRMT + FADD + FFMA per byte, against a 1-byte load, a 64-bit add and a VIADD + FADD +
 // FFMA per byte in the general loop. Bytes outside the span are loaded but not stored; a word
 // never leaves its input row (the row length is a multiple of 8 bytes).
+template <typename Mid>
 __device__ __forceinline__ void height_pass_words(const uint8_t* row0, int e0, int width, int pitch,
                                                   int ny, int ty, const int64_t* s_roff,
                                                   const float* s_rw, const double* rows_w64,
-                                                  float margin, uint8_t* s_mid) {
+                                                  float margin, Mid* s_mid) {
   const int head = e0 & 7;  // bytes of the first word before mid element 0
   const int words = (head + width + 7) / 8;
   const uint8_t* first = row0 + (e0 - head);
@@ -350,14 +367,14 @@ __device__ __forceinline__ void height_pass_words(const uint8_t* row0, int e0, i
         acc[i] = fmaf(wk, word_byte_to_float(i < 4 ? v.x : v.y, i & 3), acc[i]);
       }
     }
-    uint8_t* row = s_mid + r * pitch;
+    Mid* row = s_mid + r * pitch;
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const int j = 8 * g + i - head;
       if (j >= 0 && j < width) {
-        row[j] = near_tie(acc[i], margin)
-                     ? u8_of(exact_column_sum(p + i, off, rows_w64 + r * ty, ty))
-                     : u8_of_far(acc[i]);
+        row[j] = mid_of_u8<Mid>(near_tie(acc[i], margin)
+                                    ? u8_of(exact_column_sum(p + i, off, rows_w64 + r * ty, ty))
+                                    : u8_of_far(acc[i]));
       }
     }
     for (g += kFusedThreads; g >= words; ++r) g -= words;
@@ -513,7 +530,7 @@ __global__ void __launch_bounds__(kFusedThreads)
           } else {
             v = u8_of_far(acc[i]);
           }
-          row[i] = v;
+          row[i] = mid_of_u8<Mid>(v);
         } else {
           row[i] = static_cast<Mid>(acc[i]);
         }
@@ -569,12 +586,35 @@ __global__ void __launch_bounds__(kFusedThreads)
   }
 }
 
+// Tile height of the fused kernel, 0 if none fits; `bytes` its dynamic shared memory. The
+// tallest of kMaxTileY, ..., 16 rows that fits in shared memory, is not taller than the output,
+// and still leaves kMinFusedBlocks blocks; under 16 rows only when shared memory requires it.
+// A block's fixed work (the column range, staging both tables: dependent global-memory round
+// trips and barriers) is the same for any height, and an upscale's 16 x 128 tile has little else
+// to do (2048 outputs of 4 taps), so taller tiles spread it over more outputs.
+int64_t fused_tile_rows(const ResizeTable& rows, const ResizeTable& cols, int64_t ct, int64_t out_h,
+                        int64_t blocks_xz, int64_t mid_bytes, int64_t weight_bytes,
+                        int64_t* bytes) {
+  for (int64_t rows_per_tile = kMaxTileY; rows_per_tile >= 1; rows_per_tile /= 2) {
+    const int64_t need =
+        rows_per_tile * rows.taps * (static_cast<int64_t>(sizeof(int64_t)) + weight_bytes) +
+        kTileX * cols.taps * (static_cast<int64_t>(sizeof(int32_t)) + weight_bytes) +
+        rows_per_tile * (cols.tile_span * ct + kVec - 1) * mid_bytes;
+    if (need > kFusedSmemLimit) continue;
+    const int64_t blocks = blocks_xz * ((out_h + rows_per_tile - 1) / rows_per_tile);
+    if (rows_per_tile > 16 && (rows_per_tile > out_h || blocks < kMinFusedBlocks)) continue;
+    *bytes = need;
+    return rows_per_tile;
+  }
+  return 0;
+}
+
 // Launches the fused kernel when its tile fits in shared memory and the grid limits; returns
 // false (nothing launched) otherwise, and the caller runs the two-kernel path.
 template <typename T, typename Mid, typename Acc, typename W>
 bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
                   const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream,
-                  Status* status) {
+                  Status* status, bool as_tall_as_uint8 = false) {
   const int64_t batch = dd.size[0], channels = dd.size[1], out_h = dd.size[2], out_w = dd.size[3];
   constexpr int64_t kInt32Max = 0x7fffffffLL;
   if (rows.out_len != out_h || cols.out_len != out_w || rows.in_len != sd.size[2] ||
@@ -591,24 +631,14 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   const int64_t blocks_z = batch * groups;
   const int64_t blocks_x = (out_w + kTileX - 1) / kTileX;
   if (blocks_z > 65535 || blocks_x > kInt32Max) return false;
-  // Tile height: the tallest of kMaxTileY, ..., 16 rows that fits in shared memory, is not
-  // taller than the output, and still leaves kMinFusedBlocks blocks; under 16 rows only when
-  // shared memory requires it. A block's fixed work (the column range, staging both tables:
-  // dependent global-memory round trips and barriers) is the same for any height, and an
-  // upscale's 16 x 128 tile has little else to do (2048 outputs of 4 taps), so taller tiles
-  // spread it over more outputs.
-  int64_t tile_y = 0, bytes = 0;
-  for (int64_t rows_per_tile = kMaxTileY; rows_per_tile >= 1; rows_per_tile /= 2) {
-    const int64_t need =
-        rows_per_tile * rows.taps * static_cast<int64_t>(sizeof(int64_t) + sizeof(W)) +
-        kTileX * cols.taps * static_cast<int64_t>(sizeof(int32_t) + sizeof(W)) +
-        rows_per_tile * (cols.tile_span * ct + kVec - 1) * static_cast<int64_t>(sizeof(Mid));
-    if (need > kFusedSmemLimit) continue;
-    const int64_t blocks = blocks_x * ((out_h + rows_per_tile - 1) / rows_per_tile) * blocks_z;
-    if (rows_per_tile > 16 && (rows_per_tile > out_h || blocks < kMinFusedBlocks)) continue;
-    tile_y = rows_per_tile;
-    bytes = need;
-    break;
+  int64_t bytes = 0;
+  const int64_t tile_y =
+      fused_tile_rows(rows, cols, ct, out_h, blocks_x * blocks_z, sizeof(Mid), sizeof(W), &bytes);
+  // A float intermediate for uint8 only where it is as tall as the uint8 one (see run).
+  int64_t uint8_bytes = 0;
+  if (as_tall_as_uint8 && tile_y < fused_tile_rows(rows, cols, ct, out_h, blocks_x * blocks_z, 1,
+                                                   sizeof(W), &uint8_bytes)) {
+    return false;
   }
   if (tile_y < 1) return false;
   const int64_t blocks_y = (out_h + tile_y - 1) / tile_y;
@@ -662,9 +692,19 @@ Status run(const void* src, const Tensor4d& sd, void* mid, const Tensor4d& md, v
   // The fused kernel: uint8 sums in float32 with the float64 tie redo, float64 in float64.
   using FusedAcc = typename std::conditional<std::is_same<T, double>::value, double, float>::type;
   Status fused = Status::kOk;
+  const auto* s = static_cast<const T*>(src);
+  auto* d = static_cast<T*>(dst);
+  if constexpr (std::is_same<T, uint8_t>::value) {
+    // uint8 with the intermediate in shared memory as (integer-valued) floats where that costs
+    // no tile height (upscales, whose tiles span few mid columns): the width pass, most of an
+    // upscale's work, then reads floats instead of converting a byte per tap.
+    if (allow_fused &&
+        launch_fused<T, float, float, float>(s, sd, d, dd, rows, cols, stream, &fused, true)) {
+      return fused;
+    }
+  }
   if (allow_fused &&
-      launch_fused<T, Mid, FusedAcc, FusedAcc>(static_cast<const T*>(src), sd, static_cast<T*>(dst),
-                                               dd, rows, cols, stream, &fused)) {
+      launch_fused<T, Mid, FusedAcc, FusedAcc>(s, sd, d, dd, rows, cols, stream, &fused)) {
     return fused;
   }
   // Two kernels through `mid` (tiles too wide for shared memory, e.g. extreme downscales).

@@ -2,7 +2,8 @@
 // against the CPU kernel (csrc/cpu/imresize.cpp, itself bit-exact with MATLAB's LR files):
 //   * uint8 and float64 bit for bit, float32 / float16 / bfloat16 by the STYLE.md rule against
 //     the float64 result (max(2 x the CPU kernel's error, the dtype's floor));
-//   * the fused kernel (one launch) and the two-kernel path (two launches), NCHW and NHWC;
+//   * the fused kernel (one launch; uint8 with its intermediate as bytes and as floats) and the
+//     two-kernel path (two launches), NCHW and NHWC;
 //   * downscales with antialiasing (x4, x3, 1/3.7), upscales (x2, x4, 2.5), per-axis scales,
 //     both edge rules, a 1-pixel image, odd sizes, rows of whole 8-byte words, batches, the
 //     adjoint (backward) tables, and a grid of >= 1024 blocks, where the fused kernel takes
@@ -316,6 +317,10 @@ int main() {
       {"x2 down 40x136 (two column tiles)", 1, 3, 40, 136, 0.5, 0.5, true, ResizeEdge::kClamp,
        false, true},
       {"x3 up 7x24", 1, 3, 7, 24, 3.0, 3.0, true, ResizeEdge::kMirror, false, true},
+      // Wide downscale tiles: uint8 keeps its intermediate as bytes (as floats the tile would
+      // be shorter); rows of words and not.
+      {"x4 down 40x600", 1, 3, 40, 600, 0.25, 0.25, true, ResizeEdge::kMirror, false, true},
+      {"x4 down 37x598", 1, 3, 37, 598, 0.25, 0.25, true, ResizeEdge::kClamp, false, true},
       {"x3 down 2x2x31x29", 2, 2, 31, 29, 1.0 / 3.0, 1.0 / 3.0, true, ResizeEdge::kClamp, false,
        true},
       {"x3 down no antialias", 1, 3, 31, 29, 1.0 / 3.0, 1.0 / 3.0, false, ResizeEdge::kMirror,
