@@ -22,6 +22,7 @@
 
 #include "checks.h"
 #include "common/cubic.h"
+#include "common/resize_table.h"
 #include "env_knob.h"
 
 #ifdef SR_WITH_CUDA
@@ -31,14 +32,7 @@
 
 namespace {
 
-struct HostTable {
-  int64_t in_len = 0, out_len = 0, taps = 0;
-  std::vector<int32_t> index;
-  std::vector<double> weight;
-  std::vector<float> weight_f32;
-  float tie_margin = 0.0f;
-  int64_t tile_span = 0;
-};
+using HostTable = sr::HostResizeTable;
 
 // (in_len, out_len, scale bits, antialias, edge, transposed)
 using TableKey = std::tuple<int64_t, int64_t, uint64_t, bool, int, bool>;
@@ -86,35 +80,11 @@ std::shared_ptr<const HostTable> host_table(int64_t in_len, int64_t out_len, dou
     auto found = cache->find(key);
     if (found != cache->end()) return found->second;
   }
-  auto table = std::make_shared<HostTable>();
-  std::vector<int32_t> index;
-  std::vector<double> weight;
-  const int64_t taps =
-      sr::build_resize_table(in_len, out_len, scale, antialias, edge, index, weight);
-  if (transposed) {
-    table->taps = sr::transpose_resize_table(in_len, out_len, taps, index, weight, table->index,
-                                             table->weight);
-    table->in_len = out_len;
-    table->out_len = in_len;
-  } else {
-    table->taps = taps;
-    table->index = std::move(index);
-    table->weight = std::move(weight);
-    table->in_len = in_len;
-    table->out_len = out_len;
-  }
-  table->weight_f32.assign(table->weight.begin(), table->weight.end());
-  table->tie_margin = sr::imresize_tie_margin(table->out_len, table->taps, table->weight.data());
-  table->tile_span = sr::imresize_tile_span(table->out_len, table->taps, table->index.data(),
-                                            sr::kImresizeSpanTile);
+  auto table = std::make_shared<HostTable>(
+      sr::make_resize_table(in_len, out_len, scale, antialias, edge, transposed));
   std::lock_guard<std::mutex> lock(mutex);
   if (cache->size() >= 1024) cache->clear();  // shared_ptr keeps tables in use alive
   return cache->emplace(key, std::move(table)).first->second;
-}
-
-sr::ResizeTable view(const HostTable& t) {
-  return sr::ResizeTable{t.in_len,        t.out_len,           t.taps,       t.index.data(),
-                         t.weight.data(), t.weight_f32.data(), t.tie_margin, t.tile_span};
 }
 
 sr::Tensor4d describe(const at::Tensor& t) {
@@ -204,7 +174,7 @@ at::Tensor resize_cpu(const at::Tensor& x, int64_t h, int64_t w, double scale_h,
   if (out.numel() == 0) return out;
   SR_CHECK_STATUS(sr::imresize_cpu(dtype, x.const_data_ptr(), describe(x), mid.mutable_data_ptr(),
                                    describe(mid), out.mutable_data_ptr(), describe(out),
-                                   view(*plan.rows), view(*plan.cols)),
+                                   plan.rows->view(), plan.cols->view()),
                   backward ? "imresize_backward" : "imresize");
   return out;
 }

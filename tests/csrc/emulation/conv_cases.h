@@ -20,6 +20,16 @@ namespace conv_cases {
 
 using sr::ConvDType;
 
+// An A100-like device (sm_80: 163 KB of shared memory per block): other tiles than sm_90's.
+inline sr_emu::Device sm80_device() {
+  sr_emu::Device d;
+  d.major = 8;
+  d.smem_per_block_optin = 166912;
+  d.smem_per_sm = 167936;
+  d.sm_count = 108;
+  return d;
+}
+
 inline const char* name(ConvDType t) { return t == ConvDType::kFloat16 ? "float16" : "bfloat16"; }
 
 // Round to the dtype (nearest even) and back.

@@ -183,6 +183,30 @@ inline sr::MetricProtocol protocol_for(const Protocol& p, MetricDType t) {
   return q;
 }
 
+struct Shape {
+  int64_t n, c, h, w;
+};
+
+// Calls check(pair, protocol, where, shape) for every dtype, layout, shape and protocol.
+template <typename Check>
+void for_each_case(const std::vector<Shape>& shapes, std::mt19937& rng, Check check) {
+  for (const MetricDType t : {MetricDType::kUInt8, MetricDType::kFloat16, MetricDType::kBFloat16,
+                              MetricDType::kFloat32, MetricDType::kFloat64}) {
+    for (const Layout layout :
+         {Layout::kNchw, Layout::kNhwc, Layout::kCroppedView, Layout::kMisaligned}) {
+      for (const Shape& s : shapes) {
+        const Pair pair = make_pair(t, layout, s.n, s.c, s.h, s.w, rng);
+        for (const Protocol& p : protocols()) {
+          const std::string where = std::string(name(t)) + " " + name(layout) + " " +
+                                    std::to_string(s.c) + "x" + std::to_string(s.h) + "x" +
+                                    std::to_string(s.w) + " " + p.label;
+          check(pair, protocol_for(p, t), where, s);
+        }
+      }
+    }
+  }
+}
+
 // |a - b| <= 1e-9 |b|: the kernels differ only in summation order of float64 partial sums.
 inline bool close(double a, double b) {
   if (std::isinf(a) || std::isinf(b)) return a == b;

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "common/cubic.h"
+#include "common/resize_table.h"
 #include "cuda_emulation.h"
 #include "sr_kernels/imresize.h"
 #include "testing.h"
@@ -24,44 +24,7 @@ namespace {
 
 using sr::ImresizeDtype;
 
-struct Table {
-  int64_t in_len = 0, out_len = 0, taps = 0;
-  std::vector<int32_t> index;
-  std::vector<double> weight;
-  std::vector<float> weight_f32;
-  float tie_margin = 0.0f;
-  int64_t tile_span = 0;
-
-  sr::ResizeTable view() const {
-    return {in_len,        out_len,           taps,       index.data(),
-            weight.data(), weight_f32.data(), tie_margin, tile_span};
-  }
-};
-
-// As python/ops/imresize.cpp builds them (host_table).
-Table make_table(int64_t in_len, int64_t out_len, double scale, bool antialias, sr::ResizeEdge edge,
-                 bool transposed) {
-  Table t;
-  std::vector<int32_t> index;
-  std::vector<double> weight;
-  const int64_t taps =
-      sr::build_resize_table(in_len, out_len, scale, antialias, edge, index, weight);
-  if (transposed) {
-    t.taps = sr::transpose_resize_table(in_len, out_len, taps, index, weight, t.index, t.weight);
-    t.in_len = out_len;
-    t.out_len = in_len;
-  } else {
-    t.taps = taps;
-    t.index = index;
-    t.weight = weight;
-    t.in_len = in_len;
-    t.out_len = out_len;
-  }
-  t.weight_f32.assign(t.weight.begin(), t.weight.end());
-  t.tie_margin = sr::imresize_tie_margin(t.out_len, t.taps, t.weight.data());
-  t.tile_span = sr::imresize_tile_span(t.out_len, t.taps, t.index.data(), sr::kImresizeSpanTile);
-  return t;
-}
+using Table = sr::HostResizeTable;
 
 sr::Tensor4d describe(int64_t n, int64_t c, int64_t h, int64_t w, bool channels_last) {
   sr::Tensor4d d{{n, c, h, w}, {c * h * w, h * w, w, 1}};
@@ -258,13 +221,13 @@ void check_case(const Case& k, ImresizeDtype t, bool channels_last, std::mt19937
   if (k.transposed) {  // (h, w) is the gradient's size; the tables map it back to the input's
     out_h = std::max<int64_t>(1, static_cast<int64_t>(std::floor(k.h / k.scale_h)));
     out_w = std::max<int64_t>(1, static_cast<int64_t>(std::floor(k.w / k.scale_w)));
-    rows = make_table(out_h, k.h, k.scale_h, k.antialias, k.edge, true);
-    cols = make_table(out_w, k.w, k.scale_w, k.antialias, k.edge, true);
+    rows = sr::make_resize_table(out_h, k.h, k.scale_h, k.antialias, k.edge, true);
+    cols = sr::make_resize_table(out_w, k.w, k.scale_w, k.antialias, k.edge, true);
   } else {
     out_h = out_len(k.h, k.scale_h);
     out_w = out_len(k.w, k.scale_w);
-    rows = make_table(k.h, out_h, k.scale_h, k.antialias, k.edge, false);
-    cols = make_table(k.w, out_w, k.scale_w, k.antialias, k.edge, false);
+    rows = sr::make_resize_table(k.h, out_h, k.scale_h, k.antialias, k.edge, false);
+    cols = sr::make_resize_table(k.w, out_w, k.scale_w, k.antialias, k.edge, false);
   }
   const sr::Tensor4d sd = describe(k.n, k.c, k.h, k.w, channels_last);
   const sr::Tensor4d md = describe(k.n, k.c, rows.out_len, k.w, channels_last);

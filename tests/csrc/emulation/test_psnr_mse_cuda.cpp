@@ -12,50 +12,36 @@
 int main() {
   using namespace metric_cases;
   std::mt19937 rng(20261130);
-  struct Shape {
-    int64_t n, c, h, w;
-  };
   const std::vector<Shape> shapes = {{2, 3, 19, 67}, {1, 3, 12, 128}, {3, 1, 11, 21}};
-  for (const MetricDType t : {MetricDType::kUInt8, MetricDType::kFloat16, MetricDType::kBFloat16,
-                              MetricDType::kFloat32, MetricDType::kFloat64}) {
-    for (const Layout layout :
-         {Layout::kNchw, Layout::kNhwc, Layout::kCroppedView, Layout::kMisaligned}) {
-      for (const Shape& s : shapes) {
-        const Pair pair = make_pair(t, layout, s.n, s.c, s.h, s.w, rng);
-        for (const Protocol& p : protocols()) {
-          const sr::MetricProtocol q = protocol_for(p, t);
-          const std::string where = std::string(name(t)) + " " + name(layout) + " " +
-                                    std::to_string(s.c) + "x" + std::to_string(s.h) + "x" +
-                                    std::to_string(s.w) + " " + p.label;
-          const sr::MetricRegion reg = sr::metric_region(pair.view, q);
-          std::vector<double> partials(static_cast<size_t>(s.n * reg.rows)), cpu(s.n), cpu_db(s.n);
-          SR_EXPECT(sr::psnr_mse_cpu(pair.view, q, partials.data(), cpu.data()) == sr::Status::kOk,
-                    where + ": CPU psnr_mse failed");
-          SR_EXPECT(sr::psnr_cpu(pair.view, q, partials.data(), cpu_db.data()) == sr::Status::kOk,
-                    where + ": CPU psnr failed");
-          std::vector<double> workspace(
-              static_cast<size_t>(sr::psnr_mse_cuda_workspace(pair.view, q)));
-          std::vector<double> mse(s.n, -1.0), db(s.n, -1.0);
-          sr_emu::reset_launch_count();
-          SR_EXPECT(sr::launch_psnr_mse(pair.view, q, workspace.data(), mse.data(), nullptr) ==
-                        sr::Status::kOk,
-                    where + ": launch_psnr_mse failed");
-          SR_EXPECT(sr_emu::launch_count() == 2, where + ": expected 2 launches");
-          SR_EXPECT(sr::launch_psnr(pair.view, q, workspace.data(), db.data(), nullptr) ==
-                        sr::Status::kOk,
-                    where + ": launch_psnr failed");
-          for (int64_t i = 0; i < s.n; ++i) {
-            SR_EXPECT(cpu[i] > 0.0, where + ": the pair must differ");
-            SR_EXPECT(close(mse[i], cpu[i]), where + ": image " + std::to_string(i) + " mse " +
-                                                 std::to_string(mse[i]) + " vs CPU " +
-                                                 std::to_string(cpu[i]));
-            SR_EXPECT(close(db[i], cpu_db[i]), where + ": image " + std::to_string(i) + " psnr " +
-                                                   std::to_string(db[i]) + " vs CPU " +
-                                                   std::to_string(cpu_db[i]));
-          }
+  for_each_case(
+      shapes, rng,
+      [](const Pair& pair, const sr::MetricProtocol& q, const std::string& where, const Shape& s) {
+        const sr::MetricRegion reg = sr::metric_region(pair.view, q);
+        std::vector<double> partials(static_cast<size_t>(s.n * reg.rows)), cpu(s.n), cpu_db(s.n);
+        SR_EXPECT(sr::psnr_mse_cpu(pair.view, q, partials.data(), cpu.data()) == sr::Status::kOk,
+                  where + ": CPU psnr_mse failed");
+        SR_EXPECT(sr::psnr_cpu(pair.view, q, partials.data(), cpu_db.data()) == sr::Status::kOk,
+                  where + ": CPU psnr failed");
+        std::vector<double> workspace(
+            static_cast<size_t>(sr::psnr_mse_cuda_workspace(pair.view, q)));
+        std::vector<double> mse(s.n, -1.0), db(s.n, -1.0);
+        sr_emu::reset_launch_count();
+        SR_EXPECT(sr::launch_psnr_mse(pair.view, q, workspace.data(), mse.data(), nullptr) ==
+                      sr::Status::kOk,
+                  where + ": launch_psnr_mse failed");
+        SR_EXPECT(sr_emu::launch_count() == 2, where + ": expected 2 launches");
+        SR_EXPECT(
+            sr::launch_psnr(pair.view, q, workspace.data(), db.data(), nullptr) == sr::Status::kOk,
+            where + ": launch_psnr failed");
+        for (int64_t i = 0; i < s.n; ++i) {
+          SR_EXPECT(cpu[i] > 0.0, where + ": the pair must differ");
+          SR_EXPECT(close(mse[i], cpu[i]), where + ": image " + std::to_string(i) + " mse " +
+                                               std::to_string(mse[i]) + " vs CPU " +
+                                               std::to_string(cpu[i]));
+          SR_EXPECT(close(db[i], cpu_db[i]), where + ": image " + std::to_string(i) + " psnr " +
+                                                 std::to_string(db[i]) + " vs CPU " +
+                                                 std::to_string(cpu_db[i]));
         }
-      }
-    }
-  }
+      });
   return sr_test::exit_code();
 }

@@ -84,12 +84,8 @@ void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& devi
 
 int main() {
   std::mt19937 rng(20261130);
-  sr_emu::Device sm90;  // H100-like
-  sr_emu::Device sm80;
-  sm80.major = 8;
-  sm80.smem_per_block_optin = 166912;
-  sm80.smem_per_sm = 167936;
-  sm80.sm_count = 108;
+  const sr_emu::Device sm90;  // H100-like, the default
+  const sr_emu::Device sm80 = sm80_device();
   const std::vector<Case> cases = {
       {1, 17, 23, 64, 1.0f, 8},  // two tiles each way, partial ones
       {2, 5, 7, 32, 0.5f, 8},    // smaller than a tile, batch of 2

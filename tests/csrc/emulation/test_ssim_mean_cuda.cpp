@@ -13,46 +13,31 @@
 int main() {
   using namespace metric_cases;
   std::mt19937 rng(20261130);
-  struct Shape {
-    int64_t n, c, h, w;
-  };
   // At least the 11 x 11 window after the largest crop (4 on each side).
   const std::vector<Shape> shapes = {{2, 3, 23, 37}, {1, 1, 19, 140}};
-  for (const MetricDType t : {MetricDType::kUInt8, MetricDType::kFloat16, MetricDType::kBFloat16,
-                              MetricDType::kFloat32, MetricDType::kFloat64}) {
-    for (const Layout layout :
-         {Layout::kNchw, Layout::kNhwc, Layout::kCroppedView, Layout::kMisaligned}) {
-      for (const Shape& s : shapes) {
-        const Pair pair = make_pair(t, layout, s.n, s.c, s.h, s.w, rng);
-        for (const Protocol& p : protocols()) {
-          const sr::MetricProtocol q = protocol_for(p, t);
-          const std::string where = std::string(name(t)) + " " + name(layout) + " " +
-                                    std::to_string(s.c) + "x" + std::to_string(s.h) + "x" +
-                                    std::to_string(s.w) + " " + p.label;
-          std::vector<double> cpu(s.n), gpu(s.n, -2.0);
-          std::vector<double> scratch(
-              static_cast<size_t>(sr::ssim_mean_cpu_workspace_bytes(pair.view, q, 1) / 8 + 2));
-          SR_EXPECT(
-              sr::ssim_mean_cpu(pair.view, q, 1, scratch.data(), cpu.data()) == sr::Status::kOk,
-              where + ": CPU ssim_mean failed");
-          std::vector<double> workspace(
-              static_cast<size_t>(sr::ssim_mean_cuda_workspace(pair.view, q)));
-          sr_emu::reset_launch_count();
-          SR_EXPECT(sr::launch_ssim_mean(pair.view, q, workspace.data(), gpu.data(), nullptr) ==
-                        sr::Status::kOk,
-                    where + ": launch_ssim_mean failed");
-          SR_EXPECT(sr_emu::launch_count() == 2, where + ": expected 2 launches");
-          for (int64_t i = 0; i < s.n; ++i) {
-            SR_EXPECT(cpu[i] > 0.0 && cpu[i] < 1.0, where + ": SSIM of a noisy pair in (0, 1)");
-            // Both kernels form the moments in float32, in different orders: the bound
-            // (1e-5 from the float64 reference) is the test's.
-            SR_EXPECT(std::fabs(gpu[i] - cpu[i]) <= 1e-5, where + ": image " + std::to_string(i) +
-                                                              " ssim " + std::to_string(gpu[i]) +
-                                                              " vs CPU " + std::to_string(cpu[i]));
-          }
+  for_each_case(
+      shapes, rng,
+      [](const Pair& pair, const sr::MetricProtocol& q, const std::string& where, const Shape& s) {
+        std::vector<double> cpu(s.n), gpu(s.n, -2.0);
+        std::vector<double> scratch(
+            static_cast<size_t>(sr::ssim_mean_cpu_workspace_bytes(pair.view, q, 1) / 8 + 2));
+        SR_EXPECT(sr::ssim_mean_cpu(pair.view, q, 1, scratch.data(), cpu.data()) == sr::Status::kOk,
+                  where + ": CPU ssim_mean failed");
+        std::vector<double> workspace(
+            static_cast<size_t>(sr::ssim_mean_cuda_workspace(pair.view, q)));
+        sr_emu::reset_launch_count();
+        SR_EXPECT(sr::launch_ssim_mean(pair.view, q, workspace.data(), gpu.data(), nullptr) ==
+                      sr::Status::kOk,
+                  where + ": launch_ssim_mean failed");
+        SR_EXPECT(sr_emu::launch_count() == 2, where + ": expected 2 launches");
+        for (int64_t i = 0; i < s.n; ++i) {
+          SR_EXPECT(cpu[i] > 0.0 && cpu[i] < 1.0, where + ": SSIM of a noisy pair in (0, 1)");
+          // Both kernels form the moments in float32, in different orders: the bound
+          // (1e-5 from the float64 reference) is the test's.
+          SR_EXPECT(std::fabs(gpu[i] - cpu[i]) <= 1e-5, where + ": image " + std::to_string(i) +
+                                                            " ssim " + std::to_string(gpu[i]) +
+                                                            " vs CPU " + std::to_string(cpu[i]));
         }
-      }
-    }
-  }
+      });
   return sr_test::exit_code();
 }
