@@ -219,7 +219,10 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
 // intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
 // columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
-// byte conversion): ~120 us of issue for the width pass, still about 3x the 48 us roofline.
+// byte conversion). The per-output work around the taps (a 64-bit output address from three
+// strides, the store, the loop: ~20 instructions in the sm_90 SASS) is paid per four outputs
+// where output rows are whole 4-byte words (FusedArgs::word_out; DIV2K x4 up in NCHW and NHWC):
+// ~35 instructions per output, ~110 us of issue, still about 2x the 48 us roofline.
 // Arithmetic: uint8 sums in float32 (float32 weights, FMA) and redoes in float64, in tap order
 // with separate product and sum roundings like the reference, only the outputs whose float32
 // sum lies within tie_margin of a .5 tie (the bound of imresize_tie_margin), so the uint8
@@ -246,6 +249,8 @@ struct FusedArgs {
   const double* cols_w64;
   float rows_margin, cols_margin;
   int32_t word_rows;  // uint8 height pass by 8-byte words (height_pass_words)
+  int32_t word_out;   // uint8 width pass by 4-byte words: tile rows are consecutive bytes of the
+                      // output, whole words, every row starts on a 4-byte boundary
 };
 
 // uint8 <-> float32 by exponent arithmetic instead of the conversion unit: I2F and F2I issue at
@@ -320,6 +325,29 @@ __device__ __forceinline__ double exact_column_sum(const uint8_t* p, const int64
     exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), static_cast<double>(p[off[k]])));
   }
   return exact;
+}
+
+// One uint8 output of the width pass: the float32 sum of its taps from shared memory (tap k of
+// output x at s_coff / s_cw[k * kTileX + x], `m` the intermediate row plus the channel), redone
+// in float64 near a tie (cols_w64: the tile's float64 weights, [x][tap]).
+template <typename Mid>
+__device__ __forceinline__ uint8_t width_output_u8(const Mid* m, int x, int tx, const float* s_cw,
+                                                   const int32_t* s_coff, const double* cols_w64,
+                                                   float margin) {
+  float acc = 0.0f;
+#pragma unroll 4
+  for (int k = 0; k < tx; ++k) {
+    const int t = k * kTileX + x;
+    acc = fmaf(s_cw[t], mid_to_float(m[s_coff[t]]), acc);
+  }
+  if (!near_tie(acc, margin)) return u8_of_far(acc);
+  const double* w64 = cols_w64 + static_cast<int64_t>(x) * tx;
+  double exact = 0.0;
+  for (int k = 0; k < tx; ++k) {
+    const double v = static_cast<double>(m[s_coff[k * kTileX + x]]);
+    exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), v));
+  }
+  return u8_of(exact);
 }
 
 // A rounded uint8 height-pass result in the intermediate's type (uint8, or float: see run).
@@ -540,9 +568,41 @@ __global__ void __launch_bounds__(kFusedThreads)
   }
   __syncthreads();
 
-  // 3. Width pass from shared memory to the output.
+  // 3. Width pass from shared memory to the output (uint8 rows that allow it: four outputs
+  // and one 4-byte store per item, see FusedArgs::word_out).
   const int per_row = nx * nc;
   T* image = dst + static_cast<int64_t>(n) * a.dst_stride[0];
+  const double* cols_w64 = a.cols_w64 + cbase;
+  if constexpr (kUInt8) {
+    if (a.word_out) {
+      // Consecutive layout: element j of tile row r is byte j of the row from (c0, y0 + r, x0).
+      uint8_t* tile = image + static_cast<int64_t>(c0) * a.dst_stride[1] +
+                      static_cast<int64_t>(y0) * a.dst_stride[2] +
+                      static_cast<int64_t>(x0) * a.dst_stride[3];
+      const int quads = per_row / 4;  // a whole number (launch_fused)
+      r = static_cast<int>(threadIdx.x) / quads;
+      int q = static_cast<int>(threadIdx.x) - r * quads;
+      for (int e = threadIdx.x; e < ny * quads; e += kFusedThreads) {
+        const Mid* row = s_mid + r * pitch;
+        uint32_t word = 0;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int j = 4 * q + i;
+          int x = j, c = 0;
+          if (nc != 1) {
+            x = static_cast<int>(__umulhi(static_cast<uint32_t>(j), nc_reciprocal));
+            c = j - x * nc;
+          }
+          const uint8_t v = width_output_u8(row + c, x, tx, s_cw, s_coff, cols_w64, a.cols_margin);
+          word |= static_cast<uint32_t>(v) << (8 * i);
+        }
+        *reinterpret_cast<uint32_t*>(tile + static_cast<int64_t>(r) * a.dst_stride[2] + 4 * q) =
+            word;
+        for (q += kFusedThreads; q >= quads; ++r) q -= quads;
+      }
+      return;
+    }
+  }
   r = static_cast<int>(threadIdx.x) / per_row;
   int j = static_cast<int>(threadIdx.x) - r * per_row;
   for (int e = threadIdx.x; e < ny * per_row; e += kFusedThreads) {
@@ -552,35 +612,27 @@ __global__ void __launch_bounds__(kFusedThreads)
       c = j - x * nc;
     }
     const Mid* m = s_mid + r * pitch + c;
-    Acc acc = Acc(0);
-#pragma unroll(kUnroll)
-    for (int k = 0; k < tx; ++k) {
-      const int t = k * kTileX + x;
-      if constexpr (std::is_same<Acc, double>::value) {
-        acc = __dadd_rn(acc, __dmul_rn(s_cw[t], static_cast<double>(m[s_coff[t]])));
-      } else {
-        acc = fmaf(s_cw[t], mid_to_float(m[s_coff[t]]), acc);
-      }
-    }
     T* q = image + static_cast<int64_t>(c0 + c) * a.dst_stride[1] +
            static_cast<int64_t>(y0 + r) * a.dst_stride[2] +
            static_cast<int64_t>(x0 + x) * a.dst_stride[3];
     if constexpr (kUInt8) {
-      if (near_tie(acc, a.cols_margin)) {
-        const double* w64 = a.cols_w64 + cbase + static_cast<int64_t>(x) * tx;
-        double exact = 0.0;
-        for (int k = 0; k < tx; ++k) {
-          const double v = static_cast<double>(m[s_coff[k * kTileX + x]]);
-          exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), v));
-        }
-        *q = u8_of(exact);
-      } else {
-        *q = u8_of_far(acc);
-      }
-    } else if constexpr (std::is_same<Acc, double>::value) {
-      *q = acc;
+      *q = width_output_u8(m, x, tx, s_cw, s_coff, cols_w64, a.cols_margin);
     } else {
-      *q = convert_out<T>(acc);
+      Acc acc = Acc(0);
+#pragma unroll(kUnroll)
+      for (int k = 0; k < tx; ++k) {
+        const int t = k * kTileX + x;
+        if constexpr (std::is_same<Acc, double>::value) {
+          acc = __dadd_rn(acc, __dmul_rn(s_cw[t], static_cast<double>(m[s_coff[t]])));
+        } else {
+          acc = fmaf(s_cw[t], mid_to_float(m[s_coff[t]]), acc);
+        }
+      }
+      if constexpr (std::is_same<Acc, double>::value) {
+        *q = acc;
+      } else {
+        *q = convert_out<T>(acc);
+      }
     }
     for (j += kFusedThreads; j >= per_row; ++r) j -= per_row;
   }
@@ -674,6 +726,13 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   a.word_rows = std::is_same<T, uint8_t>::value && consecutive && planes_aligned &&
                 reinterpret_cast<uintptr_t>(src) % 8 == 0 && sd.stride[0] % 8 == 0 &&
                 sd.stride[2] % 8 == 0 && row_bytes % 8 == 0;
+  const bool out_consecutive =
+      ct == 1 ? dd.stride[3] == 1 : dd.stride[1] == 1 && dd.stride[3] == ct;
+  const bool out_planes_aligned = ct != 1 || channels == 1 || dd.stride[1] % 4 == 0;
+  // Every tile row a whole number of words too: out_w * ct and kTileX * ct multiples of 4.
+  a.word_out = std::is_same<T, uint8_t>::value && out_consecutive && out_planes_aligned &&
+               reinterpret_cast<uintptr_t>(dst) % 4 == 0 && dd.stride[0] % 4 == 0 &&
+               dd.stride[2] % 4 == 0 && (out_w * ct) % 4 == 0;
   const dim3 grid(static_cast<unsigned>(blocks_x), static_cast<unsigned>(blocks_y),
                   static_cast<unsigned>(blocks_z));
   imresize_fused_kernel<T, Mid, Acc, W>
