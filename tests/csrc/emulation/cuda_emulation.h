@@ -5,20 +5,22 @@
 // grid, block, smem, stream)` and `extern __shared__ T name[];` a pointer to the block's dynamic
 // shared memory. The kernel bodies themselves compile unchanged as host code.
 //
-// Execution model: blocks run one after another; a block's threads are real threads (one
-// std::thread per CUDA thread), so __syncthreads is a barrier and warp shuffles exchange
-// values through per-warp slots between two warp barriers. `__shared__` variables become
-// function statics (shared by the block's threads; blocks do not overlap in time), dynamic
-// shared memory a fresh buffer per block, filled with 0xff bytes so reads of unwritten words
-// show. Global memory is host memory. Built with AddressSanitizer and UBSan where available,
-// out-of-bounds accesses (global and shared) and misaligned vector loads are reported.
+// Execution model (cuda_emulation.cpp): blocks run one after another; a block's threads are
+// fibers on the calling thread, each running until it waits at a barrier or exits, so
+// __syncthreads is a barrier and warp shuffles exchange values through per-warp slots between
+// two warp barriers. `__shared__` variables become function statics (shared by the block's
+// threads; blocks do not overlap in time), dynamic shared memory a fresh buffer per block,
+// filled with 0xff bytes so reads of unwritten words show. Global memory is host memory. Built
+// with AddressSanitizer and UBSan where available, out-of-bounds accesses (global and shared)
+// and misaligned vector loads are reported.
 //
 // What it checks: indexing, tiling, the shared-memory protocol, numerics (host IEEE arithmetic,
 // compiled with -ffp-contract=off; fmaf is a real fused multiply-add) and launch limits (block
-// size, grid size, 48 KiB of dynamic shared memory without an opt-in). What it cannot: speed,
-// races between threads that a barrier does not order (the OS schedule is not the GPU's),
-// inline PTX (the tensor-core kernels are not emulated), and register or spill limits (the
-// static ptxas check covers those).
+// size, grid size, dynamic shared memory beyond 48 KiB only after cudaFuncSetAttribute). What it
+// cannot: speed, races between threads that no barrier orders (the schedule is deterministic,
+// not the GPU's), inline PTX (cuda_emulation_conv.h gives the convolution kernels' wrappers CPU
+// versions; the wgmma form has none), and register or spill limits (the static ptxas check
+// covers those).
 #pragma once
 
 #include <cuda_bf16.h>
