@@ -317,14 +317,16 @@ __device__ __forceinline__ float word_byte_to_float(uint32_t word, int i) {
          8388608.0f;
 }
 
-// The float64 sum of one uint8 height-pass element, in tap order (the tie redo).
-__device__ __forceinline__ double exact_column_sum(const uint8_t* p, const int64_t* off,
-                                                   const double* w64, int taps) {
+// One uint8 height-pass element from its float32 sum `acc`: redone in float64 near a tie, in
+// tap order, from the input bytes p[off[k]] and the row's float64 weights w64[k].
+__device__ __forceinline__ uint8_t height_output_u8(float acc, const uint8_t* p, const int64_t* off,
+                                                    const double* w64, int taps, float margin) {
+  if (!near_tie(acc, margin)) return u8_of_far(acc);
   double exact = 0.0;
   for (int k = 0; k < taps; ++k) {
     exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), static_cast<double>(p[off[k]])));
   }
-  return exact;
+  return u8_of(exact);
 }
 
 // One uint8 output of the width pass: the float32 sum of its taps from shared memory (tap k of
@@ -400,9 +402,8 @@ __device__ __forceinline__ void height_pass_words(const uint8_t* row0, int e0, i
     for (int i = 0; i < 8; ++i) {
       const int j = 8 * g + i - head;
       if (j >= 0 && j < width) {
-        row[j] = mid_of_u8<Mid>(near_tie(acc[i], margin)
-                                    ? u8_of(exact_column_sum(p + i, off, rows_w64 + r * ty, ty))
-                                    : u8_of_far(acc[i]));
+        row[j] =
+            mid_of_u8<Mid>(height_output_u8(acc[i], p + i, off, rows_w64 + r * ty, ty, margin));
       }
     }
     for (g += kFusedThreads; g >= words; ++r) g -= words;
@@ -546,19 +547,8 @@ __global__ void __launch_bounds__(kFusedThreads)
     for (int i = 0; i < kVec; ++i) {
       if (g * kVec + i < width) {
         if constexpr (kUInt8) {
-          uint8_t v;
-          if (near_tie(acc[i], a.rows_margin)) {
-            const double* w64 = a.rows_w64 + rbase + static_cast<int64_t>(r) * ty;
-            double exact = 0.0;
-            for (int k = 0; k < ty; ++k) {
-              const double x = static_cast<double>(p[i][off[k]]);
-              exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), x));
-            }
-            v = u8_of(exact);
-          } else {
-            v = u8_of_far(acc[i]);
-          }
-          row[i] = mid_of_u8<Mid>(v);
+          const double* w64 = a.rows_w64 + rbase + static_cast<int64_t>(r) * ty;
+          row[i] = mid_of_u8<Mid>(height_output_u8(acc[i], p[i], off, w64, ty, a.rows_margin));
         } else {
           row[i] = static_cast<Mid>(acc[i]);
         }
@@ -638,8 +628,8 @@ __global__ void __launch_bounds__(kFusedThreads)
   }
 }
 
-// Tile height of the fused kernel, 0 if none fits; `bytes` its dynamic shared memory. The
-// tallest of kMaxTileY, ..., 16 rows that fits in shared memory, is not taller than the output,
+// Tile height of the fused kernel, 0 if none fits; `bytes` (if given) its dynamic shared memory.
+// The tallest of kMaxTileY, ..., 16 rows that fits in shared memory, is not taller than the output,
 // and still leaves kMinFusedBlocks blocks; under 16 rows only when shared memory requires it.
 // A block's fixed work (the column range, staging both tables: dependent global-memory round
 // trips and barriers) is the same for any height, and an upscale's 16 x 128 tile has little else
@@ -655,7 +645,7 @@ int64_t fused_tile_rows(const ResizeTable& rows, const ResizeTable& cols, int64_
     if (need > kFusedSmemLimit) continue;
     const int64_t blocks = blocks_xz * ((out_h + rows_per_tile - 1) / rows_per_tile);
     if (rows_per_tile > 16 && (rows_per_tile > out_h || blocks < kMinFusedBlocks)) continue;
-    *bytes = need;
+    if (bytes != nullptr) *bytes = need;
     return rows_per_tile;
   }
   return 0;
@@ -687,9 +677,8 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   const int64_t tile_y =
       fused_tile_rows(rows, cols, ct, out_h, blocks_x * blocks_z, sizeof(Mid), sizeof(W), &bytes);
   // A float intermediate for uint8 only where it is as tall as the uint8 one (see run).
-  int64_t uint8_bytes = 0;
-  if (as_tall_as_uint8 && tile_y < fused_tile_rows(rows, cols, ct, out_h, blocks_x * blocks_z, 1,
-                                                   sizeof(W), &uint8_bytes)) {
+  if (as_tall_as_uint8 &&
+      tile_y < fused_tile_rows(rows, cols, ct, out_h, blocks_x * blocks_z, 1, sizeof(W), nullptr)) {
     return false;
   }
   if (tile_y < 1) return false;

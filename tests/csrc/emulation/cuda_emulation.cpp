@@ -62,7 +62,6 @@ struct Block {
   std::deque<unsigned> runnable;
   FiberBarrier sync;
   std::vector<FiberBarrier> warp_sync;
-  std::vector<uint64_t> slots;
   std::vector<unsigned char> gather;  // warp_all_gather: kGatherBytes per thread
   unsigned char* shared = nullptr;
   const std::function<void()>* body = nullptr;
@@ -71,9 +70,10 @@ struct Block {
 };
 
 // AddressSanitizer must be told of every stack switch (else it may report false positives).
-#if defined(__SANITIZE_ADDRESS__)
+// The scheduler's stack, as the sanitizer reports it when a fiber starts or resumes.
 const void* scheduler_stack = nullptr;
 size_t scheduler_stack_size = 0;
+#if defined(__SANITIZE_ADDRESS__)
 // Switches from the current context to `to`, whose stack is [bottom, bottom + size);
 // `exiting`: the current fiber never resumes.
 void switch_context(ucontext_t* from, ucontext_t* to, const void* bottom, size_t size,
@@ -121,24 +121,8 @@ Block& block() {
   return *running;
 }
 
-const void* scheduler_bottom() {
-#if defined(__SANITIZE_ADDRESS__)
-  return scheduler_stack;
-#else
-  return nullptr;
-#endif
-}
-
-size_t scheduler_size() {
-#if defined(__SANITIZE_ADDRESS__)
-  return scheduler_stack_size;
-#else
-  return 0;
-#endif
-}
-
 void yield_to_scheduler(Block& b) {
-  switch_context(&b.fibers[b.current].context, &b.scheduler, scheduler_bottom(), scheduler_size());
+  switch_context(&b.fibers[b.current].context, &b.scheduler, scheduler_stack, scheduler_stack_size);
 }
 
 void release(Block& b, FiberBarrier& barrier) {
@@ -191,7 +175,7 @@ void fiber_main() {
   drop(b, b.sync);
   drop(b, b.warp_sync[b.current / kWarp]);
   // Returning resumes uc_link, the scheduler.
-  switch_context(nullptr, nullptr, scheduler_bottom(), scheduler_size(), true);
+  switch_context(nullptr, nullptr, scheduler_stack, scheduler_stack_size, true);
 }
 
 void run_block(Block& b, dim3 grid, dim3 block_dim, uint3 block_index, unsigned threads) {
@@ -243,19 +227,6 @@ unsigned lane() {
   return b.fibers[b.current].linear % kWarp;
 }
 
-uint64_t warp_exchange(uint64_t value, unsigned source) {
-  Block& b = block();
-  const unsigned me = b.current;
-  const unsigned warp = me / kWarp;
-  const unsigned from = warp * kWarp + source;
-  if (source >= kWarp || from >= b.slots.size()) fail("shuffle from a lane that does not exist");
-  b.slots[me] = value;
-  arrive_and_wait(b.warp_sync[warp]);
-  const uint64_t result = b.slots[from];
-  arrive_and_wait(b.warp_sync[warp]);  // the slots are reused by the next shuffle
-  return result;
-}
-
 void warp_all_gather(const void* mine, size_t bytes, void* all) {
   Block& b = block();
   const unsigned me = b.current;
@@ -269,6 +240,13 @@ void warp_all_gather(const void* mine, size_t bytes, void* all) {
                 &b.gather[(warp * kWarp + l) * kGatherBytes], bytes);
   }
   arrive_and_wait(b.warp_sync[warp]);  // the buffer is reused by the next collective
+}
+
+uint64_t warp_exchange(uint64_t value, unsigned source) {
+  if (source >= kWarp) fail("shuffle from a lane that does not exist");
+  uint64_t all[kWarp];
+  warp_all_gather(&value, sizeof(value), all);
+  return all[source];
 }
 
 void async_copy(void* dst, const void* src, int src_bytes, int total_bytes) {
@@ -292,9 +270,7 @@ void set_device(const Device& d) { emulated_device = d; }
 const Device& device() { return emulated_device; }
 void set_dynamic_shared_limit(int bytes) { dynamic_shared_limit = bytes; }
 
-void atomic_section(const std::function<void()>& body) { body(); }  // fibers never preempt
-
-cudaError_t run_launch(const std::function<void()>& body, dim3 grid, dim3 block_dim, size_t smem) {
+void run_launch(const std::function<void()>& body, dim3 grid, dim3 block_dim, size_t smem) {
   const uint64_t threads = static_cast<uint64_t>(block_dim.x) * block_dim.y * block_dim.z;
   if (threads == 0 || threads > 1024 || block_dim.z > 64 || grid.x == 0 || grid.y == 0 ||
       grid.z == 0 || grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535) {
@@ -307,7 +283,6 @@ cudaError_t run_launch(const std::function<void()>& body, dim3 grid, dim3 block_
   ++launches;
   Block b;
   b.body = &body;
-  b.slots.assign(threads, 0);
   b.gather.assign(threads * kGatherBytes, 0);
   for (unsigned bz = 0; bz < grid.z; ++bz) {
     for (unsigned by = 0; by < grid.y; ++by) {
@@ -323,7 +298,6 @@ cudaError_t run_launch(const std::function<void()>& body, dim3 grid, dim3 block_
       }
     }
   }
-  return cudaSuccess;
 }
 
 int launch_count() { return launches; }

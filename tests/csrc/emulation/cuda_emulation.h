@@ -48,7 +48,7 @@ const ThreadCoordinates& coordinates();
 
 void* dynamic_shared();
 void sync_threads();
-// Lane `source` of the calling warp's `value`s (every lane of the warp must call it).
+// Lane `source` of the calling warp's `value`s (a warp collective over a full warp).
 uint64_t warp_exchange(uint64_t value, unsigned source);
 // Every lane's `bytes` (at most 64) at `mine`, lane after lane into `all` (32 * bytes): a warp
 // collective over a full warp (ldmatrix and mma.sync in cuda_emulation_conv.h).
@@ -74,10 +74,9 @@ const Device& device();
 // limit of dynamic shared memory from then on (one value for every kernel: the launchers set it
 // right before their launch).
 void set_dynamic_shared_limit(int bytes);
-void atomic_section(const std::function<void()>& body);
 
-// Runs `body` as a kernel launch; returns the error CUDA would report for the configuration.
-cudaError_t run_launch(const std::function<void()>& body, dim3 grid, dim3 block, size_t smem);
+// Runs `body` as a kernel launch; aborts with a message where CUDA would refuse the launch.
+void run_launch(const std::function<void()>& body, dim3 grid, dim3 block, size_t smem);
 
 template <typename Body>
 void launch(Body body, dim3 grid, dim3 block, size_t smem = 0, cudaStream_t = nullptr) {
@@ -146,21 +145,16 @@ T __shfl_down_sync(unsigned, T value, unsigned delta, int width = 32) {
   return ::sr_emu::shuffle(value, source);
 }
 
+// Fibers never preempt one another: a read-modify-write is atomic as it stands.
 inline int atomicMin(int* address, int value) {
-  int old = 0;
-  ::sr_emu::atomic_section([&] {
-    old = *address;
-    *address = value < old ? value : old;
-  });
+  const int old = *address;
+  *address = value < old ? value : old;
   return old;
 }
 
 inline int atomicMax(int* address, int value) {
-  int old = 0;
-  ::sr_emu::atomic_section([&] {
-    old = *address;
-    *address = value > old ? value : old;
-  });
+  const int old = *address;
+  *address = value > old ? value : old;
   return old;
 }
 
