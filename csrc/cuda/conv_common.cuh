@@ -94,25 +94,12 @@ __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uin
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-#endif  // !SR_CUDA_EMULATION
-
 // ----------------------------------------------------------------------------------------------
 // Warpgroup MMA (sm_90a).
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define SR_CONV_WGMMA 1
 #endif
-
-// Shared-memory matrix descriptor of a K-major operand without swizzling: 8 x 16-byte core
-// matrices, `k_step` bytes apart along K and `n_step` bytes apart along M/N (PTX ISA, "Matrix
-// Descriptor": start address, leading- and stride-dimension byte offsets, all >> 4; base offset
-// and swizzle mode 0).
-__device__ __forceinline__ uint64_t wgmma_descriptor(const void* matrix, uint32_t k_step,
-                                                     uint32_t n_step) {
-  const uint64_t start = (smem_addr(matrix) & 0x3FFFFu) >> 4;
-  return start | (static_cast<uint64_t>(k_step >> 4) << 16) |
-         (static_cast<uint64_t>(n_step >> 4) << 32);
-}
 
 __device__ __forceinline__ void wgmma_fence() {
 #if defined(SR_CONV_WGMMA)
@@ -185,6 +172,19 @@ __device__ __forceinline__ void wgmma_m64n64k16<__nv_bfloat16>(float (&d)[8][4],
 }
 
 #undef SR_WGMMA_M64N64K16
+
+#endif  // !SR_CUDA_EMULATION
+
+// Shared-memory matrix descriptor of a K-major operand without swizzling: 8 x 16-byte core
+// matrices, `k_step` bytes apart along K and `n_step` bytes apart along M/N (PTX ISA, "Matrix
+// Descriptor": start address, leading- and stride-dimension byte offsets, all >> 4; base offset
+// and swizzle mode 0).
+__device__ __forceinline__ uint64_t wgmma_descriptor(const void* matrix, uint32_t k_step,
+                                                     uint32_t n_step) {
+  const uint64_t start = (smem_addr(matrix) & 0x3FFFFu) >> 4;
+  return start | (static_cast<uint64_t>(k_step >> 4) << 16) |
+         (static_cast<uint64_t>(n_step >> 4) << 32);
+}
 
 // ----------------------------------------------------------------------------------------------
 // Scalar conversions.

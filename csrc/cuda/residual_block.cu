@@ -58,7 +58,9 @@
 // 4-warp configuration (two blocks per SM) exists to be timed against this one, and both have a
 // wgmma form (m64n64k16 per warpgroup, A from the ldmatrix registers, B from the stage through a
 // descriptor): sm_90a SASS issues each step's HGMMAs back to back (no C7520 serialisation),
-// 197 registers, 0 spills. Off by default until a GPU run has checked and timed it.
+// 197 registers, 0 spills. Off by default until a GPU run has checked and timed it; since
+// 2026-11-30 the CPU emulation (tests/csrc/emulation) runs both wgmma configurations bit for bit,
+// which checks the fragment, descriptor and fence/commit/wait use as we read the PTX ISA.
 //
 // Accumulation: fp32 (mma.sync m16n8k16 .f32); conv1's output is rounded to the storage dtype
 // once, the block output once. Alignment: input, weights and vector-stored outputs 16-byte

@@ -26,6 +26,7 @@ namespace sr_emu {
 namespace {
 
 constexpr unsigned kWarp = 32;
+constexpr unsigned kWarpgroup = 128;
 constexpr size_t kDynamicSharedLimit = 48 * 1024;  // more needs cudaFuncSetAttribute
 constexpr size_t kStackBytes = 256 * 1024;         // per CUDA thread (sanitizers need room)
 constexpr size_t kGatherBytes = 64;                // per lane, warp_all_gather
@@ -62,8 +63,11 @@ struct Block {
   std::deque<unsigned> runnable;
   FiberBarrier sync;
   std::vector<FiberBarrier> warp_sync;
-  std::vector<unsigned char> gather;  // warp_all_gather: kGatherBytes per thread
+  std::vector<FiberBarrier> warpgroup_sync;
+  std::vector<unsigned char> gather;   // warp_all_gather: kGatherBytes per thread
+  std::vector<const void*> published;  // warpgroup_publish: one pointer per thread
   unsigned char* shared = nullptr;
+  size_t shared_bytes = 0;
   const std::function<void()>* body = nullptr;
   ucontext_t scheduler;
   unsigned current = 0;
@@ -95,6 +99,7 @@ void fiber_started() {}
 #endif
 
 Block* running = nullptr;  // the block being run (one at a time, on one OS thread)
+uint64_t blocks_run = 0;
 int launches = 0;
 Device emulated_device;
 int dynamic_shared_limit = static_cast<int>(kDynamicSharedLimit);
@@ -174,6 +179,7 @@ void fiber_main() {
   complete_copies(b.fibers[b.current], 1 << 30);
   drop(b, b.sync);
   drop(b, b.warp_sync[b.current / kWarp]);
+  drop(b, b.warpgroup_sync[b.current / kWarpgroup]);
   // Returning resumes uc_link, the scheduler.
   switch_context(nullptr, nullptr, scheduler_stack, scheduler_stack_size, true);
 }
@@ -182,7 +188,11 @@ void run_block(Block& b, dim3 grid, dim3 block_dim, uint3 block_index, unsigned 
   b.runnable.clear();
   b.sync = FiberBarrier{threads, {}, false};
   b.warp_sync.assign((threads + kWarp - 1) / kWarp, FiberBarrier{});
-  for (unsigned t = 0; t < threads; ++t) ++b.warp_sync[t / kWarp].expected;
+  b.warpgroup_sync.assign((threads + kWarpgroup - 1) / kWarpgroup, FiberBarrier{});
+  for (unsigned t = 0; t < threads; ++t) {
+    ++b.warp_sync[t / kWarp].expected;
+    ++b.warpgroup_sync[t / kWarpgroup].expected;
+  }
   b.fibers.resize(threads);
   for (unsigned t = 0; t < threads; ++t) {
     Fiber& f = b.fibers[t];
@@ -220,7 +230,34 @@ const ThreadCoordinates& coordinates() {
 
 void* dynamic_shared() { return block().shared; }
 
+uint32_t shared_window_address(const void* ptr) {
+  const Block& b = block();
+  const auto* p = static_cast<const unsigned char*>(ptr);
+  if (p < b.shared || p >= b.shared + b.shared_bytes) {
+    fail("a shared-memory address outside the block's dynamic shared memory");
+  }
+  return static_cast<uint32_t>(p - b.shared);
+}
+
+const unsigned char* shared_window_pointer(uint32_t address, size_t bytes) {
+  const Block& b = block();
+  if (address > b.shared_bytes || bytes > b.shared_bytes - address) {
+    fail("a shared-memory access past the block's dynamic shared memory");
+  }
+  return b.shared + address;
+}
+
 void sync_threads() { arrive_and_wait(block().sync); }
+
+uint64_t block_serial() {
+  block();  // inside a launch only
+  return blocks_run;
+}
+
+unsigned thread_rank() {
+  Block& b = block();
+  return b.fibers[b.current].linear;
+}
 
 unsigned lane() {
   Block& b = block();
@@ -241,6 +278,18 @@ void warp_all_gather(const void* mine, size_t bytes, void* all) {
   }
   arrive_and_wait(b.warp_sync[warp]);  // the buffer is reused by the next collective
 }
+
+void warpgroup_publish(const void* mine, const void** all) {
+  Block& b = block();
+  const unsigned me = b.current;
+  const unsigned group = me / kWarpgroup;
+  if ((group + 1) * kWarpgroup > b.fibers.size()) fail("a warpgroup collective in a partial one");
+  b.published[me] = mine;
+  arrive_and_wait(b.warpgroup_sync[group]);
+  for (unsigned t = 0; t < kWarpgroup; ++t) all[t] = b.published[group * kWarpgroup + t];
+}
+
+void warpgroup_sync() { arrive_and_wait(block().warpgroup_sync[block().current / kWarpgroup]); }
 
 uint64_t warp_exchange(uint64_t value, unsigned source) {
   if (source >= kWarp) fail("shuffle from a lane that does not exist");
@@ -284,6 +333,8 @@ void run_launch(const std::function<void()>& body, dim3 grid, dim3 block_dim, si
   Block b;
   b.body = &body;
   b.gather.assign(threads * kGatherBytes, 0);
+  b.published.assign(threads, nullptr);
+  b.shared_bytes = smem;
   for (unsigned bz = 0; bz < grid.z; ++bz) {
     for (unsigned by = 0; by < grid.y; ++by) {
       for (unsigned bx = 0; bx < grid.x; ++bx) {
@@ -292,6 +343,7 @@ void run_launch(const std::function<void()>& body, dim3 grid, dim3 block_dim, si
         std::memset(shared, 0xff, smem);
         b.shared = shared;
         running = &b;
+        ++blocks_run;
         run_block(b, grid, block_dim, make_uint3(bx, by, bz), static_cast<unsigned>(threads));
         running = nullptr;
         ::operator delete[](shared, std::align_val_t(16));

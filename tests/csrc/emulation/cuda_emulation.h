@@ -19,7 +19,7 @@
 // size, grid size, dynamic shared memory beyond 48 KiB only after cudaFuncSetAttribute). What it
 // cannot: speed, races between threads that no barrier orders (the schedule is deterministic,
 // not the GPU's), inline PTX (cuda_emulation_conv.h gives the convolution kernels' wrappers CPU
-// versions; the wgmma form has none), and register or spill limits (the static ptxas check
+// versions), and register or spill limits (the static ptxas check
 // covers those).
 #pragma once
 
@@ -47,13 +47,28 @@ struct ThreadCoordinates {
 const ThreadCoordinates& coordinates();
 
 void* dynamic_shared();
+// The shared-memory window address of `ptr` (its offset in the block's dynamic shared memory;
+// aborts if it lies outside it), and the pointer `bytes` long at a window address (aborts unless
+// all of it lies inside).
+uint32_t shared_window_address(const void* ptr);
+const unsigned char* shared_window_pointer(uint32_t address, size_t bytes);
 void sync_threads();
+// The calling thread's index in its block (x fastest).
+unsigned thread_rank();
+// A number for the running block, distinct from every block run before it in the process.
+uint64_t block_serial();
 // Lane `source` of the calling warp's `value`s (a warp collective over a full warp).
 uint64_t warp_exchange(uint64_t value, unsigned source);
 // Every lane's `bytes` (at most 64) at `mine`, lane after lane into `all` (32 * bytes): a warp
 // collective over a full warp (ldmatrix and mma.sync in cuda_emulation_conv.h).
 void warp_all_gather(const void* mine, size_t bytes, void* all);
 unsigned lane();
+// Warpgroup collectives (4 warps: threads 128i..128i+127; wgmma in cuda_emulation_conv.h):
+// every thread of the calling thread's warpgroup publishes `mine`; on return all[t] is the
+// pointer thread t of the warpgroup published. The pointees must stay valid and unchanged until
+// the warpgroup has passed warpgroup_sync(), which every thread calls when done reading.
+void warpgroup_publish(const void* mine, const void** all);
+void warpgroup_sync();
 
 // cp.async: the copy happens at the wait that covers its group, not before, so a read of the
 // destination before that wait sees the old contents (as it may on the GPU).
@@ -118,7 +133,9 @@ inline void __syncthreads() { ::sr_emu::sync_threads(); }
   std::abort();
 }
 
-inline size_t __cvta_generic_to_shared(const void* ptr) { return reinterpret_cast<size_t>(ptr); }
+inline size_t __cvta_generic_to_shared(const void* ptr) {
+  return ::sr_emu::shared_window_address(ptr);
+}
 
 template <typename T>
 cudaError_t cudaFuncSetAttribute(T*, cudaFuncAttribute attribute, int value) {

@@ -1,5 +1,5 @@
-// The CUDA residual-block kernel (csrc/cuda/residual_block.cu, mma.sync form), emulated on the
-// CPU (cuda_emulation.h, cuda_emulation_conv.h), against a float64 reference on exact data
+// The CUDA residual-block kernel (csrc/cuda/residual_block.cu, mma.sync and wgmma forms), emulated
+// on the CPU (cuda_emulation.h, cuda_emulation_conv.h), against a float64 reference on exact data
 // (conv_cases.h): bit for bit. fp16 and bf16; C = 16, 32, 64 (the 8- and 4-warp configurations)
 // and 256 (the wide one); images smaller than a tile, odd sizes, a batch; res_scale 1 and 1/2;
 // NHWC (vector stores) and NCHW (element stores) outputs; the shared-memory limits of an sm_90
@@ -19,6 +19,7 @@ struct Case {
   int64_t n, h, w, c;
   float res_scale;
   int warps;
+  bool wgmma = false;  // ResidualBlockArgs::wgmma: taken on the sm90 device only
 };
 
 void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& device,
@@ -27,7 +28,7 @@ void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& devi
   const std::string where = std::string(name(t)) + " " + device_name + " n" + std::to_string(k.n) +
                             " " + std::to_string(k.h) + "x" + std::to_string(k.w) + " c" +
                             std::to_string(k.c) + " scale " + std::to_string(k.res_scale) +
-                            " warps " + std::to_string(k.warps) +
+                            " warps " + std::to_string(k.warps) + (k.wgmma ? " wgmma" : "") +
                             (nchw_out ? " nchw out" : " nhwc out");
   const size_t pixels = static_cast<size_t>(k.n * k.h * k.w);
   const size_t wsize = static_cast<size_t>(k.c * 9 * k.c);
@@ -58,6 +59,7 @@ void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& devi
   a.n = k.n, a.h = k.h, a.w = k.w, a.c = k.c;
   a.res_scale = k.res_scale;
   a.warps = k.warps;
+  a.wgmma = k.wgmma;
   sr_emu::reset_launch_count();
   const sr::Status status = sr::launch_residual_block(a, nullptr);
   SR_EXPECT(status == sr::Status::kOk, where + ": launch failed");
@@ -100,6 +102,13 @@ int main() {
   check(cases[0], ConvDType::kBFloat16, true, sm90, "sm90", rng);
   check(cases[0], ConvDType::kFloat16, false, sm80, "sm80", rng);
   check(cases[2], ConvDType::kBFloat16, true, sm80, "sm80", rng);
+  // The wgmma forms of the 8- and 4-warp configurations; on the sm80 device the request is
+  // ignored (mma.sync).
+  for (const ConvDType t : {ConvDType::kFloat16, ConvDType::kBFloat16}) {
+    check({1, 17, 23, 64, 1.0f, 8, true}, t, t == ConvDType::kBFloat16, sm90, "sm90", rng);
+    check({2, 10, 17, 32, 0.5f, 4, true}, t, false, sm90, "sm90", rng);
+  }
+  check({1, 9, 20, 16, 1.0f, 8, true}, ConvDType::kFloat16, false, sm80, "sm80", rng);
   // C = 256: the wide configuration (8 x 8 tiles), one partial tile.
   check({1, 5, 7, 256, 1.0f, 8}, ConvDType::kFloat16, false, sm90, "sm90", rng);
   return sr_test::exit_code();
