@@ -25,9 +25,12 @@
 #               per case, by default the bf16 C = 64 residual block only, each checked against
 #               float64 and timed, against the table's config and cuDNN; its JSON is
 #               sweep-conv.json in the logs archive); before it ncu-resblock
-#               (bench/ncu_resblock.py: Nsight Compute counters of the block kernels, C = 64
-#               bf16; the table goes into the report, the .ncu-rep into the logs archive)
-#   priority 3  imresize benchmark (two-pass and SR_KERNELS_IMRESIZE_FUSED=1) and metrics
+#               (bench/ncu_kernels.py --suite resblock: Nsight Compute counters of the block
+#               kernels, C = 64 bf16; the table goes into the report, the .ncu-rep into the logs
+#               archive)
+#   priority 3  imresize benchmark (two-pass and SR_KERNELS_IMRESIZE_FUSED=1) and metrics; then
+#               ncu-streaming (bench/ncu_kernels.py --suite streaming: the counters of the
+#               fused imresize and uint8 PSNR kernels, which missed their bandwidth targets)
 #   priority 4  only on time left over: per-kernel times of imresize and the metrics
 #               (bench/profile_kernels.py), sr-kernels tune (every backend timed per case: the
 #               registry's measured order), the other cuda tests, compute-sanitizer racecheck
@@ -112,10 +115,11 @@ fi
 # limit when earlier stages left time over. The set-up shares are about twice the H100 run's
 # times (install 30 s, ext 8 s); the rest holds about 1.1-1.4x its time in the H200 run of
 # 2026-11-29 (set-up 61 s; benchmarks 31, 20, 39 s; tests 18, 38, ~100 s; imresize 22 and 16 s,
-# metrics 46 s), so that priorities 1-3 and 80 s of sweep-conv fit in 560 s (8 s unheld; since
-# then the CUDA block's 4-warp and wgmma rows hold 4 s each of the sweep's 80 s and live on the
-# set-up's leftovers, and ncu-resblock 30 more: counters say more about the blocks than the
-# sweep's next configs).
+# metrics 46 s), so that priorities 1-3 and 80 s of sweep-conv fit in 560 s. Since then those
+# 80 s hold sweep-conv (32 s), ncu-resblock (25 s: counters say more about the blocks than the
+# sweep's next configs), ncu-streaming (17 s: imresize's and PSNR's counters, never taken, say
+# where their time goes) and 6 s unheld; the CUDA block's 4-warp and wgmma rows hold 4 s each
+# and live on the set-up's leftovers.
 # tune, which that
 # run measured (its table ships as sr_kernels/ops/backend_timings.json), now takes time left
 # over, after profile-kernels (per-kernel times: how much of a short op is host time).
@@ -134,11 +138,12 @@ PLAN=(
     "tests-imresize        2   25  150  on  | cuda tests: test_imresize.py"
     "tests-metrics         2   45  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py, test_psnr.py"
     "tests-conv            2  110  200  on  | cuda tests: conv2d_act, conv_pixel_shuffle, ..."
-    "ncu-resblock          2   30  120  on  | Nsight Compute counters of the resblock kernels, C 64 bf16"
-    "sweep-conv            2   42  300  on  | Triton conv tile configs: fastest correct per case"
+    "ncu-resblock          2   25  120  on  | Nsight Compute counters of the resblock kernels, C 64 bf16"
+    "sweep-conv            2   32  300  on  | Triton conv tile configs: fastest correct per case"
     "bench-imresize        3   20   60  on  | imresize GPU rows, two-pass kernel"
     "bench-imresize-fused  3   15   45  on  | imresize ours, SR_KERNELS_IMRESIZE_FUSED=1"
     "bench-metrics         3   45   70  on  | psnr / ssim GPU rows"
+    "ncu-streaming         3   17   90  on  | Nsight Compute counters of fused imresize and uint8 psnr"
     "profile-kernels       4    0   90  on  | per-kernel times: imresize, psnr, ssim (torch.profiler)"
     "tune                  4    0  150  on  | sr-kernels tune: every backend per case, the table"
     "tests-cuda-rest       4    0  120  on  | cuda tests: the other files"
@@ -410,7 +415,7 @@ run_tests tests-metrics "${CHANGED_TESTS_METRICS[@]}" -m cuda || true
 run_tests tests-conv "${CHANGED_TESTS_CONV[@]}" -m cuda || true
 # Why the blocks take their time: tensor-pipe use, issue slots, occupancy and warp stall
 # reasons of ours (CUDA: 8 / 4 warps, wgmma; Triton) and cuDNN's kernels, one call each (ncu).
-run_stage ncu-resblock "${PY[@]}" bench/ncu_resblock.py --out-dir "$WORK" || true
+run_stage ncu-resblock "${PY[@]}" bench/ncu_kernels.py --suite resblock --out-dir "$WORK" || true
 # Measured tile configs for _conv_configs.py. The sweep stops itself about 10 s before the
 # stage's limit (start-up and writing the JSON come on top of its budget), so it ends with its
 # table printed rather than by SIGINT.
@@ -428,6 +433,8 @@ run_bench bench-imresize "not reference" SR_KERNELS_IMRESIZE_FUSED=0 bench/bench
 run_bench bench-imresize-fused "ours:auto or ours:cuda" SR_KERNELS_IMRESIZE_FUSED=1 \
     bench/bench_imresize.py || true
 run_bench bench-metrics "not reference" bench/bench_metrics.py || true
+# Why imresize and PSNR stay below their bandwidth targets: issue slots, stall reasons (ncu).
+run_stage ncu-streaming "${PY[@]}" bench/ncu_kernels.py --suite streaming --out-dir "$WORK" || true
 # Priority 4: time left over
 run_stage profile-kernels "${PY[@]}" bench/profile_kernels.py || true
 # The registry's automatic order from measurements (issue 5: the faster backend per channels,

@@ -48,7 +48,9 @@ class Case:
 
 
 @contextlib.contextmanager
-def _environment(pairs: tuple[tuple[str, str], ...]) -> Iterator[None]:
+def temporary_environment(pairs: tuple[tuple[str, str], ...]) -> Iterator[None]:
+    """Sets the environment variables `pairs` inside the block (our ops read some settings at
+    each call) and restores the previous values after it."""
     saved = {key: os.environ.get(key) for key, _ in pairs}
     os.environ.update(dict(pairs))
     try:
@@ -210,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [args.only] if args.only else list(families)
     for family in chosen:
         for case in families[family](args.device, args.small):
-            with _environment(case.env):
+            with temporary_environment(case.env):
                 case.run()  # warm-up: builds, caches, autotuning
                 seconds = wall_time(case, args.device, args.repeats)
                 rows = kernel_rows(case, args.device, args.repeats)

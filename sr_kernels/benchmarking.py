@@ -928,6 +928,12 @@ def _tail(path: Path, lines: int) -> str:
     return "\n".join(text[-lines:])
 
 
+def _hardware_counters(work: Path) -> str:
+    """The tables bench/ncu_kernels.py wrote (``ncu-<suite>.md``, one per suite), in name order."""
+    tables = [_tail(path, 200) for path in sorted(work.glob("ncu-*.md"))]
+    return "\n\n".join(table for table in tables if table)
+
+
 def _load_benchmarks(sources: Sequence[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every benchmark of the JSON files that exist, tagged with extra_info["stage"]; and the
     first file's other fields (machine, commit). A file cut short (a killed run) is skipped."""
@@ -985,7 +991,7 @@ def validation_report(
     it did not run, seconds, limit), ``<stage>.log`` files, for each pytest stage
     (`PYTEST_STAGE_PREFIXES`) its JUnit XML ``<stage>.xml`` and, for benchmarks, the
     pytest-benchmark JSON ``<stage>.json``, ``env.log`` / ``env-kernels.log``
-    (``sr-kernels env [--kernels]``), ``ncu-resblock.md`` (the table of bench/ncu_resblock.py),
+    (``sr-kernels env [--kernels]``), ``ncu-<suite>.md`` (the tables of bench/ncu_kernels.py),
     and ``tune.log`` with the table ``sr-kernels tune`` wrote,
     ``backend-timings.json`` (copied to ``<out_stem>-backend-timings.json``). The benchmarks of
     every stage are merged (speed-ups over the union, so a stage may time ours against baselines
@@ -1015,7 +1021,7 @@ def validation_report(
         "kernel_resource_usage": _tail(work / "env-kernels.log", 400),
         "install_log_tail": _tail(work / "install.log", 40),
         "backend_timings": _tune_summary(work / "tune.log"),
-        "hardware_counters": _tail(work / "ncu-resblock.md", 200),
+        "hardware_counters": _hardware_counters(work),
         "unreadable_lines": unreadable,
     }
     out_stem.parent.mkdir(parents=True, exist_ok=True)
@@ -1084,7 +1090,7 @@ def validation_report(
         except Exception as error:  # matplotlib missing: the table is the result
             md += [f"(no chart: {error})", ""]
     if report["hardware_counters"]:
-        md += ["## Hardware counters (`bench/ncu_resblock.py`)", ""]
+        md += ["## Hardware counters (`bench/ncu_kernels.py`)", ""]
         md += [str(report["hardware_counters"]), ""]
     md += ["## Backend timings (`sr-kernels tune`)", ""]
     md += [report["backend_timings"] or "(not measured)", ""]

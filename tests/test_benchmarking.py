@@ -483,6 +483,9 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
     (work / "ncu-resblock.md").write_text(
         "| implementation | kernel |\n|---|---|\n| eager | `k` |\n"
     )
+    (work / "ncu-streaming.md").write_text(
+        "| implementation | kernel |\n|---|---|\n| psnr | `p` |\n"
+    )
     stem = tmp_path / "results" / "2025-01-01-test-gpu"
     report = benchmarking.validation_report(work, stem, gpu_name="Test GPU")
 
@@ -505,8 +508,11 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
     assert "2 of 2 cases timed" in md and "100%" not in md
     timings = stem.with_name(stem.name + "-backend-timings.json")
     assert timings.read_text() == '{"format": "x", "entries": []}'
-    assert "## Hardware counters (`bench/ncu_resblock.py`)\n\n| implementation | kernel |" in md
-    assert saved["hardware_counters"].endswith("| eager | `k` |")
+    assert "## Hardware counters (`bench/ncu_kernels.py`)\n\n| implementation | kernel |" in md
+    # Both suites' tables, in name order.
+    counters = saved["hardware_counters"]
+    assert counters.index("| eager | `k` |") < counters.index("| psnr | `p` |")
+    assert counters.endswith("| psnr | `p` |")
 
 
 def test_validation_report_merges_the_stages_of_a_plan(tmp_path: Path):
@@ -555,7 +561,7 @@ def test_validation_report_merges_the_stages_of_a_plan(tmp_path: Path):
     assert "| bench-imresize-fused | 3 | 10 / 45 | 20 | TIMED OUT (partial results) | 20 |" in md
     assert "| tests-rest | 4 | 0 / 400 | - | off (SR_KERNELS_VALIDATE_ENABLE" in md
     assert "| tests-conv | 1 | 1 | 1 | 1 |" in md and "| bench-imresize | not run" in md
-    assert "Hardware counters" not in md  # no ncu-resblock.md: no section
+    assert "Hardware counters" not in md  # no ncu-<suite>.md: no section
     assert "| ours:cuda (fused) |" in md and "| ours:cuda (two-pass) |" in md
     raw = json.loads(stem.with_name("r-pytest-benchmark.json").read_text())
     assert {b["extra_info"]["stage"] for b in raw["benchmarks"]} == {
@@ -702,6 +708,7 @@ PLAN_ORDER = [
     "bench-imresize",
     "bench-imresize-fused",
     "bench-metrics",
+    "ncu-streaming",
     "profile-kernels",
     "tune",
     "tests-cuda-rest",

@@ -1,6 +1,7 @@
-"""bench/ncu_resblock.py on CPU: reading ncu's raw CSV page into the summary table (the format
-ncu prints: a header line naming the columns, a units line, one line per kernel), and the
-exit status without a GPU. The profiling itself needs a GPU and ncu (gpu_validate.sh)."""
+"""bench/ncu_kernels.py on CPU: reading ncu's raw CSV page into the summary table (the format
+ncu prints: a header line naming the columns, a units line, one line per kernel), the streaming
+suite's cases, and the exit status without a GPU. The profiling itself needs a GPU and ncu
+(gpu_validate.sh)."""
 
 from __future__ import annotations
 
@@ -49,9 +50,9 @@ def _csv(names: list[str] | None = None, count: int = len(ROWS)) -> str:
 @pytest.fixture
 def ncu(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
-    import ncu_resblock
+    import ncu_kernels
 
-    return ncu_resblock
+    return ncu_kernels
 
 
 def test_raw_csv_rows_and_units(ncu):
@@ -111,4 +112,22 @@ def test_without_a_gpu_exits_2(ncu, tmp_path):
     assert ncu.main(["--out-dir", str(tmp_path)]) == 2
     assert ncu.main(["--workloads", "no_such_workload"]) == 2
     assert ncu.main(["--dtypes", "float32"]) == 2
+    assert ncu.main(["--suite", "no_such_suite"]) == 2
+    assert ncu.main(["--out-dir", str(tmp_path), "--suite", "streaming"]) == 2
     assert not list(tmp_path.iterdir())
+
+
+def test_streaming_suite_profiles_fused_imresize_and_uint8_psnr(ncu):
+    # profile_kernels.py's tiny CPU cases: the same selection the GPU run makes.
+    calls = ncu.streaming_calls("cpu", small=True)
+    labels = [label for label, _, _ in calls]
+    assert len(labels) == 6, labels
+    imresize, psnr = labels[:4], labels[4:]
+    assert all(label.startswith("imresize x4 ") and label.endswith(" fused") for label in imresize)
+    assert {"down", "up"} == {label.split()[2] for label in imresize}
+    assert {"nchw", "nhwc"} == {label.split()[4] for label in imresize}
+    assert [label.split()[:3] for label in psnr] == [["psnr", "u8", "nchw"], ["psnr", "u8", "nhwc"]]
+    for label, call, env in calls:
+        # The fused kernel is asked for where the op reads the setting.
+        assert env == ((("SR_KERNELS_IMRESIZE_FUSED", "1"),) if "imresize" in label else ())
+        assert call() is not None

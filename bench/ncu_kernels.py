@@ -1,31 +1,40 @@
-"""Hardware counters of the residual block's kernels (Nsight Compute): where their time goes.
+"""Hardware counters of our kernels (Nsight Compute): where their time goes.
 
-The benchmarks time each implementation; on the H200 (2026-11-29) our CUDA block ran at 12 % and
-our Triton block at 17 % of the measured bf16 matrix rate, and neither the times nor the static
-SASS say what holds them there (latency of shared-memory loads, barriers, the tile loads,
-occupancy). This profiles one call of each implementation under `ncu` and prints, per kernel:
-its time, SM and memory throughput (% of peak), the tensor pipe's activity, issue-slot use,
-achieved occupancy, registers, and the warp stall reasons that cost the most cycles.
+The benchmarks time each implementation, and neither their times nor the static SASS say what
+holds a kernel back (latency of shared-memory or global loads, barriers, issue slots,
+occupancy). This profiles one call of each implementation of a suite under `ncu` and prints,
+per kernel: its time, SM and memory throughput (% of peak), the tensor pipe's activity,
+issue-slot use, achieved occupancy, registers, and the warp stall reasons that cost the most
+cycles.
 
-    python bench/ncu_resblock.py --out-dir DIR        # x4_270x480 (N = 1, C = 64), bf16
-    python bench/ncu_resblock.py --out-dir DIR --workloads edsr_patch_b16_48x48 --dtypes float16
+    python bench/ncu_kernels.py --out-dir DIR                    # suite resblock
+    python bench/ncu_kernels.py --out-dir DIR --workloads edsr_patch_b16_48x48 --dtypes float16
+    python bench/ncu_kernels.py --out-dir DIR --suite streaming
 
-Implementations, each one NVTX range whose name labels its kernels: ours:cuda with
-SR_KERNELS_RESBLOCK_CUDA_WARPS 8 and 4 (residual_block.cu's two configurations for C <= 128) and
-with SR_KERNELS_CUDA_WGMMA=1 (its wgmma form), ours:triton, and eager (cuDNN with
-cudnn.benchmark on; conv, relu, conv, mul, add), all channels_last. Every one is called a few
-times first (Triton compiles, cuDNN autotunes), and only the last call is profiled
-(cudaProfilerStart / Stop around it).
+Suites:
+  resblock   the residual block (H200, 2026-11-29: our CUDA block at 12 % and our Triton block
+             at 17 % of the measured bf16 matrix rate): ours:cuda with
+             SR_KERNELS_RESBLOCK_CUDA_WARPS 8 and 4 (residual_block.cu's two configurations for
+             C <= 128) and with SR_KERNELS_CUDA_WGMMA=1 (its wgmma form), ours:triton, and eager
+             (cuDNN with cudnn.benchmark on; conv, relu, conv, mul, add), all channels_last;
+             --workloads / --dtypes pick the cases (x4_270x480_to_1080p, bfloat16 by default).
+  streaming  the kernels with bandwidth targets that missed them on the H200 (2026-11-29):
+             the fused imresize kernel, x4 down and up of 16 DIV2K-size uint8 images (4-11 %
+             of the copy bandwidth; the issue asks 75 %), and PSNR of 16 uint8 1080p pairs
+             (48-56 %; the issue asks 80 %), NCHW and NHWC: bench/profile_kernels.py's cases.
+Each implementation or case is one NVTX range whose name labels its kernels. Every one is
+called a few times first (Triton compiles, cuDNN autotunes), and only the last call is
+profiled (cudaProfilerStart / Stop around it).
 
-Writes DIR/ncu-resblock.ncu-rep (the whole report, for the Nsight Compute GUI),
-DIR/ncu-resblock.csv (every metric of every kernel: `ncu --import --page raw --csv`) and
-DIR/ncu-resblock.md (the table, also printed). bench/gpu_validate.sh runs this as its stage
-ncu-resblock; the report's .md includes the table.
+Writes DIR/ncu-<suite>.ncu-rep (the whole report, for the Nsight Compute GUI),
+DIR/ncu-<suite>.csv (every metric of every kernel: `ncu --import --page raw --csv`) and
+DIR/ncu-<suite>.md (the table, also printed). bench/gpu_validate.sh runs the suites as its
+stages ncu-resblock and ncu-streaming; the report's .md includes the tables.
 Needs a CUDA GPU and an ncu that can read the counters (on this workplace's machines: the
 Firecracker ones, not gVisor). The clocks are left alone (--clock-control none), as the
 benchmarks see them; the counters need several replays of each kernel, so the times in the
 table are ncu's, not the benchmarks'. Exit status: 0; 1 when ncu failed or profiled no kernel;
-2 when there is no GPU or no ncu.
+2 when there is no GPU or no ncu, or the arguments are wrong.
 """
 
 from __future__ import annotations
@@ -39,12 +48,12 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-STEM = "ncu-resblock"
+SUITES = ("resblock", "streaming")
 # ncu's section identifiers (`ncu --list-sections`): the counters behind the columns below.
 SECTIONS = (
     "SpeedOfLight",
@@ -203,15 +212,17 @@ def time_scale_to_us(units: dict[str, str]) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# The profiled program (run by ncu as `ncu_resblock.py --child ...`).
+# The profiled program (run by ncu as `ncu_kernels.py --child ...`).
+
+# A profiled call: its label (the NVTX range), the call, and environment variables set around
+# it (settings our ops read at each call).
+Call = tuple[str, Callable[[], object], tuple[tuple[str, str], ...]]
 
 
-def _child(workloads: Sequence[str], dtypes: Sequence[str]) -> int:
+def _resblock_calls(workloads: Sequence[str], dtypes: Sequence[str]) -> list[Call]:
+    import _workloads
     import torch
     import torch.nn.functional as F
-
-    sys.path.insert(0, str(BENCH))
-    import _workloads
 
     from sr_kernels import ops
 
@@ -222,25 +233,26 @@ def _child(workloads: Sequence[str], dtypes: Sequence[str]) -> int:
         y = F.conv2d(F.relu(F.conv2d(x, w1, b1, padding=1)), w2, b2, padding=1)
         return x + y * RES_SCALE
 
-    def ours(backend: str, warps: str = "8", wgmma: str = "0"):  # noqa: ANN202
+    def ours(backend: str):  # noqa: ANN202
         def run(x, w1, b1, w2, b2):  # noqa: ANN001, ANN202
-            # The CUDA block's configuration settings, read at each call.
-            os.environ["SR_KERNELS_RESBLOCK_CUDA_WARPS"] = warps
-            os.environ["SR_KERNELS_CUDA_WGMMA"] = wgmma
             with ops.use_backend(backend):
                 return ops.residual_block(x, w1, b1, w2, b2, RES_SCALE)
 
         return run
 
+    # The CUDA block's configuration settings (read at each call).
+    def cuda_settings(warps: str, wgmma: str) -> tuple[tuple[str, str], ...]:
+        return (("SR_KERNELS_RESBLOCK_CUDA_WARPS", warps), ("SR_KERNELS_CUDA_WGMMA", wgmma))
+
     impls = {
-        "ours:cuda warps=8": ours("cuda"),
-        "ours:cuda warps=4": ours("cuda", warps="4"),
-        "ours:cuda wgmma": ours("cuda", wgmma="1"),
-        "ours:triton": ours("triton"),
-        "eager": eager,
+        "ours:cuda warps=8": (ours("cuda"), cuda_settings("8", "0")),
+        "ours:cuda warps=4": (ours("cuda"), cuda_settings("4", "0")),
+        "ours:cuda wgmma": (ours("cuda"), cuda_settings("8", "1")),
+        "ours:triton": (ours("triton"), ()),
+        "eager": (eager, ()),
     }
     assert tuple(impls) == IMPLS
-    calls = []
+    calls: list[Call] = []
     for workload_name in workloads:
         workload = by_name[workload_name]
         for dtype_name in dtypes:
@@ -250,21 +262,53 @@ def _child(workloads: Sequence[str], dtypes: Sequence[str]) -> int:
             w1, w2 = (w.contiguous(memory_format=torch.channels_last) for w in (w1, w2))
             b1 = (torch.rand(workload.c_out, device="cuda") - 0.5).to(dtype)
             b2 = (torch.rand(workload.c_out, device="cuda") - 0.5).to(dtype)
-            for impl, fn in impls.items():
+            for impl, (fn, env) in impls.items():
                 label = f"{impl} {workload_name} {dtype_name}"
-                calls.append((label, lambda fn=fn, args=(x, w1, b1, w2, b2): fn(*args)))
+                calls.append((label, lambda fn=fn, args=(x, w1, b1, w2, b2): fn(*args), env))
+    return calls
+
+
+def streaming_calls(device: str = "cuda", small: bool = False) -> list[Call]:
+    """The streaming suite: profile_kernels.py's fused imresize and uint8 PSNR cases (`small`:
+    its tiny CPU versions, for the CPU test of this list)."""
+    import profile_kernels
+
+    cases = [
+        case
+        for case in profile_kernels.imresize_cases(device, small)
+        if case.name.endswith(" fused")
+    ]
+    cases += [
+        case
+        for case in profile_kernels.metric_cases(device, small)
+        if case.name.startswith("psnr u8 ")
+    ]
+    return [(case.name, case.run, case.env) for case in cases]
+
+
+def _child(suite: str, workloads: Sequence[str], dtypes: Sequence[str]) -> int:
+    import torch
+
+    sys.path.insert(0, str(BENCH))
+    from profile_kernels import temporary_environment
+
+    if suite == "resblock":
+        calls = _resblock_calls(workloads, dtypes)
+    else:
+        calls = streaming_calls()
     with torch.no_grad():
-        for _, call in calls:
-            for _ in range(WARMUP_CALLS):
-                call()
+        for _, call, env in calls:
+            with temporary_environment(env):
+                for _ in range(WARMUP_CALLS):
+                    call()
         torch.cuda.synchronize()
         torch.cuda.profiler.start()
-        for label, call in calls:
-            with torch.cuda.nvtx.range(label):
+        for label, call, env in calls:
+            with temporary_environment(env), torch.cuda.nvtx.range(label):
                 call()
             torch.cuda.synchronize()
         torch.cuda.profiler.stop()
-    print(f"profiled {len(calls)} calls: {', '.join(label for label, _ in calls)}")
+    print(f"profiled {len(calls)} calls: {', '.join(label for label, _, _ in calls)}")
     return 0
 
 
@@ -286,13 +330,16 @@ def _tail(text: str, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def profile(ncu: str, out_dir: Path, workloads: Sequence[str], dtypes: Sequence[str]) -> int:
-    report = out_dir / f"{STEM}.ncu-rep"
+def profile(
+    ncu: str, out_dir: Path, suite: str, workloads: Sequence[str], dtypes: Sequence[str]
+) -> int:
+    stem = f"ncu-{suite}"
+    report = out_dir / f"{stem}.ncu-rep"
     command = [ncu, "--clock-control", "none", "--profile-from-start", "off", "--nvtx"]
     command += ["--target-processes", "all", "--export", str(report), "--force-overwrite"]
     for section in SECTIONS:
         command += ["--section", section]
-    command += [sys.executable, str(Path(__file__).resolve()), "--child"]
+    command += [sys.executable, str(Path(__file__).resolve()), "--child", "--suite", suite]
     command += ["--workloads", *workloads, "--dtypes", *dtypes]
     print("$ " + " ".join(command), flush=True)
     run = subprocess.run(command, capture_output=True, text=True)
@@ -306,7 +353,7 @@ def profile(ncu: str, out_dir: Path, workloads: Sequence[str], dtypes: Sequence[
     if raw.returncode != 0:
         print(f"ncu --import failed: {_tail(raw.stderr)}", file=sys.stderr)
         return 1
-    (out_dir / f"{STEM}.csv").write_text(raw.stdout)
+    (out_dir / f"{stem}.csv").write_text(raw.stdout)
     renamed = subprocess.run(
         [*page, "--print-nvtx-rename", "kernel"], capture_output=True, text=True
     )
@@ -316,12 +363,17 @@ def profile(ncu: str, out_dir: Path, workloads: Sequence[str], dtypes: Sequence[
         return 1
     _, units = read_raw_csv(raw.stdout)
     table = markdown(kernels, time_scale_to_us(units))
+    cases = (
+        f"{', '.join(workloads)}; {', '.join(dtypes)}; channels_last"
+        if suite == "resblock"
+        else "bench/profile_kernels.py's fused imresize and uint8 PSNR cases"
+    )
     note = (
-        f"One call per implementation under ncu ({', '.join(workloads)}; {', '.join(dtypes)}; "
-        "channels_last). Stalls: cycles per issued instruction (WarpStateStats), largest first."
+        f"Suite {suite}: one call per implementation or case under ncu ({cases}). Stalls: "
+        "cycles per issued instruction (WarpStateStats), largest first."
     )
     text = f"{note}\n\n{table}\n"
-    (out_dir / f"{STEM}.md").write_text(text)
+    (out_dir / f"{stem}.md").write_text(text)
     print(text)
     return 0
 
@@ -329,6 +381,7 @@ def profile(ncu: str, out_dir: Path, workloads: Sequence[str], dtypes: Sequence[
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=Path("."), help="where the files go")
+    parser.add_argument("--suite", default="resblock", help=f"one of {', '.join(SUITES)}")
     parser.add_argument("--workloads", nargs="+", default=list(DEFAULT_WORKLOADS))
     parser.add_argument("--dtypes", nargs="+", default=list(DEFAULT_DTYPES))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -343,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     known = {w.name for w in _workloads.CONV}
     unknown = [w for w in args.workloads if w not in known]
     bad_dtypes = [d for d in args.dtypes if d not in ("bfloat16", "float16")]
+    if args.suite not in SUITES:
+        print(f"unknown --suite {args.suite!r} (known: {', '.join(SUITES)})", file=sys.stderr)
+        return 2
     if unknown or bad_dtypes:
         print(
             f"unknown --workloads {unknown} (known: {sorted(known)}) or --dtypes {bad_dtypes} "
@@ -351,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     if args.child:
-        return _child(args.workloads, args.dtypes)
+        return _child(args.suite, args.workloads, args.dtypes)
     import torch
 
     if not torch.cuda.is_available():
@@ -362,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("ncu (Nsight Compute) not found on PATH or under /opt/nvidia", file=sys.stderr)
         return 2
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    return profile(ncu, args.out_dir, args.workloads, args.dtypes)
+    return profile(ncu, args.out_dir, args.suite, args.workloads, args.dtypes)
 
 
 if __name__ == "__main__":
