@@ -18,9 +18,9 @@
 // compiled with -ffp-contract=off; fmaf is a real fused multiply-add) and launch limits (block
 // size, grid size, dynamic shared memory beyond 48 KiB only after cudaFuncSetAttribute). What it
 // cannot: speed, races between threads that no barrier orders (the schedule is deterministic,
-// not the GPU's), inline PTX (cuda_emulation_conv.h gives the convolution kernels' wrappers CPU
-// versions), and register or spill limits (the static ptxas check
-// covers those).
+// not the GPU's), inline PTX (cuda_emulation_conv.h gives the convolution kernels' wrappers,
+// wgmma included, CPU versions), and register or spill limits (the static ptxas check covers
+// those).
 #pragma once
 
 #include <cuda_bf16.h>
