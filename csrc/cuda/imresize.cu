@@ -329,19 +329,33 @@ __device__ __forceinline__ uint8_t height_output_u8(float acc, const uint8_t* p,
   return u8_of(exact);
 }
 
-// One uint8 output of the width pass: the float32 sum of its taps from shared memory (tap k of
-// output x at s_coff / s_cw[k * kTileX + x], `m` the intermediate row plus the channel), redone
-// in float64 near a tie (cols_w64: the tile's float64 weights, [x][tap]).
+// The width-pass sum of output x's taps from shared memory, in tap order (tap k at s_coff /
+// s_cw[k * kTileX + x], `m` the intermediate row plus the channel): float32 with FMA, or float64
+// with the product and sum rounded separately, as the reference computes them.
+template <typename Acc, typename Mid, typename W>
+__device__ __forceinline__ Acc width_sum(const Mid* m, int x, int tx, const W* s_cw,
+                                         const int32_t* s_coff) {
+  constexpr int kUnroll = std::is_same<Acc, double>::value ? 1 : 4;  // 0 spills
+  Acc acc = Acc(0);
+#pragma unroll(kUnroll)
+  for (int k = 0; k < tx; ++k) {
+    const int t = k * kTileX + x;
+    if constexpr (std::is_same<Acc, double>::value) {
+      acc = __dadd_rn(acc, __dmul_rn(s_cw[t], static_cast<double>(m[s_coff[t]])));
+    } else {
+      acc = fmaf(s_cw[t], mid_to_float(m[s_coff[t]]), acc);
+    }
+  }
+  return acc;
+}
+
+// One uint8 output of the width pass: its float32 sum (width_sum), redone in float64 near a tie
+// (cols_w64: the tile's float64 weights, [x][tap]).
 template <typename Mid>
 __device__ __forceinline__ uint8_t width_output_u8(const Mid* m, int x, int tx, const float* s_cw,
                                                    const int32_t* s_coff, const double* cols_w64,
                                                    float margin) {
-  float acc = 0.0f;
-#pragma unroll 4
-  for (int k = 0; k < tx; ++k) {
-    const int t = k * kTileX + x;
-    acc = fmaf(s_cw[t], mid_to_float(m[s_coff[t]]), acc);
-  }
+  const float acc = width_sum<float>(m, x, tx, s_cw, s_coff);
   if (!near_tie(acc, margin)) return u8_of_far(acc);
   const double* w64 = cols_w64 + static_cast<int64_t>(x) * tx;
   double exact = 0.0;
@@ -608,16 +622,7 @@ __global__ void __launch_bounds__(kFusedThreads)
     if constexpr (kUInt8) {
       *q = width_output_u8(m, x, tx, s_cw, s_coff, cols_w64, a.cols_margin);
     } else {
-      Acc acc = Acc(0);
-#pragma unroll(kUnroll)
-      for (int k = 0; k < tx; ++k) {
-        const int t = k * kTileX + x;
-        if constexpr (std::is_same<Acc, double>::value) {
-          acc = __dadd_rn(acc, __dmul_rn(s_cw[t], static_cast<double>(m[s_coff[t]])));
-        } else {
-          acc = fmaf(s_cw[t], mid_to_float(m[s_coff[t]]), acc);
-        }
-      }
+      const Acc acc = width_sum<Acc>(m, x, tx, s_cw, s_coff);
       if constexpr (std::is_same<Acc, double>::value) {
         *q = acc;
       } else {

@@ -15,6 +15,7 @@
 
 #include "common/conv_types.h"
 #include "cuda_emulation.h"
+#include "testing.h"
 
 namespace conv_cases {
 
@@ -129,6 +130,21 @@ inline Buffer to_buffer(const std::vector<double>& v, ConvDType t) {
   Buffer b(v.size());
   for (size_t i = 0; i < v.size(); ++i) store(b, i, t, v[i]);
   return b;
+}
+
+// Element strides, indexed (n, c, h, w) as the kernels' arguments are, of a dense c x h x w
+// image batch stored NCHW or NHWC.
+inline void dense_strides(int64_t c, int64_t h, int64_t w, bool nchw, int64_t (&stride)[4]) {
+  stride[0] = c * h * w;
+  stride[1] = nchw ? h * w : 1;
+  stride[2] = nchw ? w : w * c;
+  stride[3] = nchw ? 1 : c;
+}
+
+// The verdict on exact data: not one of the `total` outputs may differ from the reference.
+inline void expect_identical(int64_t differing, int64_t total, const std::string& where) {
+  SR_EXPECT(differing == 0, where + ": " + std::to_string(differing) + " of " +
+                                std::to_string(total) + " outputs differ");
 }
 
 }  // namespace conv_cases

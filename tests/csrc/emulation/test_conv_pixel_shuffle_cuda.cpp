@@ -38,17 +38,10 @@ void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& devi
   sr::ConvPixelShuffleArgs a;
   a.dtype = t;
   a.x = xb.data();
-  a.x_stride[0] = k.h * k.w * k.c_in, a.x_stride[1] = 1, a.x_stride[2] = k.w * k.c_in;
-  a.x_stride[3] = k.c_in;
+  dense_strides(k.c_in, k.h, k.w, false, a.x_stride);
   a.w = wb.data(), a.b = bb.data();
   a.out = out.data();
-  if (nchw_out) {
-    a.out_stride[0] = k.c_out * oh * ow, a.out_stride[1] = oh * ow, a.out_stride[2] = ow;
-    a.out_stride[3] = 1;
-  } else {
-    a.out_stride[0] = oh * ow * k.c_out, a.out_stride[1] = 1, a.out_stride[2] = ow * k.c_out;
-    a.out_stride[3] = k.c_out;
-  }
+  dense_strides(k.c_out, oh, ow, nchw_out, a.out_stride);
   a.n = k.n, a.h = k.h, a.w_size = k.w, a.c_in = k.c_in, a.c_out = k.c_out, a.r = k.r;
   sr_emu::reset_launch_count();
   SR_EXPECT(sr::launch_conv_pixel_shuffle(a, nullptr) == sr::Status::kOk,
@@ -71,8 +64,7 @@ void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& devi
       }
     }
   }
-  SR_EXPECT(differing == 0, where + ": " + std::to_string(differing) + " of " +
-                                std::to_string(k.n * k.c_out * oh * ow) + " outputs differ");
+  expect_identical(differing, k.n * k.c_out * oh * ow, where);
 }
 
 }  // namespace

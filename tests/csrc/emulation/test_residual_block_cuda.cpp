@@ -46,16 +46,10 @@ void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& devi
   sr::ResidualBlockArgs a;
   a.dtype = t;
   a.x = xb.data();
-  a.x_stride[0] = k.h * k.w * k.c, a.x_stride[1] = 1, a.x_stride[2] = k.w * k.c;
-  a.x_stride[3] = k.c;
+  dense_strides(k.c, k.h, k.w, false, a.x_stride);
   a.w1 = w1b.data(), a.b1 = b1b.data(), a.w2 = w2b.data(), a.b2 = b2b.data();
   a.out = out.data();
-  if (nchw_out) {
-    a.out_stride[0] = k.c * k.h * k.w, a.out_stride[1] = k.h * k.w, a.out_stride[2] = k.w;
-    a.out_stride[3] = 1;
-  } else {
-    for (int d = 0; d < 4; ++d) a.out_stride[d] = a.x_stride[d];
-  }
+  dense_strides(k.c, k.h, k.w, nchw_out, a.out_stride);
   a.n = k.n, a.h = k.h, a.w = k.w, a.c = k.c;
   a.res_scale = k.res_scale;
   a.warps = k.warps;
@@ -78,8 +72,7 @@ void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& devi
       }
     }
   }
-  SR_EXPECT(differing == 0, where + ": " + std::to_string(differing) + " of " +
-                                std::to_string(pixels * k.c) + " outputs differ");
+  expect_identical(differing, static_cast<int64_t>(pixels) * k.c, where);
 }
 
 }  // namespace
