@@ -118,7 +118,8 @@ fi
 # metrics 46 s), so that priorities 1-3 and 80 s of sweep-conv fit in 560 s. Since then those
 # 80 s hold sweep-conv (32 s), ncu-resblock (25 s: counters say more about the blocks than the
 # sweep's next configs), ncu-streaming (17 s: imresize's and PSNR's counters, never taken, say
-# where their time goes) and 6 s unheld; the CUDA block's 4-warp and wgmma rows hold 4 s each
+# where their time goes) and 6 s unheld; bench-imresize-noruns (6 s: the fused imresize without
+# its row-run walk, for comparison) took its share from tests-conv (110 -> 104 s; 88 s measured); the CUDA block's 4-warp and wgmma rows hold 4 s each
 # and live on the set-up's leftovers.
 # tune, which that
 # run measured (its table ships as sr_kernels/ops/backend_timings.json), now takes time left
@@ -137,11 +138,12 @@ PLAN=(
     "bench-compile         1   45  300  on  | resblock max-autotune, nhwc fp16/bf16, C 64"
     "tests-imresize        2   25  150  on  | cuda tests: test_imresize.py"
     "tests-metrics         2   45  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py, test_psnr.py"
-    "tests-conv            2  110  200  on  | cuda tests: conv2d_act, conv_pixel_shuffle, ..."
+    "tests-conv            2  104  200  on  | cuda tests: conv2d_act, conv_pixel_shuffle, ..."
     "ncu-resblock          2   25  120  on  | Nsight Compute counters of the resblock kernels, C 64 bf16"
     "sweep-conv            2   32  300  on  | Triton conv tile configs: fastest correct per case"
     "bench-imresize        3   20   60  on  | imresize GPU rows, two-pass kernel"
     "bench-imresize-fused  3   15   45  on  | imresize ours, SR_KERNELS_IMRESIZE_FUSED=1"
+    "bench-imresize-noruns 3    6   30  on  | imresize ours:cuda fused, SR_KERNELS_IMRESIZE_RUNS=0"
     "bench-metrics         3   45   70  on  | psnr / ssim GPU rows"
     "ncu-streaming         3   17   90  on  | Nsight Compute counters of fused imresize and uint8 psnr"
     "profile-kernels       4    0   90  on  | per-kernel times: imresize, psnr, ssim (torch.profiler)"
@@ -431,6 +433,9 @@ run_stage sweep-conv "${PY[@]}" bench/sweep_conv_configs.py --out "$WORK/sweep-c
 # Priority 3 (the reference backend's GPU rows are slow float64 paths: left out)
 run_bench bench-imresize "not reference" SR_KERNELS_IMRESIZE_FUSED=0 bench/bench_imresize.py || true
 run_bench bench-imresize-fused "ours:auto or ours:cuda" SR_KERNELS_IMRESIZE_FUSED=1 \
+    bench/bench_imresize.py || true
+# The fused kernel without its row-run walk of integer downscales (height_pass_run), to compare.
+run_bench bench-imresize-noruns "ours:cuda" SR_KERNELS_IMRESIZE_FUSED=1 SR_KERNELS_IMRESIZE_RUNS=0 \
     bench/bench_imresize.py || true
 run_bench bench-metrics "not reference" bench/bench_metrics.py || true
 # Why imresize and PSNR stay below their bandwidth targets: issue slots, stall reasons (ncu).

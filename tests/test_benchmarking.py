@@ -707,6 +707,7 @@ PLAN_ORDER = [
     "sweep-conv",
     "bench-imresize",
     "bench-imresize-fused",
+    "bench-imresize-noruns",
     "bench-metrics",
     "ncu-streaming",
     "profile-kernels",
@@ -839,6 +840,7 @@ def test_gpu_validate_plan_runs_by_priority_within_the_budget(tmp_path: Path):
         assert run["limit"] >= run["share"], name
     assert "SR_KERNELS_IMRESIZE_FUSED=0" in runs["bench-imresize"]["argv"]
     assert "SR_KERNELS_IMRESIZE_FUSED=1" in runs["bench-imresize-fused"]["argv"]
+    assert "SR_KERNELS_IMRESIZE_RUNS=0" in runs["bench-imresize-noruns"]["argv"]
     assert "torch.compile" in _k_of(runs["bench-compile"]["argv"])
     # The sweep writes its JSON into the work folder (archived) and stops 10 s before its limit.
     sweep = shlex.split(runs["sweep-conv"]["argv"])

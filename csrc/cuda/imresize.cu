@@ -216,6 +216,12 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // PRMT + FADD + FFMA per byte): ~70 us; the width pass (~7 instructions per output tap, ~30 us)
 // becomes a third of the work. Both together ~100 us, 1.4 TB/s: reaching 75 % of the copy
 // bandwidth needs fewer instructions per tap still (one conversion per input byte, not per tap).
+// Since 2026-11-30 (not yet measured): the antialiased x2, x3 and x4 downscales' rows, away from
+// the image borders, go through height_pass_run: an item of 3 output rows x 8 columns walks its
+// 24 input rows (x4) once, one conversion per input byte: 24 8-byte loads, 192 PRMT + FADD and
+// 384 FFMA per 24 elements in the sm_90 SASS, ~32 instructions per element against ~55, and
+// 3x fewer L1/L2 reads; 80 registers (3 blocks per SM). x4 down then ~30 us of height pass and
+// ~30 us of width pass at full issue rate (SR_KERNELS_IMRESIZE_RUNS=0 turns it off to compare).
 // x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
 // intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
 // columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
@@ -251,6 +257,7 @@ struct FusedArgs {
   int32_t word_rows;  // uint8 height pass by 8-byte words (height_pass_words)
   int32_t word_out;   // uint8 width pass by 4-byte words: tile rows are consecutive bytes of the
                       // output, whole words, every row starts on a 4-byte boundary
+  int32_t run_begin, run_end;  // output rows of the rows table's run (height_pass_run)
 };
 
 // uint8 <-> float32 by exponent arithmetic instead of the conversion unit: I2F and F2I issue at
@@ -385,17 +392,21 @@ __device__ __forceinline__ float mid_of_u8<float>(uint8_t v) {
 // and a PRMT + FADD + FFMA per byte, against a 1-byte load, a 64-bit add and a VIADD + FADD +
 // FFMA per byte in the general loop. Bytes outside the span are loaded but not stored; a word
 // never leaves its input row (the row length is a multiple of 8 bytes).
+// Tile rows [0, ny) but [skip_begin, skip_end) (those of height_pass_run).
 template <typename Mid>
 __device__ __forceinline__ void height_pass_words(const uint8_t* row0, int e0, int width, int pitch,
-                                                  int ny, int ty, const int64_t* s_roff,
-                                                  const float* s_rw, const double* rows_w64,
-                                                  float margin, Mid* s_mid) {
+                                                  int ny, int skip_begin, int skip_end, int ty,
+                                                  const int64_t* s_roff, const float* s_rw,
+                                                  const double* rows_w64, float margin,
+                                                  Mid* s_mid) {
   const int head = e0 & 7;  // bytes of the first word before mid element 0
   const int words = (head + width + 7) / 8;
   const uint8_t* first = row0 + (e0 - head);
-  int r = static_cast<int>(threadIdx.x) / words;
-  int g = static_cast<int>(threadIdx.x) - r * words;
-  for (int e = threadIdx.x; e < ny * words; e += kFusedThreads) {
+  const int skipped = skip_end - skip_begin;
+  int item_row = static_cast<int>(threadIdx.x) / words;
+  int g = static_cast<int>(threadIdx.x) - item_row * words;
+  for (int e = threadIdx.x; e < (ny - skipped) * words; e += kFusedThreads) {
+    const int r = item_row < skip_begin ? item_row : item_row + skipped;
     const uint8_t* p = first + 8 * g;
     const int64_t* off = s_roff + r * ty;
     const float* w = s_rw + r * ty;
@@ -420,7 +431,78 @@ __device__ __forceinline__ void height_pass_words(const uint8_t* row0, int e0, i
             mid_of_u8<Mid>(height_output_u8(acc[i], p + i, off, rows_w64 + r * ty, ty, margin));
       }
     }
-    for (g += kFusedThreads; g >= words; ++r) g -= words;
+    for (g += kFusedThreads; g >= words; ++item_row) g -= words;
+  }
+}
+
+// Output rows per item of height_pass_run: 3 keeps its kernels at 80 registers (3 blocks per SM)
+// with 0 spills on sm_80 and sm_90; 4 spilled there (x4: 30 instead of 32 instructions per
+// element, at 2 blocks per SM without the cap).
+constexpr int kRunRows = 3;
+constexpr int kRunMinBlocks = 3;
+
+// uint8 height pass of tile rows [r_begin, r_begin + kRunRows * groups), all inside the table's
+// run (ResizeTable::run_*: row r reads kTaps consecutive input rows from kStep * r + first on,
+// with the same weights). An item is kRunRows output rows of one 8-byte word of columns: it walks
+// their kStep * (kRunRows - 1) + kTaps input rows once, converting each byte once and adding it
+// to every output row whose window holds it, where height_pass_words loads and converts each
+// input byte once per tap (kTaps / kStep times). Each output's float32 sum is built tap by tap in
+// the same order with the same FMAs as there, so it is the same number, and the near-tie redo is
+// the same. Word conditions as for height_pass_words.
+template <int kStep, int kTaps, typename Mid>
+__device__ __forceinline__ void height_pass_run(const uint8_t* row0, int e0, int width, int pitch,
+                                                int r_begin, int groups, int64_t in_stride, int ty,
+                                                const int64_t* s_roff, const float* s_rw,
+                                                const double* rows_w64, float margin, Mid* s_mid) {
+  constexpr int kInputs = kStep * (kRunRows - 1) + kTaps;
+  const int head = e0 & 7;
+  const int words = (head + width + 7) / 8;
+  const uint8_t* first = row0 + (e0 - head);
+  float w[kTaps];
+#pragma unroll
+  for (int k = 0; k < kTaps; ++k) w[k] = s_rw[r_begin * ty + k];
+  int group = static_cast<int>(threadIdx.x) / words;
+  int g = static_cast<int>(threadIdx.x) - group * words;
+  for (int e = threadIdx.x; e < groups * words; e += kFusedThreads) {
+    const int r = r_begin + group * kRunRows;
+    const uint8_t* column = first + 8 * g;
+    const uint8_t* p = column + s_roff[r * ty];  // tap 0 of output row r
+    float acc[kRunRows][8];
+#pragma unroll
+    for (int j = 0; j < kRunRows; ++j) {
+#pragma unroll
+      for (int i = 0; i < 8; ++i) acc[j][i] = 0.0f;
+    }
+#pragma unroll
+    for (int t = 0; t < kInputs; ++t) {
+      const uint2 v = __ldg(reinterpret_cast<const uint2*>(p));
+      p += in_stride;
+      float x[8];
+#pragma unroll
+      for (int i = 0; i < 8; ++i) x[i] = word_byte_to_float(i < 4 ? v.x : v.y, i & 3);
+#pragma unroll
+      for (int j = 0; j < kRunRows; ++j) {
+        const int k = t - kStep * j;  // this input's tap in output row r + j
+        if (k >= 0 && k < kTaps) {
+#pragma unroll
+          for (int i = 0; i < 8; ++i) acc[j][i] = fmaf(w[k], x[i], acc[j][i]);
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < kRunRows; ++j) {
+      Mid* row = s_mid + (r + j) * pitch;
+      const int64_t* off = s_roff + (r + j) * ty;
+      const double* w64 = rows_w64 + (r + j) * ty;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int col = 8 * g + i - head;
+        if (col >= 0 && col < width) {
+          row[col] = mid_of_u8<Mid>(height_output_u8(acc[j][i], column + i, off, w64, ty, margin));
+        }
+      }
+    }
+    for (g += kFusedThreads; g >= words; ++group) g -= words;
   }
 }
 
@@ -441,8 +523,11 @@ __device__ __forceinline__ __nv_bfloat16 convert_out<__nv_bfloat16>(float v) {
 
 // T: storage type; Mid: the intermediate (uint8, float or double); Acc: float or double;
 // W: staged weight type (double for float64, else float).
-template <typename T, typename Mid, typename Acc, typename W>
-__global__ void __launch_bounds__(kFusedThreads)
+// kRunStep, kRunTaps: the rows table's run (ResizeTable::run_*) when its rows go through
+// height_pass_run (uint8 word rows), else 0. (A minimum of 0 blocks per SM is no minimum: an
+// explicit 1 took the other kernels from 48-64 to 92-96 registers.)
+template <typename T, typename Mid, typename Acc, typename W, int kRunStep = 0, int kRunTaps = 0>
+__global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 0)
     imresize_fused_kernel(const T* __restrict__ src, T* __restrict__ dst, FusedArgs a) {
   constexpr bool kUInt8 = std::is_same<T, uint8_t>::value;
   constexpr int kUnroll = std::is_same<Acc, double>::value ? 1 : 4;  // x kVec loads; 0 spills
@@ -516,8 +601,20 @@ __global__ void __launch_bounds__(kFusedThreads)
   bool height_done = false;
   if constexpr (kUInt8) {
     if (a.word_rows) {
-      height_pass_words(plane + static_cast<int64_t>(c0) * a.src_stride[1], lo * nc, width, pitch,
-                        ny, ty, s_roff, s_rw, a.rows_w64 + rbase, a.rows_margin, s_mid);
+      const uint8_t* row0 = plane + static_cast<int64_t>(c0) * a.src_stride[1];
+      const double* rows_w64 = a.rows_w64 + rbase;
+      int run_lo = 0, run_hi = 0;  // tile rows [run_lo, run_hi) by height_pass_run
+      if constexpr (kRunStep > 0) {
+        run_lo = max(a.run_begin - y0, 0);
+        const int run_rows = min(a.run_end - y0, ny) - run_lo;
+        const int groups = run_rows > 0 ? run_rows / kRunRows : 0;
+        run_hi = run_lo + groups * kRunRows;
+        height_pass_run<kRunStep, kRunTaps>(row0, lo * nc, width, pitch, run_lo, groups,
+                                            a.src_stride[2], ty, s_roff, s_rw, rows_w64,
+                                            a.rows_margin, s_mid);
+      }
+      height_pass_words(row0, lo * nc, width, pitch, ny, run_lo, run_hi, ty, s_roff, s_rw, rows_w64,
+                        a.rows_margin, s_mid);
       height_done = true;
     }
   }
@@ -660,7 +757,7 @@ int64_t fused_tile_rows(const ResizeTable& rows, const ResizeTable& cols, int64_
 // false (nothing launched) otherwise, and the caller runs the two-kernel path.
 template <typename T, typename Mid, typename Acc, typename W>
 bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
-                  const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream,
+                  const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream, bool runs,
                   Status* status, bool as_tall_as_uint8 = false) {
   const int64_t batch = dd.size[0], channels = dd.size[1], out_h = dd.size[2], out_w = dd.size[3];
   constexpr int64_t kInt32Max = 0x7fffffffLL;
@@ -727,10 +824,36 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   a.word_out = std::is_same<T, uint8_t>::value && out_consecutive && out_planes_aligned &&
                reinterpret_cast<uintptr_t>(dst) % 4 == 0 && dd.stride[0] % 4 == 0 &&
                dd.stride[2] % 4 == 0 && (out_w * ct) % 4 == 0;
+  a.run_begin = static_cast<int32_t>(rows.run_begin);
+  a.run_end = static_cast<int32_t>(rows.run_end);
   const dim3 grid(static_cast<unsigned>(blocks_x), static_cast<unsigned>(blocks_y),
                   static_cast<unsigned>(blocks_z));
-  imresize_fused_kernel<T, Mid, Acc, W>
-      <<<grid, kFusedThreads, static_cast<size_t>(bytes), stream>>>(src, dst, a);
+  const auto smem = static_cast<size_t>(bytes);
+  // The x2, x3 and x4 antialiased downscales' rows run by height_pass_run (uint8 word rows,
+  // runs of at least kRunRows rows, unless `runs` is off).
+  bool launched = false;
+  if constexpr (std::is_same<T, uint8_t>::value) {
+    const bool run_rows = a.word_rows && runs && rows.run_end - rows.run_begin >= kRunRows;
+    const auto taps_of = [&](int64_t step, int64_t taps) {
+      return run_rows && rows.run_step == step && rows.taps == taps;
+    };
+    launched = true;
+    if (taps_of(4, 16)) {
+      imresize_fused_kernel<T, Mid, Acc, W, 4, 16>
+          <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
+    } else if (taps_of(3, 11)) {
+      imresize_fused_kernel<T, Mid, Acc, W, 3, 11>
+          <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
+    } else if (taps_of(2, 8)) {
+      imresize_fused_kernel<T, Mid, Acc, W, 2, 8>
+          <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
+    } else {
+      launched = false;
+    }
+  }
+  if (!launched) {
+    imresize_fused_kernel<T, Mid, Acc, W><<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
+  }
   *status = cudaGetLastError() == cudaSuccess ? Status::kOk : Status::kLaunchFailed;
   return true;
 }
@@ -738,7 +861,7 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
 template <typename T, typename Mid, typename Acc>
 Status run(const void* src, const Tensor4d& sd, void* mid, const Tensor4d& md, void* dst,
            const Tensor4d& dd, const ResizeTable& rows, const ResizeTable& cols,
-           cudaStream_t stream, bool allow_fused) {
+           cudaStream_t stream, bool allow_fused, bool runs) {
   int64_t total = 1;
   for (int d = 0; d < 4; ++d) total *= dd.size[d];
   if (total == 0) return Status::kOk;
@@ -751,13 +874,13 @@ Status run(const void* src, const Tensor4d& sd, void* mid, const Tensor4d& md, v
     // uint8 with the intermediate in shared memory as (integer-valued) floats where that costs
     // no tile height (upscales, whose tiles span few mid columns): the width pass, most of an
     // upscale's work, then reads floats instead of converting a byte per tap.
-    if (allow_fused &&
-        launch_fused<T, float, float, float>(s, sd, d, dd, rows, cols, stream, &fused, true)) {
+    if (allow_fused && launch_fused<T, float, float, float>(s, sd, d, dd, rows, cols, stream, runs,
+                                                            &fused, true)) {
       return fused;
     }
   }
   if (allow_fused &&
-      launch_fused<T, Mid, FusedAcc, FusedAcc>(s, sd, d, dd, rows, cols, stream, &fused)) {
+      launch_fused<T, Mid, FusedAcc, FusedAcc>(s, sd, d, dd, rows, cols, stream, runs, &fused)) {
     return fused;
   }
   // Two kernels through `mid` (tiles too wide for shared memory, e.g. extreme downscales).
@@ -771,7 +894,7 @@ Status run(const void* src, const Tensor4d& sd, void* mid, const Tensor4d& md, v
 Status launch_imresize(ImresizeDtype dtype, const void* src, const Tensor4d& src_desc, void* mid,
                        const Tensor4d& mid_desc, void* dst, const Tensor4d& dst_desc,
                        const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream,
-                       bool allow_fused) {
+                       bool allow_fused, bool allow_runs) {
   for (int d = 0; d < 4; ++d) {
     if (src_desc.size[d] < 0 || mid_desc.size[d] < 0 || dst_desc.size[d] < 0) {
       return Status::kInvalidArgument;
@@ -788,19 +911,19 @@ Status launch_imresize(ImresizeDtype dtype, const void* src, const Tensor4d& src
   switch (dtype) {
     case ImresizeDtype::kUInt8:
       return run<uint8_t, uint8_t, double>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols,
-                                           stream, allow_fused);
+                                           stream, allow_fused, allow_runs);
     case ImresizeDtype::kFloat32:
       return run<float, float, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols,
-                                      stream, allow_fused);
+                                      stream, allow_fused, allow_runs);
     case ImresizeDtype::kFloat64:
       return run<double, double, double>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols,
-                                         stream, allow_fused);
+                                         stream, allow_fused, allow_runs);
     case ImresizeDtype::kFloat16:
       return run<__half, float, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows, cols,
-                                       stream, allow_fused);
+                                       stream, allow_fused, allow_runs);
     case ImresizeDtype::kBFloat16:
       return run<__nv_bfloat16, float, float>(src, src_desc, mid, mid_desc, dst, dst_desc, rows,
-                                              cols, stream, allow_fused);
+                                              cols, stream, allow_fused, allow_runs);
   }
   return Status::kInvalidArgument;
 }

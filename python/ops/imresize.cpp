@@ -242,7 +242,10 @@ std::shared_ptr<const DeviceTable> device_table(const std::shared_ptr<const Host
                                 table->weight.const_data_ptr<double>(),
                                 table->weight_f32.const_data_ptr<float>(),
                                 host->tie_margin,
-                                host->tile_span};
+                                host->tile_span,
+                                host->run.step,
+                                host->run.begin,
+                                host->run.end};
   std::lock_guard<std::mutex> lock(mutex);
   if (cache->size() >= 1024) cache->clear();
   return cache->emplace(key, std::make_pair(host, std::shared_ptr<const DeviceTable>(table)))
@@ -254,6 +257,9 @@ std::shared_ptr<const DeviceTable> device_table(const std::shared_ptr<const Host
 // 4x faster than the two passes (bench/results/2026-11-29-nvidia-h200.md).
 // SR_KERNELS_IMRESIZE_FUSED=0 selects the two-pass kernels (for comparison; read at each call).
 bool fused_kernel_enabled() { return !env_is("SR_KERNELS_IMRESIZE_FUSED", "0"); }
+// The fused kernel's run walk of integer downscales (csrc/cuda/imresize.cu, height_pass_run) is on
+// unless SR_KERNELS_IMRESIZE_RUNS=0 (for comparison; read at each call; same results).
+bool run_walk_enabled() { return !env_is("SR_KERNELS_IMRESIZE_RUNS", "0"); }
 
 at::Tensor resize_cuda(const at::Tensor& x, int64_t h, int64_t w, double scale_h, double scale_w,
                        bool antialias, c10::string_view edge_name, bool backward) {
@@ -267,11 +273,12 @@ at::Tensor resize_cuda(const at::Tensor& x, int64_t h, int64_t w, double scale_h
   if (out.numel() == 0) return out;
   const auto rows = device_table(plan.rows, x.device());
   const auto cols = device_table(plan.cols, x.device());
-  SR_CHECK_STATUS(sr::launch_imresize(
-                      dtype, x.const_data_ptr(), describe(x), mid.mutable_data_ptr(), describe(mid),
-                      out.mutable_data_ptr(), describe(out), rows->view, cols->view,
-                      c10::cuda::getCurrentCUDAStream().stream(), fused_kernel_enabled()),
-                  backward ? "imresize_backward" : "imresize");
+  SR_CHECK_STATUS(
+      sr::launch_imresize(dtype, x.const_data_ptr(), describe(x), mid.mutable_data_ptr(),
+                          describe(mid), out.mutable_data_ptr(), describe(out), rows->view,
+                          cols->view, c10::cuda::getCurrentCUDAStream().stream(),
+                          fused_kernel_enabled(), run_walk_enabled()),
+      backward ? "imresize_backward" : "imresize");
   return out;
 }
 

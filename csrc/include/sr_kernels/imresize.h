@@ -55,6 +55,10 @@ struct ResizeTable {
   // kImresizeSpanTile consecutive outputs starting at a multiple of it (imresize_tile_span);
   // 0 when unknown (the CUDA launcher then runs the two-kernel path). Unused on CPU.
   int64_t tile_span;
+  // CUDA fused kernel: outputs [run_begin, run_end) read consecutive inputs from
+  // run_step * o + (a constant) on with the same weights (the interior of an integer
+  // downscale), see imresize_run; run_step 0 when there is no such run. Unused on CPU.
+  int64_t run_step, run_begin, run_end;
 };
 
 // Output positions per tile of the CUDA fused kernel along the width (see tile_span).
@@ -74,6 +78,52 @@ inline int64_t imresize_tile_span(int64_t out_len, int64_t taps, const int32_t* 
     worst = hi - lo + 1 > worst ? hi - lo + 1 : worst;
   }
   return worst;
+}
+
+// The longest run of consecutive outputs [begin, end) whose taps read consecutive inputs, each
+// output's first `step` inputs after the previous output's, with identical weights: there,
+// out[o] = sum_k w[k] * in[step * o + first + k] (an integer downscale away from its borders).
+// step = 0 (and begin = end = 0) when no two outputs form such a run.
+struct ResizeRun {
+  int64_t step, begin, end;
+};
+
+inline ResizeRun imresize_run(int64_t out_len, int64_t taps, const int32_t* index,
+                              const double* weight) {
+  const auto consecutive = [&](int64_t o) {
+    for (int64_t k = 1; k < taps; ++k) {
+      if (index[o * taps + k] != index[o * taps] + k) return false;
+    }
+    return true;
+  };
+  const auto same_weights = [&](int64_t a, int64_t b) {
+    for (int64_t k = 0; k < taps; ++k) {
+      if (weight[a * taps + k] != weight[b * taps + k]) return false;
+    }
+    return true;
+  };
+  // pair(o): outputs o - 1 and o both read consecutive inputs, with the same weights, o's
+  // starting at least one input later; step(o) is how much later.
+  const auto step_of = [&](int64_t o) {
+    return static_cast<int64_t>(index[o * taps]) - index[(o - 1) * taps];
+  };
+  const auto pair = [&](int64_t o) {
+    return consecutive(o) && consecutive(o - 1) && same_weights(o, o - 1) && step_of(o) >= 1;
+  };
+  ResizeRun best{0, 0, 0};
+  int64_t o = 1;
+  while (o < out_len) {
+    if (!pair(o)) {
+      ++o;
+      continue;
+    }
+    const int64_t step = step_of(o);
+    int64_t end = o + 1;
+    while (end < out_len && pair(end) && step_of(end) == step) ++end;
+    if (end - (o - 1) > best.end - best.begin) best = ResizeRun{step, o - 1, end};
+    o = end;  // a pair with another step may start a run at end - 1
+  }
+  return best;
 }
 
 // (taps + 2) * 2^-24 * 255 * max_o sum_k |weight[o, k]|, doubled: bounds the difference between
@@ -107,11 +157,13 @@ const char* imresize_cpu_isa();
 #ifdef SR_WITH_CUDA
 // Tables must be device pointers. With `allow_fused`, launches one fused kernel on `stream`
 // where a tile fits in shared memory; otherwise two kernels through `mid` (always provide it).
-// The op layer allows it unless SR_KERNELS_IMRESIZE_FUSED=0 (python/ops/imresize.cpp).
+// `allow_runs`: the fused kernel's uint8 height pass walks the rows table's run where it has one
+// (ResizeTable::run_*; same results either way). The op layer allows both unless
+// SR_KERNELS_IMRESIZE_FUSED=0 or SR_KERNELS_IMRESIZE_RUNS=0 (python/ops/imresize.cpp).
 Status launch_imresize(ImresizeDtype dtype, const void* src, const Tensor4d& src_desc, void* mid,
                        const Tensor4d& mid_desc, void* dst, const Tensor4d& dst_desc,
                        const ResizeTable& rows, const ResizeTable& cols, cudaStream_t stream,
-                       bool allow_fused = false);
+                       bool allow_fused = false, bool allow_runs = true);
 #endif
 
 }  // namespace sr

@@ -270,9 +270,51 @@ void check_case(const Case& k, ImresizeDtype t, bool channels_last, std::mt19937
 
 }  // namespace
 
+// The row runs (ResizeTable::run_*) the fused kernel walks: antialiased x2, x3 and x4 downscales
+// have one covering all but their first and last few outputs, with the steps and tap counts the
+// CUDA launcher instantiates (4 and 16, 3 and 11, 2 and 8); upscales and 1/3.7 have none.
+void check_runs() {
+  struct Expected {
+    int64_t in_len;
+    double scale;
+    sr::ResizeEdge edge;
+    int64_t step, taps;
+  };
+  for (const Expected& e : {Expected{104, 0.25, sr::ResizeEdge::kMirror, 4, 16},
+                            Expected{1356, 0.25, sr::ResizeEdge::kClamp, 4, 16},
+                            Expected{99, 1.0 / 3.0, sr::ResizeEdge::kMirror, 3, 11},
+                            Expected{70, 0.5, sr::ResizeEdge::kClamp, 2, 8},
+                            Expected{37, 1.0 / 3.7, sr::ResizeEdge::kMirror, 0, 0},
+                            Expected{37, 4.0, sr::ResizeEdge::kMirror, 0, 0}}) {
+    const int64_t out_len = static_cast<int64_t>(std::ceil(e.in_len * e.scale));
+    const Table t = sr::make_resize_table(e.in_len, out_len, e.scale, true, e.edge, false);
+    const std::string where =
+        "run of " + std::to_string(e.in_len) + " x " + std::to_string(e.scale);
+    SR_EXPECT(t.run.step == e.step, where + ": step " + std::to_string(t.run.step));
+    if (e.step == 0) {
+      SR_EXPECT(t.run.end == t.run.begin, where + ": a run where none was expected");
+      continue;
+    }
+    SR_EXPECT(t.taps == e.taps, where + ": " + std::to_string(t.taps) + " taps");
+    SR_EXPECT(t.run.begin <= 3 && t.run.end >= out_len - 3,
+              where + ": run [" + std::to_string(t.run.begin) + ", " + std::to_string(t.run.end) +
+                  ") of " + std::to_string(out_len) + " outputs");
+    // Inside the run every output reads consecutive inputs, step after the previous one's.
+    for (int64_t o = t.run.begin; o < t.run.end; ++o) {
+      for (int64_t k = 0; k < t.taps; ++k) {
+        const int64_t expected = t.index[t.run.begin * t.taps] + e.step * (o - t.run.begin) + k;
+        SR_EXPECT(t.index[o * t.taps + k] == expected, where + ": index off the run");
+        SR_EXPECT(t.weight[o * t.taps + k] == t.weight[t.run.begin * t.taps + k],
+                  where + ": weights differ along the run");
+      }
+    }
+  }
+}
+
 int main() {
   std::mt19937 rng(20261130);
   using sr::ResizeEdge;
+  check_runs();
   const std::vector<Case> cases = {
       {"x4 down 66x70", 1, 3, 66, 70, 0.25, 0.25, true, ResizeEdge::kMirror, false, true},
       // Rows of whole 8-byte words (uint8: the fused kernel's word height pass).
@@ -296,6 +338,13 @@ int main() {
       {"5 channels x2 down", 1, 5, 12, 14, 0.5, 0.5, true, ResizeEdge::kClamp, false, true},
       {"adjoint of x4 down", 1, 3, 9, 11, 0.25, 0.25, true, ResizeEdge::kMirror, true, true},
       {"batch 0", 0, 3, 8, 8, 0.5, 0.5, true, ResizeEdge::kMirror, false, true},
+      // Integer downscales of word rows long enough for the uint8 run walk (height_pass_run),
+      // two row tiles each: runs cut by tile edges, whole groups and leftover rows.
+      {"x4 down 2x3x104x64 (row runs)", 2, 3, 104, 64, 0.25, 0.25, true, ResizeEdge::kMirror, false,
+       true},
+      {"x3 down 99x48 (row runs)", 1, 3, 99, 48, 1.0 / 3.0, 1.0 / 3.0, true, ResizeEdge::kMirror,
+       false, true},
+      {"x2 down 70x40 (row runs)", 1, 3, 70, 40, 0.5, 0.5, true, ResizeEdge::kClamp, false, true},
   };
   for (const ImresizeDtype t :
        {ImresizeDtype::kUInt8, ImresizeDtype::kFloat32, ImresizeDtype::kFloat64,
