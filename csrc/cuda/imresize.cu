@@ -220,8 +220,11 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // the image borders, go through height_pass_run: an item of 3 output rows x 8 columns walks its
 // 24 input rows (x4) once, one conversion per input byte: 24 8-byte loads, 192 PRMT + FADD and
 // 384 FFMA per 24 elements in the sm_90 SASS, ~32 instructions per element against ~55, and
-// 3x fewer L1/L2 reads; 80 registers (3 blocks per SM). x4 down then ~30 us of height pass and
-// ~30 us of width pass at full issue rate (SR_KERNELS_IMRESIZE_RUNS=0 turns it off to compare).
+// 3x fewer L1/L2 reads; 80 registers (3 blocks per SM). In NCHW with output rows of whole
+// words, their columns too (width_sums_run): 4 outputs from 28 mid bytes read as 8 words, 28
+// conversions and 64 FFMA, ~25 instructions per output against ~120. x4 down, NCHW, then about
+// 30 us of height pass and 10 us of width pass at full issue rate, near the 48 us roofline
+// (SR_KERNELS_IMRESIZE_RUNS=0 turns both walks off to compare).
 // x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
 // intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
 // columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
@@ -258,6 +261,9 @@ struct FusedArgs {
   int32_t word_out;   // uint8 width pass by 4-byte words: tile rows are consecutive bytes of the
                       // output, whole words, every row starts on a 4-byte boundary
   int32_t run_begin, run_end;  // output rows of the rows table's run (height_pass_run)
+  // Output columns of the columns table's run where it has the rows table's step and taps
+  // (width_sums_run), else both 0.
+  int32_t col_run_begin, col_run_end;
 };
 
 // uint8 <-> float32 by exponent arithmetic instead of the conversion unit: I2F and F2I issue at
@@ -356,13 +362,12 @@ __device__ __forceinline__ Acc width_sum(const Mid* m, int x, int tx, const W* s
   return acc;
 }
 
-// One uint8 output of the width pass: its float32 sum (width_sum), redone in float64 near a tie
+// uint8 output x of the width pass from its float32 sum `acc`: redone in float64 near a tie
 // (cols_w64: the tile's float64 weights, [x][tap]).
 template <typename Mid>
-__device__ __forceinline__ uint8_t width_output_u8(const Mid* m, int x, int tx, const float* s_cw,
+__device__ __forceinline__ uint8_t width_finish_u8(float acc, const Mid* m, int x, int tx,
                                                    const int32_t* s_coff, const double* cols_w64,
                                                    float margin) {
-  const float acc = width_sum<float>(m, x, tx, s_cw, s_coff);
   if (!near_tie(acc, margin)) return u8_of_far(acc);
   const double* w64 = cols_w64 + static_cast<int64_t>(x) * tx;
   double exact = 0.0;
@@ -371,6 +376,58 @@ __device__ __forceinline__ uint8_t width_output_u8(const Mid* m, int x, int tx, 
     exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), v));
   }
   return u8_of(exact);
+}
+
+// One uint8 output of the width pass: its float32 sum (width_sum), finished by width_finish_u8.
+template <typename Mid>
+__device__ __forceinline__ uint8_t width_output_u8(const Mid* m, int x, int tx, const float* s_cw,
+                                                   const int32_t* s_coff, const double* cols_w64,
+                                                   float margin) {
+  const float acc = width_sum<float>(m, x, tx, s_cw, s_coff);
+  return width_finish_u8(acc, m, x, tx, s_coff, cols_w64, margin);
+}
+
+// The float32 sums of four consecutive outputs x..x+3 of one tile row inside the columns
+// table's run (ResizeTable::run_*, the same as the rows' here: output x reads mid elements
+// s_coff[x] + k, k < kTaps, with weights w[k]), nc = 1: their kStep * 3 + kTaps mid elements
+// are read once (uint8: as 4-byte words, each byte converted once) instead of once per tap.
+// Each sum is built tap by tap with the same FMAs as width_sum, so it is the same number.
+template <int kStep, int kTaps>
+__device__ __forceinline__ void width_sums_run(const uint8_t* row, int m0, const float* w,
+                                               float (&acc)[4]) {
+  constexpr int kValues = kStep * 3 + kTaps;
+  constexpr int kWords = (kValues + 3) / 4 + 1;  // aligned words covering any start offset
+  const uint32_t* words = reinterpret_cast<const uint32_t*>(row + (m0 & ~3));
+  const uint32_t shift = 8u * static_cast<uint32_t>(m0 & 3);
+  uint32_t raw[kWords];
+#pragma unroll
+  for (int i = 0; i < kWords; ++i) raw[i] = words[i];
+#pragma unroll
+  for (int o = 0; o < 4; ++o) acc[o] = 0.0f;
+  // Value by value (each converted once, then added to every output whose taps hold it): per
+  // output the taps still come in order.
+#pragma unroll
+  for (int t = 0; t < kValues; ++t) {
+    const uint32_t aligned = __funnelshift_r(raw[t / 4], raw[t / 4 + 1], shift);  // m0 + 4(t/4)..
+    const float v = word_byte_to_float(aligned, t % 4);
+#pragma unroll
+    for (int o = 0; o < 4; ++o) {
+      const int k = t - kStep * o;
+      if (k >= 0 && k < kTaps) acc[o] = fmaf(w[k * kTileX], v, acc[o]);
+    }
+  }
+}
+template <int kStep, int kTaps>
+__device__ __forceinline__ void width_sums_run(const float* row, int m0, const float* w,
+                                               float (&acc)[4]) {
+#pragma unroll
+  for (int o = 0; o < 4; ++o) {
+    acc[o] = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kTaps; ++k) {
+      acc[o] = fmaf(w[k * kTileX], row[m0 + kStep * o + k], acc[o]);
+    }
+  }
 }
 
 // A rounded uint8 height-pass result in the intermediate's type (uint8, or float: see run).
@@ -681,11 +738,37 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
                       static_cast<int64_t>(y0) * a.dst_stride[2] +
                       static_cast<int64_t>(x0) * a.dst_stride[3];
       const int quads = per_row / 4;  // a whole number (launch_fused)
+      // Quads [run_q0, run_q1) lie inside the columns table's run (NCHW only): width_sums_run.
+      int run_q0 = 0, run_q1 = 0;
+      const float* run_w = s_cw;  // the run's weights (tap k at run_w[k * kTileX])
+      if constexpr (kRunStep > 0) {
+        if (nc == 1 && a.col_run_end > a.col_run_begin) {
+          run_q0 = max((a.col_run_begin - x0 + 3) / 4, 0);
+          run_q1 = min((a.col_run_end - x0) / 4, quads);
+          run_w = s_cw + min(4 * run_q0, nx - 1);  // every run output has the same weights
+        }
+      }
       r = static_cast<int>(threadIdx.x) / quads;
       int q = static_cast<int>(threadIdx.x) - r * quads;
       for (int e = threadIdx.x; e < ny * quads; e += kFusedThreads) {
         const Mid* row = s_mid + r * pitch;
         uint32_t word = 0;
+        if constexpr (kRunStep > 0) {
+          if (q >= run_q0 && q < run_q1) {
+            float acc[4];
+            width_sums_run<kRunStep, kRunTaps>(row, s_coff[4 * q], run_w, acc);
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+              const uint8_t v =
+                  width_finish_u8(acc[i], row, 4 * q + i, tx, s_coff, cols_w64, a.cols_margin);
+              word |= static_cast<uint32_t>(v) << (8 * i);
+            }
+            *reinterpret_cast<uint32_t*>(tile + static_cast<int64_t>(r) * a.dst_stride[2] + 4 * q) =
+                word;
+            for (q += kFusedThreads; q >= quads; ++r) q -= quads;
+            continue;
+          }
+        }
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
           const int j = 4 * q + i;
@@ -826,6 +909,9 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
                dd.stride[2] % 4 == 0 && (out_w * ct) % 4 == 0;
   a.run_begin = static_cast<int32_t>(rows.run_begin);
   a.run_end = static_cast<int32_t>(rows.run_end);
+  const bool col_run = cols.run_step == rows.run_step && cols.taps == rows.taps;
+  a.col_run_begin = col_run ? static_cast<int32_t>(cols.run_begin) : 0;
+  a.col_run_end = col_run ? static_cast<int32_t>(cols.run_end) : 0;
   const dim3 grid(static_cast<unsigned>(blocks_x), static_cast<unsigned>(blocks_y),
                   static_cast<unsigned>(blocks_z));
   const auto smem = static_cast<size_t>(bytes);

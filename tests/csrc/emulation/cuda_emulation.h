@@ -208,6 +208,12 @@ inline unsigned __byte_perm(unsigned x, unsigned y, unsigned selector) {
   return result;
 }
 
+// The low 32 bits of the 64-bit value {hi, lo} shifted right by shift % 32 bits.
+inline unsigned __funnelshift_r(unsigned lo, unsigned hi, unsigned shift) {
+  const uint64_t both = (static_cast<uint64_t>(hi) << 32) | lo;
+  return static_cast<unsigned>(both >> (shift & 31u));
+}
+
 // Four byte products added to c (unsigned and signed forms of the instruction).
 inline unsigned __dp4a(unsigned a, unsigned b, unsigned c) {
   for (int i = 0; i < 4; ++i) c += ((a >> (8 * i)) & 0xffu) * ((b >> (8 * i)) & 0xffu);

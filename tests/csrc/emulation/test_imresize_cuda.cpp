@@ -338,13 +338,18 @@ int main() {
       {"5 channels x2 down", 1, 5, 12, 14, 0.5, 0.5, true, ResizeEdge::kClamp, false, true},
       {"adjoint of x4 down", 1, 3, 9, 11, 0.25, 0.25, true, ResizeEdge::kMirror, true, true},
       {"batch 0", 0, 3, 8, 8, 0.5, 0.5, true, ResizeEdge::kMirror, false, true},
-      // Integer downscales of word rows long enough for the uint8 run walk (height_pass_run),
-      // two row tiles each: runs cut by tile edges, whole groups and leftover rows.
+      // Integer downscales of word rows long enough for the uint8 run walks (height_pass_run,
+      // and width_sums_run in NCHW), two row tiles each: runs cut by tile edges, whole groups
+      // and leftover rows.
       {"x4 down 2x3x104x64 (row runs)", 2, 3, 104, 64, 0.25, 0.25, true, ResizeEdge::kMirror, false,
        true},
       {"x3 down 99x48 (row runs)", 1, 3, 99, 48, 1.0 / 3.0, 1.0 / 3.0, true, ResizeEdge::kMirror,
        false, true},
       {"x2 down 70x40 (row runs)", 1, 3, 70, 40, 0.5, 0.5, true, ResizeEdge::kClamp, false, true},
+      // The same with the intermediate as bytes (a float one would make the tile shorter) and
+      // output rows of whole 4-byte words (the width pass's column runs, NCHW).
+      {"x4 down 40x608 (row and column runs, byte intermediate)", 1, 3, 40, 608, 0.25, 0.25, true,
+       ResizeEdge::kMirror, false, true},
   };
   for (const ImresizeDtype t :
        {ImresizeDtype::kUInt8, ImresizeDtype::kFloat32, ImresizeDtype::kFloat64,
