@@ -224,7 +224,7 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // words, their columns too (width_sums_run): 4 outputs from 28 mid bytes read as 8 words, 28
 // conversions and 64 FFMA, ~25 instructions per output against ~120. x4 down, NCHW, then about
 // 30 us of height pass and 10 us of width pass at full issue rate, near the 48 us roofline
-// (SR_KERNELS_IMRESIZE_RUNS=0 turns both walks off to compare).
+// (SR_KERNELS_IMRESIZE_RUNS=0 turns both walks off to compare, and the quad path below).
 // x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
 // intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
 // columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
@@ -232,6 +232,12 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // strides, the store, the loop: ~20 instructions in the sm_90 SASS) is paid per four outputs
 // where output rows are whole 4-byte words (FusedArgs::word_out; DIV2K x4 up in NCHW and NHWC):
 // ~35 instructions per output, ~110 us of issue, still about 2x the 48 us roofline.
+// Since 2026-11-30 (not yet measured), x2 and x4 upscales in NCHW with output rows of whole
+// words: the width pass's quads inside the columns table's quad range (weights repeating every
+// 4 outputs) keep their 4 x 4 weights in registers and read one offset per output: 1 + 4 LDS
+// and 4 FFMA per output instead of 3 LDS, 2 address operations and an FFMA per tap (counted
+// from the source: ~20 instructions per output against ~35; x4 up then ~80 us of issue, still
+// above the roofline).
 // Arithmetic: uint8 sums in float32 (float32 weights, FMA) and redoes in float64, in tap order
 // with separate product and sum roundings like the reference, only the outputs whose float32
 // sum lies within tie_margin of a .5 tie (the bound of imresize_tie_margin), so the uint8
@@ -264,6 +270,7 @@ struct FusedArgs {
   // Output columns of the columns table's run where it has the rows table's step and taps
   // (width_sums_run), else both 0.
   int32_t col_run_begin, col_run_end;
+  int32_t col_quad_begin, col_quad_end;  // the columns table's quad range (kQuadTaps kernels)
 };
 
 // uint8 <-> float32 by exponent arithmetic instead of the conversion unit: I2F and F2I issue at
@@ -581,9 +588,12 @@ __device__ __forceinline__ __nv_bfloat16 convert_out<__nv_bfloat16>(float v) {
 // T: storage type; Mid: the intermediate (uint8, float or double); Acc: float or double;
 // W: staged weight type (double for float64, else float).
 // kRunStep, kRunTaps: the rows table's run (ResizeTable::run_*) when its rows go through
-// height_pass_run (uint8 word rows), else 0. (A minimum of 0 blocks per SM is no minimum: an
-// explicit 1 took the other kernels from 48-64 to 92-96 registers.)
-template <typename T, typename Mid, typename Acc, typename W, int kRunStep = 0, int kRunTaps = 0>
+// height_pass_run (uint8 word rows), else 0. kQuadTaps: the columns table's taps when its quad
+// range (ResizeTable::quad_*) goes through the width pass's quad path (uint8 NCHW words), else 0.
+// (A minimum of 0 blocks per SM is no minimum: an explicit 1 took the other kernels from 48-64 to
+// 92-96 registers.)
+template <typename T, typename Mid, typename Acc, typename W, int kRunStep = 0, int kRunTaps = 0,
+          int kQuadTaps = 0>
 __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 0)
     imresize_fused_kernel(const T* __restrict__ src, T* __restrict__ dst, FusedArgs a) {
   constexpr bool kUInt8 = std::is_same<T, uint8_t>::value;
@@ -748,11 +758,46 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
           run_w = s_cw + min(4 * run_q0, nx - 1);  // every run output has the same weights
         }
       }
+      // Quads [quad_q0, quad_q1) lie inside the columns table's quad range (NCHW only): their
+      // four outputs' weights are the same for every quad, kept in registers; each output
+      // reads its tap 0 offset and kQuadTaps consecutive elements (see ResizeTable::quad_*).
+      int quad_q0 = 0, quad_q1 = 0;
+      float quad_w[4][kQuadTaps > 0 ? kQuadTaps : 1];
+      if constexpr (kQuadTaps > 0) {
+        if (nc == 1) {
+          quad_q0 = max((a.col_quad_begin - x0 + 3) / 4, 0);
+          quad_q1 = min((a.col_quad_end - x0) / 4, quads);
+          const int x_ref = max(min(4 * quad_q0, nx - 4), 0);
+#pragma unroll
+          for (int i = 0; i < 4; ++i) {
+#pragma unroll
+            for (int k = 0; k < kQuadTaps; ++k) quad_w[i][k] = s_cw[k * kTileX + x_ref + i];
+          }
+        }
+      }
       r = static_cast<int>(threadIdx.x) / quads;
       int q = static_cast<int>(threadIdx.x) - r * quads;
       for (int e = threadIdx.x; e < ny * quads; e += kFusedThreads) {
         const Mid* row = s_mid + r * pitch;
         uint32_t word = 0;
+        if constexpr (kQuadTaps > 0) {
+          if (q >= quad_q0 && q < quad_q1) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+              const int x = 4 * q + i;
+              const Mid* m = row + s_coff[x];
+              float acc = 0.0f;  // tap by tap with width_sum's FMAs: the same sum
+#pragma unroll
+              for (int k = 0; k < kQuadTaps; ++k) acc = fmaf(quad_w[i][k], mid_to_float(m[k]), acc);
+              const uint8_t v = width_finish_u8(acc, row, x, tx, s_coff, cols_w64, a.cols_margin);
+              word |= static_cast<uint32_t>(v) << (8 * i);
+            }
+            *reinterpret_cast<uint32_t*>(tile + static_cast<int64_t>(r) * a.dst_stride[2] + 4 * q) =
+                word;
+            for (q += kFusedThreads; q >= quads; ++r) q -= quads;
+            continue;
+          }
+        }
         if constexpr (kRunStep > 0) {
           if (q >= run_q0 && q < run_q1) {
             float acc[4];
@@ -912,6 +957,8 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   const bool col_run = cols.run_step == rows.run_step && cols.taps == rows.taps;
   a.col_run_begin = col_run ? static_cast<int32_t>(cols.run_begin) : 0;
   a.col_run_end = col_run ? static_cast<int32_t>(cols.run_end) : 0;
+  a.col_quad_begin = static_cast<int32_t>(cols.quad_begin);
+  a.col_quad_end = static_cast<int32_t>(cols.quad_end);
   const dim3 grid(static_cast<unsigned>(blocks_x), static_cast<unsigned>(blocks_y),
                   static_cast<unsigned>(blocks_z));
   const auto smem = static_cast<size_t>(bytes);
@@ -932,6 +979,11 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
           <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
     } else if (taps_of(2, 8)) {
       imresize_fused_kernel<T, Mid, Acc, W, 2, 8>
+          <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
+    } else if (runs && a.word_out && ct == 1 && cols.taps == 4 &&
+               cols.quad_end - cols.quad_begin >= 8) {
+      // 4 taps: the x2 and x4 upscales (and downscales without antialiasing).
+      imresize_fused_kernel<T, Mid, Acc, W, 0, 0, 4>
           <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
     } else {
       launched = false;

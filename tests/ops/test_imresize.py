@@ -227,16 +227,27 @@ def test_gpu_tall_tiles(backend, case, dtype, layout):
 # Integer downscales of uint8 rows that are whole 8-byte words: the fused kernel walks each
 # rows table's run (csrc/cuda/imresize.cu, height_pass_run; x2, x3 and x4 have one) and, in
 # NCHW with output rows of whole 4-byte words (528 / 2, 3, 4 columns), the columns table's
-# (width_sums_run) unless SR_KERNELS_IMRESIZE_RUNS=0. Both ways must equal the CPU kernel bit
-# for bit; the batch gives tiles taller than 16 rows, so runs are cut by tile edges.
+# (width_sums_run); x2 and x4 upscales take the width pass's quad path there (weights that
+# repeat every 4 outputs), unless SR_KERNELS_IMRESIZE_RUNS=0. Both ways must equal the CPU
+# kernel bit for bit; the batch gives tiles taller than 16 rows, so runs are cut by tile edges.
+INTEGER_SCALE_CASES = [
+    ((8, 3, 390, 528), 0.5),
+    ((8, 3, 390, 528), 1 / 3),
+    ((8, 3, 390, 528), 0.25),
+    ((2, 3, 97, 132), 2.0),
+    ((2, 3, 97, 132), 4.0),
+]
+
+
 @pytest.mark.parametrize("backend", backend_params("cuda"))
 @pytest.mark.parametrize("runs", ["0", "1"], ids=["no-runs", "runs"])
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
-@pytest.mark.parametrize("scale", [0.5, 1 / 3, 0.25], ids=["x2", "x3", "x4"])
-def test_gpu_integer_downscale_runs(backend, scale, layout, runs, monkeypatch):
+@pytest.mark.parametrize("case", range(len(INTEGER_SCALE_CASES)))
+def test_gpu_integer_scale_walks(backend, case, layout, runs, monkeypatch):
     monkeypatch.setenv("SR_KERNELS_IMRESIZE_RUNS", runs)
-    x = _make((8, 3, 390, 528), torch.uint8, layout, backend_device(backend))
-    edge = "clamp" if scale == 0.5 else "mirror"
+    shape, scale = INTEGER_SCALE_CASES[case]
+    x = _make(shape, torch.uint8, layout, backend_device(backend))
+    edge = "clamp" if case % 2 else "mirror"
     out = _run(backend, x, scale, edge=edge)
     with ops.use_backend("cpu"):
         expected = ops.imresize(x.cpu(), scale, edge=edge)

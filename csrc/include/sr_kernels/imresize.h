@@ -59,6 +59,9 @@ struct ResizeTable {
   // run_step * o + (a constant) on with the same weights (the interior of an integer
   // downscale), see imresize_run; run_step 0 when there is no such run. Unused on CPU.
   int64_t run_step, run_begin, run_end;
+  // CUDA fused kernel: outputs [quad_begin, quad_end) read consecutive inputs with weights that
+  // repeat every 4 outputs (the interior of an x2 or x4 upscale), see imresize_quad_range.
+  int64_t quad_begin, quad_end;
 };
 
 // Output positions per tile of the CUDA fused kernel along the width (see tile_span).
@@ -122,6 +125,42 @@ inline ResizeRun imresize_run(int64_t out_len, int64_t taps, const int32_t* inde
     while (end < out_len && pair(end) && step_of(end) == step) ++end;
     if (end - (o - 1) > best.end - best.begin) best = ResizeRun{step, o - 1, end};
     o = end;  // a pair with another step may start a run at end - 1
+  }
+  return best;
+}
+
+// The longest range of outputs [begin, end) that each read `taps` consecutive inputs and whose
+// weights repeat every 4 outputs (output o's equal o - 4's for o in [begin + 4, end)): four
+// consecutive outputs there have the weights of any other four starting at the same position
+// modulo 4 (integer downscales, and x2 and x4 upscales, away from the borders). {0, 0} if none.
+struct ResizeRange {
+  int64_t begin, end;
+};
+
+inline ResizeRange imresize_quad_range(int64_t out_len, int64_t taps, const int32_t* index,
+                                       const double* weight) {
+  const auto fits = [&](int64_t o) {  // o's weights are o - 4's
+    for (int64_t k = 0; k < taps; ++k) {
+      if (weight[o * taps + k] != weight[(o - 4) * taps + k]) return false;
+    }
+    return true;
+  };
+  const auto consecutive = [&](int64_t o) {
+    for (int64_t k = 1; k < taps; ++k) {
+      if (index[o * taps + k] != index[o * taps] + k) return false;
+    }
+    return true;
+  };
+  ResizeRange best{0, 0};
+  int64_t begin = 0;  // the longest range ending at the current output starts here
+  for (int64_t o = 0; o < out_len; ++o) {
+    if (!consecutive(o)) {
+      begin = o + 1;
+      continue;
+    }
+    // o's weights differ from o - 4's: a range holding o starts after o - 4.
+    if (o - begin >= 4 && !fits(o)) begin = o - 3;
+    if (o + 1 - begin > best.end - best.begin) best = ResizeRange{begin, o + 1};
   }
   return best;
 }

@@ -311,10 +311,41 @@ void check_runs() {
   }
 }
 
+// The quad ranges (ResizeTable::quad_*) the width pass uses: x2 and x4 upscales (and integer
+// downscales) have one covering all but a few outputs at each end, with weights repeating every
+// 4 outputs; x3 (period 3) and 2.5 have none longer than 7.
+void check_quad_ranges() {
+  for (const double scale : {2.0, 4.0, 0.25, 3.0, 2.5}) {
+    const int64_t in_len = 37;
+    const int64_t out_len = static_cast<int64_t>(std::ceil(in_len * scale));
+    const Table t =
+        sr::make_resize_table(in_len, out_len, scale, true, sr::ResizeEdge::kMirror, false);
+    const std::string where = "quad range of x" + std::to_string(scale);
+    const int64_t length = t.quads.end - t.quads.begin;
+    if (scale == 3.0 || scale == 2.5) {
+      SR_EXPECT(length < 8, where + ": " + std::to_string(length) + " outputs");
+      continue;
+    }
+    SR_EXPECT(t.quads.begin <= 12 && t.quads.end >= out_len - 12,
+              where + ": [" + std::to_string(t.quads.begin) + ", " + std::to_string(t.quads.end) +
+                  ") of " + std::to_string(out_len));
+    for (int64_t o = t.quads.begin; o < t.quads.end; ++o) {
+      for (int64_t k = 0; k < t.taps; ++k) {
+        SR_EXPECT(t.index[o * t.taps + k] == t.index[o * t.taps] + k, where + ": not consecutive");
+        if (o >= t.quads.begin + 4) {
+          SR_EXPECT(t.weight[o * t.taps + k] == t.weight[(o - 4) * t.taps + k],
+                    where + ": weights do not repeat every 4 outputs");
+        }
+      }
+    }
+  }
+}
+
 int main() {
   std::mt19937 rng(20261130);
   using sr::ResizeEdge;
   check_runs();
+  check_quad_ranges();
   const std::vector<Case> cases = {
       {"x4 down 66x70", 1, 3, 66, 70, 0.25, 0.25, true, ResizeEdge::kMirror, false, true},
       // Rows of whole 8-byte words (uint8: the fused kernel's word height pass).
