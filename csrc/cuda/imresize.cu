@@ -394,11 +394,12 @@ __device__ __forceinline__ uint8_t width_output_u8(const Mid* m, int x, int tx, 
   return width_finish_u8(acc, m, x, tx, s_coff, cols_w64, margin);
 }
 
-// The float32 sums of four consecutive outputs x..x+3 of one tile row inside the columns
-// table's run (ResizeTable::run_*, the same as the rows' here: output x reads mid elements
-// s_coff[x] + k, k < kTaps, with weights w[k]), nc = 1: their kStep * 3 + kTaps mid elements
-// are read once (uint8: as 4-byte words, each byte converted once) instead of once per tap.
-// Each sum is built tap by tap with the same FMAs as width_sum, so it is the same number.
+// The float32 sums of four consecutive outputs x..x+3 of one tile row (nc = 1) inside the
+// columns table's run (ResizeTable::run_*, with the rows table's step and taps): output x + o
+// reads mid elements m0 + kStep * o + k, k < kTaps (m0 = s_coff[x]), with weights w[k * kTileX].
+// Their kStep * 3 + kTaps mid elements are read once (uint8: as 4-byte words, each byte
+// converted once) instead of once per tap with a staged offset and weight. Each sum is built
+// tap by tap with the same FMAs as width_sum, so it is the same number.
 template <int kStep, int kTaps>
 __device__ __forceinline__ void width_sums_run(const uint8_t* row, int m0, const float* w,
                                                float (&acc)[4]) {
