@@ -61,12 +61,12 @@ def _taps(workload: _workloads.ResizeWorkload) -> tuple[int, int]:
 def _variants() -> dict[str, str]:
     # The CUDA backend's kernel is chosen per call by SR_KERNELS_IMRESIZE_FUSED (unset or 1: one
     # fused launch where the tables fit; 0: the two passes) and, in the fused kernel, by
-    # SR_KERNELS_IMRESIZE_RUNS (unset or 1: integer downscales walk their row runs; 0: not):
+    # SR_KERNELS_IMRESIZE_RUNS (unset or 1: its integer-scale paths, runs and quads; 0: not):
     # label the rows so that runs with each setting can be told apart in one report.
     if os.environ.get("SR_KERNELS_IMRESIZE_FUSED") == "0":
         return {"cuda": "two-pass"}
     runs = os.environ.get("SR_KERNELS_IMRESIZE_RUNS") != "0"
-    return {"cuda": "fused" if runs else "fused, no row runs"}
+    return {"cuda": "fused" if runs else "fused, no runs"}
 
 
 @pytest.mark.parametrize("case", _harness.cases(OP, _workloads.IMRESIZE, DTYPES))

@@ -119,8 +119,9 @@ fi
 # 80 s hold sweep-conv (32 s), ncu-resblock (25 s: counters say more about the blocks than the
 # sweep's next configs), ncu-streaming (17 s: imresize's and PSNR's counters, never taken, say
 # where their time goes) and 6 s unheld; bench-imresize-noruns (6 s: the fused imresize without
-# its row-run walk, for comparison) took its share from tests-conv (110 -> 104 s; 88 s measured); the CUDA block's 4-warp and wgmma rows hold 4 s each
-# and live on the set-up's leftovers.
+# its integer-scale paths, for comparison) took its share from tests-conv (110 -> 104 s; 88 s
+# measured). The CUDA block's 4-warp and wgmma rows hold 4 s each and live on the set-up's
+# leftovers.
 # tune, which that
 # run measured (its table ships as sr_kernels/ops/backend_timings.json), now takes time left
 # over, after profile-kernels (per-kernel times: how much of a short op is host time).
@@ -434,7 +435,7 @@ run_stage sweep-conv "${PY[@]}" bench/sweep_conv_configs.py --out "$WORK/sweep-c
 run_bench bench-imresize "not reference" SR_KERNELS_IMRESIZE_FUSED=0 bench/bench_imresize.py || true
 run_bench bench-imresize-fused "ours:auto or ours:cuda" SR_KERNELS_IMRESIZE_FUSED=1 \
     bench/bench_imresize.py || true
-# The fused kernel without its row-run walk of integer downscales (height_pass_run), to compare.
+# The fused kernel without its integer-scale paths (row and column runs, width quads), to compare.
 run_bench bench-imresize-noruns "ours:cuda" SR_KERNELS_IMRESIZE_FUSED=1 SR_KERNELS_IMRESIZE_RUNS=0 \
     bench/bench_imresize.py || true
 run_bench bench-metrics "not reference" bench/bench_metrics.py || true

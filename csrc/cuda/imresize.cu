@@ -438,6 +438,14 @@ __device__ __forceinline__ void width_sums_run(const float* row, int m0, const f
   }
 }
 
+// The tile's quads [q0, q1) (outputs x0 + 4q .. x0 + 4q + 3 of `quads`) whose four outputs all
+// lie in the output range [begin, end).
+__device__ __forceinline__ void quads_inside(int begin, int end, int x0, int quads, int& q0,
+                                             int& q1) {
+  q0 = max((begin - x0 + 3) / 4, 0);  // (a negative quotient truncates to <= 0: clamped)
+  q1 = min((end - x0) / 4, quads);
+}
+
 // A rounded uint8 height-pass result in the intermediate's type (uint8, or float: see run).
 template <typename Mid>
 __device__ __forceinline__ Mid mid_of_u8(uint8_t v);
@@ -754,8 +762,7 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
       const float* run_w = s_cw;  // the run's weights (tap k at run_w[k * kTileX])
       if constexpr (kRunStep > 0) {
         if (nc == 1 && a.col_run_end > a.col_run_begin) {
-          run_q0 = max((a.col_run_begin - x0 + 3) / 4, 0);
-          run_q1 = min((a.col_run_end - x0) / 4, quads);
+          quads_inside(a.col_run_begin, a.col_run_end, x0, quads, run_q0, run_q1);
           run_w = s_cw + min(4 * run_q0, nx - 1);  // every run output has the same weights
         }
       }
@@ -766,8 +773,7 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
       float quad_w[4][kQuadTaps > 0 ? kQuadTaps : 1];
       if constexpr (kQuadTaps > 0) {
         if (nc == 1) {
-          quad_q0 = max((a.col_quad_begin - x0 + 3) / 4, 0);
-          quad_q1 = min((a.col_quad_end - x0) / 4, quads);
+          quads_inside(a.col_quad_begin, a.col_quad_end, x0, quads, quad_q0, quad_q1);
           const int x_ref = max(min(4 * quad_q0, nx - 4), 0);
 #pragma unroll
           for (int i = 0; i < 4; ++i) {
@@ -781,8 +787,10 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
       for (int e = threadIdx.x; e < ny * quads; e += kFusedThreads) {
         const Mid* row = s_mid + r * pitch;
         uint32_t word = 0;
+        bool special = false;  // the quad or run form computed `word`
         if constexpr (kQuadTaps > 0) {
           if (q >= quad_q0 && q < quad_q1) {
+            special = true;
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
               const int x = 4 * q + i;
@@ -802,14 +810,11 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
                       : width_finish_u8(acc, row, x, tx, s_coff, cols_w64, a.cols_margin);
               word |= static_cast<uint32_t>(v) << (8 * i);
             }
-            *reinterpret_cast<uint32_t*>(tile + static_cast<int64_t>(r) * a.dst_stride[2] + 4 * q) =
-                word;
-            for (q += kFusedThreads; q >= quads; ++r) q -= quads;
-            continue;
           }
         }
         if constexpr (kRunStep > 0) {
           if (q >= run_q0 && q < run_q1) {
+            special = true;
             float acc[4];
             width_sums_run<kRunStep, kRunTaps>(row, s_coff[4 * q], run_w, acc);
 #pragma unroll
@@ -818,22 +823,21 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
                   width_finish_u8(acc[i], row, 4 * q + i, tx, s_coff, cols_w64, a.cols_margin);
               word |= static_cast<uint32_t>(v) << (8 * i);
             }
-            *reinterpret_cast<uint32_t*>(tile + static_cast<int64_t>(r) * a.dst_stride[2] + 4 * q) =
-                word;
-            for (q += kFusedThreads; q >= quads; ++r) q -= quads;
-            continue;
           }
         }
+        if (!special) {
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int j = 4 * q + i;
-          int x = j, c = 0;
-          if (nc != 1) {
-            x = static_cast<int>(__umulhi(static_cast<uint32_t>(j), nc_reciprocal));
-            c = j - x * nc;
+          for (int i = 0; i < 4; ++i) {
+            const int j = 4 * q + i;
+            int x = j, c = 0;
+            if (nc != 1) {
+              x = static_cast<int>(__umulhi(static_cast<uint32_t>(j), nc_reciprocal));
+              c = j - x * nc;
+            }
+            const uint8_t v =
+                width_output_u8(row + c, x, tx, s_cw, s_coff, cols_w64, a.cols_margin);
+            word |= static_cast<uint32_t>(v) << (8 * i);
           }
-          const uint8_t v = width_output_u8(row + c, x, tx, s_cw, s_coff, cols_w64, a.cols_margin);
-          word |= static_cast<uint32_t>(v) << (8 * i);
         }
         *reinterpret_cast<uint32_t*>(tile + static_cast<int64_t>(r) * a.dst_stride[2] + 4 * q) =
             word;

@@ -83,6 +83,22 @@ inline int64_t imresize_tile_span(int64_t out_len, int64_t taps, const int32_t* 
   return worst;
 }
 
+// Output o's taps read consecutive inputs (index[o, k] = index[o, 0] + k).
+inline bool imresize_taps_consecutive(int64_t taps, const int32_t* index, int64_t o) {
+  for (int64_t k = 1; k < taps; ++k) {
+    if (index[o * taps + k] != index[o * taps] + k) return false;
+  }
+  return true;
+}
+
+// Outputs a and b have the same weights.
+inline bool imresize_same_weights(int64_t taps, const double* weight, int64_t a, int64_t b) {
+  for (int64_t k = 0; k < taps; ++k) {
+    if (weight[a * taps + k] != weight[b * taps + k]) return false;
+  }
+  return true;
+}
+
 // The longest run of consecutive outputs [begin, end) whose taps read consecutive inputs, each
 // output's first `step` inputs after the previous output's, with identical weights: there,
 // out[o] = sum_k w[k] * in[step * o + first + k] (an integer downscale away from its borders).
@@ -93,25 +109,15 @@ struct ResizeRun {
 
 inline ResizeRun imresize_run(int64_t out_len, int64_t taps, const int32_t* index,
                               const double* weight) {
-  const auto consecutive = [&](int64_t o) {
-    for (int64_t k = 1; k < taps; ++k) {
-      if (index[o * taps + k] != index[o * taps] + k) return false;
-    }
-    return true;
-  };
-  const auto same_weights = [&](int64_t a, int64_t b) {
-    for (int64_t k = 0; k < taps; ++k) {
-      if (weight[a * taps + k] != weight[b * taps + k]) return false;
-    }
-    return true;
-  };
   // pair(o): outputs o - 1 and o both read consecutive inputs, with the same weights, o's
   // starting at least one input later; step(o) is how much later.
   const auto step_of = [&](int64_t o) {
     return static_cast<int64_t>(index[o * taps]) - index[(o - 1) * taps];
   };
   const auto pair = [&](int64_t o) {
-    return consecutive(o) && consecutive(o - 1) && same_weights(o, o - 1) && step_of(o) >= 1;
+    return imresize_taps_consecutive(taps, index, o) &&
+           imresize_taps_consecutive(taps, index, o - 1) &&
+           imresize_same_weights(taps, weight, o, o - 1) && step_of(o) >= 1;
   };
   ResizeRun best{0, 0, 0};
   int64_t o = 1;
@@ -139,27 +145,15 @@ struct ResizeRange {
 
 inline ResizeRange imresize_quad_range(int64_t out_len, int64_t taps, const int32_t* index,
                                        const double* weight) {
-  const auto fits = [&](int64_t o) {  // o's weights are o - 4's
-    for (int64_t k = 0; k < taps; ++k) {
-      if (weight[o * taps + k] != weight[(o - 4) * taps + k]) return false;
-    }
-    return true;
-  };
-  const auto consecutive = [&](int64_t o) {
-    for (int64_t k = 1; k < taps; ++k) {
-      if (index[o * taps + k] != index[o * taps] + k) return false;
-    }
-    return true;
-  };
   ResizeRange best{0, 0};
   int64_t begin = 0;  // the longest range ending at the current output starts here
   for (int64_t o = 0; o < out_len; ++o) {
-    if (!consecutive(o)) {
+    if (!imresize_taps_consecutive(taps, index, o)) {
       begin = o + 1;
       continue;
     }
     // o's weights differ from o - 4's: a range holding o starts after o - 4.
-    if (o - begin >= 4 && !fits(o)) begin = o - 3;
+    if (o - begin >= 4 && !imresize_same_weights(taps, weight, o, o - 4)) begin = o - 3;
     if (o + 1 - begin > best.end - best.begin) best = ResizeRange{begin, o + 1};
   }
   return best;
@@ -196,8 +190,9 @@ const char* imresize_cpu_isa();
 #ifdef SR_WITH_CUDA
 // Tables must be device pointers. With `allow_fused`, launches one fused kernel on `stream`
 // where a tile fits in shared memory; otherwise two kernels through `mid` (always provide it).
-// `allow_runs`: the fused kernel's uint8 height pass walks the rows table's run where it has one
-// (ResizeTable::run_*; same results either way). The op layer allows both unless
+// `allow_runs`: the fused kernel's uint8 integer-scale paths, where the tables allow them (the
+// row and column runs of x2, x3 and x4 downscales, ResizeTable::run_*; the width quads of x2 and
+// x4 upscales, ResizeTable::quad_*; same results either way). The op layer allows both unless
 // SR_KERNELS_IMRESIZE_FUSED=0 or SR_KERNELS_IMRESIZE_RUNS=0 (python/ops/imresize.cpp).
 Status launch_imresize(ImresizeDtype dtype, const void* src, const Tensor4d& src_desc, void* mid,
                        const Tensor4d& mid_desc, void* dst, const Tensor4d& dst_desc,
