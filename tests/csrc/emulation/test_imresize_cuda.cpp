@@ -381,6 +381,11 @@ int main() {
       // output rows of whole 4-byte words (the width pass's column runs, NCHW).
       {"x4 down 40x608 (row and column runs, byte intermediate)", 1, 3, 40, 608, 0.25, 0.25, true,
        ResizeEdge::kMirror, false, true},
+      // x2 up along W (the width pass's quad path) with a 1/54 downscale along H, whose 216-tap
+      // rows table leaves a float intermediate only 8 rows where bytes fit 16: the quad path
+      // over a byte intermediate (NCHW, output rows of whole words).
+      {"1/54 down x 2 up (quads, byte intermediate)", 1, 3, 864, 64, 1.0 / 54.0, 2.0, true,
+       ResizeEdge::kMirror, false, true},
   };
   for (const ImresizeDtype t :
        {ImresizeDtype::kUInt8, ImresizeDtype::kFloat32, ImresizeDtype::kFloat64,
