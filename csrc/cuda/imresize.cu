@@ -225,6 +225,13 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // conversions and 64 FFMA, ~25 instructions per output against ~120. x4 down, NCHW, then about
 // 30 us of height pass and 10 us of width pass at full issue rate, near the 48 us roofline
 // (SR_KERNELS_IMRESIZE_RUNS=0 turns both walks off to compare, and the quad path below).
+// Since 2026-12-01 (not yet measured), RGB tiles in NHWC (any output strides) walk their
+// columns too: 4 pixels x 3 channels per item from 84 mid bytes read as 22 words, 84
+// conversions and 192 FFMA (sm_90a SASS of the x4 kernel: +192 FFMA, +84 PRMT, +12 STG), stored
+// byte by byte: ~47 instructions per output against ~145 (51 of them shared-memory loads) in the
+// per-element loop, which the DIV2K x4 NHWC downscale took (its 1530-byte output rows are not
+// whole words). x4 down, NHWC: about 12 us of width pass instead of ~36 us of issue, itself
+// behind ~50 us of shared-memory loads.
 // x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
 // intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
 // columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
@@ -394,16 +401,17 @@ __device__ __forceinline__ uint8_t width_output_u8(const Mid* m, int x, int tx, 
   return width_finish_u8(acc, m, x, tx, s_coff, cols_w64, margin);
 }
 
-// The float32 sums of four consecutive outputs x..x+3 of one tile row (nc = 1) inside the
-// columns table's run (ResizeTable::run_*, with the rows table's step and taps): output x + o
-// reads mid elements m0 + kStep * o + k, k < kTaps (m0 = s_coff[x]), with weights w[k * kTileX].
-// Their kStep * 3 + kTaps mid elements are read once (uint8: as 4-byte words, each byte
+// The float32 sums of four consecutive pixels x..x+3 of one tile row, kNc channels each (nc:
+// 1 for NCHW planes, 3 for RGB NHWC), inside the columns table's run (ResizeTable::run_*, with
+// the rows table's step and taps): channel c of pixel x + o, acc[o * kNc + c], reads mid elements
+// m0 + kNc * (kStep * o + k) + c, k < kTaps (m0 = s_coff[x]), with weights w[k * kTileX].
+// Their (kStep * 3 + kTaps) * kNc mid elements are read once (uint8: as 4-byte words, each byte
 // converted once) instead of once per tap with a staged offset and weight. Each sum is built
 // tap by tap with the same FMAs as width_sum, so it is the same number.
-template <int kStep, int kTaps>
+template <int kStep, int kTaps, int kNc>
 __device__ __forceinline__ void width_sums_run(const uint8_t* row, int m0, const float* w,
-                                               float (&acc)[4]) {
-  constexpr int kValues = kStep * 3 + kTaps;
+                                               float (&acc)[4 * kNc]) {
+  constexpr int kValues = (kStep * 3 + kTaps) * kNc;
   constexpr int kWords = (kValues + 3) / 4 + 1;  // aligned words covering any start offset
   const uint32_t* words = reinterpret_cast<const uint32_t*>(row + (m0 & ~3));
   const uint32_t shift = 8u * static_cast<uint32_t>(m0 & 3);
@@ -411,7 +419,7 @@ __device__ __forceinline__ void width_sums_run(const uint8_t* row, int m0, const
 #pragma unroll
   for (int i = 0; i < kWords; ++i) raw[i] = words[i];
 #pragma unroll
-  for (int o = 0; o < 4; ++o) acc[o] = 0.0f;
+  for (int o = 0; o < 4 * kNc; ++o) acc[o] = 0.0f;
   // Value by value (each converted once, then added to every output whose taps hold it): per
   // output the taps still come in order.
 #pragma unroll
@@ -420,20 +428,25 @@ __device__ __forceinline__ void width_sums_run(const uint8_t* row, int m0, const
     const float v = word_byte_to_float(aligned, t % 4);
 #pragma unroll
     for (int o = 0; o < 4; ++o) {
-      const int k = t - kStep * o;
-      if (k >= 0 && k < kTaps) acc[o] = fmaf(w[k * kTileX], v, acc[o]);
+      const int k = t / kNc - kStep * o;  // this value's tap in pixel x + o
+      if (k >= 0 && k < kTaps)
+        acc[o * kNc + t % kNc] = fmaf(w[k * kTileX], v, acc[o * kNc + t % kNc]);
     }
   }
 }
-template <int kStep, int kTaps>
+template <int kStep, int kTaps, int kNc>
 __device__ __forceinline__ void width_sums_run(const float* row, int m0, const float* w,
-                                               float (&acc)[4]) {
+                                               float (&acc)[4 * kNc]) {
 #pragma unroll
   for (int o = 0; o < 4; ++o) {
-    acc[o] = 0.0f;
 #pragma unroll
-    for (int k = 0; k < kTaps; ++k) {
-      acc[o] = fmaf(w[k * kTileX], row[m0 + kStep * o + k], acc[o]);
+    for (int c = 0; c < kNc; ++c) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int k = 0; k < kTaps; ++k) {
+        sum = fmaf(w[k * kTileX], row[m0 + kNc * (kStep * o + k) + c], sum);
+      }
+      acc[o * kNc + c] = sum;
     }
   }
 }
@@ -750,6 +763,40 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
   const int per_row = nx * nc;
   T* image = dst + static_cast<int64_t>(n) * a.dst_stride[0];
   const double* cols_w64 = a.cols_w64 + cbase;
+  // RGB tiles (NHWC, nc = 3): groups [px_g0, px_g1) of 4 pixels inside the columns table's run
+  // go through width_sums_run, 12 outputs per item, stored byte by byte (any output strides);
+  // the loops below skip their elements [12 * px_g0, 12 * px_g1) of each tile row.
+  int px_g0 = 0, px_g1 = 0;
+  if constexpr (kRunStep > 0) {
+    if (nc == 3 && a.col_run_end > a.col_run_begin) {
+      quads_inside(a.col_run_begin, a.col_run_end, x0, nx / 4, px_g0, px_g1);
+      const int groups = max(px_g1 - px_g0, 0);
+      const float* run_w = s_cw + min(4 * px_g0, nx - 1);  // the run's weights (all the same)
+      const int64_t s1 = a.dst_stride[1], s3 = a.dst_stride[3];
+      r = static_cast<int>(threadIdx.x) / max(groups, 1);
+      int g = static_cast<int>(threadIdx.x) - r * groups;
+      for (int e = threadIdx.x; e < ny * groups; e += kFusedThreads) {
+        const int x = 4 * (px_g0 + g);  // the group's first pixel in the tile
+        const Mid* row = s_mid + r * pitch;
+        float acc[12];
+        width_sums_run<kRunStep, kRunTaps, 3>(row, s_coff[x], run_w, acc);
+        T* pixel = image + static_cast<int64_t>(y0 + r) * a.dst_stride[2] +
+                   static_cast<int64_t>(x0 + x) * s3;
+#pragma unroll
+        for (int o = 0; o < 4; ++o) {
+#pragma unroll
+          for (int c = 0; c < 3; ++c) {
+            pixel[o * s3 + c * s1] = width_finish_u8(acc[o * 3 + c], row + c, x + o, tx, s_coff,
+                                                     cols_w64, a.cols_margin);
+          }
+        }
+        for (g += kFusedThreads; g >= groups; ++r) g -= groups;
+      }
+    }
+  }
+  // Elements [skip_begin, skip_begin + skipped) of each tile row were stored above.
+  const int skip_begin = 12 * px_g0;
+  const int skipped = 12 * max(px_g1 - px_g0, 0);
   if constexpr (kUInt8) {
     if (a.word_out) {
       // Consecutive layout: element j of tile row r is byte j of the row from (c0, y0 + r, x0).
@@ -782,9 +829,11 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
           }
         }
       }
-      r = static_cast<int>(threadIdx.x) / quads;
-      int q = static_cast<int>(threadIdx.x) - r * quads;
-      for (int e = threadIdx.x; e < ny * quads; e += kFusedThreads) {
+      const int live = quads - skipped / 4;  // per row, the quads not stored above
+      r = static_cast<int>(threadIdx.x) / max(live, 1);
+      int qi = static_cast<int>(threadIdx.x) - r * live;
+      for (int e = threadIdx.x; e < ny * live; e += kFusedThreads) {
+        const int q = qi < skip_begin / 4 ? qi : qi + skipped / 4;
         const Mid* row = s_mid + r * pitch;
         uint32_t word = 0;
         bool special = false;  // the quad or run form computed `word`
@@ -816,7 +865,7 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
           if (q >= run_q0 && q < run_q1) {
             special = true;
             float acc[4];
-            width_sums_run<kRunStep, kRunTaps>(row, s_coff[4 * q], run_w, acc);
+            width_sums_run<kRunStep, kRunTaps, 1>(row, s_coff[4 * q], run_w, acc);
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
               const uint8_t v =
@@ -841,14 +890,16 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
         }
         *reinterpret_cast<uint32_t*>(tile + static_cast<int64_t>(r) * a.dst_stride[2] + 4 * q) =
             word;
-        for (q += kFusedThreads; q >= quads; ++r) q -= quads;
+        for (qi += kFusedThreads; qi >= live; ++r) qi -= live;
       }
       return;
     }
   }
-  r = static_cast<int>(threadIdx.x) / per_row;
-  int j = static_cast<int>(threadIdx.x) - r * per_row;
-  for (int e = threadIdx.x; e < ny * per_row; e += kFusedThreads) {
+  const int live = per_row - skipped;  // per row, the elements not stored above
+  r = static_cast<int>(threadIdx.x) / max(live, 1);
+  int ji = static_cast<int>(threadIdx.x) - r * live;
+  for (int e = threadIdx.x; e < ny * live; e += kFusedThreads) {
+    const int j = ji < skip_begin ? ji : ji + skipped;
     int x = j, c = 0;
     if (nc != 1) {
       x = static_cast<int>(__umulhi(static_cast<uint32_t>(j), nc_reciprocal));
@@ -868,7 +919,7 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
         *q = convert_out<T>(acc);
       }
     }
-    for (j += kFusedThreads; j >= per_row; ++r) j -= per_row;
+    for (ji += kFusedThreads; ji >= live; ++r) ji -= live;
   }
 }
 

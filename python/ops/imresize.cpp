@@ -260,8 +260,9 @@ std::shared_ptr<const DeviceTable> device_table(const std::shared_ptr<const Host
 // SR_KERNELS_IMRESIZE_FUSED=0 selects the two-pass kernels (for comparison; read at each call).
 bool fused_kernel_enabled() { return !env_is("SR_KERNELS_IMRESIZE_FUSED", "0"); }
 // The fused kernel's integer-scale paths (csrc/cuda/imresize.cu: row and column runs of x2, x3
-// and x4 downscales, width quads of x2 and x4 upscales) are on unless SR_KERNELS_IMRESIZE_RUNS=0
-// (for comparison; read at each call; same results).
+// and x4 downscales, the columns in NCHW planes and RGB NHWC; width quads of x2 and x4
+// upscales) are on unless SR_KERNELS_IMRESIZE_RUNS=0 (for comparison; read at each call; same
+// results).
 bool run_walk_enabled() { return !env_is("SR_KERNELS_IMRESIZE_RUNS", "0"); }
 
 at::Tensor resize_cuda(const at::Tensor& x, int64_t h, int64_t w, double scale_h, double scale_w,
