@@ -244,7 +244,10 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // 4 outputs) keep their 4 x 4 weights in registers and read one offset per output: 1 + 4 LDS
 // and 4 FFMA per output instead of 3 LDS, 2 address operations and an FFMA per tap (counted
 // from the source: ~20 instructions per output against ~35; x4 up then ~80 us of issue, still
-// above the roofline).
+// above the roofline). Since 2026-12-01 (not yet measured), RGB tiles in NHWC too (any output
+// strides): an item is 4 pixels x 3 channels, each output 1 + 4 LDS (one offset per pixel) and
+// 4 FFMA, stored byte by byte, against the per-element loop's ~35 (which also divides its
+// element index by 3).
 // Arithmetic: uint8 sums in float32 (float32 weights, FMA) and redoes in float64, in tap order
 // with separate product and sum roundings like the reference, only the outputs whose float32
 // sum lies within tie_margin of a .5 tie (the bound of imresize_tie_margin), so the uint8
@@ -390,6 +393,21 @@ __device__ __forceinline__ uint8_t width_finish_u8(float acc, const Mid* m, int 
     exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), v));
   }
   return u8_of(exact);
+}
+
+// width_finish_u8 for the quad path: away from ties (acc - nearest is exact; 0.5f - margin
+// rounds by at most 2^-25, far below the factor 2 the margin keeps to spare) round to nearest
+// even is MATLAB's rounding: 7 instructions after the sum in the sm_90a SASS, against
+// width_finish_u8's 10 (floor, two subtractions, compare, select, add). Not in the run kernels:
+// there it cost spills at their 80-register cap.
+template <typename Mid>
+__device__ __forceinline__ uint8_t quad_output_u8(float acc, const Mid* m, int x, int tx,
+                                                  const int32_t* s_coff, const double* cols_w64,
+                                                  float margin) {
+  const float nearest = rintf(acc);
+  return fabsf(acc - nearest) <= 0.5f - margin
+             ? small_integer_to_u8(fminf(fmaxf(nearest, 0.0f), 255.0f))
+             : width_finish_u8(acc, m, x, tx, s_coff, cols_w64, margin);
 }
 
 // One uint8 output of the width pass: its float32 sum (width_sum), finished by width_finish_u8.
@@ -611,7 +629,8 @@ __device__ __forceinline__ __nv_bfloat16 convert_out<__nv_bfloat16>(float v) {
 // W: staged weight type (double for float64, else float).
 // kRunStep, kRunTaps: the rows table's run (ResizeTable::run_*) when its rows go through
 // height_pass_run (uint8 word rows), else 0. kQuadTaps: the columns table's taps when its quad
-// range (ResizeTable::quad_*) goes through the width pass's quad path (uint8 NCHW words), else 0.
+// range (ResizeTable::quad_*) goes through the width pass's quad path (uint8: NCHW words, RGB
+// NHWC), else 0.
 // (A minimum of 0 blocks per SM is no minimum: an explicit 1 took the other kernels from 48-64 to
 // 92-96 registers.)
 template <typename T, typename Mid, typename Acc, typename W, int kRunStep = 0, int kRunTaps = 0,
@@ -764,30 +783,63 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
   T* image = dst + static_cast<int64_t>(n) * a.dst_stride[0];
   const double* cols_w64 = a.cols_w64 + cbase;
   // RGB tiles (NHWC, nc = 3): groups [px_g0, px_g1) of 4 pixels inside the columns table's run
-  // go through width_sums_run, 12 outputs per item, stored byte by byte (any output strides);
-  // the loops below skip their elements [12 * px_g0, 12 * px_g1) of each tile row.
+  // (downscales: width_sums_run) or quad range (upscales: the quad path's weights in registers,
+  // see below) give 12 outputs per item, stored byte by byte (any output strides); the loops
+  // below skip their elements [12 * px_g0, 12 * px_g1) of each tile row.
   int px_g0 = 0, px_g1 = 0;
-  if constexpr (kRunStep > 0) {
-    if (nc == 3 && a.col_run_end > a.col_run_begin) {
-      quads_inside(a.col_run_begin, a.col_run_end, x0, nx / 4, px_g0, px_g1);
+  if constexpr (kRunStep > 0 || kQuadTaps > 0) {
+    if (nc == 3) {
+      if constexpr (kRunStep > 0) {
+        quads_inside(a.col_run_begin, a.col_run_end, x0, nx / 4, px_g0, px_g1);
+      } else {
+        quads_inside(a.col_quad_begin, a.col_quad_end, x0, nx / 4, px_g0, px_g1);
+      }
       const int groups = max(px_g1 - px_g0, 0);
-      const float* run_w = s_cw + min(4 * px_g0, nx - 1);  // the run's weights (all the same)
+      // Run: every output's tap k weight at group_w[k * kTileX]; quads: pixel i's at
+      // group_w[k * kTileX + i], the same for every group.
+      const float* group_w = s_cw + max(min(4 * px_g0, nx - 4), 0);
+      constexpr int kGroupTaps = kQuadTaps > 0 ? kQuadTaps : 1;
+      float quad_w[4][kGroupTaps];
+      if constexpr (kQuadTaps > 0) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+#pragma unroll
+          for (int k = 0; k < kQuadTaps; ++k) quad_w[i][k] = group_w[k * kTileX + i];
+        }
+      }
       const int64_t s1 = a.dst_stride[1], s3 = a.dst_stride[3];
       r = static_cast<int>(threadIdx.x) / max(groups, 1);
       int g = static_cast<int>(threadIdx.x) - r * groups;
       for (int e = threadIdx.x; e < ny * groups; e += kFusedThreads) {
         const int x = 4 * (px_g0 + g);  // the group's first pixel in the tile
         const Mid* row = s_mid + r * pitch;
-        float acc[12];
-        width_sums_run<kRunStep, kRunTaps, 3>(row, s_coff[x], run_w, acc);
         T* pixel = image + static_cast<int64_t>(y0 + r) * a.dst_stride[2] +
                    static_cast<int64_t>(x0 + x) * s3;
+        if constexpr (kRunStep > 0) {
+          float acc[12];
+          width_sums_run<kRunStep, kRunTaps, 3>(row, s_coff[x], group_w, acc);
 #pragma unroll
-        for (int o = 0; o < 4; ++o) {
+          for (int o = 0; o < 4; ++o) {
 #pragma unroll
-          for (int c = 0; c < 3; ++c) {
-            pixel[o * s3 + c * s1] = width_finish_u8(acc[o * 3 + c], row + c, x + o, tx, s_coff,
-                                                     cols_w64, a.cols_margin);
+            for (int c = 0; c < 3; ++c) {
+              pixel[o * s3 + c * s1] = width_finish_u8(acc[o * 3 + c], row + c, x + o, tx, s_coff,
+                                                       cols_w64, a.cols_margin);
+            }
+          }
+        } else {
+#pragma unroll
+          for (int o = 0; o < 4; ++o) {
+            const Mid* m = row + s_coff[x + o];
+#pragma unroll
+            for (int c = 0; c < 3; ++c) {
+              float sum = 0.0f;  // tap by tap with width_sum's FMAs: the same sum
+#pragma unroll
+              for (int k = 0; k < kGroupTaps; ++k) {
+                sum = fmaf(quad_w[o][k], mid_to_float(m[3 * k + c]), sum);
+              }
+              pixel[o * s3 + c * s1] =
+                  quad_output_u8(sum, row + c, x + o, tx, s_coff, cols_w64, a.cols_margin);
+            }
           }
         }
         for (g += kFusedThreads; g >= groups; ++r) g -= groups;
@@ -847,16 +899,7 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
               float acc = 0.0f;  // tap by tap with width_sum's FMAs: the same sum
 #pragma unroll
               for (int k = 0; k < kQuadTaps; ++k) acc = fmaf(quad_w[i][k], mid_to_float(m[k]), acc);
-              // Away from ties (acc - nearest is exact; 0.5f - margin rounds by at most 2^-25,
-              // far below the factor 2 the margin keeps to spare) round to nearest even is
-              // MATLAB's rounding: 7 instructions after the sum in the sm_90a SASS, against
-              // width_finish_u8's 10 (floor, two subtractions, compare, select, add). Not in
-              // the run kernels: there it cost spills at their 80-register cap.
-              const float nearest = rintf(acc);
-              const uint8_t v =
-                  fabsf(acc - nearest) <= 0.5f - a.cols_margin
-                      ? small_integer_to_u8(fminf(fmaxf(nearest, 0.0f), 255.0f))
-                      : width_finish_u8(acc, row, x, tx, s_coff, cols_w64, a.cols_margin);
+              const uint8_t v = quad_output_u8(acc, row, x, tx, s_coff, cols_w64, a.cols_margin);
               word |= static_cast<uint32_t>(v) << (8 * i);
             }
           }
@@ -1045,9 +1088,10 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
     } else if (taps_of(2, 8)) {
       imresize_fused_kernel<T, Mid, Acc, W, 2, 8>
           <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
-    } else if (runs && a.word_out && ct == 1 && cols.taps == 4 &&
+    } else if (runs && ((a.word_out && ct == 1) || ct == 3) && cols.taps == 4 &&
                cols.quad_end - cols.quad_begin >= 8) {
-      // 4 taps: the x2 and x4 upscales (and downscales without antialiasing).
+      // 4 taps: the x2 and x4 upscales (and downscales without antialiasing); NCHW planes with
+      // output rows of whole words, or RGB NHWC.
       imresize_fused_kernel<T, Mid, Acc, W, 0, 0, 4>
           <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
     } else {

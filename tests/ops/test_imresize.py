@@ -228,7 +228,7 @@ def test_gpu_tall_tiles(backend, case, dtype, layout):
 # rows table's run (csrc/cuda/imresize.cu, height_pass_run; x2, x3 and x4 have one) and the
 # columns table's (width_sums_run): in NCHW with output rows of whole 4-byte words (528 / 2, 3,
 # 4 columns), and in NHWC (RGB), whole words or not (130 columns: 390 bytes); x2 and x4 upscales
-# take the width pass's quad path in NCHW (weights that repeat every 4 outputs), unless
+# take the width pass's quad path in NCHW and NHWC (weights that repeat every 4 outputs), unless
 # SR_KERNELS_IMRESIZE_RUNS=0. Both ways must equal the CPU kernel bit for bit; the batch gives
 # tiles taller than 16 rows, so runs are cut by tile edges.
 INTEGER_SCALE_CASES = [
