@@ -20,11 +20,13 @@ struct HostResizeTable {
   int64_t tile_span = 0;
   ResizeRun run{0, 0, 0};
   ResizeRange quads{0, 0};
+  int64_t quad_offsets = -1;
 
   ResizeTable view() const {
-    return ResizeTable{
-        in_len,    out_len,  taps,      index.data(), weight.data(), weight_f32.data(), tie_margin,
-        tile_span, run.step, run.begin, run.end,      quads.begin,   quads.end};
+    return ResizeTable{in_len,        out_len,           taps,       index.data(),
+                       weight.data(), weight_f32.data(), tie_margin, tile_span,
+                       run.step,      run.begin,         run.end,    quads.begin,
+                       quads.end,     quad_offsets};
   }
 };
 
@@ -52,6 +54,7 @@ inline HostResizeTable make_resize_table(int64_t in_len, int64_t out_len, double
   t.tile_span = imresize_tile_span(t.out_len, t.taps, t.index.data(), kImresizeSpanTile);
   t.run = imresize_run(t.out_len, t.taps, t.index.data(), t.weight.data());
   t.quads = imresize_quad_range(t.out_len, t.taps, t.index.data(), t.weight.data());
+  t.quad_offsets = imresize_quad_offsets(t.taps, t.index.data(), t.quads);
   return t;
 }
 

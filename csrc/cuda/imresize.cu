@@ -227,11 +227,11 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // (SR_KERNELS_IMRESIZE_RUNS=0 turns both walks off to compare, and the quad path below).
 // Since 2026-12-01 (not yet measured), RGB tiles in NHWC (any output strides) walk their
 // columns too: 4 pixels x 3 channels per item from 84 mid bytes read as 22 words, 84
-// conversions and 192 FFMA (sm_90a SASS of the x4 kernel: +192 FFMA, +84 PRMT, +12 STG), stored
-// byte by byte: ~47 instructions per output against ~145 (51 of them shared-memory loads) in the
-// per-element loop, which the DIV2K x4 NHWC downscale took (its 1530-byte output rows are not
-// whole words). x4 down, NHWC: about 12 us of width pass instead of ~36 us of issue, itself
-// behind ~50 us of shared-memory loads.
+// conversions and 192 FFMA (sm_90a SASS of the x4 kernel: +192 FFMA, +84 PRMT), stored as 3
+// words or 12 bytes (see the quad path below): ~47 instructions per output against ~145 (51 of
+// them shared-memory loads) in the per-element loop, which the DIV2K x4 NHWC downscale took
+// (its 1530-byte output rows are not whole words). x4 down, NHWC: about 12 us of width pass
+// instead of ~36 us of issue, itself behind ~50 us of shared-memory loads.
 // x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
 // intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
 // columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
@@ -246,8 +246,15 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // from the source: ~20 instructions per output against ~35; x4 up then ~80 us of issue, still
 // above the roofline). Since 2026-12-01 (not yet measured), RGB tiles in NHWC too (any output
 // strides): an item is 4 pixels x 3 channels, each output 1 + 4 LDS (one offset per pixel) and
-// 4 FFMA, stored byte by byte, against the per-element loop's ~35 (which also divides its
-// element index by 3).
+// 4 FFMA, against the per-element loop's ~35 (which also divides its element index by 3). Its
+// 12 bytes are stored as 3 words where rows are whole words (DIV2K x4 up), else byte by byte;
+// either way a warp's lanes store 12 bytes apart, so L1 sends L2 3x (12x) the sectors the
+// coalesced per-word loop does: a risk for upscales (output-bound), to be timed against
+// SR_KERNELS_IMRESIZE_RUNS=0 on a GPU. And each quad reads its inputs once (quad_sums: the x4 and
+// x2 upscales' tap offsets within a quad are fixed, ResizeTable::quad_offsets): x4, 1 + 5 LDS per
+// quad and channel instead of 4 + 16, ~15 instructions per output against ~20 (counted from the
+// source), x4 up NCHW ~60 us of issue against the 48 us roofline. Other 4-tap quad ranges (integer
+// downscales without antialiasing) take the per-element loop.
 // Arithmetic: uint8 sums in float32 (float32 weights, FMA) and redoes in float64, in tap order
 // with separate product and sum roundings like the reference, only the outputs whose float32
 // sum lies within tie_margin of a .5 tie (the bound of imresize_tie_margin), so the uint8
@@ -393,6 +400,45 @@ __device__ __forceinline__ uint8_t width_finish_u8(float acc, const Mid* m, int 
     exact = __dadd_rn(exact, __dmul_rn(__ldg(w64 + k), v));
   }
   return u8_of(exact);
+}
+
+// Output i's tap-0 offset from its quad's first output, and the largest of the four, for
+// ResizeTable::quad_offsets packed as d1 | d2 << 8 | d3 << 16.
+constexpr int quad_offset(int packed, int i) {
+  return i == 0 ? 0 : (packed >> (8 * (i - 1))) & 0xff;
+}
+constexpr int quad_reach(int packed) {
+  const int d1 = quad_offset(packed, 1), d2 = quad_offset(packed, 2), d3 = quad_offset(packed, 3);
+  return d1 > d2 ? (d1 > d3 ? d1 : d3) : (d2 > d3 ? d2 : d3);
+}
+// Packed quad offsets of the x4 and x2 upscales' quad ranges (imresize_quad_offsets): the quad
+// path's two instances (other 4-tap tables, e.g. integer downscales without antialiasing, take
+// the per-element loop).
+constexpr int kX4UpQuadOffsets = 0 | 1 << 8 | 1 << 16;
+constexpr int kX2UpQuadOffsets = 1 | 1 << 8 | 2 << 16;
+
+// The float32 sums of the 4 outputs of a quad of the quad path (outputs x..x+3 of one tile row,
+// one channel: m is the row plus the channel, kNc elements per pixel), tap by tap with
+// width_sum's FMAs, so the same sums. With the quad offsets known (kOffsets,
+// ResizeTable::quad_offsets) the quad's quad_reach + kTaps inputs are read once from one staged
+// offset (x4 up: 5 inputs, x2 up: 6), not kTaps per output from one offset each.
+template <int kTaps, int kOffsets, int kNc, typename Mid>
+__device__ __forceinline__ void quad_sums(const Mid* m, const int32_t* s_coff, int x,
+                                          const float (&w)[4][kTaps], float (&acc)[4]) {
+  static_assert(kOffsets >= 0, "the quad path needs its quad offsets");
+  constexpr int kInputs = quad_reach(kOffsets) + kTaps;
+  const Mid* first = m + s_coff[x];
+  float v[kInputs];
+#pragma unroll
+  for (int j = 0; j < kInputs; ++j) v[j] = mid_to_float(first[kNc * j]);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    acc[i] = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kTaps; ++k) {
+      acc[i] = fmaf(w[i][k], v[quad_offset(kOffsets, i) + k], acc[i]);
+    }
+  }
 }
 
 // width_finish_u8 for the quad path: away from ties (acc - nearest is exact; 0.5f - margin
@@ -630,11 +676,11 @@ __device__ __forceinline__ __nv_bfloat16 convert_out<__nv_bfloat16>(float v) {
 // kRunStep, kRunTaps: the rows table's run (ResizeTable::run_*) when its rows go through
 // height_pass_run (uint8 word rows), else 0. kQuadTaps: the columns table's taps when its quad
 // range (ResizeTable::quad_*) goes through the width pass's quad path (uint8: NCHW words, RGB
-// NHWC), else 0.
+// NHWC), else 0; kQuadOffsets: then its quad offsets (ResizeTable::quad_offsets), else -1.
 // (A minimum of 0 blocks per SM is no minimum: an explicit 1 took the other kernels from 48-64 to
 // 92-96 registers.)
 template <typename T, typename Mid, typename Acc, typename W, int kRunStep = 0, int kRunTaps = 0,
-          int kQuadTaps = 0>
+          int kQuadTaps = 0, int kQuadOffsets = -1>
 __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 0)
     imresize_fused_kernel(const T* __restrict__ src, T* __restrict__ dst, FusedArgs a) {
   constexpr bool kUInt8 = std::is_same<T, uint8_t>::value;
@@ -813,33 +859,44 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
       for (int e = threadIdx.x; e < ny * groups; e += kFusedThreads) {
         const int x = 4 * (px_g0 + g);  // the group's first pixel in the tile
         const Mid* row = s_mid + r * pitch;
-        T* pixel = image + static_cast<int64_t>(y0 + r) * a.dst_stride[2] +
-                   static_cast<int64_t>(x0 + x) * s3;
+        uint32_t words[3] = {0u, 0u, 0u};  // the 12 outputs in NHWC order: byte 3 * o + c
         if constexpr (kRunStep > 0) {
           float acc[12];
           width_sums_run<kRunStep, kRunTaps, 3>(row, s_coff[x], group_w, acc);
 #pragma unroll
-          for (int o = 0; o < 4; ++o) {
-#pragma unroll
-            for (int c = 0; c < 3; ++c) {
-              pixel[o * s3 + c * s1] = width_finish_u8(acc[o * 3 + c], row + c, x + o, tx, s_coff,
-                                                       cols_w64, a.cols_margin);
-            }
+          for (int b = 0; b < 12; ++b) {
+            const uint8_t v = width_finish_u8(acc[b], row + b % 3, x + b / 3, tx, s_coff, cols_w64,
+                                              a.cols_margin);
+            words[b / 4] |= static_cast<uint32_t>(v) << (8 * (b % 4));
           }
         } else {
 #pragma unroll
-          for (int o = 0; o < 4; ++o) {
-            const Mid* m = row + s_coff[x + o];
+          for (int c = 0; c < 3; ++c) {
+            float acc[4];
+            quad_sums<kGroupTaps, kQuadOffsets, 3>(row + c, s_coff, x, quad_w, acc);
 #pragma unroll
-            for (int c = 0; c < 3; ++c) {
-              float sum = 0.0f;  // tap by tap with width_sum's FMAs: the same sum
-#pragma unroll
-              for (int k = 0; k < kGroupTaps; ++k) {
-                sum = fmaf(quad_w[o][k], mid_to_float(m[3 * k + c]), sum);
-              }
-              pixel[o * s3 + c * s1] =
-                  quad_output_u8(sum, row + c, x + o, tx, s_coff, cols_w64, a.cols_margin);
+            for (int o = 0; o < 4; ++o) {
+              const uint8_t v =
+                  quad_output_u8(acc[o], row + c, x + o, tx, s_coff, cols_w64, a.cols_margin);
+              words[(3 * o + c) / 4] |= static_cast<uint32_t>(v) << (8 * ((3 * o + c) % 4));
             }
+          }
+        }
+        T* pixel = image + static_cast<int64_t>(y0 + r) * a.dst_stride[2] +
+                   static_cast<int64_t>(x0 + x) * s3;
+        if (a.word_out) {
+          // Rows of whole words (the 12 bytes start at byte 12 * (x0 + x) / 4 of a row): three
+          // word stores, not twelve byte stores. A warp's lanes still store 12 bytes apart, so
+          // each store instruction touches 3x the 32-byte sectors it fills (byte stores: 12x);
+          // this matters for upscales, whose output is most of the traffic.
+          uint32_t* out = reinterpret_cast<uint32_t*>(pixel);
+#pragma unroll
+          for (int w = 0; w < 3; ++w) out[w] = words[w];
+        } else {
+#pragma unroll
+          for (int b = 0; b < 12; ++b) {
+            pixel[(b / 3) * s3 + (b % 3) * s1] =
+                static_cast<uint8_t>(words[b / 4] >> (8 * (b % 4)));
           }
         }
         for (g += kFusedThreads; g >= groups; ++r) g -= groups;
@@ -892,14 +949,12 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
         if constexpr (kQuadTaps > 0) {
           if (q >= quad_q0 && q < quad_q1) {
             special = true;
+            float acc[4];
+            quad_sums<kQuadTaps, kQuadOffsets, 1>(row, s_coff, 4 * q, quad_w, acc);
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
-              const int x = 4 * q + i;
-              const Mid* m = row + s_coff[x];
-              float acc = 0.0f;  // tap by tap with width_sum's FMAs: the same sum
-#pragma unroll
-              for (int k = 0; k < kQuadTaps; ++k) acc = fmaf(quad_w[i][k], mid_to_float(m[k]), acc);
-              const uint8_t v = quad_output_u8(acc, row, x, tx, s_coff, cols_w64, a.cols_margin);
+              const uint8_t v =
+                  quad_output_u8(acc[i], row, 4 * q + i, tx, s_coff, cols_w64, a.cols_margin);
               word |= static_cast<uint32_t>(v) << (8 * i);
             }
           }
@@ -1078,6 +1133,12 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
     const auto taps_of = [&](int64_t step, int64_t taps) {
       return run_rows && rows.run_step == step && rows.taps == taps;
     };
+    // The x4 and x2 upscales' width quads (NCHW planes with output rows of whole words, or RGB
+    // NHWC) by the quad path.
+    const auto quads_of = [&](int offsets) {
+      return runs && ((a.word_out && ct == 1) || ct == 3) && cols.taps == 4 &&
+             cols.quad_end - cols.quad_begin >= 8 && cols.quad_offsets == offsets;
+    };
     launched = true;
     if (taps_of(4, 16)) {
       imresize_fused_kernel<T, Mid, Acc, W, 4, 16>
@@ -1088,11 +1149,11 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
     } else if (taps_of(2, 8)) {
       imresize_fused_kernel<T, Mid, Acc, W, 2, 8>
           <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
-    } else if (runs && ((a.word_out && ct == 1) || ct == 3) && cols.taps == 4 &&
-               cols.quad_end - cols.quad_begin >= 8) {
-      // 4 taps: the x2 and x4 upscales (and downscales without antialiasing); NCHW planes with
-      // output rows of whole words, or RGB NHWC.
-      imresize_fused_kernel<T, Mid, Acc, W, 0, 0, 4>
+    } else if (quads_of(kX4UpQuadOffsets)) {
+      imresize_fused_kernel<T, Mid, Acc, W, 0, 0, 4, kX4UpQuadOffsets>
+          <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
+    } else if (quads_of(kX2UpQuadOffsets)) {
+      imresize_fused_kernel<T, Mid, Acc, W, 0, 0, 4, kX2UpQuadOffsets>
           <<<grid, kFusedThreads, smem, stream>>>(src, dst, a);
     } else {
       launched = false;

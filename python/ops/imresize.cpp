@@ -247,7 +247,8 @@ std::shared_ptr<const DeviceTable> device_table(const std::shared_ptr<const Host
                                 host->run.begin,
                                 host->run.end,
                                 host->quads.begin,
-                                host->quads.end};
+                                host->quads.end,
+                                host->quad_offsets};
   std::lock_guard<std::mutex> lock(mutex);
   if (cache->size() >= 1024) cache->clear();
   return cache->emplace(key, std::make_pair(host, std::shared_ptr<const DeviceTable>(table)))

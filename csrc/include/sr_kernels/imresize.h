@@ -62,6 +62,10 @@ struct ResizeTable {
   // CUDA fused kernel: outputs [quad_begin, quad_end) read consecutive inputs with weights that
   // repeat every 4 outputs (the interior of an x2 or x4 upscale), see imresize_quad_range.
   int64_t quad_begin, quad_end;
+  // CUDA fused kernel: the tap-0 input offsets of outputs 4p + 1, 4p + 2, 4p + 3 from output
+  // 4p's, the same for every such quad in the quad range, packed 8 bits each (d1 | d2 << 8 |
+  // d3 << 16); -1 where they differ. See imresize_quad_offsets.
+  int64_t quad_offsets;
 };
 
 // Output positions per tile of the CUDA fused kernel along the width (see tile_span).
@@ -157,6 +161,25 @@ inline ResizeRange imresize_quad_range(int64_t out_len, int64_t taps, const int3
     if (o + 1 - begin > best.end - best.begin) best = ResizeRange{begin, o + 1};
   }
   return best;
+}
+
+// The tap-0 input offsets of outputs 4p + 1, 4p + 2 and 4p + 3 from output 4p's, packed as
+// d1 | d2 << 8 | d3 << 16, if they are the same for every such quad inside `quads` (4p >=
+// quads.begin, 4p + 3 < quads.end); -1 if they differ or there is no such quad. A quad then reads
+// its d3 + taps consecutive inputs (x4 up: offsets 0, 1, 1, five inputs; x2 up: 1, 1, 2, six).
+inline int64_t imresize_quad_offsets(int64_t taps, const int32_t* index, ResizeRange quads) {
+  int64_t packed = -1;
+  for (int64_t o = (quads.begin + 3) / 4 * 4; o + 4 <= quads.end; o += 4) {
+    int64_t here = 0;
+    for (int64_t i = 1; i < 4; ++i) {
+      const int64_t d = index[(o + i) * taps] - index[o * taps];
+      if (d < 0 || d > 255) return -1;
+      here |= d << (8 * (i - 1));
+    }
+    if (packed >= 0 && here != packed) return -1;
+    packed = here;
+  }
+  return packed;
 }
 
 // (taps + 2) * 2^-24 * 255 * max_o sum_k |weight[o, k]|, doubled: bounds the difference between

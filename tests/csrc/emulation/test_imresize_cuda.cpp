@@ -338,7 +338,33 @@ void check_quad_ranges() {
         }
       }
     }
+    // The quad offsets (ResizeTable::quad_offsets): those the launcher compiles in for x4 and
+    // x2 upscales (kX4UpQuadOffsets, kX2UpQuadOffsets: outputs 4p..4p+3 read from inputs p + 0,
+    // 0, 1, 1 and 2p + 0, 1, 1, 2 on), and every aligned quad of the range has them.
+    if (scale > 1.0) {
+      const int64_t expected = scale == 4.0 ? (0 | 1 << 8 | 1 << 16) : (1 | 1 << 8 | 2 << 16);
+      SR_EXPECT(t.quad_offsets == expected, where + ": quad offsets " +
+                                                std::to_string(t.quad_offsets) + ", expected " +
+                                                std::to_string(expected));
+    }
+    for (int64_t o = (t.quads.begin + 3) / 4 * 4; o + 4 <= t.quads.end; o += 4) {
+      for (int64_t i = 1; i < 4; ++i) {
+        const int64_t d = t.index[(o + i) * t.taps] - t.index[o * t.taps];
+        SR_EXPECT(d == ((t.quad_offsets >> (8 * (i - 1))) & 0xff),
+                  where + ": quad at " + std::to_string(o) + " has other offsets");
+      }
+    }
   }
+  // Offsets that change between quads: none packed. Outputs 0..11 read from 0, 1, 1, 2 (x2
+  // up), then 4, 5, 5, 6 (a quad advancing by 4 instead of 2: the quad offsets hold, as they
+  // need only repeat) and last 9, 9, 10, 11 (other offsets: -1).
+  const int32_t index[] = {0, 1, 1, 2, 4, 5, 5, 6, 9, 9, 10, 11};
+  SR_EXPECT(sr::imresize_quad_offsets(1, index, sr::ResizeRange{0, 8}) == (1 | 1 << 8 | 2 << 16),
+            "quad offsets of two quads with the same offsets");
+  SR_EXPECT(sr::imresize_quad_offsets(1, index, sr::ResizeRange{0, 12}) == -1,
+            "quad offsets of quads with different offsets");
+  SR_EXPECT(sr::imresize_quad_offsets(1, index, sr::ResizeRange{1, 7}) == -1,
+            "quad offsets of a range without an aligned quad");
 }
 
 int main() {
