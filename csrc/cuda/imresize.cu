@@ -246,11 +246,13 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // from the source: ~20 instructions per output against ~35; x4 up then ~80 us of issue, still
 // above the roofline). Since 2026-12-01 (not yet measured), RGB tiles in NHWC too (any output
 // strides): an item is 4 pixels x 3 channels, each output 1 + 4 LDS (one offset per pixel) and
-// 4 FFMA, against the per-element loop's ~35 (which also divides its element index by 3). Its
-// 12 bytes are stored as 3 words where rows are whole words (DIV2K x4 up), else byte by byte;
-// either way a warp's lanes store 12 bytes apart, so L1 sends L2 3x (12x) the sectors the
-// coalesced per-word loop does: a risk for upscales (output-bound), to be timed against
-// SR_KERNELS_IMRESIZE_RUNS=0 on a GPU. And each quad reads its inputs once (quad_sums: the x4 and
+// 4 FFMA, against the per-element loop's ~35 (which also divides its element index by 3), where
+// output rows are whole words (DIV2K x4 up). Its 12 bytes are stored as 3 words, but a warp's
+// lanes store 12 bytes apart, so L1 sends L2 3x the sectors the coalesced per-word loop does
+// (DIV2K x4 up: ~12.5M sector writes, ~80 us at ~5 TB/s of L2, against ~65 us of issue): to be
+// timed against SR_KERNELS_IMRESIZE_RUNS=0 on a GPU. (Byte stores, 12x, would outweigh the
+// gain; the downscales' walk above uses them where rows are not whole words: its output is a
+// sixteenth of its input.) And each quad reads its inputs once (quad_sums: the x4 and
 // x2 upscales' tap offsets within a quad are fixed, ResizeTable::quad_offsets): x4, 1 + 5 LDS per
 // quad and channel instead of 4 + 16, ~15 instructions per output against ~20 (counted from the
 // source), x4 up NCHW ~60 us of issue against the 48 us roofline. Other 4-tap quad ranges (integer
@@ -834,7 +836,8 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
   // below skip their elements [12 * px_g0, 12 * px_g1) of each tile row.
   int px_g0 = 0, px_g1 = 0;
   if constexpr (kRunStep > 0 || kQuadTaps > 0) {
-    if (nc == 3) {
+    // Upscales (quads) only where rows are whole words: see the stores below.
+    if (nc == 3 && (kRunStep > 0 || a.word_out)) {
       if constexpr (kRunStep > 0) {
         quads_inside(a.col_run_begin, a.col_run_end, x0, nx / 4, px_g0, px_g1);
       } else {
@@ -887,8 +890,8 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
         if (a.word_out) {
           // Rows of whole words (the 12 bytes start at byte 12 * (x0 + x) / 4 of a row): three
           // word stores, not twelve byte stores. A warp's lanes still store 12 bytes apart, so
-          // each store instruction touches 3x the 32-byte sectors it fills (byte stores: 12x);
-          // this matters for upscales, whose output is most of the traffic.
+          // each store instruction touches 3x the 32-byte sectors it fills (byte stores: 12x,
+          // hence upscales, whose output is most of the traffic, come here only with words).
           uint32_t* out = reinterpret_cast<uint32_t*>(pixel);
 #pragma unroll
           for (int w = 0; w < 3; ++w) out[w] = words[w];
@@ -1133,10 +1136,10 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
     const auto taps_of = [&](int64_t step, int64_t taps) {
       return run_rows && rows.run_step == step && rows.taps == taps;
     };
-    // The x4 and x2 upscales' width quads (NCHW planes with output rows of whole words, or RGB
-    // NHWC) by the quad path.
+    // The x4 and x2 upscales' width quads (output rows of whole words: NCHW planes, or RGB NHWC)
+    // by the quad path.
     const auto quads_of = [&](int offsets) {
-      return runs && ((a.word_out && ct == 1) || ct == 3) && cols.taps == 4 &&
+      return runs && a.word_out && (ct == 1 || ct == 3) && cols.taps == 4 &&
              cols.quad_end - cols.quad_begin >= 8 && cols.quad_offsets == offsets;
     };
     launched = true;
