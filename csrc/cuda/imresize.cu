@@ -832,8 +832,9 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
   const double* cols_w64 = a.cols_w64 + cbase;
   // RGB tiles (NHWC, nc = 3): groups [px_g0, px_g1) of 4 pixels inside the columns table's run
   // (downscales: width_sums_run) or quad range (upscales: the quad path's weights in registers,
-  // see below) give 12 outputs per item, stored byte by byte (any output strides); the loops
-  // below skip their elements [12 * px_g0, 12 * px_g1) of each tile row.
+  // see below) give 12 outputs per item, stored as 3 words where output rows are whole words,
+  // else byte by byte (any output strides); the loops below skip their elements
+  // [12 * px_g0, 12 * px_g1) of each tile row.
   int px_g0 = 0, px_g1 = 0;
   if constexpr (kRunStep > 0 || kQuadTaps > 0) {
     // Upscales (quads) only where rows are whole words: see the stores below.
@@ -925,9 +926,9 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
           run_w = s_cw + min(4 * run_q0, nx - 1);  // every run output has the same weights
         }
       }
-      // Quads [quad_q0, quad_q1) lie inside the columns table's quad range (NCHW only): their
-      // four outputs' weights are the same for every quad, kept in registers; each output
-      // reads its tap 0 offset and kQuadTaps consecutive elements (see ResizeTable::quad_*).
+      // Quads [quad_q0, quad_q1) lie inside the columns table's quad range (NCHW here; RGB
+      // NHWC above): their four outputs' weights are the same for every quad, kept in
+      // registers; each quad reads its tap 0 offset and its inputs once (quad_sums).
       int quad_q0 = 0, quad_q1 = 0;
       float quad_w[4][kQuadTaps > 0 ? kQuadTaps : 1];
       if constexpr (kQuadTaps > 0) {
