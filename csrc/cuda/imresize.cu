@@ -247,12 +247,13 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // above the roofline). Since 2026-12-01 (not yet measured), RGB tiles in NHWC too (any output
 // strides): an item is 4 pixels x 3 channels, each output 1 + 4 LDS (one offset per pixel) and
 // 4 FFMA, against the per-element loop's ~35 (which also divides its element index by 3), where
-// output rows are whole words (DIV2K x4 up). Its 12 bytes are stored as 3 words, but a warp's
-// lanes store 12 bytes apart, so L1 sends L2 3x the sectors the coalesced per-word loop does
-// (DIV2K x4 up: ~12.5M sector writes, ~80 us at ~5 TB/s of L2, against ~65 us of issue): to be
-// timed against SR_KERNELS_IMRESIZE_RUNS=0 on a GPU. (Byte stores, 12x, would outweigh the
-// gain; the downscales' walk above uses them where rows are not whole words: its output is a
-// sixteenth of its input.) And each quad reads its inputs once (quad_sums: the x4 and
+// output rows are whole words (DIV2K x4 up). Its 12 bytes are 3 words, which the warp
+// exchanges by shuffles (5 SHFL and a select per word, ~2 instructions per output) so that
+// each store instruction writes 32 consecutive words, as the per-word loop does: stored as
+// they are, lanes 12 bytes apart, L1 would send L2 3x the sectors (DIV2K x4 up: ~12.5M sector
+// writes, ~80 us at ~5 TB/s of L2, more than the ~65 us of issue). (Byte stores, 12x, would
+// outweigh the gain; the downscales' walk above uses them where rows are not whole words: its
+// output is a sixteenth of its input.) And each quad reads its inputs once (quad_sums: the x4 and
 // x2 upscales' tap offsets within a quad are fixed, ResizeTable::quad_offsets): x4, 1 + 5 LDS per
 // quad and channel instead of 4 + 16, ~15 instructions per output against ~20 (counted from the
 // source), x4 up NCHW ~60 us of issue against the 48 us roofline. Other 4-tap quad ranges (integer
@@ -860,43 +861,63 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
       const int64_t s1 = a.dst_stride[1], s3 = a.dst_stride[3];
       r = static_cast<int>(threadIdx.x) / max(groups, 1);
       int g = static_cast<int>(threadIdx.x) - r * groups;
-      for (int e = threadIdx.x; e < ny * groups; e += kFusedThreads) {
-        const int x = 4 * (px_g0 + g);  // the group's first pixel in the tile
-        const Mid* row = s_mid + r * pitch;
+      const int lane = static_cast<int>(threadIdx.x) & 31;
+      // Warp by warp (every lane runs every iteration: the word stores exchange words).
+      for (int base = static_cast<int>(threadIdx.x) - lane; base < ny * groups;
+           base += kFusedThreads) {
+        const bool active = base + lane < ny * groups;
+        const int x = 4 * (px_g0 + g);     // the group's first pixel in the tile
         uint32_t words[3] = {0u, 0u, 0u};  // the 12 outputs in NHWC order: byte 3 * o + c
-        if constexpr (kRunStep > 0) {
-          float acc[12];
-          width_sums_run<kRunStep, kRunTaps, 3>(row, s_coff[x], group_w, acc);
+        T* pixel = nullptr;
+        if (active) {
+          const Mid* row = s_mid + r * pitch;
+          if constexpr (kRunStep > 0) {
+            float acc[12];
+            width_sums_run<kRunStep, kRunTaps, 3>(row, s_coff[x], group_w, acc);
 #pragma unroll
-          for (int b = 0; b < 12; ++b) {
-            const uint8_t v = width_finish_u8(acc[b], row + b % 3, x + b / 3, tx, s_coff, cols_w64,
-                                              a.cols_margin);
-            words[b / 4] |= static_cast<uint32_t>(v) << (8 * (b % 4));
-          }
-        } else {
+            for (int b = 0; b < 12; ++b) {
+              const uint8_t v = width_finish_u8(acc[b], row + b % 3, x + b / 3, tx, s_coff,
+                                                cols_w64, a.cols_margin);
+              words[b / 4] |= static_cast<uint32_t>(v) << (8 * (b % 4));
+            }
+          } else {
 #pragma unroll
-          for (int c = 0; c < 3; ++c) {
-            float acc[4];
-            quad_sums<kGroupTaps, kQuadOffsets, 3>(row + c, s_coff, x, quad_w, acc);
+            for (int c = 0; c < 3; ++c) {
+              float acc[4];
+              quad_sums<kGroupTaps, kQuadOffsets, 3>(row + c, s_coff, x, quad_w, acc);
 #pragma unroll
-            for (int o = 0; o < 4; ++o) {
-              const uint8_t v =
-                  quad_output_u8(acc[o], row + c, x + o, tx, s_coff, cols_w64, a.cols_margin);
-              words[(3 * o + c) / 4] |= static_cast<uint32_t>(v) << (8 * ((3 * o + c) % 4));
+              for (int o = 0; o < 4; ++o) {
+                const uint8_t v =
+                    quad_output_u8(acc[o], row + c, x + o, tx, s_coff, cols_w64, a.cols_margin);
+                words[(3 * o + c) / 4] |= static_cast<uint32_t>(v) << (8 * ((3 * o + c) % 4));
+              }
             }
           }
+          pixel = image + static_cast<int64_t>(y0 + r) * a.dst_stride[2] +
+                  static_cast<int64_t>(x0 + x) * s3;
         }
-        T* pixel = image + static_cast<int64_t>(y0 + r) * a.dst_stride[2] +
-                   static_cast<int64_t>(x0 + x) * s3;
         if (a.word_out) {
-          // Rows of whole words (the 12 bytes start at byte 12 * (x0 + x) / 4 of a row): three
-          // word stores, not twelve byte stores. A warp's lanes still store 12 bytes apart, so
-          // each store instruction touches 3x the 32-byte sectors it fills (byte stores: 12x,
-          // hence upscales, whose output is most of the traffic, come here only with words).
-          uint32_t* out = reinterpret_cast<uint32_t*>(pixel);
+          // Rows of whole words: the group's 12 bytes are 3 aligned words (from byte
+          // 12 * (x0 + x) / 4 of a row). Stored as they are, a warp's lanes would store 12 bytes
+          // apart and L1 would send L2 3x the 32-byte sectors (12x as bytes; upscales, whose
+          // output is most of the traffic, come here only with words). So the warp exchanges
+          // them: in round j lane L stores the warp's word 32 j + L (word (32 j + L) % 3 of lane
+          // (32 j + L) / 3's group), consecutive words to consecutive lanes as in the per-word
+          // loop below. 5 shuffles and a select per word.
+          const auto where = reinterpret_cast<unsigned long long>(pixel);
 #pragma unroll
-          for (int w = 0; w < 3; ++w) out[w] = words[w];
-        } else {
+          for (int j = 0; j < 3; ++j) {
+            const int w = 32 * j + lane;
+            const int source = w / 3, slot = w - 3 * (w / 3);
+            const uint32_t w0 = __shfl_sync(0xffffffffu, words[0], source);
+            const uint32_t w1 = __shfl_sync(0xffffffffu, words[1], source);
+            const uint32_t w2 = __shfl_sync(0xffffffffu, words[2], source);
+            const unsigned long long to = __shfl_sync(0xffffffffu, where, source);
+            if (to != 0ull) {
+              reinterpret_cast<uint32_t*>(to)[slot] = slot == 0 ? w0 : (slot == 1 ? w1 : w2);
+            }
+          }
+        } else if (active) {
 #pragma unroll
           for (int b = 0; b < 12; ++b) {
             pixel[(b / 3) * s3 + (b % 3) * s1] =

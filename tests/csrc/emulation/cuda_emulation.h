@@ -155,6 +155,14 @@ T __shfl_xor_sync(unsigned, T value, int lane_mask, int width = 32) {
 }
 
 template <typename T>
+T __shfl_sync(unsigned, T value, int source_lane, int width = 32) {
+  const unsigned lane = ::sr_emu::lane();
+  const unsigned base = lane - lane % static_cast<unsigned>(width);
+  const unsigned source = base + static_cast<unsigned>(source_lane) % static_cast<unsigned>(width);
+  return ::sr_emu::shuffle(value, source);
+}
+
+template <typename T>
 T __shfl_down_sync(unsigned, T value, unsigned delta, int width = 32) {
   const unsigned lane = ::sr_emu::lane();
   const unsigned segment = lane % static_cast<unsigned>(width);
