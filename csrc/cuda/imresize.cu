@@ -526,6 +526,24 @@ __device__ __forceinline__ void quads_inside(int begin, int end, int x0, int qua
   q1 = min((end - x0) / 4, quads);
 }
 
+// The quad path's weights: output i's tap k in w[i][k], the same for every quad of the tile's
+// quad range, read at the range's first quad q0 (clamped into the tile when it has none).
+template <int kTaps>
+__device__ __forceinline__ void load_quad_weights(const float* s_cw, int q0, int nx,
+                                                  float (&w)[4][kTaps]) {
+  const int x_ref = max(min(4 * q0, nx - 4), 0);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+#pragma unroll
+    for (int k = 0; k < kTaps; ++k) w[i][k] = s_cw[k * kTileX + x_ref + i];
+  }
+}
+
+// Item i of a tile row's items but [skip_begin, skip_begin + skipped), which another loop did.
+__device__ __forceinline__ int past_skip(int i, int skip_begin, int skipped) {
+  return i < skip_begin ? i : i + skipped;
+}
+
 // A rounded uint8 height-pass result in the intermediate's type (uint8, or float: see run).
 template <typename Mid>
 __device__ __forceinline__ Mid mid_of_u8(uint8_t v);
@@ -559,7 +577,7 @@ __device__ __forceinline__ void height_pass_words(const uint8_t* row0, int e0, i
   int item_row = static_cast<int>(threadIdx.x) / words;
   int g = static_cast<int>(threadIdx.x) - item_row * words;
   for (int e = threadIdx.x; e < (ny - skipped) * words; e += kFusedThreads) {
-    const int r = item_row < skip_begin ? item_row : item_row + skipped;
+    const int r = past_skip(item_row, skip_begin, skipped);
     const uint8_t* p = first + 8 * g;
     const int64_t* off = s_roff + r * ty;
     const float* w = s_rw + r * ty;
@@ -846,18 +864,11 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
         quads_inside(a.col_quad_begin, a.col_quad_end, x0, nx / 4, px_g0, px_g1);
       }
       const int groups = max(px_g1 - px_g0, 0);
-      // Run: every output's tap k weight at group_w[k * kTileX]; quads: pixel i's at
-      // group_w[k * kTileX + i], the same for every group.
-      const float* group_w = s_cw + max(min(4 * px_g0, nx - 4), 0);
+      // Run: every output's tap k weight at run_w[k * kTileX]; quads: quad_w.
+      const float* run_w = s_cw + max(min(4 * px_g0, nx - 4), 0);
       constexpr int kGroupTaps = kQuadTaps > 0 ? kQuadTaps : 1;
       float quad_w[4][kGroupTaps];
-      if constexpr (kQuadTaps > 0) {
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-#pragma unroll
-          for (int k = 0; k < kQuadTaps; ++k) quad_w[i][k] = group_w[k * kTileX + i];
-        }
-      }
+      if constexpr (kQuadTaps > 0) load_quad_weights(s_cw, px_g0, nx, quad_w);
       const int64_t s1 = a.dst_stride[1], s3 = a.dst_stride[3];
       r = static_cast<int>(threadIdx.x) / max(groups, 1);
       int g = static_cast<int>(threadIdx.x) - r * groups;
@@ -873,7 +884,7 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
           const Mid* row = s_mid + r * pitch;
           if constexpr (kRunStep > 0) {
             float acc[12];
-            width_sums_run<kRunStep, kRunTaps, 3>(row, s_coff[x], group_w, acc);
+            width_sums_run<kRunStep, kRunTaps, 3>(row, s_coff[x], run_w, acc);
 #pragma unroll
             for (int b = 0; b < 12; ++b) {
               const uint8_t v = width_finish_u8(acc[b], row + b % 3, x + b / 3, tx, s_coff,
@@ -955,19 +966,14 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
       if constexpr (kQuadTaps > 0) {
         if (nc == 1) {
           quads_inside(a.col_quad_begin, a.col_quad_end, x0, quads, quad_q0, quad_q1);
-          const int x_ref = max(min(4 * quad_q0, nx - 4), 0);
-#pragma unroll
-          for (int i = 0; i < 4; ++i) {
-#pragma unroll
-            for (int k = 0; k < kQuadTaps; ++k) quad_w[i][k] = s_cw[k * kTileX + x_ref + i];
-          }
+          load_quad_weights(s_cw, quad_q0, nx, quad_w);
         }
       }
       const int live = quads - skipped / 4;  // per row, the quads not stored above
       r = static_cast<int>(threadIdx.x) / max(live, 1);
       int qi = static_cast<int>(threadIdx.x) - r * live;
       for (int e = threadIdx.x; e < ny * live; e += kFusedThreads) {
-        const int q = qi < skip_begin / 4 ? qi : qi + skipped / 4;
+        const int q = past_skip(qi, skip_begin / 4, skipped / 4);
         const Mid* row = s_mid + r * pitch;
         uint32_t word = 0;
         bool special = false;  // the quad or run form computed `word`
@@ -1022,7 +1028,7 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
   r = static_cast<int>(threadIdx.x) / max(live, 1);
   int ji = static_cast<int>(threadIdx.x) - r * live;
   for (int e = threadIdx.x; e < ny * live; e += kFusedThreads) {
-    const int j = ji < skip_begin ? ji : ji + skipped;
+    const int j = past_skip(ji, skip_begin, skipped);
     int x = j, c = 0;
     if (nc != 1) {
       x = static_cast<int>(__umulhi(static_cast<uint32_t>(j), nc_reciprocal));
