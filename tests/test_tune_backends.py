@@ -279,3 +279,11 @@ def test_every_op_with_a_choice_on_the_gpu_has_tuning_cases():
     assert choosable == set(tune_backends.TUNABLE_OPS)
     listed = {w.op for w in tune_backends.default_workloads("cuda")}
     assert listed == choosable
+
+
+def test_conv_weights_are_channels_last_as_models_keep_them():
+    # NCHW weights would time a weight copy per call that no model (and no benchmark) pays.
+    w, b = tune_backends._conv_weights(32, 16, 3, torch.bfloat16, CPU)
+    assert w.shape == (32, 16, 3, 3) and w.dtype == torch.bfloat16
+    assert w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+    assert b.shape == (32,) and b.abs().max() > 0
