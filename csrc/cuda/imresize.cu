@@ -232,6 +232,11 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // them shared-memory loads) in the per-element loop, which the DIV2K x4 NHWC downscale took
 // (its 1530-byte output rows are not whole words). x4 down, NHWC: about 12 us of width pass
 // instead of ~36 us of issue, itself behind ~50 us of shared-memory loads.
+// Since 2026-12-01 (not yet measured), NCHW planes walk their run columns wherever the rows do,
+// stored bytewise where output rows are not whole words: the DIV2K x4 NCHW downscale's 510-byte
+// output rows are not, so until then it took the per-element loop (~120 instructions per output,
+// ~30 us of issue) and the estimate above did not apply to it. One loop (width_groups) now
+// serves the run and quad items of both layouts.
 // x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
 // intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
 // columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
@@ -544,6 +549,103 @@ __device__ __forceinline__ int past_skip(int i, int skip_begin, int skipped) {
   return i < skip_begin ? i : i + skipped;
 }
 
+// The RGB words of width_groups, exchanged across the warp (every lane calls it): in round j
+// lane L stores the warp's word 32 j + L, word (32 j + L) % 3 of lane (32 j + L) / 3's group
+// (lanes without a group pass pixel = nullptr).
+__device__ __forceinline__ void store_exchanged_words(const uint32_t (&words)[3], uint8_t* pixel,
+                                                      int lane) {
+  const auto where = reinterpret_cast<unsigned long long>(pixel);
+#pragma unroll
+  for (int j = 0; j < 3; ++j) {
+    const int w = 32 * j + lane;
+    const int source = w / 3, slot = w - 3 * (w / 3);
+    const uint32_t w0 = __shfl_sync(0xffffffffu, words[0], source);
+    const uint32_t w1 = __shfl_sync(0xffffffffu, words[1], source);
+    const uint32_t w2 = __shfl_sync(0xffffffffu, words[2], source);
+    const unsigned long long to = __shfl_sync(0xffffffffu, where, source);
+    if (to != 0ull) reinterpret_cast<uint32_t*>(to)[slot] = slot == 0 ? w0 : (slot == 1 ? w1 : w2);
+  }
+}
+
+// The width pass's groups [g0, g1) of a uint8 tile, kNc = nc (1: NCHW planes, 3: RGB NHWC): an
+// item is 4 pixels x kNc channels of one tile row, its 4 * kNc sums from the columns table's run
+// (kRunStep: width_sums_run) or quad range (kQuadTaps: quad_sums; those ranges hold every group
+// in [g0, g1)). `tile` is the output at (c0, y0, x0). Where output rows are whole words
+// (FusedArgs::word_out) an item stores kNc aligned words (byte kNc * o + c is pixel o's channel
+// c); else byte by byte (any output strides: only the downscales come here without words, and
+// their output is a sixteenth of their input).
+// RGB words: stored as computed, a warp's lanes would store 12 bytes apart and L1 would send L2
+// 3x the 32-byte sectors (upscales, whose output is most of their traffic, come here only with
+// words). So the warp exchanges them (store_exchanged_words), consecutive words to consecutive
+// lanes as an NCHW plane's items store theirs: 5 shuffles and a select per word. The loop
+// therefore runs warp by warp, every lane every iteration.
+template <int kNc, int kRunStep, int kRunTaps, int kQuadTaps, int kQuadOffsets, typename Mid>
+__device__ __forceinline__ void width_groups(const Mid* s_mid, int pitch, int ny, int g0, int g1,
+                                             int nx, int tx, const float* s_cw,
+                                             const int32_t* s_coff, const double* cols_w64,
+                                             const FusedArgs& a, uint8_t* tile) {
+  static_assert(kNc == 1 || kNc == 3, "groups of NCHW planes or RGB pixels");
+  static_assert((kRunStep > 0) != (kQuadTaps > 0), "a run kernel or a quad kernel");
+  constexpr int kOutputs = 4 * kNc;
+  const int groups = max(g1 - g0, 0);
+  // Run: every output's tap k weight at run_w[k * kTileX]; quads: quad_w.
+  const float* run_w = s_cw + max(min(4 * g0, nx - 4), 0);
+  constexpr int kGroupTaps = kQuadTaps > 0 ? kQuadTaps : 1;
+  float quad_w[4][kGroupTaps];
+  if constexpr (kQuadTaps > 0) load_quad_weights(s_cw, g0, nx, quad_w);
+  const int64_t s1 = a.dst_stride[1], s2 = a.dst_stride[2], s3 = a.dst_stride[3];
+  int r = static_cast<int>(threadIdx.x) / max(groups, 1);
+  int g = static_cast<int>(threadIdx.x) - r * groups;
+  const int lane = static_cast<int>(threadIdx.x) & 31;
+  for (int base = static_cast<int>(threadIdx.x) - lane; base < ny * groups; base += kFusedThreads) {
+    const bool active = base + lane < ny * groups;
+    const int x = 4 * (g0 + g);  // the group's first pixel in the tile
+    uint32_t words[kNc] = {};    // the outputs, byte kNc * o + c
+    uint8_t* pixel = nullptr;
+    if (active) {
+      const Mid* row = s_mid + r * pitch;
+      if constexpr (kRunStep > 0) {
+        float acc[kOutputs];
+        width_sums_run<kRunStep, kRunTaps, kNc>(row, s_coff[x], run_w, acc);
+#pragma unroll
+        for (int b = 0; b < kOutputs; ++b) {
+          const uint8_t v = width_finish_u8(acc[b], row + b % kNc, x + b / kNc, tx, s_coff,
+                                            cols_w64, a.cols_margin);
+          words[b / 4] |= static_cast<uint32_t>(v) << (8 * (b % 4));
+        }
+      } else {
+#pragma unroll
+        for (int c = 0; c < kNc; ++c) {
+          float acc[4];
+          quad_sums<kGroupTaps, kQuadOffsets, kNc>(row + c, s_coff, x, quad_w, acc);
+#pragma unroll
+          for (int o = 0; o < 4; ++o) {
+            const uint8_t v =
+                quad_output_u8(acc[o], row + c, x + o, tx, s_coff, cols_w64, a.cols_margin);
+            const int b = kNc * o + c;
+            words[b / 4] |= static_cast<uint32_t>(v) << (8 * (b % 4));
+          }
+        }
+      }
+      pixel = tile + static_cast<int64_t>(r) * s2 + static_cast<int64_t>(x) * s3;
+    }
+    if (!a.word_out) {
+      if (active) {
+#pragma unroll
+        for (int b = 0; b < kOutputs; ++b) {
+          pixel[(b / kNc) * s3 + (b % kNc) * s1] =
+              static_cast<uint8_t>(words[b / 4] >> (8 * (b % 4)));
+        }
+      }
+    } else if constexpr (kNc == 3) {
+      store_exchanged_words(words, pixel, lane);
+    } else if (active) {
+      *reinterpret_cast<uint32_t*>(pixel) = words[0];
+    }
+    for (g += kFusedThreads; g >= groups; ++r) g -= groups;
+  }
+}
+
 // A rounded uint8 height-pass result in the intermediate's type (uint8, or float: see run).
 template <typename Mid>
 __device__ __forceinline__ Mid mid_of_u8(uint8_t v);
@@ -778,18 +880,23 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
     if (a.word_rows) {
       const uint8_t* row0 = plane + static_cast<int64_t>(c0) * a.src_stride[1];
       const double* rows_w64 = a.rows_w64 + rbase;
-      int run_lo = 0, run_hi = 0;  // tile rows [run_lo, run_hi) by height_pass_run
+      int run_lo = 0, run_hi = 0, run_groups = 0;  // tile rows [run_lo, run_hi): height_pass_run
       if constexpr (kRunStep > 0) {
         run_lo = max(a.run_begin - y0, 0);
         const int run_rows = min(a.run_end - y0, ny) - run_lo;
-        const int groups = run_rows > 0 ? run_rows / kRunRows : 0;
-        run_hi = run_lo + groups * kRunRows;
-        height_pass_run<kRunStep, kRunTaps>(row0, lo * nc, width, pitch, run_lo, groups,
+        run_groups = run_rows > 0 ? run_rows / kRunRows : 0;
+        run_hi = run_lo + run_groups * kRunRows;
+      }
+      // The other rows first: the run's walk is the register-heavy loop, and after it nothing
+      // of this pass stays live (with the walk first, the bounds height_pass_words needs stayed
+      // live across it, and spilled at the run kernels' 80-register cap).
+      height_pass_words(row0, lo * nc, width, pitch, ny, run_lo, run_hi, ty, s_roff, s_rw, rows_w64,
+                        a.rows_margin, s_mid);
+      if constexpr (kRunStep > 0) {
+        height_pass_run<kRunStep, kRunTaps>(row0, lo * nc, width, pitch, run_lo, run_groups,
                                             a.src_stride[2], ty, s_roff, s_rw, rows_w64,
                                             a.rows_margin, s_mid);
       }
-      height_pass_words(row0, lo * nc, width, pitch, ny, run_lo, run_hi, ty, s_roff, s_rw, rows_w64,
-                        a.rows_margin, s_mid);
       height_done = true;
     }
   }
@@ -849,126 +956,38 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
   const int per_row = nx * nc;
   T* image = dst + static_cast<int64_t>(n) * a.dst_stride[0];
   const double* cols_w64 = a.cols_w64 + cbase;
-  // RGB tiles (NHWC, nc = 3): groups [px_g0, px_g1) of 4 pixels inside the columns table's run
-  // (downscales: width_sums_run) or quad range (upscales: the quad path's weights in registers,
-  // see below) give 12 outputs per item, stored as 3 words where output rows are whole words,
-  // else byte by byte (any output strides); the loops below skip their elements
-  // [12 * px_g0, 12 * px_g1) of each tile row.
-  int px_g0 = 0, px_g1 = 0;
+  // Groups [g0, g1) of 4 pixels inside the columns table's run (downscales: width_sums_run) or
+  // quad range (upscales: the quad path) give 4 * nc outputs per item (width_groups: NCHW
+  // planes, nc = 1, and RGB NHWC, nc = 3); the loops below skip their elements
+  // [4 * nc * g0, 4 * nc * g1) of each tile row.
+  // The output at (c0, y0, x0): element j of tile row r is tile[r * dst_stride[2] + j] where
+  // tile rows are consecutive bytes (FusedArgs::word_out).
+  T* tile = image + static_cast<int64_t>(c0) * a.dst_stride[1] +
+            static_cast<int64_t>(y0) * a.dst_stride[2] + static_cast<int64_t>(x0) * a.dst_stride[3];
+  int g0 = 0, g1 = 0;
   if constexpr (kRunStep > 0 || kQuadTaps > 0) {
-    // Upscales (quads) only where rows are whole words: see the stores below.
-    if (nc == 3 && (kRunStep > 0 || a.word_out)) {
+    // Upscales (quads) only where output rows are whole words: see width_groups' stores.
+    if ((nc == 1 || nc == 3) && (kRunStep > 0 || a.word_out)) {
       if constexpr (kRunStep > 0) {
-        quads_inside(a.col_run_begin, a.col_run_end, x0, nx / 4, px_g0, px_g1);
+        quads_inside(a.col_run_begin, a.col_run_end, x0, nx / 4, g0, g1);
       } else {
-        quads_inside(a.col_quad_begin, a.col_quad_end, x0, nx / 4, px_g0, px_g1);
+        quads_inside(a.col_quad_begin, a.col_quad_end, x0, nx / 4, g0, g1);
       }
-      const int groups = max(px_g1 - px_g0, 0);
-      // Run: every output's tap k weight at run_w[k * kTileX]; quads: quad_w.
-      const float* run_w = s_cw + max(min(4 * px_g0, nx - 4), 0);
-      constexpr int kGroupTaps = kQuadTaps > 0 ? kQuadTaps : 1;
-      float quad_w[4][kGroupTaps];
-      if constexpr (kQuadTaps > 0) load_quad_weights(s_cw, px_g0, nx, quad_w);
-      const int64_t s1 = a.dst_stride[1], s3 = a.dst_stride[3];
-      r = static_cast<int>(threadIdx.x) / max(groups, 1);
-      int g = static_cast<int>(threadIdx.x) - r * groups;
-      const int lane = static_cast<int>(threadIdx.x) & 31;
-      // Warp by warp (every lane runs every iteration: the word stores exchange words).
-      for (int base = static_cast<int>(threadIdx.x) - lane; base < ny * groups;
-           base += kFusedThreads) {
-        const bool active = base + lane < ny * groups;
-        const int x = 4 * (px_g0 + g);     // the group's first pixel in the tile
-        uint32_t words[3] = {0u, 0u, 0u};  // the 12 outputs in NHWC order: byte 3 * o + c
-        T* pixel = nullptr;
-        if (active) {
-          const Mid* row = s_mid + r * pitch;
-          if constexpr (kRunStep > 0) {
-            float acc[12];
-            width_sums_run<kRunStep, kRunTaps, 3>(row, s_coff[x], run_w, acc);
-#pragma unroll
-            for (int b = 0; b < 12; ++b) {
-              const uint8_t v = width_finish_u8(acc[b], row + b % 3, x + b / 3, tx, s_coff,
-                                                cols_w64, a.cols_margin);
-              words[b / 4] |= static_cast<uint32_t>(v) << (8 * (b % 4));
-            }
-          } else {
-#pragma unroll
-            for (int c = 0; c < 3; ++c) {
-              float acc[4];
-              quad_sums<kGroupTaps, kQuadOffsets, 3>(row + c, s_coff, x, quad_w, acc);
-#pragma unroll
-              for (int o = 0; o < 4; ++o) {
-                const uint8_t v =
-                    quad_output_u8(acc[o], row + c, x + o, tx, s_coff, cols_w64, a.cols_margin);
-                words[(3 * o + c) / 4] |= static_cast<uint32_t>(v) << (8 * ((3 * o + c) % 4));
-              }
-            }
-          }
-          pixel = image + static_cast<int64_t>(y0 + r) * a.dst_stride[2] +
-                  static_cast<int64_t>(x0 + x) * s3;
-        }
-        if (a.word_out) {
-          // Rows of whole words: the group's 12 bytes are 3 aligned words (from byte
-          // 12 * (x0 + x) / 4 of a row). Stored as they are, a warp's lanes would store 12 bytes
-          // apart and L1 would send L2 3x the 32-byte sectors (12x as bytes; upscales, whose
-          // output is most of the traffic, come here only with words). So the warp exchanges
-          // them: in round j lane L stores the warp's word 32 j + L (word (32 j + L) % 3 of lane
-          // (32 j + L) / 3's group), consecutive words to consecutive lanes as in the per-word
-          // loop below. 5 shuffles and a select per word.
-          const auto where = reinterpret_cast<unsigned long long>(pixel);
-#pragma unroll
-          for (int j = 0; j < 3; ++j) {
-            const int w = 32 * j + lane;
-            const int source = w / 3, slot = w - 3 * (w / 3);
-            const uint32_t w0 = __shfl_sync(0xffffffffu, words[0], source);
-            const uint32_t w1 = __shfl_sync(0xffffffffu, words[1], source);
-            const uint32_t w2 = __shfl_sync(0xffffffffu, words[2], source);
-            const unsigned long long to = __shfl_sync(0xffffffffu, where, source);
-            if (to != 0ull) {
-              reinterpret_cast<uint32_t*>(to)[slot] = slot == 0 ? w0 : (slot == 1 ? w1 : w2);
-            }
-          }
-        } else if (active) {
-#pragma unroll
-          for (int b = 0; b < 12; ++b) {
-            pixel[(b / 3) * s3 + (b % 3) * s1] =
-                static_cast<uint8_t>(words[b / 4] >> (8 * (b % 4)));
-          }
-        }
-        for (g += kFusedThreads; g >= groups; ++r) g -= groups;
+      if (nc == 1) {
+        width_groups<1, kRunStep, kRunTaps, kQuadTaps, kQuadOffsets>(
+            s_mid, pitch, ny, g0, g1, nx, tx, s_cw, s_coff, cols_w64, a, tile);
+      } else {
+        width_groups<3, kRunStep, kRunTaps, kQuadTaps, kQuadOffsets>(
+            s_mid, pitch, ny, g0, g1, nx, tx, s_cw, s_coff, cols_w64, a, tile);
       }
     }
   }
   // Elements [skip_begin, skip_begin + skipped) of each tile row were stored above.
-  const int skip_begin = 12 * px_g0;
-  const int skipped = 12 * max(px_g1 - px_g0, 0);
+  const int skip_begin = 4 * nc * g0;
+  const int skipped = 4 * nc * max(g1 - g0, 0);
   if constexpr (kUInt8) {
     if (a.word_out) {
-      // Consecutive layout: element j of tile row r is byte j of the row from (c0, y0 + r, x0).
-      uint8_t* tile = image + static_cast<int64_t>(c0) * a.dst_stride[1] +
-                      static_cast<int64_t>(y0) * a.dst_stride[2] +
-                      static_cast<int64_t>(x0) * a.dst_stride[3];
-      const int quads = per_row / 4;  // a whole number (launch_fused)
-      // Quads [run_q0, run_q1) lie inside the columns table's run (NCHW only): width_sums_run.
-      int run_q0 = 0, run_q1 = 0;
-      const float* run_w = s_cw;  // the run's weights (tap k at run_w[k * kTileX])
-      if constexpr (kRunStep > 0) {
-        if (nc == 1 && a.col_run_end > a.col_run_begin) {
-          quads_inside(a.col_run_begin, a.col_run_end, x0, quads, run_q0, run_q1);
-          run_w = s_cw + min(4 * run_q0, nx - 1);  // every run output has the same weights
-        }
-      }
-      // Quads [quad_q0, quad_q1) lie inside the columns table's quad range (NCHW here; RGB
-      // NHWC above): their four outputs' weights are the same for every quad, kept in
-      // registers; each quad reads its tap 0 offset and its inputs once (quad_sums).
-      int quad_q0 = 0, quad_q1 = 0;
-      float quad_w[4][kQuadTaps > 0 ? kQuadTaps : 1];
-      if constexpr (kQuadTaps > 0) {
-        if (nc == 1) {
-          quads_inside(a.col_quad_begin, a.col_quad_end, x0, quads, quad_q0, quad_q1);
-          load_quad_weights(s_cw, quad_q0, nx, quad_w);
-        }
-      }
+      const int quads = per_row / 4;         // a whole number (launch_fused)
       const int live = quads - skipped / 4;  // per row, the quads not stored above
       r = static_cast<int>(threadIdx.x) / max(live, 1);
       int qi = static_cast<int>(threadIdx.x) - r * live;
@@ -976,46 +995,16 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
         const int q = past_skip(qi, skip_begin / 4, skipped / 4);
         const Mid* row = s_mid + r * pitch;
         uint32_t word = 0;
-        bool special = false;  // the quad or run form computed `word`
-        if constexpr (kQuadTaps > 0) {
-          if (q >= quad_q0 && q < quad_q1) {
-            special = true;
-            float acc[4];
-            quad_sums<kQuadTaps, kQuadOffsets, 1>(row, s_coff, 4 * q, quad_w, acc);
 #pragma unroll
-            for (int i = 0; i < 4; ++i) {
-              const uint8_t v =
-                  quad_output_u8(acc[i], row, 4 * q + i, tx, s_coff, cols_w64, a.cols_margin);
-              word |= static_cast<uint32_t>(v) << (8 * i);
-            }
+        for (int i = 0; i < 4; ++i) {
+          const int j = 4 * q + i;
+          int x = j, c = 0;
+          if (nc != 1) {
+            x = static_cast<int>(__umulhi(static_cast<uint32_t>(j), nc_reciprocal));
+            c = j - x * nc;
           }
-        }
-        if constexpr (kRunStep > 0) {
-          if (q >= run_q0 && q < run_q1) {
-            special = true;
-            float acc[4];
-            width_sums_run<kRunStep, kRunTaps, 1>(row, s_coff[4 * q], run_w, acc);
-#pragma unroll
-            for (int i = 0; i < 4; ++i) {
-              const uint8_t v =
-                  width_finish_u8(acc[i], row, 4 * q + i, tx, s_coff, cols_w64, a.cols_margin);
-              word |= static_cast<uint32_t>(v) << (8 * i);
-            }
-          }
-        }
-        if (!special) {
-#pragma unroll
-          for (int i = 0; i < 4; ++i) {
-            const int j = 4 * q + i;
-            int x = j, c = 0;
-            if (nc != 1) {
-              x = static_cast<int>(__umulhi(static_cast<uint32_t>(j), nc_reciprocal));
-              c = j - x * nc;
-            }
-            const uint8_t v =
-                width_output_u8(row + c, x, tx, s_cw, s_coff, cols_w64, a.cols_margin);
-            word |= static_cast<uint32_t>(v) << (8 * i);
-          }
+          const uint8_t v = width_output_u8(row + c, x, tx, s_cw, s_coff, cols_w64, a.cols_margin);
+          word |= static_cast<uint32_t>(v) << (8 * i);
         }
         *reinterpret_cast<uint32_t*>(tile + static_cast<int64_t>(r) * a.dst_stride[2] + 4 * q) =
             word;
@@ -1035,9 +1024,8 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
       c = j - x * nc;
     }
     const Mid* m = s_mid + r * pitch + c;
-    T* q = image + static_cast<int64_t>(c0 + c) * a.dst_stride[1] +
-           static_cast<int64_t>(y0 + r) * a.dst_stride[2] +
-           static_cast<int64_t>(x0 + x) * a.dst_stride[3];
+    T* q = tile + static_cast<int64_t>(c) * a.dst_stride[1] +
+           static_cast<int64_t>(r) * a.dst_stride[2] + static_cast<int64_t>(x) * a.dst_stride[3];
     if constexpr (kUInt8) {
       *q = width_output_u8(m, x, tx, s_cw, s_coff, cols_w64, a.cols_margin);
     } else {

@@ -407,10 +407,14 @@ int main() {
       // output rows of whole 4-byte words (the width pass's column runs, NCHW).
       {"x4 down 40x608 (row and column runs, byte intermediate)", 1, 3, 40, 608, 0.25, 0.25, true,
        ResizeEdge::kMirror, false, true},
-      // Output rows that are not whole words (18 columns; 54 bytes in NHWC): the RGB column
-      // runs store bytewise, the NCHW planes take the per-element width pass.
+      // Output rows that are not whole words (18 columns; 54 bytes in NHWC): the column runs
+      // store bytewise, of NCHW planes and of RGB pixels.
       {"x4 down 2x3x52x72 (runs, byte stores)", 2, 3, 52, 72, 0.25, 0.25, true, ResizeEdge::kClamp,
        false, true},
+      // The same over three column tiles (258 output columns, as DIV2K's 510: rows of whole
+      // 8-byte words in, not of whole 4-byte words out).
+      {"x4 down 40x1032 (runs over three column tiles, byte stores)", 1, 3, 40, 1032, 0.25, 0.25,
+       true, ResizeEdge::kMirror, false, true},
       // x2 up along W (the width pass's quad path) with a 1/54 downscale along H, whose 216-tap
       // rows table leaves a float intermediate only 8 rows where bytes fit 16: the quad path
       // over a byte intermediate (NCHW, output rows of whole words).
