@@ -237,6 +237,13 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // output rows are not, so until then it took the per-element loop (~120 instructions per output,
 // ~30 us of issue) and the estimate above did not apply to it. One loop (width_groups) now
 // serves the run and quad items of both layouts.
+// Since 2026-12-01 (not yet measured), the x2 and x4 upscales' height pass walks the rows
+// table's quads (height_pass_quads, any consecutive input rows): an item of 4 output rows x 4
+// mid elements loads its 5 (x4) input rows' bytes once, converts each once and rounds as the
+// quad path does, ~18 instructions per element counted from the source, where the general loop
+// (which DIV2K's LR rows took: 510 bytes in NCHW, 1530 in NHWC, not whole 8-byte words) spends
+// ~40 (per tap a staged offset and weight, a 64-bit add, a byte load, a conversion, an FFMA).
+// x4 up, batch-16 DIV2K: ~36M intermediate elements, ~40 us of issue before, ~18 us now.
 // x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
 // intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
 // columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
@@ -296,6 +303,10 @@ struct FusedArgs {
   // (width_sums_run), else both 0.
   int32_t col_run_begin, col_run_end;
   int32_t col_quad_begin, col_quad_end;  // the columns table's quad range (kQuadTaps kernels)
+  // Output rows of the rows table's quad range where the height pass may walk it
+  // (height_pass_quads: kQuadTaps kernels whose rows table has the columns table's quad
+  // offsets, tile rows consecutive bytes of their input rows, tiles of whole quads), else 0, 0.
+  int32_t row_quad_begin, row_quad_end;
 };
 
 // uint8 <-> float32 by exponent arithmetic instead of the conversion unit: I2F and F2I issue at
@@ -779,6 +790,78 @@ __device__ __forceinline__ void height_pass_run(const uint8_t* row0, int e0, int
   }
 }
 
+// uint8 height pass of the tile rows [4 * q0, 4 * q1), whole quads inside the rows table's quad
+// range (upscales: row 4p + i reads the kTaps consecutive input rows from its quad's tap-0 row
+// plus quad_offset(kOffsets, i), with the same weights in every quad). An item is one quad of
+// rows x 4 consecutive mid elements (a tile row's elements are consecutive bytes of its input
+// rows: NCHW planes, or NHWC with every channel in the tile; no alignment needed): it reads the
+// quad's quad_reach + kTaps input rows once (x4 up: 5 rows of 4 bytes, where the general loop
+// loads 16, each with a staged offset and a 64-bit address add) and converts each byte once.
+// Each sum is built tap by tap with the general loop's FMAs, so it is the same number, and
+// rounds as quad_output_u8 does (height_output_u8 near a tie: the same redo).
+template <int kTaps, int kOffsets, typename Mid>
+__device__ __forceinline__ void height_pass_quads(const uint8_t* row0, int e0, int width, int pitch,
+                                                  int q0, int q1, int64_t in_stride, int ty,
+                                                  const int64_t* s_roff, const float* s_rw,
+                                                  const double* rows_w64, float margin,
+                                                  Mid* s_mid) {
+  static_assert(kOffsets >= 0, "the quad path needs its quad offsets");
+  constexpr int kInputs = quad_reach(kOffsets) + kTaps;
+  const int quads = max(q1 - q0, 0);
+  const int column_groups = (width + 3) / 4;
+  // Row 4p + i's tap k weight at w[i * kTaps + k] (ty = kTaps here), the same in every quad of
+  // the range: read from shared memory where used (in registers too, the quad kernels spilled).
+  const float* w = s_rw + 4 * q0 * kTaps;
+  const uint8_t* first = row0 + e0;
+  int quad = static_cast<int>(threadIdx.x) / max(column_groups, 1);
+  int g = static_cast<int>(threadIdx.x) - quad * column_groups;
+  for (int e = threadIdx.x; e < quads * column_groups; e += kFusedThreads) {
+    const int r = 4 * (q0 + quad);
+    int col[4];  // clamped into the row: the padding recomputes a valid element
+#pragma unroll
+    for (int j = 0; j < 4; ++j) col[j] = min(4 * g + j, width - 1);
+    const uint8_t* p = first + s_roff[r * ty];  // tap 0 of row r
+    float acc[4][4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) acc[i][j] = 0.0f;
+    }
+#pragma unroll
+    for (int t = 0; t < kInputs; ++t) {
+      float x[4];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) x[j] = u8_to_float(__ldg(p + col[j]));
+      p += in_stride;
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int k = t - quad_offset(kOffsets, i);  // this input's tap in row r + i
+        if (k >= 0 && k < kTaps) {
+#pragma unroll
+          for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(w[i * kTaps + k], x[j], acc[i][j]);
+        }
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      Mid* row = s_mid + (r + i) * pitch;
+      const int64_t* off = s_roff + (r + i) * ty;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        if (4 * g + j < width) {
+          const float nearest = rintf(acc[i][j]);
+          const uint8_t v = fabsf(acc[i][j] - nearest) <= 0.5f - margin
+                                ? small_integer_to_u8(fminf(fmaxf(nearest, 0.0f), 255.0f))
+                                : height_output_u8(acc[i][j], first + col[j], off,
+                                                   rows_w64 + (r + i) * ty, ty, margin);
+          row[4 * g + j] = mid_of_u8<Mid>(v);
+        }
+      }
+    }
+    for (g += kFusedThreads; g >= column_groups; ++quad) g -= column_groups;
+  }
+}
+
 template <typename Out>
 __device__ __forceinline__ Out convert_out(float v);
 template <>
@@ -799,7 +882,9 @@ __device__ __forceinline__ __nv_bfloat16 convert_out<__nv_bfloat16>(float v) {
 // kRunStep, kRunTaps: the rows table's run (ResizeTable::run_*) when its rows go through
 // height_pass_run (uint8 word rows), else 0. kQuadTaps: the columns table's taps when its quad
 // range (ResizeTable::quad_*) goes through the width pass's quad path (uint8: NCHW words, RGB
-// NHWC), else 0; kQuadOffsets: then its quad offsets (ResizeTable::quad_offsets), else -1.
+// NHWC), else 0; kQuadOffsets: then its quad offsets (ResizeTable::quad_offsets), else -1. A
+// rows table with the same taps and quad offsets then has its quads walked by
+// height_pass_quads (FusedArgs::row_quad_*).
 // (A minimum of 0 blocks per SM is no minimum: an explicit 1 took the other kernels from 48-64 to
 // 92-96 registers.)
 template <typename T, typename Mid, typename Acc, typename W, int kRunStep = 0, int kRunTaps = 0,
@@ -827,7 +912,8 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
   // j / nc as a multiply-high by ceil(2^32 / nc): the loops below divide per element, and the
   // division idiom costs two conversions (see u8_to_float). nc is 1..4; for 2..4 this is exact
   // for every j < 2^31 (j * (ceil(2^32 / nc) * nc - 2^32) < 2^32); nc = 1 does not divide.
-  const uint32_t nc_reciprocal = static_cast<uint32_t>((0x100000000ull + nc - 1) / nc);
+  // (ceil(2^32 / nc) = floor((2^32 - 1) / nc) + 1 in 32 bits: a 64-bit division is a call.)
+  const uint32_t nc_reciprocal = 0xffffffffu / static_cast<uint32_t>(nc) + 1u;
   const W* rows_weight = static_cast<const W*>(a.rows_weight);
   const W* cols_weight = static_cast<const W*>(a.cols_weight);
 
@@ -875,36 +961,39 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
   // (row, group) position advances by subtraction (at most ny + groups steps in all). nc is
   // uniform per block, so the nc == 1 branch (NCHW) costs no divergence.
   const T* plane = src + static_cast<int64_t>(n) * a.src_stride[0];
+  // Tile rows [walk_lo, walk_hi) are walked after the loop that does the others: by
+  // height_pass_run (downscales) or height_pass_quads (upscales). uint8 only (kernels with
+  // kRunStep or kQuadTaps are).
+  int walk_lo = 0, walk_hi = 0, run_groups = 0, row_q0 = 0, row_q1 = 0;
+  if constexpr (kRunStep > 0) {
+    if (a.word_rows) {
+      walk_lo = max(a.run_begin - y0, 0);
+      const int run_rows = min(a.run_end - y0, ny) - walk_lo;
+      run_groups = run_rows > 0 ? run_rows / kRunRows : 0;
+      walk_hi = walk_lo + run_groups * kRunRows;
+    }
+  }
+  if constexpr (kQuadTaps > 0) {
+    quads_inside(a.row_quad_begin, a.row_quad_end, y0, ny / 4, row_q0, row_q1);
+    walk_lo = 4 * row_q0;
+    walk_hi = 4 * max(row_q1, row_q0);
+  }
+  const int walked = walk_hi - walk_lo;
   bool height_done = false;
   if constexpr (kUInt8) {
     if (a.word_rows) {
-      const uint8_t* row0 = plane + static_cast<int64_t>(c0) * a.src_stride[1];
-      const double* rows_w64 = a.rows_w64 + rbase;
-      int run_lo = 0, run_hi = 0, run_groups = 0;  // tile rows [run_lo, run_hi): height_pass_run
-      if constexpr (kRunStep > 0) {
-        run_lo = max(a.run_begin - y0, 0);
-        const int run_rows = min(a.run_end - y0, ny) - run_lo;
-        run_groups = run_rows > 0 ? run_rows / kRunRows : 0;
-        run_hi = run_lo + run_groups * kRunRows;
-      }
-      // The other rows first: the run's walk is the register-heavy loop, and after it nothing
-      // of this pass stays live (with the walk first, the bounds height_pass_words needs stayed
-      // live across it, and spilled at the run kernels' 80-register cap).
-      height_pass_words(row0, lo * nc, width, pitch, ny, run_lo, run_hi, ty, s_roff, s_rw, rows_w64,
-                        a.rows_margin, s_mid);
-      if constexpr (kRunStep > 0) {
-        height_pass_run<kRunStep, kRunTaps>(row0, lo * nc, width, pitch, run_lo, run_groups,
-                                            a.src_stride[2], ty, s_roff, s_rw, rows_w64,
-                                            a.rows_margin, s_mid);
-      }
+      height_pass_words(plane + static_cast<int64_t>(c0) * a.src_stride[1], lo * nc, width, pitch,
+                        ny, walk_lo, walk_hi, ty, s_roff, s_rw, a.rows_w64 + rbase, a.rows_margin,
+                        s_mid);
       height_done = true;
     }
   }
   const int groups_per_row = pitch / kVec;
-  int r = static_cast<int>(threadIdx.x) / groups_per_row;
-  int g = static_cast<int>(threadIdx.x) - r * groups_per_row;
-  const int items = height_done ? 0 : ny * groups_per_row;
+  int item_row = static_cast<int>(threadIdx.x) / groups_per_row;
+  int g = static_cast<int>(threadIdx.x) - item_row * groups_per_row;
+  const int items = height_done ? 0 : (ny - walked) * groups_per_row;
   for (int e = threadIdx.x; e < items; e += kFusedThreads) {
+    const int r = past_skip(item_row, walk_lo, walked);
     const T* p[kVec];
 #pragma unroll
     for (int i = 0; i < kVec; ++i) {
@@ -947,7 +1036,25 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
         }
       }
     }
-    for (g += kFusedThreads; g >= groups_per_row; ++r) g -= groups_per_row;
+    for (g += kFusedThreads; g >= groups_per_row; ++item_row) g -= groups_per_row;
+  }
+  // The walks last: their loops are the register-heavy ones, and after them nothing of this
+  // pass stays live (with a walk first, the bounds the other loop needs stayed live across it
+  // and spilled at the run kernels' 80-register cap).
+  if constexpr (kUInt8) {
+    const uint8_t* row0 = plane + static_cast<int64_t>(c0) * a.src_stride[1];
+    if constexpr (kRunStep > 0) {
+      if (a.word_rows) {
+        height_pass_run<kRunStep, kRunTaps>(row0, lo * nc, width, pitch, walk_lo, run_groups,
+                                            a.src_stride[2], ty, s_roff, s_rw, a.rows_w64 + rbase,
+                                            a.rows_margin, s_mid);
+      }
+    }
+    if constexpr (kQuadTaps > 0) {
+      height_pass_quads<kQuadTaps, kQuadOffsets>(row0, lo * nc, width, pitch, row_q0, row_q1,
+                                                 a.src_stride[2], ty, s_roff, s_rw,
+                                                 a.rows_w64 + rbase, a.rows_margin, s_mid);
+    }
   }
   __syncthreads();
 
@@ -989,7 +1096,7 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
     if (a.word_out) {
       const int quads = per_row / 4;         // a whole number (launch_fused)
       const int live = quads - skipped / 4;  // per row, the quads not stored above
-      r = static_cast<int>(threadIdx.x) / max(live, 1);
+      int r = static_cast<int>(threadIdx.x) / max(live, 1);
       int qi = static_cast<int>(threadIdx.x) - r * live;
       for (int e = threadIdx.x; e < ny * live; e += kFusedThreads) {
         const int q = past_skip(qi, skip_begin / 4, skipped / 4);
@@ -1014,7 +1121,7 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
     }
   }
   const int live = per_row - skipped;  // per row, the elements not stored above
-  r = static_cast<int>(threadIdx.x) / max(live, 1);
+  int r = static_cast<int>(threadIdx.x) / max(live, 1);
   int ji = static_cast<int>(threadIdx.x) - r * live;
   for (int e = threadIdx.x; e < ny * live; e += kFusedThreads) {
     const int j = past_skip(ji, skip_begin, skipped);
@@ -1141,6 +1248,12 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   a.col_run_end = col_run ? static_cast<int32_t>(cols.run_end) : 0;
   a.col_quad_begin = static_cast<int32_t>(cols.quad_begin);
   a.col_quad_end = static_cast<int32_t>(cols.quad_end);
+  // Rows walked by quads in the quad kernels (height_pass_quads): the columns' taps and quad
+  // offsets (the kernel's), tile rows of consecutive bytes, tiles of whole quads.
+  const bool row_quads = runs && consecutive && rows.taps == cols.taps &&
+                         rows.quad_offsets == cols.quad_offsets && tile_y % 4 == 0;
+  a.row_quad_begin = row_quads ? static_cast<int32_t>(rows.quad_begin) : 0;
+  a.row_quad_end = row_quads ? static_cast<int32_t>(rows.quad_end) : 0;
   const dim3 grid(static_cast<unsigned>(blocks_x), static_cast<unsigned>(blocks_y),
                   static_cast<unsigned>(blocks_z));
   const auto smem = static_cast<size_t>(bytes);

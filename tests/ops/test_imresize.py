@@ -227,10 +227,11 @@ def test_gpu_tall_tiles(backend, case, dtype, layout):
 # Integer downscales of uint8 rows that are whole 8-byte words: the fused kernel walks each
 # rows table's run (csrc/cuda/imresize.cu, height_pass_run; x2, x3 and x4 have one) and the
 # columns table's (width_sums_run): in NCHW with output rows of whole 4-byte words (528 / 2, 3,
-# 4 columns), and in NHWC (RGB), whole words or not (130 columns: 390 bytes); x2 and x4 upscales
-# take the width pass's quad path in NCHW and NHWC (weights that repeat every 4 outputs), unless
-# SR_KERNELS_IMRESIZE_RUNS=0. Both ways must equal the CPU kernel bit for bit; the batch gives
-# tiles taller than 16 rows, so runs are cut by tile edges.
+# 4 columns) or not (130 columns), and in NHWC (RGB); x2 and x4 upscales take the quad paths
+# (weights that repeat every 4 outputs): the width pass's in NCHW and NHWC, the height pass's
+# (height_pass_quads) over input rows that are not whole words (132 and DIV2K's 510 columns),
+# unless SR_KERNELS_IMRESIZE_RUNS=0. Both ways must equal the CPU kernel bit for bit; the batch
+# gives tiles taller than 16 rows, so runs are cut by tile edges.
 INTEGER_SCALE_CASES = [
     ((8, 3, 390, 528), 0.5),
     ((8, 3, 390, 528), 1 / 3),
@@ -238,6 +239,7 @@ INTEGER_SCALE_CASES = [
     ((4, 3, 200, 520), 0.25),
     ((2, 3, 97, 132), 2.0),
     ((2, 3, 97, 132), 4.0),
+    ((2, 3, 85, 510), 4.0),
 ]
 
 

@@ -415,6 +415,13 @@ int main() {
       // 8-byte words in, not of whole 4-byte words out).
       {"x4 down 40x1032 (runs over three column tiles, byte stores)", 1, 3, 40, 1032, 0.25, 0.25,
        true, ResizeEdge::kMirror, false, true},
+      // x4 and x2 upscales whose input rows are not whole 8-byte words (as DIV2K's 510-column
+      // LR images): the height pass walks the rows table's quads (height_pass_quads) around the
+      // general loop, then the width pass's quads; two column tiles, a last row tile of 8 rows.
+      {"x4 up 30x34 (row and column quads, byte rows)", 1, 3, 30, 34, 4.0, 4.0, true,
+       ResizeEdge::kMirror, false, true},
+      {"x2 up 2x3x36x26 (row and column quads)", 2, 3, 36, 26, 2.0, 2.0, true, ResizeEdge::kClamp,
+       false, true},
       // x2 up along W (the width pass's quad path) with a 1/54 downscale along H, whose 216-tap
       // rows table leaves a float intermediate only 8 rows where bytes fit 16: the quad path
       // over a byte intermediate (NCHW, output rows of whole words).
