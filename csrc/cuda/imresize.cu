@@ -238,12 +238,12 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // ~30 us of issue) and the estimate above did not apply to it. One loop (width_groups) now
 // serves the run and quad items of both layouts.
 // Since 2026-12-01 (not yet measured), the x2 and x4 upscales' height pass walks the rows
-// table's quads (height_pass_quads, any consecutive input rows): an item of 4 output rows x 4
+// table's quads (height_pass_quads, any consecutive input rows): an item of 4 output rows x 2
 // mid elements loads its 5 (x4) input rows' bytes once, converts each once and rounds as the
-// quad path does, ~18 instructions per element counted from the source, where the general loop
+// quad path does, ~20 instructions per element counted from the source, where the general loop
 // (which DIV2K's LR rows took: 510 bytes in NCHW, 1530 in NHWC, not whole 8-byte words) spends
 // ~40 (per tap a staged offset and weight, a 64-bit add, a byte load, a conversion, an FFMA).
-// x4 up, batch-16 DIV2K: ~36M intermediate elements, ~40 us of issue before, ~18 us now.
+// x4 up, batch-16 DIV2K: ~36M intermediate elements, ~40 us of issue before, ~20 us now.
 // x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
 // intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
 // columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
@@ -793,10 +793,11 @@ __device__ __forceinline__ void height_pass_run(const uint8_t* row0, int e0, int
 // uint8 height pass of the tile rows [4 * q0, 4 * q1), whole quads inside the rows table's quad
 // range (upscales: row 4p + i reads the kTaps consecutive input rows from its quad's tap-0 row
 // plus quad_offset(kOffsets, i), with the same weights in every quad). An item is one quad of
-// rows x 4 consecutive mid elements (a tile row's elements are consecutive bytes of its input
+// rows x kCols consecutive mid elements (a tile row's elements are consecutive bytes of its input
 // rows: NCHW planes, or NHWC with every channel in the tile; no alignment needed): it reads the
-// quad's quad_reach + kTaps input rows once (x4 up: 5 rows of 4 bytes, where the general loop
-// loads 16, each with a staged offset and a 64-bit address add) and converts each byte once.
+// quad's quad_reach + kTaps input rows once (x4 up: 5 rows of 2 bytes, where the general loop
+// loads 16 bytes for the 8 elements, each with a staged offset and a 64-bit address add) and
+// converts each byte once.
 // Each sum is built tap by tap with the general loop's FMAs, so it is the same number, and
 // rounds as quad_output_u8 does (height_output_u8 near a tie: the same redo).
 template <int kTaps, int kOffsets, typename Mid>
@@ -807,8 +808,11 @@ __device__ __forceinline__ void height_pass_quads(const uint8_t* row0, int e0, i
                                                   Mid* s_mid) {
   static_assert(kOffsets >= 0, "the quad path needs its quad offsets");
   constexpr int kInputs = quad_reach(kOffsets) + kTaps;
+  // Mid elements per item: with 4, the quad kernels spilled on sm_86 and sm_89 (where ptxas held
+  // them to 64 registers) and sm_90a (80).
+  constexpr int kCols = 2;
   const int quads = max(q1 - q0, 0);
-  const int column_groups = (width + 3) / 4;
+  const int column_groups = (width + kCols - 1) / kCols;
   // Row 4p + i's tap k weight at w[i * kTaps + k] (ty = kTaps here), the same in every quad of
   // the range: read from shared memory where used (in registers too, the quad kernels spilled).
   const float* w = s_rw + 4 * q0 * kTaps;
@@ -817,28 +821,28 @@ __device__ __forceinline__ void height_pass_quads(const uint8_t* row0, int e0, i
   int g = static_cast<int>(threadIdx.x) - quad * column_groups;
   for (int e = threadIdx.x; e < quads * column_groups; e += kFusedThreads) {
     const int r = 4 * (q0 + quad);
-    int col[4];  // clamped into the row: the padding recomputes a valid element
+    int col[kCols];  // clamped into the row: the padding recomputes a valid element
 #pragma unroll
-    for (int j = 0; j < 4; ++j) col[j] = min(4 * g + j, width - 1);
+    for (int j = 0; j < kCols; ++j) col[j] = min(kCols * g + j, width - 1);
     const uint8_t* p = first + s_roff[r * ty];  // tap 0 of row r
-    float acc[4][4];
+    float acc[4][kCols];
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
 #pragma unroll
-      for (int j = 0; j < 4; ++j) acc[i][j] = 0.0f;
+      for (int j = 0; j < kCols; ++j) acc[i][j] = 0.0f;
     }
 #pragma unroll
     for (int t = 0; t < kInputs; ++t) {
-      float x[4];
+      float x[kCols];
 #pragma unroll
-      for (int j = 0; j < 4; ++j) x[j] = u8_to_float(__ldg(p + col[j]));
+      for (int j = 0; j < kCols; ++j) x[j] = u8_to_float(__ldg(p + col[j]));
       p += in_stride;
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int k = t - quad_offset(kOffsets, i);  // this input's tap in row r + i
         if (k >= 0 && k < kTaps) {
 #pragma unroll
-          for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(w[i * kTaps + k], x[j], acc[i][j]);
+          for (int j = 0; j < kCols; ++j) acc[i][j] = fmaf(w[i * kTaps + k], x[j], acc[i][j]);
         }
       }
     }
@@ -847,14 +851,14 @@ __device__ __forceinline__ void height_pass_quads(const uint8_t* row0, int e0, i
       Mid* row = s_mid + (r + i) * pitch;
       const int64_t* off = s_roff + (r + i) * ty;
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        if (4 * g + j < width) {
+      for (int j = 0; j < kCols; ++j) {
+        if (kCols * g + j < width) {
           const float nearest = rintf(acc[i][j]);
           const uint8_t v = fabsf(acc[i][j] - nearest) <= 0.5f - margin
                                 ? small_integer_to_u8(fminf(fmaxf(nearest, 0.0f), 255.0f))
                                 : height_output_u8(acc[i][j], first + col[j], off,
                                                    rows_w64 + (r + i) * ty, ty, margin);
-          row[4 * g + j] = mid_of_u8<Mid>(v);
+          row[kCols * g + j] = mid_of_u8<Mid>(v);
         }
       }
     }
