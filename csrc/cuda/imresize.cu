@@ -238,9 +238,10 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // ~30 us of issue) and the estimate above did not apply to it. One loop (width_groups) now
 // serves the run and quad items of both layouts.
 // Since 2026-12-01 (not yet measured), the x2 and x4 upscales' height pass walks the rows
-// table's quads (height_pass_quads, any consecutive input rows): an item of 4 output rows x 2
-// mid elements loads its 5 (x4) input rows' bytes once, converts each once and rounds as the
-// quad path does, ~20 instructions per element counted from the source, where the general loop
+// table's quads in the quad kernels (height_pass_quads: output rows of whole words, any
+// consecutive input rows, both axes scaled alike): an item of 4 output rows x 2 mid elements
+// loads its 5 (x4) input rows' bytes once, converts each once and rounds as the quad path
+// does, ~20 instructions per element counted from the source, where the general loop
 // (which DIV2K's LR rows took: 510 bytes in NCHW, 1530 in NHWC, not whole 8-byte words) spends
 // ~40 (per tap a staged offset and weight, a 64-bit add, a byte load, a conversion, an FFMA).
 // x4 up, batch-16 DIV2K: ~36M intermediate elements, ~40 us of issue before, ~20 us now.
@@ -796,8 +797,8 @@ __device__ __forceinline__ void height_pass_run(const uint8_t* row0, int e0, int
 // rows x kCols consecutive mid elements (a tile row's elements are consecutive bytes of its input
 // rows: NCHW planes, or NHWC with every channel in the tile; no alignment needed): it reads the
 // quad's quad_reach + kTaps input rows once (x4 up: 5 rows of 2 bytes, where the general loop
-// loads 16 bytes for the 8 elements, each with a staged offset and a 64-bit address add) and
-// converts each byte once.
+// loads 32 bytes for the 8 elements, one per element and tap, each with a staged offset and a
+// 64-bit address add) and converts each byte once.
 // Each sum is built tap by tap with the general loop's FMAs, so it is the same number, and
 // rounds as quad_output_u8 does (height_output_u8 near a tie: the same redo).
 template <int kTaps, int kOffsets, typename Mid>
