@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ import torch
 from sr_kernels import _ext
 from sr_kernels.cli import demo
 from sr_kernels.cli.main import main
-from sr_kernels.ops import _registry
+from sr_kernels.ops import _backend_timings, _registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,3 +159,21 @@ def test_unknown_subcommand_is_a_usage_error():
     with pytest.raises(SystemExit) as error:
         main(["no-such-command"])
     assert error.value.code == 2
+
+
+def test_env_says_which_visible_gpus_have_no_timings(monkeypatch):
+    # Timings apply to their own architecture: another GPU gets the fixed order, and env says
+    # so; a GPU with timings gets no such remark. (The tests run with the tables off: a table
+    # of two sm_90 cases stands in for the shipped one.)
+    from sr_kernels.cli import env
+
+    case = SimpleNamespace(case=SimpleNamespace(arch="sm_90"))
+    monkeypatch.setattr(_backend_timings, "entries", lambda: [case, case])
+    monkeypatch.setattr(_backend_timings, "sources", lambda: ["shipped.json"])
+    line = env._timings_line(["sm_90", "sm_75"])
+    assert line == (
+        "measured backends fastest first: 2 cases (sm_90) from shipped.json; none for sm_75, "
+        "where the fixed order decides (`sr-kernels tune` measures them)"
+    )
+    assert env._timings_line(["sm_90"]) == env._timings_line([])
+    assert "none for" not in env._timings_line(["sm_90"])

@@ -122,7 +122,19 @@ def _backend_lines() -> list[tuple[str, str]]:
     return rows
 
 
-def _timings_line() -> str:
+def _gpu_archs() -> list[str]:
+    """``sm_XY`` of each visible GPU, as the timings tables name architectures."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    return [
+        "sm_{}{}".format(*torch.cuda.get_device_capability(i))
+        for i in range(torch.cuda.device_count())
+    ]
+
+
+def _timings_line(gpu_archs: list[str]) -> str:
     from ..ops import _backend_timings
 
     try:
@@ -134,9 +146,21 @@ def _timings_line() -> str:
             "fixed (no backend timings: `sr-kernels tune` measures them, "
             f"{_backend_timings.ENV_VAR}=off ignores them)"
         )
-    archs = ", ".join(sorted({entry.case.arch for entry in entries}))
+    measured = {entry.case.arch for entry in entries}
     files = ", ".join(_backend_timings.sources())
-    return f"measured backends fastest first: {len(entries)} cases ({archs}) from {files}"
+    line = (
+        f"measured backends fastest first: {len(entries)} cases ({', '.join(sorted(measured))})"
+        f" from {files}"
+    )
+    # Timings apply to their own architecture only: elsewhere the fixed order decides, which
+    # is not the fastest everywhere (the H200's C = 256 block: cuDNN 6x faster than ours).
+    unmeasured = sorted(set(gpu_archs) - measured)
+    if unmeasured:
+        line += (
+            f"; none for {', '.join(unmeasured)}, where the fixed order decides "
+            "(`sr-kernels tune` measures them)"
+        )
+    return line
 
 
 def _print_section(title: str, rows: list[tuple[str, str]]) -> None:
@@ -151,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     _print_section("Versions", _versions())
     _print_section("GPU", [("devices", "; ".join(gpus) if gpus else "none visible")])
     _print_section("Backends", _backend_lines())
-    _print_section("Automatic choice", [("order", _timings_line())])
+    _print_section("Automatic choice", [("order", _timings_line(_gpu_archs()))])
     _print_section("Extension (sr_kernels._C)", _extension_lines(gpus))
     if args.kernels:
         return _print_kernels()
