@@ -54,7 +54,9 @@ inline HostResizeTable make_resize_table(int64_t in_len, int64_t out_len, double
   t.tile_span = imresize_tile_span(t.out_len, t.taps, t.index.data(), kImresizeSpanTile);
   t.run = imresize_run(t.out_len, t.taps, t.index.data(), t.weight.data());
   t.quads = imresize_quad_range(t.out_len, t.taps, t.index.data(), t.weight.data());
-  t.quad_offsets = imresize_quad_offsets(t.taps, t.index.data(), t.quads);
+  t.quad_offsets = imresize_quad_exact(t.taps, t.weight.data(), t.quads)
+                       ? imresize_quad_offsets(t.taps, t.index.data(), t.quads)
+                       : -1;
   return t;
 }
 

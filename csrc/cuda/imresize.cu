@@ -271,10 +271,16 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // quad and channel instead of 4 + 16, ~15 instructions per output against ~20 (counted from the
 // source), x4 up NCHW ~60 us of issue against the 48 us roofline. Other 4-tap quad ranges (integer
 // downscales without antialiasing) take the per-element loop.
+// Since 2026-12-01 (not yet measured), the quad path's sums are exact (imresize_quad_exact:
+// MATLAB's x2 and x4 up weights are multiples of 2^-10, and uint8 sums of them fit float32's 24
+// bits), so each rounds in 3 instructions with no tie test and no float64 redo
+// (exact_sum_to_u8), where the test cost 7 and a branch: x4 up ~12 instructions per output in
+// the width pass (~36 us of issue, under the 48 us roofline) and fewer in height_pass_quads.
 // Arithmetic: uint8 sums in float32 (float32 weights, FMA) and redoes in float64, in tap order
 // with separate product and sum roundings like the reference, only the outputs whose float32
 // sum lies within tie_margin of a .5 tie (the bound of imresize_tie_margin), so the uint8
-// result is bit-identical to the float64 one; float64 accumulates in float64 (no contraction),
+// result is bit-identical to the float64 one (the quad path needs no redo: its sums are exact,
+// see kQuadBias); float64 accumulates in float64 (no contraction),
 // float32/16 and bfloat16 in float32. Offsets are 64-bit; tile-local indices 32-bit.
 constexpr int kFusedThreads = 256;
 constexpr int kVec = 4;  // height-pass elements per thread and step
@@ -436,10 +442,12 @@ constexpr int quad_reach(int packed) {
 // the per-element loop).
 constexpr int kX4UpQuadOffsets = 0 | 1 << 8 | 1 << 16;
 constexpr int kX2UpQuadOffsets = 1 | 1 << 8 | 2 << 16;
+// Where every quad path sum starts (see exact_sum_to_u8): half of the sums' 2^-10 grid step.
+constexpr float kQuadBias = 1.0f / 2048.0f;
 
 // The float32 sums of the 4 outputs of a quad of the quad path (outputs x..x+3 of one tile row,
-// one channel: m is the row plus the channel, kNc elements per pixel), tap by tap with
-// width_sum's FMAs, so the same sums. With the quad offsets known (kOffsets,
+// one channel: m is the row plus the channel, kNc elements per pixel), each kQuadBias plus the
+// exact sum (see exact_sum_to_u8: no rounding in any order). With the quad offsets known (kOffsets,
 // ResizeTable::quad_offsets) the quad's quad_reach + kTaps inputs are read once from one staged
 // offset (x4 up: 5 inputs, x2 up: 6), not kTaps per output from one offset each.
 template <int kTaps, int kOffsets, int kNc, typename Mid>
@@ -453,7 +461,7 @@ __device__ __forceinline__ void quad_sums(const Mid* m, const int32_t* s_coff, i
   for (int j = 0; j < kInputs; ++j) v[j] = mid_to_float(first[kNc * j]);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    acc[i] = 0.0f;
+    acc[i] = kQuadBias;
 #pragma unroll
     for (int k = 0; k < kTaps; ++k) {
       acc[i] = fmaf(w[i][k], v[quad_offset(kOffsets, i) + k], acc[i]);
@@ -461,19 +469,14 @@ __device__ __forceinline__ void quad_sums(const Mid* m, const int32_t* s_coff, i
   }
 }
 
-// width_finish_u8 for the quad path: away from ties (acc - nearest is exact; 0.5f - margin
-// rounds by at most 2^-25, far below the factor 2 the margin keeps to spare) round to nearest
-// even is MATLAB's rounding: 7 instructions after the sum in the sm_90a SASS, against
-// width_finish_u8's 10 (floor, two subtractions, compare, select, add). Not in the run kernels:
-// there it cost spills at their 80-register cap.
-template <typename Mid>
-__device__ __forceinline__ uint8_t quad_output_u8(float acc, const Mid* m, int x, int tx,
-                                                  const int32_t* s_coff, const double* cols_w64,
-                                                  float margin) {
-  const float nearest = rintf(acc);
-  return fabsf(acc - nearest) <= 0.5f - margin
-             ? small_integer_to_u8(fminf(fmaxf(nearest, 0.0f), 255.0f))
-             : width_finish_u8(acc, m, x, tx, s_coff, cols_w64, margin);
+// A quad path sum as uint8: the sum started at kQuadBias, clamped, rounded to nearest by the
+// 2^23 addition (small_integer_to_u8). The quad path serves only tables whose quad range passes
+// imresize_quad_exact (ResizeTable::quad_offsets is -1 otherwise): its sums are exact, s +
+// 2^-11 with s a multiple of 2^-10, so none is a tie and the nearest integer is MATLAB's
+// round half away from zero of s (negative s clamps to 0 either way). No float64 redo: 3
+// instructions after the sum, against 7 and a branch for a test of the distance to a tie.
+__device__ __forceinline__ uint8_t exact_sum_to_u8(float acc) {
+  return small_integer_to_u8(fminf(fmaxf(acc, 0.0f), 255.0f));
 }
 
 // One uint8 output of the width pass: its float32 sum (width_sum), finished by width_finish_u8.
@@ -632,8 +635,7 @@ __device__ __forceinline__ void width_groups(const Mid* s_mid, int pitch, int ny
           quad_sums<kGroupTaps, kQuadOffsets, kNc>(row + c, s_coff, x, quad_w, acc);
 #pragma unroll
           for (int o = 0; o < 4; ++o) {
-            const uint8_t v =
-                quad_output_u8(acc[o], row + c, x + o, tx, s_coff, cols_w64, a.cols_margin);
+            const uint8_t v = exact_sum_to_u8(acc[o]);
             const int b = kNc * o + c;
             words[b / 4] |= static_cast<uint32_t>(v) << (8 * (b % 4));
           }
@@ -798,14 +800,13 @@ __device__ __forceinline__ void height_pass_run(const uint8_t* row0, int e0, int
 // rows: NCHW planes, or NHWC with every channel in the tile; no alignment needed): it reads the
 // quad's quad_reach + kTaps input rows once (x4 up: 5 rows of 2 bytes, where the general loop
 // loads 32 bytes for the 8 elements, one per element and tap, each with a staged offset and a
-// 64-bit address add) and converts each byte once.
-// Each sum is built tap by tap with the general loop's FMAs, so it is the same number, and
-// rounds as quad_output_u8 does (height_output_u8 near a tie: the same redo).
+// 64-bit address add) and converts each byte once. The rows table passes imresize_quad_exact
+// (launch_fused checks its quad offsets): each sum is exact and rounds as the width pass's quads
+// do (exact_sum_to_u8), equal to the float64 reference's rounding.
 template <int kTaps, int kOffsets, typename Mid>
 __device__ __forceinline__ void height_pass_quads(const uint8_t* row0, int e0, int width, int pitch,
                                                   int q0, int q1, int64_t in_stride, int ty,
                                                   const int64_t* s_roff, const float* s_rw,
-                                                  const double* rows_w64, float margin,
                                                   Mid* s_mid) {
   static_assert(kOffsets >= 0, "the quad path needs its quad offsets");
   constexpr int kInputs = quad_reach(kOffsets) + kTaps;
@@ -830,7 +831,7 @@ __device__ __forceinline__ void height_pass_quads(const uint8_t* row0, int e0, i
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
 #pragma unroll
-      for (int j = 0; j < kCols; ++j) acc[i][j] = 0.0f;
+      for (int j = 0; j < kCols; ++j) acc[i][j] = kQuadBias;
     }
 #pragma unroll
     for (int t = 0; t < kInputs; ++t) {
@@ -850,17 +851,9 @@ __device__ __forceinline__ void height_pass_quads(const uint8_t* row0, int e0, i
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       Mid* row = s_mid + (r + i) * pitch;
-      const int64_t* off = s_roff + (r + i) * ty;
 #pragma unroll
       for (int j = 0; j < kCols; ++j) {
-        if (kCols * g + j < width) {
-          const float nearest = rintf(acc[i][j]);
-          const uint8_t v = fabsf(acc[i][j] - nearest) <= 0.5f - margin
-                                ? small_integer_to_u8(fminf(fmaxf(nearest, 0.0f), 255.0f))
-                                : height_output_u8(acc[i][j], first + col[j], off,
-                                                   rows_w64 + (r + i) * ty, ty, margin);
-          row[kCols * g + j] = mid_of_u8<Mid>(v);
-        }
+        if (kCols * g + j < width) row[kCols * g + j] = mid_of_u8<Mid>(exact_sum_to_u8(acc[i][j]));
       }
     }
     for (g += kFusedThreads; g >= column_groups; ++quad) g -= column_groups;
@@ -1057,8 +1050,7 @@ __global__ void __launch_bounds__(kFusedThreads, kRunStep > 0 ? kRunMinBlocks : 
     }
     if constexpr (kQuadTaps > 0) {
       height_pass_quads<kQuadTaps, kQuadOffsets>(row0, lo * nc, width, pitch, row_q0, row_q1,
-                                                 a.src_stride[2], ty, s_roff, s_rw,
-                                                 a.rows_w64 + rbase, a.rows_margin, s_mid);
+                                                 a.src_stride[2], ty, s_roff, s_rw, s_mid);
     }
   }
   __syncthreads();
@@ -1255,7 +1247,7 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   a.col_quad_end = static_cast<int32_t>(cols.quad_end);
   // Rows walked by quads in the quad kernels (height_pass_quads): the columns' taps and quad
   // offsets (the kernel's), tile rows of consecutive bytes, tiles of whole quads.
-  const bool row_quads = runs && consecutive && rows.taps == cols.taps &&
+  const bool row_quads = runs && consecutive && rows.taps == cols.taps && rows.quad_offsets >= 0 &&
                          rows.quad_offsets == cols.quad_offsets && tile_y % 4 == 0;
   a.row_quad_begin = row_quads ? static_cast<int32_t>(rows.quad_begin) : 0;
   a.row_quad_end = row_quads ? static_cast<int32_t>(rows.quad_end) : 0;

@@ -64,7 +64,8 @@ struct ResizeTable {
   int64_t quad_begin, quad_end;
   // CUDA fused kernel: the tap-0 input offsets of outputs 4p + 1, 4p + 2, 4p + 3 from output
   // 4p's, the same for every such quad in the quad range, packed 8 bits each (d1 | d2 << 8 |
-  // d3 << 16); -1 where they differ. See imresize_quad_offsets.
+  // d3 << 16); -1 where they differ, or where the range's weights are not exact enough for the
+  // quad path (imresize_quad_exact). See imresize_quad_offsets.
   int64_t quad_offsets;
 };
 
@@ -180,6 +181,25 @@ inline int64_t imresize_quad_offsets(int64_t taps, const int32_t* index, ResizeR
     packed = here;
   }
   return packed;
+}
+
+// Whether every weight of the outputs in `quads` is a multiple of 2^-10 with sum_k |weight| <= 2
+// per output (x2 and x4 upscales: MATLAB's cubic at phases 1/4, 3/4 and 1/8 .. 7/8 is dyadic and
+// sums to 1). Then for uint8 inputs a float32 sum started at 2^-11 is exact whatever the order
+// (every partial sum a multiple of 2^-11 below 2^9: 20 significant bits), and rounding it to
+// nearest, clamped, is MATLAB's rounding of the exact sum: no value is a tie (see the CUDA quad
+// path, kQuadBias).
+inline bool imresize_quad_exact(int64_t taps, const double* weight, ResizeRange quads) {
+  for (int64_t o = quads.begin; o < quads.end; ++o) {
+    double total = 0.0;
+    for (int64_t k = 0; k < taps; ++k) {
+      const double scaled = weight[o * taps + k] * 1024.0;  // exact: a power of two
+      if (scaled != static_cast<double>(static_cast<int64_t>(scaled))) return false;
+      total += scaled < 0 ? -scaled : scaled;
+    }
+    if (total > 2048.0) return false;
+  }
+  return true;
 }
 
 // (taps + 2) * 2^-24 * 255 * max_o sum_k |weight[o, k]|, doubled: bounds the difference between
