@@ -239,12 +239,13 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // serves the run and quad items of both layouts.
 // Since 2026-12-01 (not yet measured), the x2 and x4 upscales' height pass walks the rows
 // table's quads in the quad kernels (height_pass_quads: output rows of whole words, any
-// consecutive input rows, both axes scaled alike): an item of 4 output rows x 2 mid elements
-// loads its 5 (x4) input rows' bytes once, converts each once and rounds as the quad path
-// does, ~20 instructions per element counted from the source, where the general loop
-// (which DIV2K's LR rows took: 510 bytes in NCHW, 1530 in NHWC, not whole 8-byte words) spends
-// ~40 (per tap a staged offset and weight, a 64-bit add, a byte load, a conversion, an FFMA).
-// x4 up, batch-16 DIV2K: ~36M intermediate elements, ~40 us of issue before, ~20 us now.
+// consecutive input rows, both axes scaled alike): an item of 4 output rows x 4 mid elements
+// (2 until the exact sums below freed registers) loads its 5 (x4) input rows' bytes once,
+// converts each once and rounds as the quad path does, ~20 instructions per element counted
+// from the source (fewer since: no tie test, weights loaded once per 16 elements), where the
+// general loop (which DIV2K's LR rows took: 510 bytes in NCHW, 1530 in NHWC, not whole 8-byte
+// words) spends ~40 (per tap a staged offset and weight, a 64-bit add, a byte load, a conversion,
+// an FFMA). x4 up, batch-16 DIV2K: ~36M intermediate elements, ~40 us of issue before, ~20 us now.
 // x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
 // intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
 // columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
@@ -810,9 +811,10 @@ __device__ __forceinline__ void height_pass_quads(const uint8_t* row0, int e0, i
                                                   Mid* s_mid) {
   static_assert(kOffsets >= 0, "the quad path needs its quad offsets");
   constexpr int kInputs = quad_reach(kOffsets) + kTaps;
-  // Mid elements per item: with 4, the quad kernels spilled on sm_86 and sm_89 (where ptxas held
-  // them to 64 registers) and sm_90a (80).
-  constexpr int kCols = 2;
+  // Mid elements per item: 4 (the 4 x kTaps weights loaded once per 16 elements) fit in 64
+  // registers with 0 spills on sm_80, 86, 89 and 90a since the exact sums dropped the tie redo;
+  // before that they spilled on sm_86 and sm_89 (ptxas holds them to 64 registers there).
+  constexpr int kCols = 4;
   const int quads = max(q1 - q0, 0);
   const int column_groups = (width + kCols - 1) / kCols;
   // Row 4p + i's tap k weight at w[i * kTaps + k] (ty = kTaps here), the same in every quad of
