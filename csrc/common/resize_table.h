@@ -21,12 +21,14 @@ struct HostResizeTable {
   ResizeRun run{0, 0, 0};
   ResizeRange quads{0, 0};
   int64_t quad_offsets = -1;
+  bool run_exact = false;
 
   ResizeTable view() const {
-    return ResizeTable{in_len,        out_len,           taps,       index.data(),
-                       weight.data(), weight_f32.data(), tie_margin, tile_span,
-                       run.step,      run.begin,         run.end,    quads.begin,
-                       quads.end,     quad_offsets};
+    return ResizeTable{in_len,       out_len,       taps,
+                       index.data(), weight.data(), weight_f32.data(),
+                       tie_margin,   tile_span,     run.step,
+                       run.begin,    run.end,       quads.begin,
+                       quads.end,    quad_offsets,  run_exact ? 1 : 0};
   }
 };
 
@@ -54,9 +56,10 @@ inline HostResizeTable make_resize_table(int64_t in_len, int64_t out_len, double
   t.tile_span = imresize_tile_span(t.out_len, t.taps, t.index.data(), kImresizeSpanTile);
   t.run = imresize_run(t.out_len, t.taps, t.index.data(), t.weight.data());
   t.quads = imresize_quad_range(t.out_len, t.taps, t.index.data(), t.weight.data());
-  t.quad_offsets = imresize_quad_exact(t.taps, t.weight.data(), t.quads)
+  t.quad_offsets = imresize_sums_exact(t.taps, t.weight.data(), t.quads)
                        ? imresize_quad_offsets(t.taps, t.index.data(), t.quads)
                        : -1;
+  t.run_exact = imresize_sums_exact(t.taps, t.weight.data(), ResizeRange{t.run.begin, t.run.end});
   return t;
 }
 

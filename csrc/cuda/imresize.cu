@@ -272,16 +272,19 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 // quad and channel instead of 4 + 16, ~15 instructions per output against ~20 (counted from the
 // source), x4 up NCHW ~60 us of issue against the 48 us roofline. Other 4-tap quad ranges (integer
 // downscales without antialiasing) take the per-element loop.
-// Since 2026-12-01 (not yet measured), the quad path's sums are exact (imresize_quad_exact:
+// Since 2026-12-01 (not yet measured), the quad path's sums are exact (imresize_sums_exact:
 // MATLAB's x2 and x4 up weights are multiples of 2^-10, and uint8 sums of them fit float32's 24
 // bits), so each rounds in 3 instructions with no tie test and no float64 redo
 // (exact_sum_to_u8), where the test cost 7 and a branch: x4 up ~12 instructions per output in
 // the width pass (~36 us of issue, under the 48 us roofline) and fewer in height_pass_quads.
+// The x2 downscale's run walks too (exact_run: its weights are multiples of 2^-8): ~7 of ~24
+// instructions per element in height_pass_run and of ~22 per output in its width walk (counted
+// from the source).
 // Arithmetic: uint8 sums in float32 (float32 weights, FMA) and redoes in float64, in tap order
 // with separate product and sum roundings like the reference, only the outputs whose float32
 // sum lies within tie_margin of a .5 tie (the bound of imresize_tie_margin), so the uint8
-// result is bit-identical to the float64 one (the quad path needs no redo: its sums are exact,
-// see kQuadBias); float64 accumulates in float64 (no contraction),
+// result is bit-identical to the float64 one (the quad path and the x2 run walks need no redo:
+// their sums are exact, see kExactBias); float64 accumulates in float64 (no contraction),
 // float32/16 and bfloat16 in float32. Offsets are 64-bit; tile-local indices 32-bit.
 constexpr int kFusedThreads = 256;
 constexpr int kVec = 4;  // height-pass elements per thread and step
@@ -443,11 +446,18 @@ constexpr int quad_reach(int packed) {
 // the per-element loop).
 constexpr int kX4UpQuadOffsets = 0 | 1 << 8 | 1 << 16;
 constexpr int kX2UpQuadOffsets = 1 | 1 << 8 | 2 << 16;
-// Where every quad path sum starts (see exact_sum_to_u8): half of the sums' 2^-10 grid step.
-constexpr float kQuadBias = 1.0f / 2048.0f;
+// Where every exact sum starts (see exact_sum_to_u8): half of imresize_sums_exact's 2^-12 grid.
+constexpr float kExactBias = 1.0f / 8192.0f;
+// The run kernel whose run walks have exact sums: the x2 downscale's (launch_fused launches it
+// only where ResizeTable::run_exact holds). x3's weights are thirds, so its walks keep the
+// near-tie test and float64 redo; so do x4's, though its sums are exact too: without the redo's
+// branches ptxas interleaved the roundings with the last FMAs of height_pass_run, and the x4
+// kernels spilled 4 to 40 bytes at the 80-register cap (sm_80/86/89/90a, every variant tried:
+// weights from shared memory, a 128-register cap, the image index recomputed).
+constexpr bool exact_run(int step) { return step == 2; }
 
 // The float32 sums of the 4 outputs of a quad of the quad path (outputs x..x+3 of one tile row,
-// one channel: m is the row plus the channel, kNc elements per pixel), each kQuadBias plus the
+// one channel: m is the row plus the channel, kNc elements per pixel), each kExactBias plus the
 // exact sum (see exact_sum_to_u8: no rounding in any order). With the quad offsets known (kOffsets,
 // ResizeTable::quad_offsets) the quad's quad_reach + kTaps inputs are read once from one staged
 // offset (x4 up: 5 inputs, x2 up: 6), not kTaps per output from one offset each.
@@ -462,7 +472,7 @@ __device__ __forceinline__ void quad_sums(const Mid* m, const int32_t* s_coff, i
   for (int j = 0; j < kInputs; ++j) v[j] = mid_to_float(first[kNc * j]);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    acc[i] = kQuadBias;
+    acc[i] = kExactBias;
 #pragma unroll
     for (int k = 0; k < kTaps; ++k) {
       acc[i] = fmaf(w[i][k], v[quad_offset(kOffsets, i) + k], acc[i]);
@@ -470,11 +480,12 @@ __device__ __forceinline__ void quad_sums(const Mid* m, const int32_t* s_coff, i
   }
 }
 
-// A quad path sum as uint8: the sum started at kQuadBias, clamped, rounded to nearest by the
-// 2^23 addition (small_integer_to_u8). The quad path serves only tables whose quad range passes
-// imresize_quad_exact (ResizeTable::quad_offsets is -1 otherwise): its sums are exact, s +
-// 2^-11 with s a multiple of 2^-10, so none is a tie and the nearest integer is MATLAB's
-// round half away from zero of s (negative s clamps to 0 either way). No float64 redo: 3
+// An exact sum as uint8: the sum started at kExactBias, clamped, rounded to nearest by the
+// 2^23 addition (small_integer_to_u8). For the quad path (tables whose quad range passes
+// imresize_sums_exact: ResizeTable::quad_offsets is -1 otherwise) and the x2 run walks
+// (exact_run, ResizeTable::run_exact): their sums are exact, s + 2^-13 with s a multiple of
+// 2^-12, so none is a tie and the nearest integer is MATLAB's round half away from zero of s
+// (negative s clamps to 0 either way). No float64 redo: 3
 // instructions after the sum, against 7 and a branch for a test of the distance to a tie.
 __device__ __forceinline__ uint8_t exact_sum_to_u8(float acc) {
   return small_integer_to_u8(fminf(fmaxf(acc, 0.0f), 255.0f));
@@ -495,7 +506,8 @@ __device__ __forceinline__ uint8_t width_output_u8(const Mid* m, int x, int tx, 
 // m0 + kNc * (kStep * o + k) + c, k < kTaps (m0 = s_coff[x]), with weights w[k * kTileX].
 // Their (kStep * 3 + kTaps) * kNc mid elements are read once (uint8: as 4-byte words, each byte
 // converted once) instead of once per tap with a staged offset and weight. Each sum is built
-// tap by tap with the same FMAs as width_sum, so it is the same number.
+// tap by tap with the same FMAs as width_sum, so it is the same number (x3, x4), or is exact and
+// starts at kExactBias (exact_run).
 template <int kStep, int kTaps, int kNc>
 __device__ __forceinline__ void width_sums_run(const uint8_t* row, int m0, const float* w,
                                                float (&acc)[4 * kNc]) {
@@ -507,7 +519,7 @@ __device__ __forceinline__ void width_sums_run(const uint8_t* row, int m0, const
 #pragma unroll
   for (int i = 0; i < kWords; ++i) raw[i] = words[i];
 #pragma unroll
-  for (int o = 0; o < 4 * kNc; ++o) acc[o] = 0.0f;
+  for (int o = 0; o < 4 * kNc; ++o) acc[o] = exact_run(kStep) ? kExactBias : 0.0f;
   // Value by value (each converted once, then added to every output whose taps hold it): per
   // output the taps still come in order.
 #pragma unroll
@@ -529,7 +541,7 @@ __device__ __forceinline__ void width_sums_run(const float* row, int m0, const f
   for (int o = 0; o < 4; ++o) {
 #pragma unroll
     for (int c = 0; c < kNc; ++c) {
-      float sum = 0.0f;
+      float sum = exact_run(kStep) ? kExactBias : 0.0f;
 #pragma unroll
       for (int k = 0; k < kTaps; ++k) {
         sum = fmaf(w[k * kTileX], row[m0 + kNc * (kStep * o + k) + c], sum);
@@ -625,8 +637,10 @@ __device__ __forceinline__ void width_groups(const Mid* s_mid, int pitch, int ny
         width_sums_run<kRunStep, kRunTaps, kNc>(row, s_coff[x], run_w, acc);
 #pragma unroll
         for (int b = 0; b < kOutputs; ++b) {
-          const uint8_t v = width_finish_u8(acc[b], row + b % kNc, x + b / kNc, tx, s_coff,
-                                            cols_w64, a.cols_margin);
+          const uint8_t v = exact_run(kRunStep)
+                                ? exact_sum_to_u8(acc[b])
+                                : width_finish_u8(acc[b], row + b % kNc, x + b / kNc, tx, s_coff,
+                                                  cols_w64, a.cols_margin);
           words[b / 4] |= static_cast<uint32_t>(v) << (8 * (b % 4));
         }
       } else {
@@ -736,7 +750,8 @@ constexpr int kRunMinBlocks = 3;
 // to every output row whose window holds it, where height_pass_words loads and converts each
 // input byte once per tap (kTaps / kStep times). Each output's float32 sum is built tap by tap in
 // the same order with the same FMAs as there, so it is the same number, and the near-tie redo is
-// the same. Word conditions as for height_pass_words.
+// the same (x3, x4); or it is exact, from kExactBias, and rounds without a test (exact_run). Word
+// conditions as for height_pass_words.
 template <int kStep, int kTaps, typename Mid>
 __device__ __forceinline__ void height_pass_run(const uint8_t* row0, int e0, int width, int pitch,
                                                 int r_begin, int groups, int64_t in_stride, int ty,
@@ -759,7 +774,7 @@ __device__ __forceinline__ void height_pass_run(const uint8_t* row0, int e0, int
 #pragma unroll
     for (int j = 0; j < kRunRows; ++j) {
 #pragma unroll
-      for (int i = 0; i < 8; ++i) acc[j][i] = 0.0f;
+      for (int i = 0; i < 8; ++i) acc[j][i] = exact_run(kStep) ? kExactBias : 0.0f;
     }
 #pragma unroll
     for (int t = 0; t < kInputs; ++t) {
@@ -786,7 +801,9 @@ __device__ __forceinline__ void height_pass_run(const uint8_t* row0, int e0, int
       for (int i = 0; i < 8; ++i) {
         const int col = 8 * g + i - head;
         if (col >= 0 && col < width) {
-          row[col] = mid_of_u8<Mid>(height_output_u8(acc[j][i], column + i, off, w64, ty, margin));
+          row[col] = mid_of_u8<Mid>(
+              exact_run(kStep) ? exact_sum_to_u8(acc[j][i])
+                               : height_output_u8(acc[j][i], column + i, off, w64, ty, margin));
         }
       }
     }
@@ -801,7 +818,7 @@ __device__ __forceinline__ void height_pass_run(const uint8_t* row0, int e0, int
 // rows: NCHW planes, or NHWC with every channel in the tile; no alignment needed): it reads the
 // quad's quad_reach + kTaps input rows once (x4 up: 5 rows of 2 bytes, where the general loop
 // loads 32 bytes for the 8 elements, one per element and tap, each with a staged offset and a
-// 64-bit address add) and converts each byte once. The rows table passes imresize_quad_exact
+// 64-bit address add) and converts each byte once. The rows table passes imresize_sums_exact
 // (launch_fused checks its quad offsets): each sum is exact and rounds as the width pass's quads
 // do (exact_sum_to_u8), equal to the float64 reference's rounding.
 template <int kTaps, int kOffsets, typename Mid>
@@ -833,7 +850,7 @@ __device__ __forceinline__ void height_pass_quads(const uint8_t* row0, int e0, i
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
 #pragma unroll
-      for (int j = 0; j < kCols; ++j) acc[i][j] = kQuadBias;
+      for (int j = 0; j < kCols; ++j) acc[i][j] = kExactBias;
     }
 #pragma unroll
     for (int t = 0; t < kInputs; ++t) {
@@ -1242,7 +1259,8 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
                dd.stride[2] % 4 == 0 && (out_w * ct) % 4 == 0;
   a.run_begin = static_cast<int32_t>(rows.run_begin);
   a.run_end = static_cast<int32_t>(rows.run_end);
-  const bool col_run = cols.run_step == rows.run_step && cols.taps == rows.taps;
+  const bool col_run =
+      cols.run_step == rows.run_step && cols.taps == rows.taps && cols.run_exact == rows.run_exact;
   a.col_run_begin = col_run ? static_cast<int32_t>(cols.run_begin) : 0;
   a.col_run_end = col_run ? static_cast<int32_t>(cols.run_end) : 0;
   a.col_quad_begin = static_cast<int32_t>(cols.quad_begin);
@@ -1261,8 +1279,9 @@ bool launch_fused(const T* src, const Tensor4d& sd, T* dst, const Tensor4d& dd,
   bool launched = false;
   if constexpr (std::is_same<T, uint8_t>::value) {
     const bool run_rows = a.word_rows && runs && rows.run_end - rows.run_begin >= kRunRows;
-    const auto taps_of = [&](int64_t step, int64_t taps) {
-      return run_rows && rows.run_step == step && rows.taps == taps;
+    const auto taps_of = [&](int step, int64_t taps) {
+      return run_rows && rows.run_step == step && rows.taps == taps &&
+             (!exact_run(step) || rows.run_exact);
     };
     // The x4 and x2 upscales' width quads (output rows of whole words: NCHW planes, or RGB NHWC)
     // by the quad path.

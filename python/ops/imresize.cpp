@@ -248,7 +248,8 @@ std::shared_ptr<const DeviceTable> device_table(const std::shared_ptr<const Host
                                 host->run.end,
                                 host->quads.begin,
                                 host->quads.end,
-                                host->quad_offsets};
+                                host->quad_offsets,
+                                host->run_exact ? 1 : 0};
   std::lock_guard<std::mutex> lock(mutex);
   if (cache->size() >= 1024) cache->clear();
   return cache->emplace(key, std::make_pair(host, std::shared_ptr<const DeviceTable>(table)))

@@ -64,9 +64,13 @@ struct ResizeTable {
   int64_t quad_begin, quad_end;
   // CUDA fused kernel: the tap-0 input offsets of outputs 4p + 1, 4p + 2, 4p + 3 from output
   // 4p's, the same for every such quad in the quad range, packed 8 bits each (d1 | d2 << 8 |
-  // d3 << 16); -1 where they differ, or where the range's weights are not exact enough for the
-  // quad path (imresize_quad_exact). See imresize_quad_offsets.
+  // d3 << 16); -1 where they differ, or where the range's sums are not exact
+  // (imresize_sums_exact): the quad path rounds them without a tie test. See
+  // imresize_quad_offsets.
   int64_t quad_offsets;
+  // CUDA fused kernel: 1 where the run's sums are exact (imresize_sums_exact: x2 and x4
+  // downscales), so that the run walks may round them without a tie test (exact_run); else 0.
+  int64_t run_exact;
 };
 
 // Output positions per tile of the CUDA fused kernel along the width (see tile_span).
@@ -183,21 +187,24 @@ inline int64_t imresize_quad_offsets(int64_t taps, const int32_t* index, ResizeR
   return packed;
 }
 
-// Whether every weight of the outputs in `quads` is a multiple of 2^-10 with sum_k |weight| <= 2
-// per output (x2 and x4 upscales: MATLAB's cubic at phases 1/4, 3/4 and 1/8 .. 7/8 is dyadic and
-// sums to 1). Then for uint8 inputs a float32 sum started at 2^-11 is exact whatever the order
-// (every partial sum a multiple of 2^-11 below 2^9: 20 significant bits), and rounding it to
-// nearest, clamped, is MATLAB's rounding of the exact sum: no value is a tie (see the CUDA quad
-// path, kQuadBias).
-inline bool imresize_quad_exact(int64_t taps, const double* weight, ResizeRange quads) {
-  for (int64_t o = quads.begin; o < quads.end; ++o) {
+// Whether uint8 sums of the outputs in `range` are exact in float32: every weight a multiple of
+// 2^-12 with sum_k |weight| <= 2 per output. MATLAB's cubic weights are for the x2 and x4
+// upscales (multiples of 2^-7 and 2^-10: phases 1/4, 3/4 and 1/8, 3/8, ...) and for the
+// antialiased x2 and x4 downscales (2^-8 and 2^-12: the stretched kernel at such phases,
+// normalised by a sum of 1); x3's are not (thirds). Then every partial sum of
+// weight x byte (0..255), plus a start of 2^-13, is a multiple of 2^-13 below 2^9: 22
+// significant bits, exact whatever the order, FMA or not. Such a sum s + 2^-13 is never a tie,
+// so rounding it to nearest, clamped, is MATLAB's rounding of s (round half away from zero):
+// the CUDA fused kernel's quad path and x2 run walks need no tie test (kExactBias there).
+inline bool imresize_sums_exact(int64_t taps, const double* weight, ResizeRange range) {
+  for (int64_t o = range.begin; o < range.end; ++o) {
     double total = 0.0;
     for (int64_t k = 0; k < taps; ++k) {
-      const double scaled = weight[o * taps + k] * 1024.0;  // exact: a power of two
+      const double scaled = weight[o * taps + k] * 4096.0;  // exact: a power of two
       if (scaled != static_cast<double>(static_cast<int64_t>(scaled))) return false;
       total += scaled < 0 ? -scaled : scaled;
     }
-    if (total > 2048.0) return false;
+    if (total > 2.0 * 4096.0) return false;
   }
   return true;
 }

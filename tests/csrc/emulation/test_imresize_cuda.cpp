@@ -296,6 +296,8 @@ void check_runs() {
       continue;
     }
     SR_EXPECT(t.taps == e.taps, where + ": " + std::to_string(t.taps) + " taps");
+    // Exact sums (imresize_sums_exact) for x2 and x4, which the run kernels rely on; not x3.
+    SR_EXPECT(t.run_exact == (e.step != 3), where + ": run_exact " + std::to_string(t.run_exact));
     SR_EXPECT(t.run.begin <= 3 && t.run.end >= out_len - 3,
               where + ": run [" + std::to_string(t.run.begin) + ", " + std::to_string(t.run.end) +
                   ") of " + std::to_string(out_len) + " outputs");
@@ -365,22 +367,22 @@ void check_quad_ranges() {
             "quad offsets of quads with different offsets");
   SR_EXPECT(sr::imresize_quad_offsets(1, index, sr::ResizeRange{1, 7}) == -1,
             "quad offsets of a range without an aligned quad");
-  // The quad path's exactness condition (imresize_quad_exact): weights on the 2^-10 grid with
-  // sum |w| <= 2 per output. MATLAB's x2 and x4 up weights are (x3 up's are not, nor 121/30's).
-  for (const double scale : {4.0, 2.0, 3.0, 121.0 / 30.0}) {
+  // The exact sums' condition (imresize_sums_exact): weights on the 2^-12 grid with sum |w| <= 2
+  // per output. MATLAB's x2 and x4 weights are, up and down (x3's are not, nor 121/30's).
+  for (const double scale : {4.0, 2.0, 0.5, 0.25, 3.0, 1.0 / 3.0, 121.0 / 30.0}) {
     const Table t = sr::make_resize_table(30, std::llround(30 * scale), scale, true,
                                           sr::ResizeEdge::kMirror, false);
     const sr::ResizeRange all{0, t.out_len};
-    SR_EXPECT(
-        sr::imresize_quad_exact(t.taps, t.weight.data(), all) == (scale == 4.0 || scale == 2.0),
-        "quad exactness of x" + std::to_string(scale));
+    SR_EXPECT(sr::imresize_sums_exact(t.taps, t.weight.data(), all) ==
+                  (scale == 4.0 || scale == 2.0 || scale == 0.5 || scale == 0.25),
+              "exact sums of x" + std::to_string(scale));
   }
   const double on_grid[] = {-0.5, 1.0, 1.0, -0.5};  // on the grid, sum |w| = 3: a sum may round
-  const double off_grid[] = {0.0, 1.0 + 1.0 / 2048.0, -1.0 / 2048.0, 0.0};
-  SR_EXPECT(!sr::imresize_quad_exact(4, on_grid, sr::ResizeRange{0, 1}),
+  const double off_grid[] = {0.0, 1.0 + 1.0 / 8192.0, -1.0 / 8192.0, 0.0};
+  SR_EXPECT(!sr::imresize_sums_exact(4, on_grid, sr::ResizeRange{0, 1}),
             "sum |w| > 2 is not exact");
-  SR_EXPECT(!sr::imresize_quad_exact(4, off_grid, sr::ResizeRange{0, 1}),
-            "2^-11 is not on the grid");
+  SR_EXPECT(!sr::imresize_sums_exact(4, off_grid, sr::ResizeRange{0, 1}),
+            "2^-13 is not on the grid");
 }
 
 int main() {
