@@ -203,89 +203,56 @@ Status pass(const void* src, const Tensor4d& sd, void* dst, const Tensor4d& dd,
 //      uint8 rounds the result to uint8 here, as MATLAB does;
 //   3. width pass from shared memory: each thread an output element, threads along the
 //      output's memory order (coalesced stores).
-// Bytes per output element (x4 down, uint8): 16 input bytes read once from DRAM (plus the
-// ~12/(4 * tile_y) row halo and 12/512 column halo, mostly L2 hits) + 1 written; x4 up: 1/16
-// read + 1 written; the intermediate never leaves the SM. Roofline: (input + output bytes) /
-// copy bandwidth, e.g. 141 MB / 2.96 TB/s = 48 us for the batch-16 DIV2K x4 cases.
-// Expected bound in practice (not yet measured): instruction issue, not DRAM. x4 down, uint8:
-// ~35M intermediate elements x 17 taps. The general height-pass loop spends ~6.5 instructions
-// per element-tap (SASS, sm_90: a 64-bit address add, a byte load, VIADD + FADD to convert,
-// FFMA, the staged offset and weight), ~120 us at full issue rate on 132 SMs. The word loop
-// (height_pass_words, since 2026-11-30: uint8 rows that are whole 8-byte words, e.g. DIV2K's
-// 2040 columns in NCHW and NHWC) spends ~3.8 (one 8-byte load and address add per 8 bytes, then
-// PRMT + FADD + FFMA per byte): ~70 us; the width pass (~7 instructions per output tap, ~30 us)
-// becomes a third of the work. Both together ~100 us, 1.4 TB/s: reaching 75 % of the copy
-// bandwidth needs fewer instructions per tap still (one conversion per input byte, not per tap).
-// Since 2026-11-30 (not yet measured): the antialiased x2, x3 and x4 downscales' rows, away from
-// the image borders, go through height_pass_run: an item of 3 output rows x 8 columns walks its
-// 24 input rows (x4) once, one conversion per input byte: 24 8-byte loads, 192 PRMT + FADD and
-// 384 FFMA per 24 elements in the sm_90 SASS, ~32 instructions per element against ~55, and
-// 3x fewer L1/L2 reads; 80 registers (3 blocks per SM). In NCHW with output rows of whole
-// words, their columns too (width_sums_run): 4 outputs from 28 mid bytes read as 8 words, 28
-// conversions and 64 FFMA, ~25 instructions per output against ~120. x4 down, NCHW, then about
-// 30 us of height pass and 10 us of width pass at full issue rate, near the 48 us roofline
-// (SR_KERNELS_IMRESIZE_RUNS=0 turns both walks off to compare, and the quad path below).
-// Since 2026-12-01 (not yet measured), RGB tiles in NHWC (any output strides) walk their
-// columns too: 4 pixels x 3 channels per item from 84 mid bytes read as 22 words, 84
-// conversions and 192 FFMA (sm_90a SASS of the x4 kernel: +192 FFMA, +84 PRMT), stored as 3
-// words or 12 bytes (see the quad path below): ~47 instructions per output against ~145 (51 of
-// them shared-memory loads) in the per-element loop, which the DIV2K x4 NHWC downscale took
-// (its 1530-byte output rows are not whole words). x4 down, NHWC: about 12 us of width pass
-// instead of ~36 us of issue, itself behind ~50 us of shared-memory loads.
-// Since 2026-12-01 (not yet measured), NCHW planes walk their run columns wherever the rows do,
-// stored bytewise where output rows are not whole words: the DIV2K x4 NCHW downscale's 510-byte
-// output rows are not, so until then it took the per-element loop (~120 instructions per output,
-// ~30 us of issue) and the estimate above did not apply to it. One loop (width_groups) now
-// serves the run and quad items of both layouts.
-// Since 2026-12-01 (not yet measured), the x2 and x4 upscales' height pass walks the rows
-// table's quads in the quad kernels (height_pass_quads: output rows of whole words, any
-// consecutive input rows, both axes scaled alike): an item of 4 output rows x 4 mid elements
-// (2 until the exact sums below freed registers) loads its 5 (x4) input rows' bytes once,
-// converts each once and rounds as the quad path does, ~20 instructions per element counted
-// from the source (fewer since: no tie test, weights loaded once per 16 elements), where the
-// general loop (which DIV2K's LR rows took: 510 bytes in NCHW, 1530 in NHWC, not whole 8-byte
-// words) spends ~40 (per tap a staged offset and weight, a 64-bit add, a byte load, a conversion,
-// an FFMA). x4 up, batch-16 DIV2K: ~36M intermediate elements, ~40 us of issue before, ~20 us now.
-// x4 up, uint8: the width pass is most of the work (133M outputs x 4 taps); where a float
-// intermediate fits in the same tile height (upscales: a tile's 128 outputs read ~37 mid
-// columns), uint8 keeps it as floats (run), and a tap costs 6 instructions instead of 8 (no
-// byte conversion). The per-output work around the taps (a 64-bit output address from three
-// strides, the store, the loop: ~20 instructions in the sm_90 SASS) is paid per four outputs
-// where output rows are whole 4-byte words (FusedArgs::word_out; DIV2K x4 up in NCHW and NHWC):
-// ~35 instructions per output, ~110 us of issue, still about 2x the 48 us roofline.
-// Since 2026-11-30 (not yet measured), x2 and x4 upscales in NCHW with output rows of whole
-// words: the width pass's quads inside the columns table's quad range (weights repeating every
-// 4 outputs) keep their 4 x 4 weights in registers and read one offset per output: 1 + 4 LDS
-// and 4 FFMA per output instead of 3 LDS, 2 address operations and an FFMA per tap (counted
-// from the source: ~20 instructions per output against ~35; x4 up then ~80 us of issue, still
-// above the roofline). Since 2026-12-01 (not yet measured), RGB tiles in NHWC too (any output
-// strides): an item is 4 pixels x 3 channels, each output 1 + 4 LDS (one offset per pixel) and
-// 4 FFMA, against the per-element loop's ~35 (which also divides its element index by 3), where
-// output rows are whole words (DIV2K x4 up). Its 12 bytes are 3 words, which the warp
-// exchanges by shuffles (5 SHFL and a select per word, ~2 instructions per output) so that
-// each store instruction writes 32 consecutive words, as the per-word loop does: stored as
-// they are, lanes 12 bytes apart, L1 would send L2 3x the sectors (DIV2K x4 up: ~12.5M sector
-// writes, ~80 us at ~5 TB/s of L2, more than the ~65 us of issue). (Byte stores, 12x, would
-// outweigh the gain; the downscales' walk above uses them where rows are not whole words: its
-// output is a sixteenth of its input.) And each quad reads its inputs once (quad_sums: the x4 and
-// x2 upscales' tap offsets within a quad are fixed, ResizeTable::quad_offsets): x4, 1 + 5 LDS per
-// quad and channel instead of 4 + 16, ~15 instructions per output against ~20 (counted from the
-// source), x4 up NCHW ~60 us of issue against the 48 us roofline. Other 4-tap quad ranges (integer
-// downscales without antialiasing) take the per-element loop.
-// Since 2026-12-01 (not yet measured), the quad path's sums are exact (imresize_sums_exact:
-// MATLAB's x2 and x4 up weights are multiples of 2^-10, and uint8 sums of them fit float32's 24
-// bits), so each rounds in 3 instructions with no tie test and no float64 redo
-// (exact_sum_to_u8), where the test cost 7 and a branch: x4 up ~12 instructions per output in
-// the width pass (~36 us of issue, under the 48 us roofline) and fewer in height_pass_quads.
-// The x2 downscale's run walks too (exact_run: its weights are multiples of 2^-8): ~7 of ~24
-// instructions per element in height_pass_run and of ~22 per output in its width walk (counted
-// from the source).
+// Traffic: per output element of the x4 downscale (uint8), 16 input bytes read once from DRAM
+// (plus the ~12/(4 * tile_y) row halo and 12/512 column halo, mostly L2 hits) + 1 written; x4
+// up, 1/16 read + 1 written; the intermediate never leaves the SM. Roofline: (input + output
+// bytes) / copy bandwidth, 141 MB / 2.96 TB/s = 48 us for the batch-16 DIV2K x4 cases.
+// Expected bound: instruction issue, not DRAM. Hence specialised paths for the integer scales
+// SR pipelines use, found on the host from the tables (ResizeTable::run_*, quad_*) and chosen
+// per launch (launch_fused); everything else takes the general loops. The paths, with
+// instructions per element and the issue time of the batch-16 DIV2K x4 cases at full rate on
+// 132 SMs (from the sm_90a SASS where marked, else counted from the source; none measured yet):
+// * Height pass, general loop: ~6.5 per element-tap (SASS: a 64-bit address add, a byte load,
+//   the conversion, an FFMA, the staged offset and weight): x4 down ~120 us.
+// * height_pass_words (uint8 rows of whole 8-byte words, e.g. DIV2K's 2040 columns): one 8-byte
+//   load per 8 bytes and tap, then PRMT + FADD + FFMA per byte, ~3.8 per element-tap (SASS).
+// * height_pass_run (the antialiased x2, x3 and x4 downscales' interior rows, word rows): an
+//   item of 3 output rows x 8 columns walks its input rows (x4: 24) once, one conversion per
+//   input byte: ~32 per element against ~55 (SASS), 3x fewer L1/L2 reads; 80 registers (3
+//   blocks per SM). x4 down ~30 us.
+// * height_pass_quads (the x2 and x4 upscales' interior rows in the quad kernels, any
+//   consecutive input rows): an item of 4 output rows x 4 mid elements reads its 5 (x4) input
+//   rows' bytes once: under 20 per element against ~40 in the general loop, which DIV2K's LR
+//   rows (510 bytes in NCHW, 1530 in NHWC: not whole words) took. x4 up under 20 us.
+// * Width pass, per-element loop: ~35 per output (x4 up) to ~145 (RGB NHWC x4 down, 51 of them
+//   shared-memory loads; SASS). Word loop (FusedArgs::word_out: output rows of whole 4-byte
+//   words, one address and store per 4 outputs): ~35, x4 up ~110 us. uint8 upscales keep the
+//   intermediate as floats where it fits (Mid = float: no byte conversion per tap).
+// * width_groups, run items (the downscales' interior columns; NCHW planes and RGB NHWC, stored
+//   as words or bytes): 4 pixels x nc channels per item from their mid bytes read as words, each
+//   converted once: NCHW ~25 per output against ~120, RGB NHWC ~47 against ~145 (SASS). x4
+//   down ~10 us (NCHW), ~12 us (NHWC).
+// * width_groups, quad items (the x2 and x4 upscales' interior columns where output rows are
+//   whole words; NCHW planes and RGB NHWC): the 4 x 4 weights in registers, each quad's 5 (x4)
+//   or 6 (x2) inputs read once from one staged offset (quad_sums, ResizeTable::quad_offsets),
+//   rounded without a tie test (exact sums, below): ~12 per output, x4 up ~36 us. RGB items'
+//   3 words are exchanged across the warp (store_exchanged_words) so that each store
+//   instruction writes 32 consecutive words: stored as computed, 12 bytes apart, L1 would send
+//   L2 3x the sectors (~80 us of L2 traffic for x4 up); byte stores, 12x, are left to the
+//   downscales, whose output is a sixteenth of their input.
+// Together: x4 down ~40 us and x4 up ~56 us of issue against the 48 us roofline, if the GPU
+// overlaps memory and issue. SR_KERNELS_IMRESIZE_RUNS=0 turns the walks and the quad items off
+// (to compare). Other 4-tap quad ranges (integer downscales without antialiasing) and x3
+// upscales take the general loops.
 // Arithmetic: uint8 sums in float32 (float32 weights, FMA) and redoes in float64, in tap order
 // with separate product and sum roundings like the reference, only the outputs whose float32
 // sum lies within tie_margin of a .5 tie (the bound of imresize_tie_margin), so the uint8
-// result is bit-identical to the float64 one (the quad path and the x2 run walks need no redo:
-// their sums are exact, see kExactBias); float64 accumulates in float64 (no contraction),
-// float32/16 and bfloat16 in float32. Offsets are 64-bit; tile-local indices 32-bit.
+// result is bit-identical to the float64 one. Where every weight is a multiple of 2^-12 (x2 and
+// x4, up and down: imresize_sums_exact) the float32 sums are exact and need no redo: the quad
+// items, height_pass_quads and the x2 downscale's run walks round them in 3 instructions
+// (exact_sum_to_u8) instead of a 7-instruction tie test and a branch (x4's run walks keep the
+// test: see exact_run). float64 accumulates in float64 (no contraction), float32/16 and
+// bfloat16 in float32. Offsets are 64-bit; tile-local indices 32-bit.
 constexpr int kFusedThreads = 256;
 constexpr int kVec = 4;  // height-pass elements per thread and step
 constexpr int kTileX = static_cast<int>(kImresizeSpanTile);
