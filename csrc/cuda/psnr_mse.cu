@@ -20,9 +20,10 @@
 //   * launch_psnr writes the dB values in the finaliser: metrics.psnr runs 2 launches, not 6;
 //   * uint8 without luma keeps more loads in flight per thread: before, one plane's 32 bytes
 //     (~32 KB per SM at 4 blocks of 64 registers, about what Little's law asks at the copy
-//     rate, hence the suspect); now every plane's loads (up to 4) are issued before any
-//     arithmetic, or four vectors' when there is one plane (NHWC), and squares are summed four
-//     bytes per IDP4A.
+//     rate, hence the suspect); now a thread's (plane, vector) items are loaded four at a time
+//     before any arithmetic (2026-12-01: a block's 2-3 items per thread and plane in one round
+//     trip, where the first version's four-vector loop never ran at the benchmark's size), and
+//     squares are summed four bytes per IDP4A.
 #include <cstdint>
 #include <type_traits>
 
@@ -227,22 +228,10 @@ __device__ __forceinline__ double vector_sse<uint8_t>(const uint8_t* a, const ui
     }
     return sum;
   }
-  // The loads of up to four planes are issued before any arithmetic (RGB: six 16-byte loads in
-  // flight per thread), and the squares are summed four bytes per instruction.
-  uint64_t sum = 0;  // planes * 16 * 255^2 may pass 2^32
-  for (int64_t q0 = 0; q0 < planes; q0 += 4) {
-    uint4 x[4], y[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      x[i] = y[i] = make_uint4(0u, 0u, 0u, 0u);  // planes past the last add 0
-      if (q0 + i < planes) {
-        x[i] = load_words(a + (q0 + i) * ca);
-        y[i] = load_words(b + (q0 + i) * cb);
-      }
-    }
-#pragma unroll
-    for (int i = 0; i < 4; ++i) sum += squared_difference16(x[i], y[i]);
-  }
+  // Without luma, uint8 vectors go through psnr_mse_vec_kernel's item loop, not here.
+  uint64_t sum = 0;
+  for (int64_t q = 0; q < planes; ++q)
+    sum += squared_difference16(load_words(a + q * ca), load_words(b + q * cb));
   return static_cast<double>(sum);
 }
 
@@ -267,23 +256,35 @@ __global__ void __launch_bounds__(kThreads)
   const uint32_t vec_items = static_cast<uint32_t>(rows) * nvec;
   uint32_t it = threadIdx.x;
   if constexpr (std::is_same<T, uint8_t>::value) {
-    if (l.planes == 1 && !p.y_channel) {
-      // One plane per vector (NHWC span, grey): four vectors' loads in flight per thread.
-      uint64_t sum = 0;
-      for (; it + 3 * kThreads < vec_items; it += 4 * kThreads) {
+    if (!p.y_channel) {
+      // Items are the block's (plane, vector) pairs, plane-major (consecutive threads read
+      // consecutive vectors of one plane); a thread loads four at a time, all in flight before
+      // any arithmetic, those past the last as zeros. A block holds ~8192 samples, 2-3 vectors
+      // per thread per image, so this loop mostly runs once: one memory round trip per thread.
+      // (Until 2026-12-01 four vectors were loaded together only where a thread had four, which
+      // the 16 x 3 x 1080 x 1920 benchmark never had, and planes per vector position otherwise:
+      // two or three dependent round trips per thread.)
+      const uint32_t items = vec_items * static_cast<uint32_t>(l.planes);
+      uint64_t sum = 0;  // items * 16 * 255^2 may pass 2^32
+      for (; it < items; it += 4 * kThreads) {
         uint4 x[4], y[4];
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
           const uint32_t item = it + i * kThreads;
-          const int64_t row = item / nvec;
-          const int64_t col = l.head + static_cast<int64_t>(item % nvec) * N;
-          x[i] = load_words(sr + row * v.sr_stride[2] + col);
-          y[i] = load_words(hr + row * v.hr_stride[2] + col);
+          x[i] = y[i] = make_uint4(0u, 0u, 0u, 0u);
+          if (item < items) {
+            const uint32_t plane = item / vec_items;
+            const uint32_t position = item - plane * vec_items;
+            const int64_t row = position / nvec;
+            const int64_t col = l.head + static_cast<int64_t>(position % nvec) * N;
+            x[i] = load_words(sr + row * v.sr_stride[2] + plane * v.sr_stride[1] + col);
+            y[i] = load_words(hr + row * v.hr_stride[2] + plane * v.hr_stride[1] + col);
+          }
         }
 #pragma unroll
         for (int i = 0; i < 4; ++i) sum += squared_difference16(x[i], y[i]);
       }
-      acc = static_cast<double>(sum);  // the remaining vectors below
+      acc = static_cast<double>(sum);  // it >= vec_items now: the loop below has nothing left
     }
   }
   for (; it < vec_items; it += kThreads) {

@@ -12,7 +12,10 @@
 int main() {
   using namespace metric_cases;
   std::mt19937 rng(20261130);
-  const std::vector<Shape> shapes = {{2, 3, 19, 67}, {1, 3, 12, 128}, {3, 1, 11, 21}};
+  // 10 x 6000: one row per block, over 1024 uint8 vectors per block (several item groups per
+  // thread in the vector kernel).
+  const std::vector<Shape> shapes = {
+      {2, 3, 19, 67}, {1, 3, 12, 128}, {3, 1, 11, 21}, {1, 3, 10, 6000}};
   for_each_case(
       shapes, rng,
       [](const Pair& pair, const sr::MetricProtocol& q, const std::string& where, const Shape& s) {
