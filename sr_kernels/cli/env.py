@@ -123,13 +123,15 @@ def _backend_lines() -> list[tuple[str, str]]:
 
 
 def _gpu_archs() -> list[str]:
-    """``sm_XY`` of each visible GPU, as the timings tables name architectures."""
+    """``sm_XY`` of each visible GPU, named as the timings tables name architectures."""
     import torch
+
+    from ..ops import _backend_timings
 
     if not torch.cuda.is_available():
         return []
     return [
-        "sm_{}{}".format(*torch.cuda.get_device_capability(i))
+        _backend_timings.device_arch({"device": "cuda", "device_index": i})
         for i in range(torch.cuda.device_count())
     ]
 
