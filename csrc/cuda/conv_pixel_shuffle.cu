@@ -1,7 +1,10 @@
 // Upsampler: pixel_shuffle(conv3x3(x, w, b, padding=1), r) for r in {2, 3} in one kernel.
 //
-// Work decomposition: one thread block per TH x TW input tile of one image (16 x 16 when it fits
-// the device's shared memory, else 8 x 16 or 8 x 8). The block copies the (TH+2) x (TW+2) x C_in
+// Work decomposition: one thread block per TH x TW input tile of one image: 16 x 16, 8 x 16 or
+// 8 x 8, the one whose grid should finish first on this device's SMs among those whose shared
+// memory fits (conv_tiles.h; since 2026-12-01: the 16 x 48 x 48 training batch takes 8 x 16,
+// 288 blocks in 3 waves of 1 M tile per warp and pass, instead of 144 16 x 16 blocks in 2 waves
+// of 2; before, 16 x 16 was taken wherever it fit). The block copies the (TH+2) x (TW+2) x C_in
 // input tile (halo 1, zeros outside the image) to shared memory once, then walks the output
 // channels in blocks of CB final channels (CB = 16 for r = 2, 8 for r = 3), i.e. CB*r*r = 64 or
 // 72 convolution channels per pass: an implicit GEMM (conv_common.cuh; 8 warps, each owning two
@@ -30,6 +33,7 @@
 // input, weights and vector-stored outputs 16-byte aligned; all element offsets are int64.
 #include <cstdint>
 
+#include "common/conv_tiles.h"
 #include "conv_common.cuh"
 #include "sr_kernels/conv_pixel_shuffle.h"
 
@@ -190,25 +194,34 @@ Status launch_typed(const ConvPixelShuffleArgs& args, bool vector_store, cudaStr
   using Pass = ShufflePass<T, R>;
   int device = 0;
   if (cudaGetDevice(&device) != cudaSuccess) return Status::kLaunchFailed;
-  int smem_limit = 0;
+  int smem_limit = 0, sm_count = 0;
   if (cudaDeviceGetAttribute(&smem_limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) !=
-      cudaSuccess) {
+          cudaSuccess ||
+      cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
     return Status::kLaunchFailed;
   }
+  // Tiles in order of preference (conv_tiles.h): 16 x 16 (2 M tiles per warp and pass), 8 x 16
+  // (1: more blocks, for batches of small images such as 16 x 48 x 48), 8 x 8 (half the warps
+  // idle; where shared memory allows nothing larger). One block per SM: the launch bounds let
+  // ptxas use over 128 registers per thread (162 / 228 for r = 2 / 3 on sm_90).
   constexpr int kCandidates[][2] = {{16, 16}, {8, 16}, {8, 8}};
-  Tile tile{0, 0, 0, 0};
-  int64_t bytes = 0;
-  for (const auto& cand : kCandidates) {
-    if (cand[0] * cand[1] > Pass::kMaxRows) continue;
-    const int64_t need = smem_bytes<T, R>(args.c_in, cand[0], cand[1]);
-    if (need <= smem_limit) {
-      tile.th = cand[0];
-      tile.tw = cand[1];
-      bytes = need;
-      break;
-    }
+  constexpr int kCount = static_cast<int>(sizeof(kCandidates) / sizeof(kCandidates[0]));
+  conv::TileOption options[kCount];
+  int64_t bytes_of[kCount] = {};
+  for (int i = 0; i < kCount; ++i) {
+    const int th = kCandidates[i][0], tw = kCandidates[i][1];
+    bytes_of[i] = smem_bytes<T, R>(args.c_in, th, tw);
+    if (th * tw > Pass::kMaxRows || bytes_of[i] > smem_limit) continue;
+    options[i].th = th;
+    options[i].tw = tw;
+    // Every tile makes the same passes (one per kCB output channels).
+    options[i].units = conv::busiest_warp_tiles(th * tw, kWarpsM);
+    options[i].blocks_per_sm = 1;
   }
-  if (tile.th == 0) return Status::kInvalidArgument;
+  const int chosen = conv::choose_tile(options, kCount, args.n, args.h, args.w_size, sm_count);
+  if (chosen < 0) return Status::kInvalidArgument;
+  Tile tile{options[chosen].th, options[chosen].tw, 0, 0};
+  const int64_t bytes = bytes_of[chosen];
   tile.kc = args.c_in % 64 == 0 ? 64 : (args.c_in % 32 == 0 ? 32 : 16);
   tile.kc_vec_shift = tile.kc == 64 ? 3 : (tile.kc == 32 ? 2 : 1);
 

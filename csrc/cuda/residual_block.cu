@@ -17,16 +17,22 @@
 //
 // Configurations (per C; fp16 and bf16 instantiate each):
 //   * C <= 128 or C % 128 != 0: 8 warps as 8 x 1 (warp tile up to 3 x 16 rows x 64 channels),
-//     64-channel passes, C_in steps of 64; tile 16 x 16 for C = 64 (largest of 16x16, 8x16, 8x8
-//     that fits the device's shared memory otherwise).
-//     C = 64 fp16/bf16: 57.6 KB input + 46.7 KB intermediate + 27.6 KB weight ring = 132 KB.
+//     64-channel passes, C_in steps of 64. The tile is chosen per launch from 16 x 16, 8 x 32,
+//     12 x 24, 12 x 16, 8 x 16, 8 x 8 and 4 x 8 (those whose shared memory fits the device): the
+//     one whose grid of blocks should finish first on this device's SM count (conv_tiles.h;
+//     since 2026-12-01, before which 16 x 16 was taken wherever it fit). 1 x 270 x 480 keeps
+//     16 x 16 (510 blocks, 4 waves on 132 SMs); the 16 x 48 x 48 training batch takes 12 x 24
+//     (128 blocks in one wave instead of 144 in two: 6 units of time against 10 on paper).
+//     C = 64 fp16/bf16, 16 x 16: 57.6 KB input + 46.7 KB intermediate + 27.6 KB weight ring =
+//     132 KB; 12 x 24: 64.5 + 52.4 + 27.6 = 144.5 KB.
 //     With ResidualBlockArgs::warps = 4 (a comparison knob, SR_KERNELS_RESBLOCK_CUDA_WARPS):
-//     4 warps as 4 x 1, tile 8 x 16, two blocks per SM where they fit (C = 64: 34.6 KB input +
-//     25.9 KB intermediate + 27.6 KB ring = 86 KB per block).
+//     4 warps as 4 x 1, tiles 8 x 16, 8 x 8 or 4 x 8 chosen the same way, two blocks per SM
+//     where they fit (C = 64, 8 x 16: 34.6 KB input + 25.9 KB intermediate + 27.6 KB ring =
+//     86 KB per block).
 //     With ResidualBlockArgs::wgmma (SR_KERNELS_CUDA_WGMMA, sm_90a builds on compute capability
 //     9.0): either of these two with warpgroup MMA instead of mma.sync (conv_common.cuh).
 //   * C % 128 == 0 and C >= 256: 8 warps as 2 x 4 (warp tile up to 4 x 16 rows x 32 channels),
-//     128-channel passes, C_in steps of 32; tile 8 x 8.
+//     128-channel passes, C_in steps of 32; tile 8 x 8 (4 x 8 where 8 x 8 does not fit).
 //     C = 256: 76 KB input + 52.8 KB intermediate + 30.7 KB ring = 159.5 KB (fits sm_80's 163 KB).
 //
 // Bytes and FLOPs per output pixel (fp16/bf16, C channels): 2 * 18 * C^2 useful FLOPs
@@ -67,6 +73,7 @@
 // aligned; all element offsets are int64.
 #include <cstdint>
 
+#include "common/conv_tiles.h"
 #include "conv_common.cuh"
 #include "sr_kernels/residual_block.h"
 
@@ -277,31 +284,57 @@ bool aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u
 
 int vec_shift_for(int kc) { return kc == 64 ? 3 : (kc == 32 ? 2 : 1); }
 
+// Output tiles in order of preference (conv_tiles.h: ties go to the earlier), each used where
+// its conv1 halo grid fits the configuration's row tiles and its shared memory fits the device.
+// 8 warps (at most 384 halo rows): 16 x 16 and 8 x 32 give the most outputs per unit (256 in 5),
+// 12 x 24 one wave for the 16 x 48 x 48 training batch, the smaller ones more blocks for small
+// images; 4 warps (192 rows): 8 x 16 and smaller; the wide configuration (128 rows): 8 x 8, 4 x 8.
+constexpr int kTileCandidates[][2] = {{16, 16}, {8, 32}, {12, 24}, {12, 16},
+                                      {8, 16},  {8, 8},  {4, 8}};
+constexpr int kTileCount = static_cast<int>(sizeof(kTileCandidates) / sizeof(kTileCandidates[0]));
+
 template <typename T, typename Cfg>
 Status launch_config(const ResidualBlockArgs& args, bool vector_store, cudaStream_t stream) {
   int device = 0;
   if (cudaGetDevice(&device) != cudaSuccess) return Status::kLaunchFailed;
-  int smem_limit = 0;
+  int smem_limit = 0, smem_per_sm = 0, sm_count = 0;
   if (cudaDeviceGetAttribute(&smem_limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) !=
-      cudaSuccess) {
+          cudaSuccess ||
+      cudaDeviceGetAttribute(&smem_per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device) !=
+          cudaSuccess ||
+      cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
     return Status::kLaunchFailed;
   }
   using Pass = BlockPass<T, Cfg>;
-  // Output tiles whose conv1 halo grid fits the warps' row tiles, largest first.
-  constexpr int kCandidates[][2] = {{16, 16}, {8, 16}, {8, 8}, {4, 8}};
-  Tile tile{0, 0, 0, 0};
-  int64_t bytes = 0;
-  for (const auto& cand : kCandidates) {
-    if ((cand[0] + 2) * (cand[1] + 2) > Pass::kMaxRows) continue;
-    const int64_t need = smem_bytes<T, Cfg>(args.c, cand[0], cand[1]);
-    if (need <= smem_limit) {
-      tile.th = cand[0];
-      tile.tw = cand[1];
-      bytes = need;
-      break;
-    }
+  const int passes = static_cast<int>((args.c + Pass::kBN - 1) / Pass::kBN);
+  conv::TileOption options[kTileCount];
+  int64_t bytes_of[kTileCount] = {};
+  for (int i = 0; i < kTileCount; ++i) {
+    const int th = kTileCandidates[i][0], tw = kTileCandidates[i][1];
+    const int halo_rows = (th + 2) * (tw + 2);
+    bytes_of[i] = smem_bytes<T, Cfg>(args.c, th, tw);
+    if (halo_rows > Pass::kMaxRows || bytes_of[i] > smem_limit) continue;
+    options[i].th = th;
+    options[i].tw = tw;
+    options[i].units = passes * (conv::busiest_warp_tiles(halo_rows, Cfg::warps_m) +
+                                 conv::busiest_warp_tiles(th * tw, Cfg::warps_m));
+    // Registers allow one 8-warp block per SM (ptxas: 197-232 per thread); the 4-warp
+    // configuration's launch bounds allow two, where their shared memory fits (2 KB each for
+    // the runtime's reserve and static shared memory).
+    options[i].blocks_per_sm =
+        Cfg::min_blocks > 1 && Cfg::min_blocks * (bytes_of[i] + 2048) <= smem_per_sm
+            ? Cfg::min_blocks
+            : 1;
   }
-  if (tile.th == 0) return Status::kInvalidArgument;
+  // The wide configuration (C >= 256) streams each convolution's weights (1.2 MB at C = 256)
+  // from L2 into every block, a cost the model leaves out and smaller tiles multiply: it keeps
+  // the largest tile that fits.
+  const int chosen = Cfg::warps_n > 1
+                         ? conv::first_fitting_tile(options, kTileCount)
+                         : conv::choose_tile(options, kTileCount, args.n, args.h, args.w, sm_count);
+  if (chosen < 0) return Status::kInvalidArgument;
+  Tile tile{options[chosen].th, options[chosen].tw, 0, 0};
+  const int64_t bytes = bytes_of[chosen];
   tile.kc = static_cast<int>(args.c % Cfg::kc == 0 ? Cfg::kc : (args.c % 32 == 0 ? 32 : 16));
   if (tile.kc > Cfg::kc) tile.kc = Cfg::kc;
   tile.kc_vec_shift = vec_shift_for(tile.kc);

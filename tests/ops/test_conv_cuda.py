@@ -204,7 +204,8 @@ BLOCK_SHAPES = [
     (2, 64, 17, 23),
     (1, 64, 1, 1),  # smaller than a tile
     (1, 64, 3, 5),
-    (2, 64, 40, 36),  # several 16 x 16 tiles
+    (2, 64, 40, 36),  # several tiles (8 x 8 on an H100: the tile is chosen per shape)
+    (16, 64, 48, 48),  # EDSR's training batch: 12 x 24 tiles on an H100 (8 x 8 with 4 warps)
     (1, 128, 12, 20),
     (1, 256, 9, 10),  # wide configuration, weights streamed
     (2, 256, 17, 23),
@@ -396,6 +397,7 @@ UPSAMPLER_SHAPES = [
     (2, 64, 33, 20, 64, 2),
     (1, 256, 8, 12, 32, 2),
     (1, 48, 6, 9, 8, 3),
+    (16, 64, 48, 48, 64, 2),  # EDSR's training batch: 8 x 16 tiles on an H100
 ]
 
 

@@ -38,8 +38,9 @@ struct ResidualBlockArgs {
   int64_t c = 0;
   float res_scale = 1.0f;
   // Warps per block of the configuration for C <= 128 (and C not a multiple of 128): 8 (the
-  // default: 16 x 16 tiles, one block per SM) or 4 (8 x 16 tiles, two blocks per SM; used only
-  // where two fit in an SM's shared memory, else 8). A comparison knob until a GPU run decides.
+  // default: tiles up to 16 x 16 or 12 x 24, one block per SM) or 4 (tiles up to 8 x 16, two
+  // blocks per SM; used only where two fit in an SM's shared memory, else 8). The launcher picks
+  // the tile per shape and SM count. A comparison knob until a GPU run decides.
   int warps = 8;
   // Hopper's warpgroup MMA (wgmma) instead of mma.sync in that configuration, where this build
   // has sm_90a code and the device is compute capability 9.0 (else ignored). A comparison knob:

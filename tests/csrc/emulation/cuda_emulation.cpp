@@ -101,6 +101,8 @@ void fiber_started() {}
 Block* running = nullptr;  // the block being run (one at a time, on one OS thread)
 uint64_t blocks_run = 0;
 int launches = 0;
+LaunchRecord latest_launch;
+bool dry_run = false;
 Device emulated_device;
 int dynamic_shared_limit = static_cast<int>(kDynamicSharedLimit);
 
@@ -330,6 +332,8 @@ void run_launch(const std::function<void()>& body, dim3 grid, dim3 block_dim, si
   }
   if (running != nullptr) fail("a launch from inside a kernel");
   ++launches;
+  latest_launch = LaunchRecord{grid, block_dim, smem};
+  if (dry_run) return;
   Block b;
   b.body = &body;
   b.gather.assign(threads * kGatherBytes, 0);
@@ -354,6 +358,8 @@ void run_launch(const std::function<void()>& body, dim3 grid, dim3 block_dim, si
 
 int launch_count() { return launches; }
 void reset_launch_count() { launches = 0; }
+LaunchRecord last_launch() { return latest_launch; }
+void set_dry_run(bool dry) { dry_run = dry; }
 
 }  // namespace sr_emu
 

@@ -102,6 +102,17 @@ void launch(Body body, dim3 grid, dim3 block, size_t smem = 0, cudaStream_t = nu
 int launch_count();
 void reset_launch_count();
 
+// The configuration of the latest launch (tests check which tile a launcher chose by its grid).
+struct LaunchRecord {
+  dim3 grid, block;
+  size_t smem = 0;
+};
+LaunchRecord last_launch();
+
+// While set, launches are checked and recorded but their blocks do not run: tests of a
+// launcher's choices at full-size shapes, which would take minutes to emulate.
+void set_dry_run(bool dry);
+
 template <typename T>
 T shuffle(T value, unsigned source) {
   static_assert(sizeof(T) <= sizeof(uint64_t), "values up to 8 bytes");

@@ -16,7 +16,48 @@ using namespace conv_cases;
 
 struct Case {
   int64_t n, h, w, c_in, c_out, r;
+  int th = 0, tw = 0;  // the input tile the launcher must choose (0: not checked)
 };
+
+// A block's shared memory (conv_pixel_shuffle.cu): the input tile (halo 1) of C_in + 8 two-byte
+// elements per pixel, the shuffle staging (r^2 x tile pixels x 16 / r^2 = 64 or 72 elements),
+// and the 3-stage weight ring of (64 or 72) x 72 elements.
+size_t shuffle_smem(const Case& k) {
+  const int64_t columns = k.r == 2 ? 64 : 72;  // convolution channels per pass
+  const int64_t input = (k.th + 2) * (k.tw + 2) * (k.c_in + 8);
+  const int64_t staging = static_cast<int64_t>(k.th) * k.tw * columns;
+  return static_cast<size_t>((input + staging + 3 * columns * 72) * 2);
+}
+
+// Whether the latest launch used th x tw tiles: one block per tile, that tile's shared memory.
+void expect_tile(const Case& k, const std::string& where) {
+  const sr_emu::LaunchRecord launch = sr_emu::last_launch();
+  const int64_t blocks = k.n * ((k.h + k.th - 1) / k.th) * ((k.w + k.tw - 1) / k.tw);
+  const std::string tile = std::to_string(k.th) + "x" + std::to_string(k.tw);
+  SR_EXPECT(launch.grid.x == blocks, where + ": grid of " + std::to_string(launch.grid.x) +
+                                         " blocks, not one per " + tile + " tile");
+  SR_EXPECT(launch.smem == shuffle_smem(k), where + ": not the " + tile + " tile");
+}
+
+// The launcher's tile choice at a full-size shape, without running the kernel.
+void check_choice(const Case& k, const sr_emu::Device& device, const char* device_name) {
+  sr_emu::set_device(device);
+  alignas(16) static unsigned char dummy[16];  // never read: the launch does not run
+  sr::ConvPixelShuffleArgs a;
+  a.x = a.w = a.b = dummy;
+  a.out = dummy;
+  dense_strides(k.c_in, k.h, k.w, false, a.x_stride);
+  dense_strides(k.c_out, k.h * k.r, k.w * k.r, false, a.out_stride);
+  a.n = k.n, a.h = k.h, a.w_size = k.w, a.c_in = k.c_in, a.c_out = k.c_out, a.r = k.r;
+  const std::string where = std::string(device_name) + " n" + std::to_string(k.n) + " " +
+                            std::to_string(k.h) + "x" + std::to_string(k.w) + " r" +
+                            std::to_string(k.r);
+  sr_emu::set_dry_run(true);
+  const sr::Status status = sr::launch_conv_pixel_shuffle(a, nullptr);
+  sr_emu::set_dry_run(false);
+  SR_EXPECT(status == sr::Status::kOk, where + ": launch failed");
+  expect_tile(k, where);
+}
 
 void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& device,
            const char* device_name, std::mt19937& rng) {
@@ -47,6 +88,7 @@ void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& devi
   SR_EXPECT(sr::launch_conv_pixel_shuffle(a, nullptr) == sr::Status::kOk,
             where + ": launch failed");
   SR_EXPECT(sr_emu::launch_count() == 1, where + ": expected one launch");
+  if (k.th > 0) expect_tile(k, where);
   int64_t differing = 0;
   for (int64_t i = 0; i < k.n; ++i) {
     for (int64_t y = 0; y < oh; ++y) {
@@ -83,5 +125,18 @@ int main() {
   }
   check(cases[0], ConvDType::kBFloat16, true, sm90, "sm90", rng);
   check(cases[2], ConvDType::kFloat16, true, sm80, "sm80", rng);
+  // The tile choice (conv_tiles.h: fewest waves x units; units per block and pass: 16 x 16 2,
+  // 8 x 16 1, 8 x 8 1). Full-size shapes on the default device (132 SMs), launches not run.
+  // * 16 x 48 x 48 (EDSR's training batch): 8 x 16, 288 blocks in 3 waves (3), not 16 x 16,
+  //   144 blocks in 2 (4).
+  check_choice({16, 48, 48, 64, 64, 2, 8, 16}, sm90, "sm90");
+  // * 1 x 270 x 480: 16 x 16, 510 blocks in 4 waves (8); 8 x 16 ties (1020 in 8).
+  check_choice({1, 270, 480, 64, 64, 2, 16, 16}, sm90, "sm90");
+  // * r = 3, 16 x 96 x 96: 8 x 16, 1152 blocks in 9 waves (9), not 576 in 5 (10).
+  check_choice({16, 96, 96, 64, 64, 3, 8, 16}, sm90, "sm90");
+  // The 8 x 16 tile runs bit for bit: on one SM, one 8 x 16 block (1) beats one 16 x 16 (2).
+  sr_emu::Device one_sm;
+  one_sm.sm_count = 1;
+  check({1, 7, 13, 32, 16, 2, 8, 16}, ConvDType::kBFloat16, false, one_sm, "1 SM", rng);
   return sr_test::exit_code();
 }

@@ -20,7 +20,48 @@ struct Case {
   float res_scale;
   int warps;
   bool wgmma = false;  // ResidualBlockArgs::wgmma: taken on the sm90 device only
+  int th = 0, tw = 0;  // the output tile the launcher must choose (0: not checked)
 };
+
+// Shared memory of the 8- and 4-warp configurations' blocks (residual_block.cu): the input tile
+// (halo 2) and the intermediate (halo 1), pixels of C + 8 two-byte elements, and the 3-stage
+// weight ring of 64 x 72 elements.
+size_t narrow_smem(int64_t c, int th, int tw) {
+  const int64_t pixels = (th + 4) * (tw + 4) + (th + 2) * (tw + 2);
+  return static_cast<size_t>(pixels * (c + 8) * 2 + 3 * 64 * 72 * 2);
+}
+
+// Whether the latest launch used th x tw tiles: its grid has one block per tile and its shared
+// memory is that tile's (two tiles may give the same number of blocks).
+void expect_tile(const Case& k, const std::string& where) {
+  const sr_emu::LaunchRecord launch = sr_emu::last_launch();
+  const int64_t blocks = k.n * ((k.h + k.th - 1) / k.th) * ((k.w + k.tw - 1) / k.tw);
+  const std::string tile = std::to_string(k.th) + "x" + std::to_string(k.tw);
+  SR_EXPECT(launch.grid.x == blocks, where + ": grid of " + std::to_string(launch.grid.x) +
+                                         " blocks, not one per " + tile + " tile");
+  SR_EXPECT(launch.smem == narrow_smem(k.c, k.th, k.tw), where + ": not the " + tile + " tile");
+}
+
+// The launcher's tile choice at a full-size shape, without running the kernel.
+void check_choice(const Case& k, const sr_emu::Device& device, const char* device_name) {
+  sr_emu::set_device(device);
+  alignas(16) static unsigned char dummy[16];  // never read: the launch does not run
+  sr::ResidualBlockArgs a;
+  a.x = a.w1 = a.b1 = a.w2 = a.b2 = dummy;
+  a.out = dummy;
+  dense_strides(k.c, k.h, k.w, false, a.x_stride);
+  dense_strides(k.c, k.h, k.w, false, a.out_stride);
+  a.n = k.n, a.h = k.h, a.w = k.w, a.c = k.c;
+  a.warps = k.warps;
+  const std::string where = std::string(device_name) + " n" + std::to_string(k.n) + " " +
+                            std::to_string(k.h) + "x" + std::to_string(k.w) + " c" +
+                            std::to_string(k.c) + " warps " + std::to_string(k.warps);
+  sr_emu::set_dry_run(true);
+  const sr::Status status = sr::launch_residual_block(a, nullptr);
+  sr_emu::set_dry_run(false);
+  SR_EXPECT(status == sr::Status::kOk, where + ": launch failed");
+  expect_tile(k, where);
+}
 
 void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& device,
            const char* device_name, std::mt19937& rng) {
@@ -58,6 +99,7 @@ void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& devi
   const sr::Status status = sr::launch_residual_block(a, nullptr);
   SR_EXPECT(status == sr::Status::kOk, where + ": launch failed");
   SR_EXPECT(sr_emu::launch_count() == 1, where + ": expected one launch");
+  if (k.th > 0) expect_tile(k, where);
   int64_t differing = 0;
   for (int64_t i = 0; i < k.n; ++i) {
     for (int64_t y = 0; y < k.h; ++y) {
@@ -102,6 +144,33 @@ int main() {
     check({2, 10, 17, 32, 0.5f, 4, true}, t, false, sm90, "sm90", rng);
   }
   check({1, 9, 20, 16, 1.0f, 8, true}, ConvDType::kFloat16, false, sm80, "sm80", rng);
+  // The tile choice (conv_tiles.h: fewest waves x units). Full-size shapes on the default
+  // device (132 SMs), launches not run. Units per block: 16 x 16 5, 8 x 32 5, 12 x 24 6,
+  // 12 x 16 4, 8 x 16 3, 8 x 8 2 (4 warps: 8 x 16 5, 8 x 8 3, 4 x 8 2; per 64-channel pass).
+  // * 16 x 48 x 48 (EDSR's training batch): 12 x 24 in one wave of 128 blocks (6), not 16 x 16
+  //   in two of 144 (10) nor 12 x 16 in two of 192 (8).
+  check_choice({16, 48, 48, 64, 1.0f, 8, false, 12, 24}, sm90, "sm90");
+  // * 1 x 270 x 480: 16 x 16, 510 blocks in 4 waves (20); 8 x 32 ties (510 blocks), 12 x 24
+  //   takes 4 waves of 6 (24).
+  check_choice({1, 270, 480, 64, 1.0f, 8, false, 16, 16}, sm90, "sm90");
+  // * 1 x 128 x 128: 8 x 16, 128 blocks in one wave (3), not 64 blocks of 16 x 16 (5).
+  check_choice({1, 128, 128, 64, 1.0f, 8, false, 8, 16}, sm90, "sm90");
+  // * C = 128 (two passes): 12 x 24 and 8 x 32 exceed 227 KB; 12 x 16, 192 blocks in 2 waves
+  //   (16), beats 16 x 16 (20) and 8 x 16 (3 waves, 18).
+  check_choice({16, 48, 48, 128, 1.0f, 8, false, 12, 16}, sm90, "sm90");
+  // * 4 warps, two blocks per SM (264 slots): 8 x 8, 576 blocks in 3 waves (9), not 8 x 16
+  //   (288 blocks, 2 waves of 5).
+  check_choice({16, 48, 48, 64, 1.0f, 4, false, 8, 8}, sm90, "sm90");
+  // * sm_80 (108 SMs): 12 x 24 fits (145 of 163 KB) but its 128 blocks take 2 waves (12);
+  //   12 x 16, 192 blocks in 2 waves (8), beats 16 x 16 (10) and 8 x 16 (3 waves, 9).
+  check_choice({16, 48, 48, 64, 1.0f, 8, false, 12, 16}, sm80, "sm80");
+  // The new tiles run bit for bit (partial tiles included): one SM makes each of them the choice.
+  sr_emu::Device one_sm;
+  one_sm.sm_count = 1;
+  check({1, 11, 23, 16, 0.5f, 8, false, 12, 24}, ConvDType::kFloat16, false, one_sm, "1 SM", rng);
+  check({1, 7, 30, 16, 1.0f, 8, false, 8, 32}, ConvDType::kBFloat16, true, one_sm, "1 SM", rng);
+  check({1, 10, 15, 32, 1.0f, 8, false, 12, 16}, ConvDType::kFloat16, false, one_sm, "1 SM", rng);
+  check({2, 11, 23, 16, 1.0f, 8, true, 12, 24}, ConvDType::kBFloat16, false, one_sm, "1 SM", rng);
   // C = 256: the wide configuration (8 x 8 tiles), one partial tile.
   check({1, 5, 7, 256, 1.0f, 8}, ConvDType::kFloat16, false, sm90, "sm90", rng);
   return sr_test::exit_code();

@@ -1,0 +1,71 @@
+// Output-tile choice of the fused convolution launchers (residual_block.cu, conv_pixel_shuffle.cu):
+// of the tiles that fit the device, the one whose grid should finish first.
+//
+// The model. A block's passes are pipeline steps that each end at a block-wide barrier, so a
+// pass lasts as long as its busiest warp takes over its 16-row M tiles: a block's time is about
+// proportional to those tiles summed over its passes (its "units"). Blocks run in waves of
+// SMs x resident blocks per SM, and the last, partial wave lasts as long as a full one, so a grid
+// takes waves x units. Fixed 16 x 16 tiles cost the EDSR training batch (16 patches of 48 x 48)
+// two waves of 5 units for 144 residual-block blocks on 132 SMs, where 12 x 24 tiles need one wave
+// of 6 (128 blocks): 0.6x the time on paper. Large images (many waves) keep the tile with the
+// most outputs per unit. What the model leaves out (tile loads, epilogues, halo re-reads from L2)
+// grows with the pixels a block covers, about alike for every tile.
+#pragma once
+
+#include <cstdint>
+
+namespace sr {
+namespace conv {
+
+struct TileOption {
+  int th = 0, tw = 0;     // output tile (rows, columns)
+  int units = 0;          // one block's time: M tiles of its busiest warp, summed over its passes
+  int blocks_per_sm = 0;  // blocks resident on one SM; 0: the tile does not fit this device
+};
+
+// 16-row M tiles of the busiest warp when `warps_m` warps take the M tiles of `rows` rows in turn
+// (warp w: tiles w, w + warps_m, ...).
+constexpr int busiest_warp_tiles(int rows, int warps_m) {
+  return ((rows + 15) / 16 + warps_m - 1) / warps_m;
+}
+
+// Blocks of `option`'s tiles over n images of h x w.
+inline int64_t grid_blocks(const TileOption& option, int64_t n, int64_t h, int64_t w) {
+  return n * ((h + option.th - 1) / option.th) * ((w + option.tw - 1) / option.tw);
+}
+
+// The grid's time on `sm_count` SMs in units (waves x units); -1 when the tile does not fit.
+inline int64_t grid_units(const TileOption& option, int64_t n, int64_t h, int64_t w, int sm_count) {
+  if (option.blocks_per_sm <= 0 || option.units <= 0 || sm_count <= 0) return -1;
+  const int64_t slots = static_cast<int64_t>(sm_count) * option.blocks_per_sm;
+  return (grid_blocks(option, n, h, w) + slots - 1) / slots * option.units;
+}
+
+// Index of the option with the fewest grid units for n images of h x w (n, h, w >= 1); ties go to
+// the earlier option, so list them in order of preference (larger tiles first: less halo to load
+// and recompute per output). -1 when none fits.
+inline int choose_tile(const TileOption* options, int count, int64_t n, int64_t h, int64_t w,
+                       int sm_count) {
+  int best = -1;
+  int64_t best_units = 0;
+  for (int i = 0; i < count; ++i) {
+    const int64_t units = grid_units(options[i], n, h, w, sm_count);
+    if (units >= 0 && (best < 0 || units < best_units)) {
+      best = i;
+      best_units = units;
+    }
+  }
+  return best;
+}
+
+// Index of the first option that fits, -1 when none does: for kernels whose per-block costs
+// the model leaves out dominate (a block that streams a megabyte of weights from L2).
+inline int first_fitting_tile(const TileOption* options, int count) {
+  for (int i = 0; i < count; ++i) {
+    if (options[i].blocks_per_sm > 0 && options[i].units > 0) return i;
+  }
+  return -1;
+}
+
+}  // namespace conv
+}  // namespace sr
