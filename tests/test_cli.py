@@ -162,18 +162,27 @@ def test_unknown_subcommand_is_a_usage_error():
 
 
 def test_env_says_which_visible_gpus_have_no_timings(monkeypatch):
-    # Timings apply to their own architecture: another GPU gets the fixed order, and env says
-    # so; a GPU with timings gets no such remark. (The tests run with the tables off: a table
-    # of two sm_90 cases stands in for the shipped one.)
+    # A GPU without timings of its own takes the nearest measured GPU's, and env says which; a
+    # GPU with timings gets no such remark. (The tests run with the tables off: a table of two
+    # sm_90 cases and one CPU case stands in for the shipped one.)
     from sr_kernels.cli import env
 
-    case = SimpleNamespace(case=SimpleNamespace(arch="sm_90"))
-    monkeypatch.setattr(_backend_timings, "entries", lambda: [case, case])
+    def case(arch):
+        return SimpleNamespace(case=SimpleNamespace(arch=arch))
+
+    monkeypatch.setattr(_backend_timings, "entries", lambda: [case("sm_90")] * 2 + [case("cpu")])
     monkeypatch.setattr(_backend_timings, "sources", lambda: ["shipped.json"])
     line = env._timings_line(["sm_90", "sm_75"])
     assert line == (
-        "measured backends fastest first: 2 cases (sm_90) from shipped.json; none for sm_75, "
-        "where the fixed order decides (`sr-kernels tune` measures them)"
+        "measured backends fastest first: 3 cases (cpu, sm_90) from shipped.json; none for "
+        "sm_75: sm_90's stand in (`sr-kernels tune` measures its own)"
     )
     assert env._timings_line(["sm_90"]) == env._timings_line([])
     assert "none for" not in env._timings_line(["sm_90"])
+    # The same major version first (sm_86 is an Ampere like sm_80), then the nearest.
+    monkeypatch.setattr(_backend_timings, "entries", lambda: [case("sm_80"), case("sm_90")])
+    assert "none for sm_86: sm_80's stand in" in env._timings_line(["sm_86"])
+    assert "none for sm_100: sm_90's stand in" in env._timings_line(["sm_100"])
+    # Only CPU timings: a GPU gets the fixed order.
+    monkeypatch.setattr(_backend_timings, "entries", lambda: [case("cpu")])
+    assert "none for sm_90: the fixed order decides" in env._timings_line(["sm_90"])

@@ -154,14 +154,16 @@ def _timings_line(gpu_archs: list[str]) -> str:
         f"measured backends fastest first: {len(entries)} cases ({', '.join(sorted(measured))})"
         f" from {files}"
     )
-    # Timings apply to their own architecture only: elsewhere the fixed order decides, which
-    # is not the fastest everywhere (the H200's C = 256 block: cuDNN 6x faster than ours).
-    unmeasured = sorted(set(gpu_archs) - measured)
-    if unmeasured:
-        line += (
-            f"; none for {', '.join(unmeasured)}, where the fixed order decides "
-            "(`sr-kernels tune` measures them)"
-        )
+    # A GPU with no timings of its own takes the nearest measured architecture's (a guess: say
+    # so), or the fixed order where no GPU was measured.
+    for arch in sorted(set(gpu_archs) - measured):
+        near = [m for m in measured if _backend_timings.arch_distance(m, arch) is not None]
+        if near:
+            stand_in = min(near, key=lambda m: (_backend_timings.arch_distance(m, arch), m))
+            line += f"; none for {arch}: {stand_in}'s stand in"
+        else:
+            line += f"; none for {arch}: the fixed order decides"
+        line += " (`sr-kernels tune` measures its own)"
     return line
 
 

@@ -21,7 +21,8 @@ def register(subparsers: Any) -> None:
             "dtype and memory format) and merge the median times into a timings table. The "
             "automatic backend choice tries the measured backends fastest first for inputs "
             "of a measured case (the same op, GPU architecture, dtype, memory format and "
-            "channels within a factor of 4). Cases already in the table are replaced."
+            "channels within a factor of 4; a GPU with none of its own takes the nearest "
+            "measured architecture's). Cases already in the table are replaced."
         ),
     )
     parser.add_argument(

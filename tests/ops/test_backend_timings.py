@@ -172,6 +172,39 @@ def test_gpu_conv_timings_are_matched_per_cudnn_autotuner_setting(tables, monkey
     assert timings.measured_order("residual_block", gpu_conv_meta(True), order)[0] == "cuda"
 
 
+def test_a_gpu_without_timings_takes_the_nearest_measured_architectures(tables, monkeypatch):
+    """Measurements apply to their own architecture first; a GPU with none takes the nearest
+    measured GPU's (the same major version first, then the nearest compute capability) rather
+    than the fixed order; CPU and GPU measurements never stand in for each other."""
+    arch = {"now": "sm_86"}
+    monkeypatch.setattr(timings, "_cuda_arch", lambda index: arch["now"])
+    block = {"op": "residual_block", "dtype": "bfloat16", "channels_last": True}
+    sizes = {"channels": 64, "cudnn_benchmark": False}
+    order = ("cuda", "triton", "reference")
+
+    def entry(arch_name, fastest):
+        seconds = {"cuda": 4e-3, "triton": 3e-3, "reference": 2e-3, fastest: 1e-3}
+        return {**block, "arch": arch_name, "sizes": sizes, "seconds": seconds}
+
+    def first():
+        return timings.measured_order("residual_block", gpu_conv_meta(False), order)[0]
+
+    tables.write(tables.user_path, [entry("cpu", "triton")])
+    assert first() == "cuda"  # the fixed order: a CPU measurement says nothing about a GPU
+    tables.write(tables.user_path, [entry("sm_90", "reference")])
+    assert first() == "reference"  # sm_90's stands in for sm_86's
+    tables.write(tables.user_path, [entry("sm_90", "reference"), entry("sm_80", "triton")])
+    assert first() == "triton"  # sm_80 is an Ampere like sm_86, though further in number
+    tables.write(tables.user_path, [entry("sm_80", "triton"), entry("sm_86", "cuda")])
+    assert first() == "cuda"  # its own
+    arch["now"] = "sm_100"
+    tables.write(tables.user_path, [entry("sm_80", "triton"), entry("sm_90", "reference")])
+    assert first() == "reference"  # neither is a Blackwell: the nearer one
+    # A GPU measurement never decides for CPU inputs.
+    tables.write(tables.user_path, [record(arch="sm_90", reference=2e-3, cpu=1e-3)])
+    assert timings.measurement_for("pixel_shuffle", cpu_meta()) is None
+
+
 def test_conv_metadata_on_a_cpu_has_no_cudnn_setting():
     meta = _registry.conv_meta(torch.rand(1, 4, 2, 2), channels=4)
     assert meta == _registry.tensor_meta(torch.rand(1, 4, 2, 2), channels=4)
