@@ -147,4 +147,16 @@ inline void expect_identical(int64_t differing, int64_t total, const std::string
                                 std::to_string(total) + " outputs differ");
 }
 
+// Whether the latest launch used th x tw tiles over n images of h x w: one block per tile, and
+// `smem`, that tile's shared memory (two tiles may give the same number of blocks).
+inline void expect_tile(int64_t n, int64_t h, int64_t w, int th, int tw, size_t smem,
+                        const std::string& where) {
+  const sr_emu::LaunchRecord launch = sr_emu::last_launch();
+  const int64_t blocks = n * ((h + th - 1) / th) * ((w + tw - 1) / tw);
+  const std::string tile = std::to_string(th) + "x" + std::to_string(tw);
+  SR_EXPECT(launch.grid.x == blocks, where + ": grid of " + std::to_string(launch.grid.x) +
+                                         " blocks, not one per " + tile + " tile");
+  SR_EXPECT(launch.smem == smem, where + ": not the " + tile + " tile");
+}
+
 }  // namespace conv_cases

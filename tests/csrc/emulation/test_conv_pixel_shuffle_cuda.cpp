@@ -29,14 +29,8 @@ size_t shuffle_smem(const Case& k) {
   return static_cast<size_t>((input + staging + 3 * columns * 72) * 2);
 }
 
-// Whether the latest launch used th x tw tiles: one block per tile, that tile's shared memory.
 void expect_tile(const Case& k, const std::string& where) {
-  const sr_emu::LaunchRecord launch = sr_emu::last_launch();
-  const int64_t blocks = k.n * ((k.h + k.th - 1) / k.th) * ((k.w + k.tw - 1) / k.tw);
-  const std::string tile = std::to_string(k.th) + "x" + std::to_string(k.tw);
-  SR_EXPECT(launch.grid.x == blocks, where + ": grid of " + std::to_string(launch.grid.x) +
-                                         " blocks, not one per " + tile + " tile");
-  SR_EXPECT(launch.smem == shuffle_smem(k), where + ": not the " + tile + " tile");
+  conv_cases::expect_tile(k.n, k.h, k.w, k.th, k.tw, shuffle_smem(k), where);
 }
 
 // The launcher's tile choice at a full-size shape, without running the kernel.

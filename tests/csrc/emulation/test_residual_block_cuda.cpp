@@ -31,15 +31,8 @@ size_t narrow_smem(int64_t c, int th, int tw) {
   return static_cast<size_t>(pixels * (c + 8) * 2 + 3 * 64 * 72 * 2);
 }
 
-// Whether the latest launch used th x tw tiles: its grid has one block per tile and its shared
-// memory is that tile's (two tiles may give the same number of blocks).
 void expect_tile(const Case& k, const std::string& where) {
-  const sr_emu::LaunchRecord launch = sr_emu::last_launch();
-  const int64_t blocks = k.n * ((k.h + k.th - 1) / k.th) * ((k.w + k.tw - 1) / k.tw);
-  const std::string tile = std::to_string(k.th) + "x" + std::to_string(k.tw);
-  SR_EXPECT(launch.grid.x == blocks, where + ": grid of " + std::to_string(launch.grid.x) +
-                                         " blocks, not one per " + tile + " tile");
-  SR_EXPECT(launch.smem == narrow_smem(k.c, k.th, k.tw), where + ": not the " + tile + " tile");
+  conv_cases::expect_tile(k.n, k.h, k.w, k.th, k.tw, narrow_smem(k.c, k.th, k.tw), where);
 }
 
 // The launcher's tile choice at a full-size shape, without running the kernel.
