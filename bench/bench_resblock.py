@@ -99,11 +99,12 @@ def _params(workload, dtype, device):
 def _variants() -> dict[str, str]:
     # The CUDA kernel's configuration for C <= 128 is chosen per call by
     # SR_KERNELS_RESBLOCK_CUDA_WARPS (unset or 8: one 8-warp block per SM; 4: two 4-warp blocks
-    # per SM where they fit) and SR_KERNELS_CUDA_WGMMA (1: warpgroup MMA on Hopper): label the
-    # rows so that runs with different settings stay apart.
+    # per SM where they fit) and SR_KERNELS_CUDA_WGMMA (1: warpgroup MMA on Hopper), its tile by
+    # SR_KERNELS_CONV_CUDA_TILES (largest: the largest that fits, the rule before 2026-12-01):
+    # label the rows so that runs with different settings stay apart.
     warps = "4" if os.environ.get("SR_KERNELS_RESBLOCK_CUDA_WARPS") == "4" else "8"
     wgmma = ", wgmma" if os.environ.get("SR_KERNELS_CUDA_WGMMA") == "1" else ""
-    return {"cuda": f"warps={warps}{wgmma}"}
+    return {"cuda": f"warps={warps}{wgmma}{_harness.cuda_tiles_label()}"}
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,12 @@ def _params(c_in, dtype, device, seed=1):
     return w, b.to(device)
 
 
+def _variants() -> dict[str, str] | None:
+    # The CUDA kernel's tile rule (SR_KERNELS_CONV_CUDA_TILES): rows of the old one stay apart.
+    label = _harness.cuda_tiles_label().removeprefix(", ")
+    return {"cuda": label} if label else None
+
+
 @pytest.mark.parametrize(
     "case",
     _harness.cases(OP, _workloads.CONV, DTYPES, dtypes_by_device={"cpu": (torch.float32,)}),
@@ -82,6 +88,7 @@ def test_conv_pixel_shuffle(bench, case: _harness.Case) -> None:
             expected=expected,
             cost=cost,
             check=_harness.assert_close(tol, tol),
+            variants=_variants() if case.device == "cuda" else None,
             paired=paired,
         )
 

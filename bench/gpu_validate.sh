@@ -121,7 +121,9 @@ fi
 # where their time goes) and 6 s unheld; bench-imresize-noruns (6 s: the fused imresize without
 # its integer-scale paths, for comparison) took its share from tests-conv (110 -> 104 s; 88 s
 # measured). The CUDA block's 4-warp and wgmma rows hold 4 s each and live on the set-up's
-# leftovers.
+# leftovers, as do the CUDA block's and upsampler's rows under the tile rule before 2026-12-01
+# (the largest that fits; 4 s from bench-upsampler, 28 -> 24 s for 20 s measured), to time the
+# wave-aware choice against it.
 # tune, which that
 # run measured (its table ships as sr_kernels/ops/backend_timings.json), now takes time left
 # over, after profile-kernels (per-kernel times: how much of a short op is host time).
@@ -135,7 +137,8 @@ PLAN=(
     "bench-resblock        1   40  180  on  | resblock nhwc fp16/bf16 ours, eager; training step; host time"
     "bench-resblock-4warps 1    4   40  on  | resblock ours:cuda C 64, SR_KERNELS_RESBLOCK_CUDA_WARPS=4"
     "bench-resblock-wgmma  1    4   40  on  | resblock ours:cuda C 64, SR_KERNELS_CUDA_WGMMA=1"
-    "bench-upsampler       1   28  150  on  | upsampler nhwc fp16/bf16 ours, eager; x4"
+    "bench-conv-largest    1    4   40  on  | resblock, upsampler ours:cuda b16, SR_KERNELS_CONV_CUDA_TILES=largest"
+    "bench-upsampler       1   24  150  on  | upsampler nhwc fp16/bf16 ours, eager; x4"
     "bench-compile         1   45  300  on  | resblock max-autotune, nhwc fp16/bf16, C 64"
     "tests-imresize        2   25  150  on  | cuda tests: test_imresize.py"
     "tests-metrics         2   45  120  on  | cuda tests: test_ssim_mean.py, test_psnr_mse.py, test_psnr.py"
@@ -410,6 +413,10 @@ K_CUDA_C64="ours:cuda and nhwc and not fp32 and not c256"
 run_bench bench-resblock-4warps "$K_CUDA_C64" SR_KERNELS_RESBLOCK_CUDA_WARPS=4 \
     bench/bench_resblock.py || true
 run_bench bench-resblock-wgmma "$K_CUDA_C64" SR_KERNELS_CUDA_WGMMA=1 bench/bench_resblock.py || true
+# The tile rule before 2026-12-01 (the largest tile that fits) on the training batch, where the
+# wave-aware choice differs (12 x 24 and 8 x 16 tiles instead of 16 x 16), against the rows above.
+run_bench bench-conv-largest "$K_CUDA_C64 and b16" SR_KERNELS_CONV_CUDA_TILES=largest \
+    bench/bench_resblock.py bench/bench_upsampler.py || true
 run_bench bench-upsampler "$K_UPSAMPLER" bench/bench_upsampler.py || true
 run_bench bench-compile "$K_COMPILE" bench/bench_resblock.py || true
 # Priority 2

@@ -698,6 +698,7 @@ PLAN_ORDER = [
     "bench-resblock",
     "bench-resblock-4warps",
     "bench-resblock-wgmma",
+    "bench-conv-largest",
     "bench-upsampler",
     "bench-compile",
     "tests-imresize",

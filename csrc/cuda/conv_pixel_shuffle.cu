@@ -218,7 +218,9 @@ Status launch_typed(const ConvPixelShuffleArgs& args, bool vector_store, cudaStr
     options[i].units = conv::busiest_warp_tiles(th * tw, kWarpsM);
     options[i].blocks_per_sm = 1;
   }
-  const int chosen = conv::choose_tile(options, kCount, args.n, args.h, args.w_size, sm_count);
+  const int chosen =
+      args.largest_tile ? conv::first_fitting_tile(options, kCount)
+                        : conv::choose_tile(options, kCount, args.n, args.h, args.w_size, sm_count);
   if (chosen < 0) return Status::kInvalidArgument;
   Tile tile{options[chosen].th, options[chosen].tw, 0, 0};
   const int64_t bytes = bytes_of[chosen];

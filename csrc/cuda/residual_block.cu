@@ -328,8 +328,8 @@ Status launch_config(const ResidualBlockArgs& args, bool vector_store, cudaStrea
   }
   // The wide configuration (C >= 256) streams each convolution's weights (1.2 MB at C = 256)
   // from L2 into every block, a cost the model leaves out and smaller tiles multiply: it keeps
-  // the largest tile that fits.
-  const int chosen = Cfg::warps_n > 1
+  // the largest tile that fits (as every configuration does with args.largest_tile).
+  const int chosen = Cfg::warps_n > 1 || args.largest_tile
                          ? conv::first_fitting_tile(options, kTileCount)
                          : conv::choose_tile(options, kTileCount, args.n, args.h, args.w, sm_count);
   if (chosen < 0) return Status::kInvalidArgument;

@@ -27,6 +27,7 @@
 #include "conv3x3.h"
 #include "conv_input.h"
 #include "conv_weight.h"
+#include "env_knob.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -96,6 +97,7 @@ at::Tensor conv_pixel_shuffle_cuda(const at::Tensor& x, const at::Tensor& w, con
   args.c_in = c_in;
   args.c_out = c_out;
   args.r = r;
+  args.largest_tile = largest_conv_tiles();
   SR_CHECK_STATUS(sr::launch_conv_pixel_shuffle(args, c10::cuda::getCurrentCUDAStream().stream()),
                   "conv_pixel_shuffle");
   return out;

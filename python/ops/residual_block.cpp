@@ -114,6 +114,7 @@ at::Tensor residual_block_cuda(const at::Tensor& x, const at::Tensor& w1, const 
   args.res_scale = static_cast<float>(res_scale);
   args.warps = narrow_config_warps();
   args.wgmma = wgmma_requested();
+  args.largest_tile = largest_conv_tiles();
   SR_CHECK_STATUS(sr::launch_residual_block(args, c10::cuda::getCurrentCUDAStream().stream()),
                   "residual_block");
   return out;

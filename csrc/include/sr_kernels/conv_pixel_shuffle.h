@@ -37,6 +37,9 @@ struct ConvPixelShuffleArgs {
   int64_t c_in = 0;
   int64_t c_out = 0;  // channels after the shuffle
   int64_t r = 2;
+  // Take the largest tile that fits instead of the one whose grid should finish first
+  // (conv_tiles.h): the rule before 2026-12-01, a comparison knob until a GPU run has timed both.
+  bool largest_tile = false;
 };
 
 constexpr int64_t kConvPixelShuffleMaxInChannels = 256;

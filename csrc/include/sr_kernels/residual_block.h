@@ -46,6 +46,9 @@ struct ResidualBlockArgs {
   // has sm_90a code and the device is compute capability 9.0 (else ignored). A comparison knob:
   // off until a GPU run has checked and timed it.
   bool wgmma = false;
+  // Take the largest tile that fits instead of the one whose grid should finish first
+  // (conv_tiles.h): the rule before 2026-12-01, a comparison knob until a GPU run has timed both.
+  bool largest_tile = false;
 };
 
 // Largest C the kernel serves (its input and intermediate tiles must fit in shared memory).

@@ -16,7 +16,8 @@ using namespace conv_cases;
 
 struct Case {
   int64_t n, h, w, c_in, c_out, r;
-  int th = 0, tw = 0;  // the input tile the launcher must choose (0: not checked)
+  int th = 0, tw = 0;         // the input tile the launcher must choose (0: not checked)
+  bool largest_tile = false;  // ConvPixelShuffleArgs::largest_tile
 };
 
 // A block's shared memory (conv_pixel_shuffle.cu): the input tile (halo 1) of C_in + 8 two-byte
@@ -43,6 +44,7 @@ void check_choice(const Case& k, const sr_emu::Device& device, const char* devic
   dense_strides(k.c_in, k.h, k.w, false, a.x_stride);
   dense_strides(k.c_out, k.h * k.r, k.w * k.r, false, a.out_stride);
   a.n = k.n, a.h = k.h, a.w_size = k.w, a.c_in = k.c_in, a.c_out = k.c_out, a.r = k.r;
+  a.largest_tile = k.largest_tile;
   const std::string where = std::string(device_name) + " n" + std::to_string(k.n) + " " +
                             std::to_string(k.h) + "x" + std::to_string(k.w) + " r" +
                             std::to_string(k.r);
@@ -128,6 +130,8 @@ int main() {
   check_choice({1, 270, 480, 64, 64, 2, 16, 16}, sm90, "sm90");
   // * r = 3, 16 x 96 x 96: 8 x 16, 1152 blocks in 9 waves (9), not 576 in 5 (10).
   check_choice({16, 96, 96, 64, 64, 3, 8, 16}, sm90, "sm90");
+  // * largest_tile (the rule before): 16 x 16.
+  check_choice({16, 48, 48, 64, 64, 2, 16, 16, true}, sm90, "sm90");
   // The 8 x 16 tile runs bit for bit: on one SM, one 8 x 16 block (1) beats one 16 x 16 (2).
   sr_emu::Device one_sm;
   one_sm.sm_count = 1;

@@ -19,8 +19,9 @@ struct Case {
   int64_t n, h, w, c;
   float res_scale;
   int warps;
-  bool wgmma = false;  // ResidualBlockArgs::wgmma: taken on the sm90 device only
-  int th = 0, tw = 0;  // the output tile the launcher must choose (0: not checked)
+  bool wgmma = false;         // ResidualBlockArgs::wgmma: taken on the sm90 device only
+  int th = 0, tw = 0;         // the output tile the launcher must choose (0: not checked)
+  bool largest_tile = false;  // ResidualBlockArgs::largest_tile
 };
 
 // Shared memory of the 8- and 4-warp configurations' blocks (residual_block.cu): the input tile
@@ -46,6 +47,7 @@ void check_choice(const Case& k, const sr_emu::Device& device, const char* devic
   dense_strides(k.c, k.h, k.w, false, a.out_stride);
   a.n = k.n, a.h = k.h, a.w = k.w, a.c = k.c;
   a.warps = k.warps;
+  a.largest_tile = k.largest_tile;
   const std::string where = std::string(device_name) + " n" + std::to_string(k.n) + " " +
                             std::to_string(k.h) + "x" + std::to_string(k.w) + " c" +
                             std::to_string(k.c) + " warps " + std::to_string(k.warps);
@@ -88,6 +90,7 @@ void check(const Case& k, ConvDType t, bool nchw_out, const sr_emu::Device& devi
   a.res_scale = k.res_scale;
   a.warps = k.warps;
   a.wgmma = k.wgmma;
+  a.largest_tile = k.largest_tile;
   sr_emu::reset_launch_count();
   const sr::Status status = sr::launch_residual_block(a, nullptr);
   SR_EXPECT(status == sr::Status::kOk, where + ": launch failed");
@@ -157,6 +160,10 @@ int main() {
   // * sm_80 (108 SMs): 12 x 24 fits (145 of 163 KB) but its 128 blocks take 2 waves (12);
   //   12 x 16, 192 blocks in 2 waves (8), beats 16 x 16 (10) and 8 x 16 (3 waves, 9).
   check_choice({16, 48, 48, 64, 1.0f, 8, false, 12, 16}, sm80, "sm80");
+  // * largest_tile (the rule before): 16 x 16 on both, and 8 x 16 with 4 warps.
+  check_choice({16, 48, 48, 64, 1.0f, 8, false, 16, 16, true}, sm90, "sm90");
+  check_choice({16, 48, 48, 64, 1.0f, 8, false, 16, 16, true}, sm80, "sm80");
+  check_choice({16, 48, 48, 64, 1.0f, 4, false, 8, 16, true}, sm90, "sm90");
   // The new tiles run bit for bit (partial tiles included): one SM makes each of them the choice.
   sr_emu::Device one_sm;
   one_sm.sm_count = 1;
