@@ -37,6 +37,7 @@ import _roofline  # noqa: E402
 import _workloads  # noqa: E402
 
 from sr_kernels import metrics, ops  # noqa: E402
+from sr_kernels.ops import _registry  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,23 @@ def _conv_workload_cases(resblock, workload, device: str) -> list[Case]:
     ]
     step = resblock._training_step
     label = f"{resblock.STACK} blocks, AMP bf16, {shape}"
+
+    def forced(backend: str) -> Callable[[], object]:
+        def run() -> object:
+            with ops.use_backend(backend):
+                return ops.residual_block(x, *params, resblock.RES_SCALE)
+
+        return run
+
+    # Each GPU backend forced: its kernel time against its wall time is its host time (the
+    # H200 rows of 2026-11-29 had Triton's 48 x 48 block at 168 us in bf16 and 199 us in fp16,
+    # the same kernel, while both dtypes took 139 us on 270 x 480: a host-time floor?).
+    # (On the GPU only: the Triton interpreter has no bfloat16.)
+    gpu = device == "cuda"
+    backends = [b for b in ("cuda", "triton") if gpu and not _registry.backend_reason(b, device)]
     return [
         Case(f"residual_block bf16 nhwc {shape} ours", ours, cost),
+        *(Case(f"residual_block bf16 nhwc {shape} ours:{b}", forced(b), cost) for b in backends),
         Case(f"residual_block bf16 nhwc {shape} eager", eager, cost),
         # The cost is one forward's: a floor only, the step moves more.
         Case(f"training step, {label} ours", lambda: step(ops.residual_block, x32, stack), cost),
