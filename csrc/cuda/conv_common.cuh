@@ -243,7 +243,6 @@ struct PassArgs {
   int cin;           // input channels (reduction per tap)
   int n0;            // first output channel of this pass
   int kc;            // input channels per pipeline step: 16, 32 or 64, divides cin, <= kKC
-  int kc_vec_shift;  // log2(kc / 8)
 };
 
 // kWgmma: warpgroup MMA instead of mma.sync (sm_90a only). The warps of a warpgroup (4 in a row)
@@ -270,35 +269,64 @@ struct ConvPass {
 
   static constexpr int stage_bytes() { return kStages * kStageElems * static_cast<int>(sizeof(T)); }
 
-  __device__ static void load_stage(const PassArgs& p, T* stage, int step, int kblocks, int tid) {
-    const int tap = step / kblocks;
-    const int k0 = (step - tap * kblocks) * p.kc;
+  // Position of a pipeline step in its pass: tap (0-8) and K block (0 .. kblocks - 1), advanced
+  // step by step (a division by the run-time kblocks per step cost ~20 instructions in the SASS).
+  struct StepIndex {
+    int tap = 0, kb = 0;
+    __device__ void advance(int kblocks) {
+      if (++kb == kblocks) {
+        kb = 0;
+        ++tap;
+      }
+    }
+  };
+
+  // cp.async of one weight stage: rows n0 .. n0 + kBN of tap `at.tap`, K block `at.kb` (16 *
+  // kSlices input channels, 2 * kSlices 16-byte vectors per row). A compile-time trip count:
+  // kBN * 2 * kSlices vectors over kThreads threads (the run-time form's loop, unrolled by 4 with
+  // remainder branches, took ~100 instructions per step for its 2 vectors per thread).
+  template <int kSlices>
+  __device__ static void load_stage(const PassArgs& p, T* stage, const StepIndex& at, int tid) {
+    constexpr int kVecs = 2 * kSlices;  // 16-byte vectors per weight row of the stage
+    constexpr int kTotal = kBN * kVecs;
+    constexpr int kIters = (kTotal + kThreads - 1) / kThreads;
     const T* w = static_cast<const T*>(p.w);
-    const T* base = w + (static_cast<int64_t>(p.n0) * 9 + tap) * p.cin + k0;
-    const int vec_mask = (1 << p.kc_vec_shift) - 1;
-    const int total = kBN << p.kc_vec_shift;
-    if constexpr (kWgmma) {
-      // Core matrix (n / 8, k / 8) at ((n / 8) * kKC / 8 + k / 8) * 64 elements, its 8 rows 16
-      // bytes apart. Consecutive threads take consecutive rows of one core matrix, so a warp's
-      // 16-byte writes fill 512 contiguous bytes.
-      for (int i = tid; i < total; i += kThreads) {
+    const T* base = w + (static_cast<int64_t>(p.n0) * 9 + at.tap) * p.cin + at.kb * 16 * kSlices;
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int i = tid + it * kThreads;
+      if (kTotal % kThreads != 0 && i >= kTotal) break;
+      int row, v, dst;
+      if constexpr (kWgmma) {
+        // Core matrix (n / 8, k / 8) at ((n / 8) * kKC / 8 + k / 8) * 64 elements, its 8 rows 16
+        // bytes apart. Consecutive threads take consecutive rows of one core matrix, so a warp's
+        // 16-byte writes fill 512 contiguous bytes.
         const int r8 = i & 7;
-        const int v = (i >> 3) & vec_mask;
-        const int group = i >> (3 + p.kc_vec_shift);
-        const int row = group * 8 + r8;
-        const bool inside = p.n0 + row < p.w_rows;
-        const T* src = inside ? base + static_cast<int64_t>(row) * 9 * p.cin + v * 8 : w;
-        cp_async16(stage + (group * (kKC / 8) + v) * 64 + r8 * 8, src, inside ? 16 : 0);
+        const int group = (i >> 3) / kVecs;
+        v = (i >> 3) % kVecs;
+        row = group * 8 + r8;
+        dst = (group * (kKC / 8) + v) * 64 + r8 * 8;
+      } else {
+        row = i / kVecs;
+        v = i % kVecs;
+        dst = row * kStageStride + v * 8;
       }
-    } else {
-      for (int i = tid; i < total; i += kThreads) {
-        const int row = i >> p.kc_vec_shift;
-        const int v = i & vec_mask;
-        const bool inside = p.n0 + row < p.w_rows;
-        // Output channels are 9 * cin elements apart ([C_out][tap][C_in]).
-        const T* src = inside ? base + static_cast<int64_t>(row) * 9 * p.cin + v * 8 : w;
-        cp_async16(stage + row * kStageStride + v * 8, src, inside ? 16 : 0);
-      }
+      const bool inside = p.n0 + row < p.w_rows;
+      // Output channels are 9 * cin elements apart ([C_out][tap][C_in]).
+      const T* src = inside ? base + static_cast<int64_t>(row) * 9 * p.cin + v * 8 : w;
+      cp_async16(stage + dst, src, inside ? 16 : 0);
+    }
+  }
+
+  // The first kStages - 1 stages of a pass (`next` then indexes the one after them).
+  template <int kSlices>
+  __device__ static void load_prologue(const PassArgs& p, T* stages, int total, int kblocks,
+                                       StepIndex& next, int tid) {
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s) {
+      if (s < total) load_stage<kSlices>(p, stages + s * kStageElems, next, tid);
+      cp_async_commit();
+      next.advance(kblocks);
     }
   }
 
@@ -342,24 +370,25 @@ struct ConvPass {
     }
   }
 
-  // The start of pipeline step `step` (of 9 * kblocks): waits for its weight stage (`stage`, set
-  // here), makes it visible to every thread, starts loading the stage kStages - 1 steps ahead,
-  // and returns the step's A base: its tap's shifted window and K block in the source tile.
-  __device__ static const T* begin_step(const PassArgs& p, T* stages, int step, int kblocks,
-                                        int tid, const T*& stage) {
+  // The start of pipeline step `step` (of `total`, at position `at`): waits for its weight stage
+  // (`stage`, set here), makes it visible to every thread, starts loading the stage kStages - 1
+  // steps ahead (position `next`, advanced here), and returns the step's A base: its tap's
+  // shifted window and K block in the source tile.
+  template <int kSlices>
+  __device__ static const T* begin_step(const PassArgs& p, T* stages, int step, int total,
+                                        int kblocks, const StepIndex& at, StepIndex& next, int tid,
+                                        const T*& stage) {
     cp_async_wait<kStages - 2>();
     __syncthreads();
-    const int next = step + kStages - 1;
-    if (next < 9 * kblocks) {
-      load_stage(p, stages + (next % kStages) * kStageElems, next, kblocks, tid);
-    }
+    const int ahead = step + kStages - 1;
+    if (ahead < total) load_stage<kSlices>(p, stages + (ahead % kStages) * kStageElems, next, tid);
     cp_async_commit();
+    next.advance(kblocks);
     stage = stages + (step % kStages) * kStageElems;
-    const int tap = step / kblocks;
-    const int k0 = (step - tap * kblocks) * p.kc;
-    const int dy = tap / 3;
-    const int dx = tap - dy * 3;
-    return static_cast<const T*>(p.src) + (dy * p.src_width + dx) * p.pixel_stride + k0;
+    const int dy = at.tap / 3;
+    const int dx = at.tap - dy * 3;
+    return static_cast<const T*>(p.src) + (dy * p.src_width + dx) * p.pixel_stride +
+           at.kb * 16 * kSlices;
   }
 
   // The pipeline steps with kSlices = kc / 16 K slices each, a compile-time count: the slices
@@ -371,10 +400,13 @@ struct ConvPass {
   __device__ static void steps(Acc& acc, const PassArgs& p, T* stages, int tid,
                                const int (&a_offset)[kMT], int b_offset, int warp_m) {
     const int m_tiles = (p.rows + 15) >> 4;
-    const int kblocks = p.cin / p.kc;
-    for (int step = 0; step < 9 * kblocks; ++step) {
+    const int kblocks = p.cin / (16 * kSlices);
+    const int total = 9 * kblocks;
+    StepIndex at, next;
+    load_prologue<kSlices>(p, stages, total, kblocks, next, tid);
+    for (int step = 0; step < total; ++step, at.advance(kblocks)) {
       const T* stage;
-      const T* a_base = begin_step(p, stages, step, kblocks, tid, stage);
+      const T* a_base = begin_step<kSlices>(p, stages, step, total, kblocks, at, next, tid, stage);
       stage += b_offset;
       Fragments f[2];
       load_fragments(f[0], a_base, a_offset, stage);
@@ -398,10 +430,13 @@ struct ConvPass {
   __device__ static void wgmma_steps(Acc& acc, const PassArgs& p, T* stages, int tid,
                                      const int (&a_offset)[kMT]) {
     static_assert(kTiles >= 1 && kTiles <= kMT, "tiles per warpgroup");
-    const int kblocks = p.cin / p.kc;
-    for (int step = 0; step < 9 * kblocks; ++step) {
+    const int kblocks = p.cin / (16 * kSlices);
+    const int total = 9 * kblocks;
+    StepIndex at, next;
+    load_prologue<kSlices>(p, stages, total, kblocks, next, tid);
+    for (int step = 0; step < total; ++step, at.advance(kblocks)) {
       const T* stage;
-      const T* a_base = begin_step(p, stages, step, kblocks, tid, stage);
+      const T* a_base = begin_step<kSlices>(p, stages, step, total, kblocks, at, next, tid, stage);
       uint32_t a[kSlices][kTiles][4];
 #pragma unroll
       for (int s = 0; s < kSlices; ++s) {
@@ -475,13 +510,7 @@ struct ConvPass {
     const int b_offset =
         (warp_n * kNT * 8 + (lane & 7) + ((lane >> 4) << 3)) * kStageStride + ((lane >> 3) & 1) * 8;
 
-    const int kblocks = p.cin / p.kc;
-#pragma unroll
-    for (int s = 0; s < kStages - 1; ++s) {
-      if (s < 9 * kblocks) load_stage(p, stages + s * kStageElems, s, kblocks, tid);
-      cp_async_commit();
-    }
-    // p.kc is 16, 32 or 64 and at most kKC.
+    // p.kc is 16, 32 or 64 and at most kKC; each form loads its own pipeline prologue.
     if constexpr (kWgmma) {
       static_assert(kMT <= 3, "wgmma_steps dispatches up to 3 tiles per warpgroup");
       if (kKC >= 64 && p.kc == 64) {

@@ -26,8 +26,9 @@
 // TFLOP/s; cuDNN conv + F.pixel_shuffle 290 us: 1.13x); 16 x 64 x 48 x 48 in 133 us (eager
 // 83 us); C = 256: 0.3-0.5x eager. mma.sync at ~19 % of the matrix rate: the same limits as the
 // residual block's kernel. Since 2026-11-30 (not yet measured) ConvPass issues the next K slice's
-// ldmatrix loads before the current slice's MMAs (conv_common.cuh): 162 / 228 registers (r = 2 /
-// 3, sm_90), 0 spills.
+// ldmatrix loads before the current slice's MMAs (conv_common.cuh); since 2026-12-01 the tile is
+// chosen per shape and the weight stages load with a compile-time trip count: 176 / 245
+// registers (r = 2 / 3, sm_90a; 173 / 245 on sm_80), 0 spills.
 //
 // Accumulation: fp32 (mma.sync m16n8k16 .f32), one rounding to the storage dtype. Alignment:
 // input, weights and vector-stored outputs 16-byte aligned; all element offsets are int64.
@@ -60,7 +61,7 @@ using ShufflePass = ConvPass<T, kWarpsM, 1, kMT, ShuffleConfig<R>::kNT, kKC, kSt
 
 struct Tile {
   int th, tw;
-  int kc, kc_vec_shift;
+  int kc;  // input channels per pipeline step
 };
 
 template <typename T, int R>
@@ -131,7 +132,6 @@ __global__ void __launch_bounds__(kThreads, 1)
   pass.w_rows = c_out * R * R;
   pass.cin = c_in;
   pass.kc = tile.kc;
-  pass.kc_vec_shift = tile.kc_vec_shift;
 
   const T* bias = static_cast<const T*>(args.b);
   T* out = static_cast<T*>(args.out);
@@ -203,7 +203,7 @@ Status launch_typed(const ConvPixelShuffleArgs& args, bool vector_store, cudaStr
   // Tiles in order of preference (conv_tiles.h): 16 x 16 (2 M tiles per warp and pass), 8 x 16
   // (1: more blocks, for batches of small images such as 16 x 48 x 48), 8 x 8 (half the warps
   // idle; where shared memory allows nothing larger). One block per SM: the launch bounds let
-  // ptxas use over 128 registers per thread (162 / 228 for r = 2 / 3 on sm_90).
+  // ptxas use over 128 registers per thread (176 / 245 for r = 2 / 3 on sm_90a).
   constexpr int kCandidates[][2] = {{16, 16}, {8, 16}, {8, 8}};
   constexpr int kCount = static_cast<int>(sizeof(kCandidates) / sizeof(kCandidates[0]));
   conv::TileOption options[kCount];
@@ -222,10 +222,9 @@ Status launch_typed(const ConvPixelShuffleArgs& args, bool vector_store, cudaStr
       args.largest_tile ? conv::first_fitting_tile(options, kCount)
                         : conv::choose_tile(options, kCount, args.n, args.h, args.w_size, sm_count);
   if (chosen < 0) return Status::kInvalidArgument;
-  Tile tile{options[chosen].th, options[chosen].tw, 0, 0};
+  Tile tile{options[chosen].th, options[chosen].tw, 0};
   const int64_t bytes = bytes_of[chosen];
   tile.kc = args.c_in % 64 == 0 ? 64 : (args.c_in % 32 == 0 ? 32 : 16);
-  tile.kc_vec_shift = tile.kc == 64 ? 3 : (tile.kc == 32 ? 2 : 1);
 
   const int64_t tiles_h = (args.h + tile.th - 1) / tile.th;
   const int64_t tiles_w = (args.w_size + tile.tw - 1) / tile.tw;
