@@ -312,6 +312,30 @@ def test_block_configuration_that_runs(config, monkeypatch):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("config", NARROW_CONFIGS, ids=NARROW_IDS)
+def test_tile_choice_does_not_change_the_result(config, monkeypatch):
+    """The launchers choose tiles per shape (csrc/common/conv_tiles.h: 12 x 24 for the residual
+    block and 8 x 16 for the upsampler on this batch, on an H100); SR_KERNELS_CONV_CUDA_TILES=
+    largest takes the largest that fits (16 x 16). Every output, and every recomputed halo value
+    of the intermediate, sums the same products in the same order whatever the tile: the
+    results are bitwise equal."""
+    _narrow_config(monkeypatch, config)
+    x = random_image((16, 64, 48, 48), torch.bfloat16, "cuda")
+    x = x.contiguous(memory_format=torch.channels_last)
+    w1, b1 = _weights(64, 64, torch.bfloat16, "cuda")
+    w2, b2 = _weights(64, 64, torch.bfloat16, "cuda")
+    wu, bu = _weights(256, 64, torch.bfloat16, "cuda")
+    results = []
+    for rule in ("", "largest"):
+        monkeypatch.setenv("SR_KERNELS_CONV_CUDA_TILES", rule)
+        block = torch.ops.sr_kernels.residual_block(x, w1, b1, w2, b2, 0.1)
+        upsampled = torch.ops.sr_kernels.conv_pixel_shuffle(x, wu, bu, 2)
+        results.append((block, upsampled))
+    assert torch.equal(results[0][0], results[1][0])
+    assert torch.equal(results[0][1], results[1][1])
+
+
+@pytest.mark.cuda
 def test_residual_block_batch0_and_deterministic():
     w1, b1 = _weights(64, 64, torch.float16, "cuda")
     x0 = torch.empty(0, 64, 8, 8, dtype=torch.float16, device="cuda")
