@@ -72,10 +72,10 @@ def gpu_available() -> bool:
 
 
 def cuda_tiles_label() -> str:
-    """ ", largest tiles" where SR_KERNELS_CONV_CUDA_TILES=largest makes the CUDA residual block
-    and upsampler take the largest tile that fits (the rule before 2026-12-01), else "": a row
-    label suffix that keeps the two rules' rows apart."""
-    return ", largest tiles" if os.environ.get("SR_KERNELS_CONV_CUDA_TILES") == "largest" else ""
+    """The row label part "largest tiles" where SR_KERNELS_CONV_CUDA_TILES=largest makes the CUDA
+    residual block and upsampler take the largest tile that fits (the rule before 2026-12-01),
+    else "": it keeps the two rules' rows apart."""
+    return "largest tiles" if os.environ.get("SR_KERNELS_CONV_CUDA_TILES") == "largest" else ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -103,8 +103,9 @@ def _variants() -> dict[str, str]:
     # SR_KERNELS_CONV_CUDA_TILES (largest: the largest that fits, the rule before 2026-12-01):
     # label the rows so that runs with different settings stay apart.
     warps = "4" if os.environ.get("SR_KERNELS_RESBLOCK_CUDA_WARPS") == "4" else "8"
-    wgmma = ", wgmma" if os.environ.get("SR_KERNELS_CUDA_WGMMA") == "1" else ""
-    return {"cuda": f"warps={warps}{wgmma}{_harness.cuda_tiles_label()}"}
+    wgmma = "wgmma" if os.environ.get("SR_KERNELS_CUDA_WGMMA") == "1" else ""
+    parts = [f"warps={warps}", wgmma, _harness.cuda_tiles_label()]
+    return {"cuda": ", ".join(part for part in parts if part)}
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ def _params(c_in, dtype, device, seed=1):
 
 def _variants() -> dict[str, str] | None:
     # The CUDA kernel's tile rule (SR_KERNELS_CONV_CUDA_TILES): rows of the old one stay apart.
-    label = _harness.cuda_tiles_label().removeprefix(", ")
+    label = _harness.cuda_tiles_label()
     return {"cuda": label} if label else None
 
 

@@ -77,6 +77,7 @@
 // once, the block output once. Alignment: input, weights and vector-stored outputs 16-byte
 // aligned; all element offsets are int64.
 #include <cstdint>
+#include <type_traits>
 
 #include "common/conv_tiles.h"
 #include "conv_common.cuh"
@@ -286,6 +287,13 @@ __global__ void __launch_bounds__(Cfg::threads, Cfg::min_blocks)
 
 bool aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u) == 0; }
 
+// Whether `blocks` blocks of `bytes` dynamic shared memory each fit in one SM's `per_sm` bytes,
+// with 2 KB per block for the 1 KB the runtime reserves and the static shared memory (1 KB in
+// sm_90 builds).
+bool blocks_fit_in_sm(int blocks, int64_t bytes, int per_sm) {
+  return blocks * (bytes + 2048) <= per_sm;
+}
+
 // Output tiles in order of preference (conv_tiles.h: ties go to the earlier), each used where
 // its conv1 halo grid fits the configuration's row tiles and its shared memory fits the device.
 // 8 warps (at most 384 halo rows): 16 x 16 and 8 x 32 give the most outputs per unit (256 in 5),
@@ -321,17 +329,16 @@ Status launch_config(const ResidualBlockArgs& args, bool vector_store, cudaStrea
     options[i].units = passes * (conv::busiest_warp_tiles(halo_rows, Cfg::warps_m) +
                                  conv::busiest_warp_tiles(th * tw, Cfg::warps_m));
     // Registers allow one 8-warp block per SM (ptxas: 197-232 per thread); the 4-warp
-    // configuration's launch bounds allow two, where their shared memory fits (2 KB each for
-    // the runtime's reserve and static shared memory).
+    // configuration's launch bounds allow two, where their shared memory fits.
     options[i].blocks_per_sm =
-        Cfg::min_blocks > 1 && Cfg::min_blocks * (bytes_of[i] + 2048) <= smem_per_sm
+        Cfg::min_blocks > 1 && blocks_fit_in_sm(Cfg::min_blocks, bytes_of[i], smem_per_sm)
             ? Cfg::min_blocks
             : 1;
   }
   // The wide configuration (C >= 256) streams each convolution's weights (1.2 MB at C = 256)
   // from L2 into every block, a cost the model leaves out and smaller tiles multiply: it keeps
   // the largest tile that fits (as every configuration does with args.largest_tile).
-  const int chosen = Cfg::warps_n > 1 || args.largest_tile
+  const int chosen = std::is_same<Cfg, WideConfig>::value || args.largest_tile
                          ? conv::first_fitting_tile(options, kTileCount)
                          : conv::choose_tile(options, kTileCount, args.n, args.h, args.w, sm_count);
   if (chosen < 0) return Status::kInvalidArgument;
@@ -362,8 +369,7 @@ Status launch_config(const ResidualBlockArgs& args, bool vector_store, cudaStrea
   return cudaGetLastError() == cudaSuccess ? Status::kOk : Status::kLaunchFailed;
 }
 
-// Whether two blocks of the 4-warp configuration fit in one SM's shared memory, with 2 KB per
-// block for the 1 KB the runtime reserves and the static shared memory (1 KB in sm_90 builds).
+// Whether two blocks of the 4-warp configuration (8 x 16 tiles) fit in one SM's shared memory.
 template <typename T>
 bool two_narrow4_blocks_fit(int64_t c) {
   int device = 0, per_sm = 0;
@@ -372,7 +378,7 @@ bool two_narrow4_blocks_fit(int64_t c) {
           cudaSuccess) {
     return false;
   }
-  return 2 * (smem_bytes<T, NarrowConfig4>(c, 8, 16) + 2048) <= per_sm;
+  return blocks_fit_in_sm(2, smem_bytes<T, NarrowConfig4>(c, 8, 16), per_sm);
 }
 
 #if defined(SR_WITH_SM90A)

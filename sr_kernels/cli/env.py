@@ -157,9 +157,8 @@ def _timings_line(gpu_archs: list[str]) -> str:
     # A GPU with no timings of its own takes the nearest measured architecture's (a guess: say
     # so), or the fixed order where no GPU was measured.
     for arch in sorted(set(gpu_archs) - measured):
-        near = [m for m in measured if _backend_timings.arch_distance(m, arch) is not None]
-        if near:
-            stand_in = min(near, key=lambda m: (_backend_timings.arch_distance(m, arch), m))
+        stand_in = _backend_timings.nearest_arch(arch, measured)
+        if stand_in is not None:
             line += f"; none for {arch}: {stand_in}'s stand in"
         else:
             line += f"; none for {arch}: the fixed order decides"

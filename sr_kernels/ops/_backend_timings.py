@@ -38,6 +38,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,13 @@ def arch_distance(measured: str, wanted: str) -> tuple[int, int] | None:
     if a is None or b is None:
         return None
     return (int(a // 10 != b // 10), abs(a - b))
+
+
+def nearest_arch(wanted: str, measured: Iterable[str]) -> str | None:
+    """Of the architectures `measured`, the one whose measurements stand in for `wanted`'s
+    (`arch_distance`; equally near ones by name, as `measurement_for` ranks them), or None."""
+    near = [arch for arch in measured if arch_distance(arch, wanted) is not None]
+    return min(near, key=lambda arch: (arch_distance(arch, wanted), arch), default=None)
 
 
 def measurement_for(op: str, meta: dict[str, Any]) -> Entry | None:
