@@ -2,9 +2,10 @@
 //
 // Work decomposition: one thread block per TH x TW input tile of one image: 16 x 16, 8 x 16 or
 // 8 x 8, the one whose grid should finish first on this device's SMs among those whose shared
-// memory fits (conv_tiles.h; since 2026-12-01: the 16 x 48 x 48 training batch takes 8 x 16,
-// 288 blocks in 3 waves of 1 M tile per warp and pass, instead of 144 16 x 16 blocks in 2 waves
-// of 2; before, 16 x 16 was taken wherever it fit). The block copies the (TH+2) x (TW+2) x C_in
+// memory fits, a smaller tile only where it saves at least 1/8 (conv_tiles.h; since
+// 2026-12-01: the 16 x 48 x 48 training batch takes 8 x 16, 288 blocks in 3 waves of 1 M tile
+// per warp and pass, instead of 144 16 x 16 blocks in 2 waves of 2; before, 16 x 16 was taken
+// wherever it fit; 1 x 540 x 960 keeps 16 x 16). The block copies the (TH+2) x (TW+2) x C_in
 // input tile (halo 1, zeros outside the image) to shared memory once, then walks the output
 // channels in blocks of CB final channels (CB = 16 for r = 2, 8 for r = 3), i.e. CB*r*r = 64 or
 // 72 convolution channels per pass: an implicit GEMM (conv_common.cuh; 8 warps, each owning two

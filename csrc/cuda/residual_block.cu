@@ -19,8 +19,9 @@
 //   * C <= 128 or C % 128 != 0: 8 warps as 8 x 1 (warp tile up to 3 x 16 rows x 64 channels),
 //     64-channel passes, C_in steps of 64. The tile is chosen per launch from 16 x 16, 8 x 32,
 //     12 x 24, 12 x 16, 8 x 16, 8 x 8 and 4 x 8 (those whose shared memory fits the device): the
-//     one whose grid of blocks should finish first on this device's SM count (conv_tiles.h;
-//     since 2026-12-01, before which 16 x 16 was taken wherever it fit). 1 x 270 x 480 keeps
+//     one whose grid of blocks should finish first on this device's SM count, a smaller tile
+//     only where it saves at least 1/8 (conv_tiles.h; since 2026-12-01, before which 16 x 16
+//     was taken wherever it fit). 1 x 270 x 480 keeps
 //     16 x 16 (510 blocks, 4 waves on 132 SMs); the 16 x 48 x 48 training batch takes 12 x 24
 //     (128 blocks in one wave instead of 144 in two: 6 units of time against 10 on paper).
 //     C = 64 fp16/bf16, 16 x 16: 57.6 KB input + 46.7 KB intermediate + 27.6 KB weight ring =

@@ -27,6 +27,22 @@ int main() {
   SR_EXPECT(choose_tile(tied, 2, 1, 270, 480, 132) == 0, "a tie keeps the earlier tile");
   const TileOption tied_reversed[] = {tall, big};
   SR_EXPECT(choose_tile(tied_reversed, 2, 1, 270, 480, 132) == 0, "a tie keeps the earlier");
+  // A later option must save at least 1/8 of the grid: 1 x 540 x 960 in the upsampler (units
+  // 2 and 1) is 32 units of 16 x 16 (2040 blocks, 16 waves) against 31 of 8 x 16 (4080, 31):
+  // the earlier stays. At exactly 7/8 the later is taken: 8 units against 7.
+  const TileOption up_big{16, 16, 2, 1}, up_small{8, 16, 1, 1};
+  const TileOption upsampler[] = {up_big, up_small};
+  SR_EXPECT(grid_units(up_big, 1, 540, 960, 132) == 32, "upsampler 16 x 16 units");
+  SR_EXPECT(grid_units(up_small, 1, 540, 960, 132) == 31, "upsampler 8 x 16 units");
+  SR_EXPECT(choose_tile(upsampler, 2, 1, 540, 960, 132) == 0, "31 against 32 keeps 16 x 16");
+  const TileOption eight{16, 16, 8, 1}, seven{8, 16, 7, 1};
+  const TileOption at_margin[] = {eight, seven};
+  SR_EXPECT(choose_tile(at_margin, 2, 1, 16, 16, 132) == 1, "7 against 8 switches");
+  // The margin counts from the best so far: 20, then 16 (taken), then 15 (3/4 of 20, but more
+  // than 7/8 of 16: not taken).
+  const TileOption twenty{16, 16, 20, 1}, sixteen{12, 16, 16, 1}, fifteen{8, 16, 15, 1};
+  const TileOption chain[] = {twenty, sixteen, fifteen};
+  SR_EXPECT(choose_tile(chain, 3, 1, 16, 16, 132) == 1, "the margin counts from the best so far");
   // Two resident blocks per SM double a wave: 288 blocks fit 2 waves of 264, not 3 of 132.
   const TileOption two_per_sm{8, 16, 3, 2};
   SR_EXPECT(grid_units(two_per_sm, 16, 48, 48, 132) == 6, "two blocks per SM");

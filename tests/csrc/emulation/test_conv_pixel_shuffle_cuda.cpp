@@ -121,15 +121,20 @@ int main() {
   }
   check(cases[0], ConvDType::kBFloat16, true, sm90, "sm90", rng);
   check(cases[2], ConvDType::kFloat16, true, sm80, "sm80", rng);
-  // The tile choice (conv_tiles.h: fewest waves x units; units per block and pass: 16 x 16 2,
-  // 8 x 16 1, 8 x 8 1). Full-size shapes on the default device (132 SMs), launches not run.
+  // The tile choice (conv_tiles.h: fewest waves x units, a later tile only where it saves at
+  // least 1/8 of the earlier's; units per block and pass: 16 x 16 2, 8 x 16 1, 8 x 8 1).
+  // Full-size shapes on the default device (132 SMs), launches not run.
   // * 16 x 48 x 48 (EDSR's training batch): 8 x 16, 288 blocks in 3 waves (3), not 16 x 16,
   //   144 blocks in 2 (4).
   check_choice({16, 48, 48, 64, 64, 2, 8, 16}, sm90, "sm90");
   // * 1 x 270 x 480: 16 x 16, 510 blocks in 4 waves (8); 8 x 16 ties (1020 in 8).
   check_choice({1, 270, 480, 64, 64, 2, 16, 16}, sm90, "sm90");
-  // * r = 3, 16 x 96 x 96: 8 x 16, 1152 blocks in 9 waves (9), not 576 in 5 (10).
-  check_choice({16, 96, 96, 64, 64, 3, 8, 16}, sm90, "sm90");
+  // * r = 3, 16 x 96 x 96: 16 x 16, 576 blocks in 5 waves (10); 8 x 16 (1152 in 9: 9) saves
+  //   less than 1/8.
+  check_choice({16, 96, 96, 64, 64, 3, 16, 16}, sm90, "sm90");
+  // * 1 x 540 x 960 (the x4 upsampler's second stage): 16 x 16, 2040 blocks in 16 waves (32),
+  //   not 8 x 16 (4080 in 31: 31).
+  check_choice({1, 540, 960, 64, 64, 2, 16, 16}, sm90, "sm90");
   // * largest_tile (the rule before): 16 x 16.
   check_choice({16, 48, 48, 64, 64, 2, 16, 16, true}, sm90, "sm90");
   // The 8 x 16 tile runs bit for bit: on one SM, one 8 x 16 block (1) beats one 16 x 16 (2).

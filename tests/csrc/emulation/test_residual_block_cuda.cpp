@@ -140,7 +140,8 @@ int main() {
     check({2, 10, 17, 32, 0.5f, 4, true}, t, false, sm90, "sm90", rng);
   }
   check({1, 9, 20, 16, 1.0f, 8, true}, ConvDType::kFloat16, false, sm80, "sm80", rng);
-  // The tile choice (conv_tiles.h: fewest waves x units). Full-size shapes on the default
+  // The tile choice (conv_tiles.h: fewest waves x units, a later tile only where it saves at
+  // least 1/8 of the earlier's). Full-size shapes on the default
   // device (132 SMs), launches not run. Units per block: 16 x 16 5, 8 x 32 5, 12 x 24 6,
   // 12 x 16 4, 8 x 16 3, 8 x 8 2 (4 warps: 8 x 16 5, 8 x 8 3, 4 x 8 2; per 64-channel pass).
   // * 16 x 48 x 48 (EDSR's training batch): 12 x 24 in one wave of 128 blocks (6), not 16 x 16
@@ -154,9 +155,12 @@ int main() {
   // * C = 128 (two passes): 12 x 24 and 8 x 32 exceed 227 KB; 12 x 16, 192 blocks in 2 waves
   //   (16), beats 16 x 16 (20) and 8 x 16 (3 waves, 18).
   check_choice({16, 48, 48, 128, 1.0f, 8, false, 12, 16}, sm90, "sm90");
-  // * 4 warps, two blocks per SM (264 slots): 8 x 8, 576 blocks in 3 waves (9), not 8 x 16
-  //   (288 blocks, 2 waves of 5).
-  check_choice({16, 48, 48, 64, 1.0f, 4, false, 8, 8}, sm90, "sm90");
+  // * 4 warps, two blocks per SM (264 slots): 8 x 16, 288 blocks in 2 waves of 5 (10); 8 x 8
+  //   (576 blocks, 3 waves of 3: 9) saves less than 1/8.
+  check_choice({16, 48, 48, 64, 1.0f, 4, false, 8, 16}, sm90, "sm90");
+  // * 16 x 96 x 96: 16 x 16, 576 blocks in 5 waves (25); 12 x 24 (512 blocks, 4 waves of 6:
+  //   24) saves less than 1/8.
+  check_choice({16, 96, 96, 64, 1.0f, 8, false, 16, 16}, sm90, "sm90");
   // * sm_80 (108 SMs): 12 x 24 fits (145 of 163 KB) but its 128 blocks take 2 waves (12);
   //   12 x 16, 192 blocks in 2 waves (8), beats 16 x 16 (10) and 8 x 16 (3 waves, 9).
   check_choice({16, 48, 48, 64, 1.0f, 8, false, 12, 16}, sm80, "sm80");
