@@ -7,14 +7,7 @@
 
 #include <cstdint>
 
-// x is laid out NHWC (and not also plain contiguous, e.g. C == 1): the output is too.
-inline bool is_channels_last(const at::Tensor& x) {
-  return x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous();
-}
-
-inline at::MemoryFormat output_format(const at::Tensor& x) {
-  return is_channels_last(x) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-}
+#include "layout.h"
 
 // The weight of a CPU convolution of x: oneDNN computes channels_last when either operand is,
 // so an NCHW x takes a contiguous weight, and the full-size result needs no layout copy (the

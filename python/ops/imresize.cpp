@@ -24,6 +24,7 @@
 #include "common/cubic.h"
 #include "common/resize_table.h"
 #include "env_knob.h"
+#include "layout.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -96,10 +97,6 @@ sr::Tensor4d describe(const at::Tensor& t) {
   return d;
 }
 
-bool is_channels_last(const at::Tensor& x) {
-  return x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous();
-}
-
 sr::ImresizeDtype kernel_dtype(const at::Tensor& x, const char* name, bool allow_uint8) {
   switch (x.scalar_type()) {
     case at::kByte:
@@ -154,8 +151,7 @@ Plan make_plan(const at::Tensor& x, int64_t h, int64_t w, double scale_h, double
 }
 
 std::pair<at::Tensor, at::Tensor> allocate(const at::Tensor& x, const Plan& plan) {
-  const auto format =
-      is_channels_last(x) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  const at::MemoryFormat format = output_format(x);
   at::Tensor out = at::empty({x.size(0), x.size(1), plan.rows->out_len, plan.cols->out_len},
                              x.options().memory_format(format));
   at::Tensor mid = at::empty({x.size(0), x.size(1), plan.rows->out_len, x.size(3)},

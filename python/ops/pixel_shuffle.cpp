@@ -10,6 +10,7 @@
 #include <array>
 
 #include "checks.h"
+#include "layout.h"
 
 #ifdef SR_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -17,10 +18,6 @@
 #endif
 
 namespace {
-
-bool is_channels_last(const at::Tensor& x) {
-  return x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous();
-}
 
 void check_inputs(const at::Tensor& x, int64_t r, bool upscale) {
   SR_CHECK_DIM(x, "x", 4);

@@ -1,4 +1,11 @@
-"""Public ops: the only entry point to the kernels (validation + backend dispatch)."""
+"""Public ops: the only entry point to the kernels (validation + backend dispatch).
+
+Memory format: an op's image output takes x's memory format on every backend, channels_last
+when x is laid out NHWC (and is not also plain contiguous, as a 1-channel image is). Views with
+gaps, such as a crop or a channel split of an NHWC tensor, count by their stride order, as
+PyTorch's own ops read them, so a channels_last network that crops or splits its activations
+stays channels_last.
+"""
 
 from ._registry import (
     BACKENDS,

@@ -6,12 +6,31 @@ import torch
 
 
 def is_channels_last(x: torch.Tensor) -> bool:
-    """True when `x` is laid out NHWC (and not also plain contiguous, e.g. C == 1)."""
-    return (
-        x.dim() == 4
-        and x.is_contiguous(memory_format=torch.channels_last)
-        and not x.is_contiguous()
-    )
+    """True when `x` is laid out NHWC (and not also plain contiguous, e.g. C == 1).
+
+    A view with gaps (a crop or a channel slice of an NHWC tensor) counts by its stride order,
+    as PyTorch reads it (``empty_like``, convolutions): so an op's output keeps the layout of a
+    channels_last network whose activations get cropped or split, on every backend alike.
+    """
+    if x.dim() != 4 or x.is_contiguous():
+        return False
+    return x.is_contiguous(memory_format=torch.channels_last) or _strides_read_as_nhwc(x)
+
+
+def _strides_read_as_nhwc(x: torch.Tensor) -> bool:
+    """PyTorch's rule for a 4-D tensor's strides (c10 ``is_channels_last_strides_2d``, behind
+    ``suggest_memory_format``): walking C, W, H, N, each stride must be at least the extent of
+    the dims walked so far (a size-1 dim adds nothing), with NCHW for the ambiguous cases (a
+    channel stride of 0, or N's stride equal to C's)."""
+    sizes, strides = x.shape, x.stride()
+    if strides[1] == 0:
+        return False
+    extent = 0
+    for d in (1, 3, 2, 0):
+        if sizes[d] == 0 or strides[d] < extent or (d == 0 and extent == strides[1]):
+            return False
+        extent = strides[d] * sizes[d] if sizes[d] > 1 else strides[d]
+    return True
 
 
 def memory_format(x: torch.Tensor) -> torch.memory_format:

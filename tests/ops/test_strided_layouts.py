@@ -1,0 +1,104 @@
+"""Views with gaps (a crop or a channel slice) go through every op and backend in the memory
+format PyTorch reads from their strides: an NHWC crop or channel split of a channels_last
+activation gives a channels_last output on every backend (before, our kernels returned NCHW
+there while the reference, through F.conv2d, returned channels_last), an NCHW crop an NCHW one,
+and the values are those of the same backend on a dense copy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+from _helpers import backend_device, backend_params, random_image
+
+from sr_kernels import ops
+
+C = 16
+
+
+def _views(dense: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.memory_format]]:
+    """`dense`'s values as strided views, each with the output format it should give."""
+    n, c, h, w = dense.shape
+
+    def base(channels: int, memory_format: torch.memory_format) -> torch.Tensor:
+        t = torch.zeros(n, channels, h + 2, w + 3, dtype=dense.dtype, device=dense.device)
+        return t.contiguous(memory_format=memory_format)
+
+    crop_nhwc = base(c, torch.channels_last)[:, :, 1 : h + 1, 2 : w + 2]
+    split_nhwc = base(c + 3, torch.channels_last)[:, 3:, :h, :w]  # a channel split's second part
+    crop_nchw = base(c, torch.contiguous_format)[:, :, 2:, 1 : w + 1]
+    for view in (crop_nhwc, split_nhwc, crop_nchw):
+        view.copy_(dense)
+    assert not any(v.is_contiguous() for v in (crop_nhwc, split_nhwc, crop_nchw))
+    assert not any(
+        v.is_contiguous(memory_format=torch.channels_last)
+        for v in (crop_nhwc, split_nhwc, crop_nchw)
+    )
+    return {
+        "nhwc-crop": (crop_nhwc, torch.channels_last),
+        "nhwc-channel-split": (split_nhwc, torch.channels_last),
+        "nchw-crop": (crop_nchw, torch.contiguous_format),
+    }
+
+
+def _weights(c_out: int, c_in: int, k: int, device: torch.device):
+    w = (random_image((c_out, c_in, k, k), torch.float32, device) - 0.5) * 0.2
+    return w, random_image((c_out,), torch.float32, device) - 0.5
+
+
+def _case(op: str, device: torch.device) -> tuple[torch.Tensor, Callable[[torch.Tensor], object]]:
+    """A dense input and the op applied to any view of it."""
+    if op == "imresize_uint8":
+        return random_image((2, 3, 9, 11), torch.uint8, device), lambda v: ops.imresize(v, 0.5)
+    if op == "imresize_float32":
+        return random_image((2, 3, 9, 11), torch.float32, device), lambda v: ops.imresize(v, 2)
+    x = random_image((2, C, 8, 10), torch.float32, device)
+    if op == "pixel_shuffle":
+        return x, lambda v: ops.pixel_shuffle(v, 2)
+    if op == "pixel_unshuffle":
+        return x, lambda v: ops.pixel_unshuffle(v, 2)
+    if op == "residual_block":
+        (w1, b1), (w2, b2) = _weights(C, C, 3, device), _weights(C, C, 3, device)
+        return x, lambda v: ops.residual_block(v, w1, b1, w2, b2, 0.5)
+    if op == "conv_pixel_shuffle":
+        w, b = _weights(4 * C, C, 3, device)
+        return x, lambda v: ops.conv_pixel_shuffle(v, w, b, 2)
+    assert op == "conv2d_act"
+    w, b = _weights(C, C, 3, device)
+    return x, lambda v: ops.conv2d_act(v, w, b)
+
+
+OPS = [
+    "imresize_uint8",
+    "imresize_float32",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "residual_block",
+    "conv_pixel_shuffle",
+    "conv2d_act",
+]
+# (op, backend) pairs that do not exist: conv2d_act has no C++ CPU kernel (cuDNN or oneDNN
+# through the reference is the fast path there); the CUDA kernels of the convolutions take
+# float16 and bfloat16 only.
+NOT_SERVED = {("conv2d_act", "cpu"), ("residual_block", "cuda"), ("conv_pixel_shuffle", "cuda")}
+
+
+@pytest.mark.parametrize("backend", backend_params("reference", "cpu", "triton", "cuda"))
+@pytest.mark.parametrize("op", OPS)
+def test_a_strided_view_keeps_its_layout_on_every_backend(op, backend):
+    if (op, backend) in NOT_SERVED:
+        pytest.skip(f"{op} has no float32 {backend} kernel")
+    dense, run = _case(op, backend_device(backend))
+    name = op.removesuffix("_uint8").removesuffix("_float32")
+    with ops.use_backend(backend):
+        expected = run(dense)
+        for label, (view, memory_format) in _views(dense).items():
+            with ops.trace() as events:
+                out = run(view)
+            assert (name, backend) in events, (label, events)
+            assert out.is_contiguous(memory_format=memory_format), (label, out.stride())
+            if dense.dtype == torch.uint8:
+                assert torch.equal(out, expected), label
+            else:
+                torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6, msg=label)
