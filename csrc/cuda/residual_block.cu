@@ -48,6 +48,16 @@
 // (C = 64) or x 1.5 (C = 256) at the mma.sync rate (on H100 mma.sync reaches well below the
 // 989 TFLOP/s wgmma peak; not yet measured here). Eager PyTorch pays 11 activation passes and
 // cuDNN's ~24 % of peak at C = 64, so C = 64 is where this kernel gains most.
+// C = 256 has a second bound of the same size: every 8 x 8 block streams 4 passes x 128 rows x
+// 9 x 256 weights = 2.36 MB from L2 for its 64 outputs (37 KB per output pixel), 4.8 GB for
+// 1 x 270 x 480 (2040 blocks), ~0.8 ms at 6 TB/s of L2 bandwidth (a round figure, not measured
+// here); its 423 GFLOP executed take ~0.85 ms at 500 TFLOP/s of mma.sync. cuDNN took 0.70 ms
+// (H200, 2026-11-29), so even with both bounds overlapped perfectly this design reaches ~0.8x
+// eager, not the issue's 1.3x. Getting there needs fewer weight bytes and less halo per output,
+// i.e. larger tiles than one SM's shared memory holds at C = 256 (input + intermediate of a
+// 16 x 16 tile: 371 KB): e.g. a cluster of two CTAs that each hold half the channels of the
+// tile and read the other half through distributed shared memory (weights per output / 4,
+// conv1 halo 1.27x instead of 1.75x), with wgmma. Not attempted without a GPU to measure it.
 // Measured (H200, 2026-11-29, bench/results/2026-11-29-nvidia-h200.md, bf16 NHWC): 1 x 64 x
 // 270 x 480 in 201 us (95 TFLOP/s, 12 % of the measured bf16 matrix rate; cuDNN eager 129 us);
 // 16 x 64 x 48 x 48 in 109 us (eager 95 us); C = 256: 4.24 ms (72 TFLOP/s; eager 0.70 ms). So the
