@@ -110,3 +110,60 @@ def test_a_strided_view_keeps_its_layout_on_every_backend(op, backend):
                 assert torch.equal(out, expected), label
             else:
                 torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6, msg=label)
+
+
+def _registered_cases(
+    device: torch.device,
+) -> dict[str, tuple[object, Callable[[torch.Tensor], tuple]]]:
+    """(registered torch op, its arguments for a given x) per (op, backend) name."""
+    import sr_kernels.ops.triton.conv2d_act  # noqa: F401  (each import registers its custom op)
+    import sr_kernels.ops.triton.conv_pixel_shuffle  # noqa: F401
+    import sr_kernels.ops.triton.imresize  # noqa: F401
+    import sr_kernels.ops.triton.pixel_shuffle  # noqa: F401
+    import sr_kernels.ops.triton.residual_block  # noqa: F401
+
+    w, b = _weights(C, C, 3, torch.float32, device)
+    wu, bu = _weights(4 * C, C, 3, torch.float32, device)
+    so = torch.ops.sr_kernels
+    return {
+        "imresize": (so.imresize, lambda x: (x, 4, 15, 0.5, 1.5, True, "mirror")),
+        "imresize_triton": (so.imresize_triton, lambda x: (x, 4, 15, 0.5, 1.5, True, "mirror")),
+        "pixel_shuffle": (so.pixel_shuffle, lambda x: (x, 2)),
+        "pixel_shuffle_triton": (so.pixel_shuffle_triton, lambda x: (x, 2)),
+        "residual_block": (so.residual_block, lambda x: (x, w, b, w, b, 0.5)),
+        "residual_block_triton": (so.residual_block_triton, lambda x: (x, w, b, w, b, 0.5, False)),
+        "conv_pixel_shuffle": (so.conv_pixel_shuffle, lambda x: (x, wu, bu, 2)),
+        "conv_pixel_shuffle_triton": (
+            so.conv_pixel_shuffle_triton,
+            lambda x: (x, wu, bu, 2, False),
+        ),
+        "conv2d_act_triton": (so.conv2d_act_triton, lambda x: (x, w, b, "zeros", "relu", False)),
+    }
+
+
+REGISTERED = {
+    "cpu": ("imresize", "pixel_shuffle", "residual_block", "conv_pixel_shuffle"),
+    "triton": (
+        "imresize_triton",
+        "pixel_shuffle_triton",
+        "residual_block_triton",
+        "conv_pixel_shuffle_triton",
+        "conv2d_act_triton",
+    ),
+}
+
+
+@pytest.mark.parametrize("backend", backend_params("cpu", "triton"))
+def test_fake_kernels_give_the_real_strides_of_a_view(backend):
+    """Each registered op's fake kernel (what torch.compile traces with) must give the output
+    strides its real kernel gives, strided views included (opcheck compares them)."""
+    device = backend_device(backend)
+    cases = _registered_cases(device)
+    dense = random_image((2, C, 8, 10), torch.float32, device)
+    for name in REGISTERED[backend]:
+        op, arguments = cases[name]
+        for label, (view, _) in _views(dense).items():
+            try:
+                torch.library.opcheck(op, arguments(view), test_utils=("test_faketensor",))
+            except Exception as error:
+                raise AssertionError(f"{name}, {label}: {error}") from error

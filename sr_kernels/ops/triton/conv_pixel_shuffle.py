@@ -27,7 +27,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import _trace
+from .. import _layout, _trace
 from . import _conv_configs as configs
 from . import conv2d_act as _conv
 
@@ -45,10 +45,8 @@ def conv_pixel_shuffle_triton(
 
 @conv_pixel_shuffle_triton.register_fake
 def _(x, w, b, r, allow_tf32):
-    out = x.new_empty(_conv.output_shape(x, w, r))
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-    return out.contiguous(
-        memory_format=torch.channels_last if channels_last else torch.contiguous_format
+    return x.new_empty(_conv.output_shape(x, w, r)).contiguous(
+        memory_format=_layout.memory_format(x)
     )
 
 
