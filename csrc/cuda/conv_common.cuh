@@ -269,66 +269,106 @@ struct ConvPass {
 
   static constexpr int stage_bytes() { return kStages * kStageElems * static_cast<int>(sizeof(T)); }
 
-  // Position of a pipeline step in its pass: tap (0-8) and K block (0 .. kblocks - 1), advanced
-  // step by step (a division by the run-time kblocks per step cost ~20 instructions in the SASS).
-  struct StepIndex {
-    int tap = 0, kb = 0;
-    __device__ void advance(int kblocks) {
+  // The weight-stage loads and the step positions of one pass with kSlices K slices (16 *
+  // kSlices input channels) per pipeline step; steps walk (tap, K block) with K blocks innermost.
+  //
+  // A stage is kBN weight rows x 2 * kSlices 16-byte vectors, loaded by the block's threads with
+  // a compile-time trip count. Step s's stage starts s * 16 * kSlices elements into every row
+  // (rows are [tap][C_in]: the K blocks of a tap, then the next tap's), so a thread's source
+  // pointers are fixed for the pass plus one block-uniform offset per step. Before, the loads
+  // were re-addressed from (tap, K block) every step in 64-bit index arithmetic: in the sm_90a
+  // SASS a kc = 64 step of the 8-warp residual block took 261 / 258 instructions (conv1 /
+  // conv2) around its 96 HMMA, now 227 / 215; the upsampler's 219, now 176 around 64 (and
+  // before 2026-12-01 a run-time loop unrolled by 4 with remainder branches took ~40 more).
+  template <int kSlices>
+  struct Pipeline {
+    static constexpr int kStepK = 16 * kSlices;  // input channels per step
+    static constexpr int kVecs = 2 * kSlices;    // 16-byte vectors per weight row of a stage
+    static constexpr int kTotal = kBN * kVecs;
+    static constexpr int kIters = (kTotal + kThreads - 1) / kThreads;
+
+    const T* src[kIters];  // this thread's vectors at step 0 (the weights' start: unused rows)
+    int kblocks, total;    // K blocks per tap, steps in the pass
+    int kb = 0, dx = 0, dy = 0;  // the current step's K block and tap (3 x 3 window offset)
+
+    __device__ Pipeline(const PassArgs& p, int tid) : kblocks(p.cin / kStepK) {
+      total = 9 * kblocks;
+      const T* w = static_cast<const T*>(p.w);
+#pragma unroll
+      for (int it = 0; it < kIters; ++it) {
+        const int i = tid + it * kThreads;
+        const int row = vector_row(i);
+        // Output channels are 9 * cin elements apart ([C_out][tap][C_in]).
+        src[it] = p.n0 + row < p.w_rows
+                      ? w + (static_cast<int64_t>(p.n0 + row) * 9 * p.cin + vector_column(i) * 8)
+                      : nullptr;
+      }
+    }
+
+    // Vector i's weight row and its 16-byte column in the stage row.
+    __device__ static int vector_row(int i) {
+      return kWgmma ? ((i >> 3) / kVecs) * 8 + (i & 7) : i / kVecs;
+    }
+    __device__ static int vector_column(int i) { return kWgmma ? (i >> 3) % kVecs : i % kVecs; }
+
+    // cp.async of step `step`'s stage into `stage` (rows past C_out as zeros).
+    __device__ void load(const PassArgs& p, T* stage, int step, int tid) const {
+      const int offset = step * kStepK;
+#pragma unroll
+      for (int it = 0; it < kIters; ++it) {
+        const int i = tid + it * kThreads;
+        if (kTotal % kThreads != 0 && i >= kTotal) break;
+        int dst;
+        if constexpr (kWgmma) {
+          // Core matrix (n / 8, k / 8) at ((n / 8) * kKC / 8 + k / 8) * 64 elements, its 8 rows 16
+          // bytes apart. Consecutive threads take consecutive rows of one core matrix, so a
+          // warp's 16-byte writes fill 512 contiguous bytes.
+          dst = (((i >> 3) / kVecs) * (kKC / 8) + vector_column(i)) * 64 + (i & 7) * 8;
+        } else {
+          dst = vector_row(i) * kStageStride + vector_column(i) * 8;
+        }
+        const bool inside = src[it] != nullptr;
+        cp_async16(stage + dst, inside ? src[it] + offset : static_cast<const T*>(p.w),
+                   inside ? 16 : 0);
+      }
+    }
+
+    // The first kStages - 1 stages of the pass.
+    __device__ void prologue(const PassArgs& p, T* stages, int tid) const {
+#pragma unroll
+      for (int s = 0; s < kStages - 1; ++s) {
+        if (s < total) load(p, stages + s * kStageElems, s, tid);
+        cp_async_commit();
+      }
+    }
+
+    // The start of step `step`: waits for its weight stage (returned), makes it visible to every
+    // thread and starts loading the stage kStages - 1 steps ahead. `a_base` is set to the step's
+    // A base: its tap's shifted window and K block in the source tile.
+    __device__ const T* begin(const PassArgs& p, T* stages, int step, int tid,
+                              const T*& a_base) const {
+      cp_async_wait<kStages - 2>();
+      __syncthreads();
+      const int ahead = step + kStages - 1;
+      if (ahead < total) load(p, stages + (ahead % kStages) * kStageElems, ahead, tid);
+      cp_async_commit();
+      a_base =
+          static_cast<const T*>(p.src) + (dy * p.src_width + dx) * p.pixel_stride + kb * kStepK;
+      return stages + (step % kStages) * kStageElems;
+    }
+
+    // To the next step's K block and tap (no division by the run-time kblocks per step: that
+    // cost ~20 instructions in the SASS).
+    __device__ void advance() {
       if (++kb == kblocks) {
         kb = 0;
-        ++tap;
+        if (++dx == 3) {
+          dx = 0;
+          ++dy;
+        }
       }
     }
   };
-
-  // cp.async of one weight stage: rows n0 .. n0 + kBN of tap `at.tap`, K block `at.kb` (16 *
-  // kSlices input channels, 2 * kSlices 16-byte vectors per row). A compile-time trip count:
-  // kBN * 2 * kSlices vectors over kThreads threads (the run-time form's loop, unrolled by 4 with
-  // remainder branches, took ~100 instructions per step for its 2 vectors per thread).
-  template <int kSlices>
-  __device__ static void load_stage(const PassArgs& p, T* stage, const StepIndex& at, int tid) {
-    constexpr int kVecs = 2 * kSlices;  // 16-byte vectors per weight row of the stage
-    constexpr int kTotal = kBN * kVecs;
-    constexpr int kIters = (kTotal + kThreads - 1) / kThreads;
-    const T* w = static_cast<const T*>(p.w);
-    const T* base = w + (static_cast<int64_t>(p.n0) * 9 + at.tap) * p.cin + at.kb * 16 * kSlices;
-#pragma unroll
-    for (int it = 0; it < kIters; ++it) {
-      const int i = tid + it * kThreads;
-      if (kTotal % kThreads != 0 && i >= kTotal) break;
-      int row, v, dst;
-      if constexpr (kWgmma) {
-        // Core matrix (n / 8, k / 8) at ((n / 8) * kKC / 8 + k / 8) * 64 elements, its 8 rows 16
-        // bytes apart. Consecutive threads take consecutive rows of one core matrix, so a warp's
-        // 16-byte writes fill 512 contiguous bytes.
-        const int r8 = i & 7;
-        const int group = (i >> 3) / kVecs;
-        v = (i >> 3) % kVecs;
-        row = group * 8 + r8;
-        dst = (group * (kKC / 8) + v) * 64 + r8 * 8;
-      } else {
-        row = i / kVecs;
-        v = i % kVecs;
-        dst = row * kStageStride + v * 8;
-      }
-      const bool inside = p.n0 + row < p.w_rows;
-      // Output channels are 9 * cin elements apart ([C_out][tap][C_in]).
-      const T* src = inside ? base + static_cast<int64_t>(row) * 9 * p.cin + v * 8 : w;
-      cp_async16(stage + dst, src, inside ? 16 : 0);
-    }
-  }
-
-  // The first kStages - 1 stages of a pass (`next` then indexes the one after them).
-  template <int kSlices>
-  __device__ static void load_prologue(const PassArgs& p, T* stages, int total, int kblocks,
-                                       StepIndex& next, int tid) {
-#pragma unroll
-    for (int s = 0; s < kStages - 1; ++s) {
-      if (s < total) load_stage<kSlices>(p, stages + s * kStageElems, next, tid);
-      cp_async_commit();
-      next.advance(kblocks);
-    }
-  }
 
   // The operands of one 16-wide K slice: the warp's kMT A tiles and kNT B tiles.
   struct Fragments {
@@ -370,27 +410,6 @@ struct ConvPass {
     }
   }
 
-  // The start of pipeline step `step` (of `total`, at position `at`): waits for its weight stage
-  // (`stage`, set here), makes it visible to every thread, starts loading the stage kStages - 1
-  // steps ahead (position `next`, advanced here), and returns the step's A base: its tap's
-  // shifted window and K block in the source tile.
-  template <int kSlices>
-  __device__ static const T* begin_step(const PassArgs& p, T* stages, int step, int total,
-                                        int kblocks, const StepIndex& at, StepIndex& next, int tid,
-                                        const T*& stage) {
-    cp_async_wait<kStages - 2>();
-    __syncthreads();
-    const int ahead = step + kStages - 1;
-    if (ahead < total) load_stage<kSlices>(p, stages + (ahead % kStages) * kStageElems, next, tid);
-    cp_async_commit();
-    next.advance(kblocks);
-    stage = stages + (step % kStages) * kStageElems;
-    const int dy = at.tap / 3;
-    const int dx = at.tap - dy * 3;
-    return static_cast<const T*>(p.src) + (dy * p.src_width + dx) * p.pixel_stride +
-           at.kb * 16 * kSlices;
-  }
-
   // The pipeline steps with kSlices = kc / 16 K slices each, a compile-time count: the slices
   // of a step are one branch-free sequence in which slice s + 1's ldmatrix loads are issued
   // before slice s's MMAs (two fragment buffers), so shared-memory latency hides behind MMAs.
@@ -400,14 +419,11 @@ struct ConvPass {
   __device__ static void steps(Acc& acc, const PassArgs& p, T* stages, int tid,
                                const int (&a_offset)[kMT], int b_offset, int warp_m) {
     const int m_tiles = (p.rows + 15) >> 4;
-    const int kblocks = p.cin / (16 * kSlices);
-    const int total = 9 * kblocks;
-    StepIndex at, next;
-    load_prologue<kSlices>(p, stages, total, kblocks, next, tid);
-    for (int step = 0; step < total; ++step, at.advance(kblocks)) {
-      const T* stage;
-      const T* a_base = begin_step<kSlices>(p, stages, step, total, kblocks, at, next, tid, stage);
-      stage += b_offset;
+    Pipeline<kSlices> pipe(p, tid);
+    pipe.prologue(p, stages, tid);
+    for (int step = 0; step < pipe.total; ++step, pipe.advance()) {
+      const T* a_base;
+      const T* stage = pipe.begin(p, stages, step, tid, a_base) + b_offset;
       Fragments f[2];
       load_fragments(f[0], a_base, a_offset, stage);
 #pragma unroll
@@ -430,13 +446,11 @@ struct ConvPass {
   __device__ static void wgmma_steps(Acc& acc, const PassArgs& p, T* stages, int tid,
                                      const int (&a_offset)[kMT]) {
     static_assert(kTiles >= 1 && kTiles <= kMT, "tiles per warpgroup");
-    const int kblocks = p.cin / (16 * kSlices);
-    const int total = 9 * kblocks;
-    StepIndex at, next;
-    load_prologue<kSlices>(p, stages, total, kblocks, next, tid);
-    for (int step = 0; step < total; ++step, at.advance(kblocks)) {
-      const T* stage;
-      const T* a_base = begin_step<kSlices>(p, stages, step, total, kblocks, at, next, tid, stage);
+    Pipeline<kSlices> pipe(p, tid);
+    pipe.prologue(p, stages, tid);
+    for (int step = 0; step < pipe.total; ++step, pipe.advance()) {
+      const T* a_base;
+      const T* stage = pipe.begin(p, stages, step, tid, a_base);
       uint32_t a[kSlices][kTiles][4];
 #pragma unroll
       for (int s = 0; s < kSlices; ++s) {

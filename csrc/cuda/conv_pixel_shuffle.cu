@@ -28,8 +28,9 @@
 // 83 us); C = 256: 0.3-0.5x eager. mma.sync at ~19 % of the matrix rate: the same limits as the
 // residual block's kernel. Since 2026-11-30 (not yet measured) ConvPass issues the next K slice's
 // ldmatrix loads before the current slice's MMAs (conv_common.cuh); since 2026-12-01 the tile is
-// chosen per shape and the weight stages load with a compile-time trip count: 176 / 245
-// registers (r = 2 / 3, sm_90a; 173 / 245 on sm_80), 0 spills.
+// chosen per shape and the weight stages load with a compile-time trip count, from pointers each
+// thread keeps for the pass (a kc = 64 step: 176 instructions around its 64 HMMA, 219 before):
+// 180 / 252 registers (r = 2 / 3, sm_90a; 224 / 250 on sm_80), 0 spills.
 //
 // Accumulation: fp32 (mma.sync m16n8k16 .f32), one rounding to the storage dtype. Alignment:
 // input, weights and vector-stored outputs 16-byte aligned; all element offsets are int64.
@@ -204,7 +205,7 @@ Status launch_typed(const ConvPixelShuffleArgs& args, bool vector_store, cudaStr
   // Tiles in order of preference (conv_tiles.h): 16 x 16 (2 M tiles per warp and pass), 8 x 16
   // (1: more blocks, for batches of small images such as 16 x 48 x 48), 8 x 8 (half the warps
   // idle; where shared memory allows nothing larger). One block per SM: the launch bounds let
-  // ptxas use over 128 registers per thread (176 / 245 for r = 2 / 3 on sm_90a).
+  // ptxas use over 128 registers per thread (180 / 252 for r = 2 / 3 on sm_90a).
   constexpr int kCandidates[][2] = {{16, 16}, {8, 16}, {8, 8}};
   constexpr int kCount = static_cast<int>(sizeof(kCandidates) / sizeof(kCandidates[0]));
   conv::TileOption options[kCount];

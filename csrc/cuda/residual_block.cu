@@ -83,6 +83,10 @@
 // instead of a run-time loop and two divisions per step (conv_common.cuh): ~260 instead of ~300
 // instructions per pipeline step, the sm_90a kernel 26 % smaller; registers (sm_90a / sm_80):
 // 8 warps 219 / 228, 4 warps 231 / 250, wgmma 208 and 226, C = 256 160 / 156; 0 spills.
+// Later that day: each thread keeps its weight-vector pointers for the pass and adds one uniform
+// offset per step (conv_common.cuh, Pipeline): a kc = 64 step 227 / 215 instructions (conv1 /
+// conv2) instead of 261 / 258; registers 8 warps 232 / 232, 4 warps 242 / 236, wgmma 220 and
+// 240, C = 256 164 / 163; 0 spills on sm_80/86/89/90a.
 //
 // Accumulation: fp32 (mma.sync m16n8k16 .f32); conv1's output is rounded to the storage dtype
 // once, the block output once. Alignment: input, weights and vector-stored outputs 16-byte
