@@ -398,10 +398,12 @@ K_CONV_REST="not ($K_MEASURED)"
 CHANGED_TESTS_IMRESIZE=(tests/ops/test_imresize.py)
 CHANGED_TESTS_METRICS=(tests/ops/test_ssim_mean.py tests/ops/test_psnr_mse.py tests/ops/test_psnr.py)
 # tests-conv: the CUDA kernels' own tests first (293 cuda tests: most of the changes since the
-# last GPU run, and no JIT compiles), then the per-op files (158: every backend, Triton configs
-# compiled on first use), so that a stage stopped at its limit has checked the CUDA C++ first.
-CHANGED_TESTS_CONV=(tests/ops/test_conv_cuda.py tests/ops/test_residual_block.py
-    tests/ops/test_conv_pixel_shuffle.py tests/ops/test_conv2d_act.py)
+# last GPU run, and no JIT compiles) and the CUDA bindings on strided views (7), then the per-op
+# files (158: every backend, Triton configs compiled on first use), so that a stage stopped at
+# its limit has checked the CUDA C++ first.
+CHANGED_TESTS_CONV=(tests/ops/test_conv_cuda.py tests/ops/test_strided_layouts.py
+    tests/ops/test_residual_block.py tests/ops/test_conv_pixel_shuffle.py
+    tests/ops/test_conv2d_act.py)
 IGNORE_CHANGED=()
 for path in "${CHANGED_TESTS_IMRESIZE[@]}" "${CHANGED_TESTS_METRICS[@]}" \
     "${CHANGED_TESTS_CONV[@]}"; do
