@@ -287,7 +287,7 @@ struct ConvPass {
     static constexpr int kTotal = kBN * kVecs;
     static constexpr int kIters = (kTotal + kThreads - 1) / kThreads;
 
-    const T* src[kIters];  // this thread's vectors at step 0 (the weights' start: unused rows)
+    const T* src[kIters];  // this thread's vectors at step 0; nullptr: a row past C_out (zeros)
     int kblocks, total;    // K blocks per tap, steps in the pass
     int kb = 0, dx = 0, dy = 0;  // the current step's K block and tap (3 x 3 window offset)
 
