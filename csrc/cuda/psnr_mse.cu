@@ -23,7 +23,9 @@
 //     rate, hence the suspect); now a thread's (plane, vector) items are loaded four at a time
 //     before any arithmetic (2026-12-01: a block's 2-3 items per thread and plane in one round
 //     trip, where the first version's four-vector loop never ran at the benchmark's size), and
-//     squares are summed four bytes per IDP4A.
+//     squares are summed four bytes per IDP4A;
+//   * uint8 luma of NHWC RGB (the paper protocol on images as numpy / PIL give them) reads
+//     48-byte groups of 16 pixels with 16-byte loads, not 6 byte loads per pixel (2026-12-01).
 #include <cstdint>
 #include <type_traits>
 
@@ -122,12 +124,13 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Vectorised path: rows whose samples are contiguous (NCHW planes, or the whole C*W span of an
-// NHWC row when every channel is evaluated) are read with 16-byte loads, which is what keeps
-// enough bytes in flight to approach the copy bandwidth (1-byte loads of uint8 reached ~30% of
-// it on an H100). Each row is split into a scalar head (up to 16-byte alignment), full vectors
-// and a scalar tail; the host takes this path only when every row of both images has the same
-// alignment.
+// Vectorised path: rows whose samples are contiguous (NCHW planes, the whole C*W span of an
+// NHWC row when every channel is evaluated, or, for uint8 luma, an NHWC RGB row's pixels in
+// groups of 16: 48 bytes) are read with 16-byte loads, which is what keeps enough bytes in
+// flight to approach the copy bandwidth (1-byte loads of uint8 reached ~30% of it on an H100).
+// Each row is split into a scalar head (up to 16-byte alignment, whole pixels for RGB), full
+// vectors and a scalar tail; the host takes this path only when every row of both images has
+// the same alignment.
 
 struct VecLaunch {
   MetricRegion reg;
@@ -136,6 +139,9 @@ struct VecLaunch {
   int64_t planes;      // planes loaded per vector (luma: 0; otherwise C, or 1 for an NHWC span)
   int64_t head, nvec;  // scalar elements before the first aligned vector; vectors per row
   int64_t rows_per_block, blocks_per_image;
+  // uint8 luma of interleaved RGB (NHWC): a "vector" is 48 bytes, 16 whole pixels, starting
+  // 16-byte aligned on a pixel boundary; head and tail are whole pixels.
+  bool rgb_pixels = false;
 };
 
 template <typename T>
@@ -235,6 +241,36 @@ __device__ __forceinline__ double vector_sse<uint8_t>(const uint8_t* a, const ui
   return static_cast<double>(sum);
 }
 
+// Squared luma errors of 16 interleaved RGB uint8 pixels (48 bytes of each image, 16-byte
+// aligned), as pixel_sse<uint8_t> computes them one pixel at a time.
+__device__ __forceinline__ double rgb16_luma_sse(const uint8_t* a, const uint8_t* b, bool round_y) {
+  const uint4 xa[3] = {load_words(a), load_words(a + 16), load_words(a + 32)};
+  const uint4 xb[3] = {load_words(b), load_words(b + 16), load_words(b + 32)};
+  const uint32_t wa[12] = {xa[0].x, xa[0].y, xa[0].z, xa[0].w, xa[1].x, xa[1].y,
+                           xa[1].z, xa[1].w, xa[2].x, xa[2].y, xa[2].z, xa[2].w};
+  const uint32_t wb[12] = {xb[0].x, xb[0].y, xb[0].z, xb[0].w, xb[1].x, xb[1].y,
+                           xb[1].z, xb[1].w, xb[2].x, xb[2].y, xb[2].z, xb[2].w};
+  const auto byte = [](const uint32_t (&w)[12], int i) -> int32_t {
+    return static_cast<int32_t>((w[i >> 2] >> ((i & 3) * 8)) & 0xFFu);
+  };
+  double sum = 0.0;
+#pragma unroll
+  for (int k = 0; k < 16; ++k) {
+    const int32_t na =
+        65481 * byte(wa, 3 * k) + 128553 * byte(wa, 3 * k + 1) + 24966 * byte(wa, 3 * k + 2);
+    const int32_t nb =
+        65481 * byte(wb, 3 * k) + 128553 * byte(wb, 3 * k + 1) + 24966 * byte(wb, 3 * k + 2);
+    if (round_y) {
+      const int32_t d = (na + 127500) / 255000 - (nb + 127500) / 255000;
+      sum += static_cast<double>(d * d);
+    } else {
+      const double d = static_cast<double>(na - nb) * (1.0 / metric::kLumaDen);
+      sum += d * d;
+    }
+  }
+  return sum;
+}
+
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
     psnr_mse_vec_kernel(ImagePairView v, MetricProtocol p, VecLaunch l,
@@ -286,6 +322,14 @@ __global__ void __launch_bounds__(kThreads)
       }
       acc = static_cast<double>(sum);  // it >= vec_items now: the loop below has nothing left
     }
+    if (l.rgb_pixels) {
+      for (; it < vec_items; it += kThreads) {
+        const int64_t row = it / nvec;
+        const int64_t col = l.head + static_cast<int64_t>(it % nvec) * 48;
+        acc += rgb16_luma_sse(sr + row * v.sr_stride[2] + col, hr + row * v.hr_stride[2] + col,
+                              p.round_y);
+      }
+    }
   }
   for (; it < vec_items; it += kThreads) {
     const int64_t row = it / nvec;
@@ -293,13 +337,16 @@ __global__ void __launch_bounds__(kThreads)
     acc += vector_sse(sr + row * v.sr_stride[2] + col, hr + row * v.hr_stride[2] + col,
                       v.sr_stride[1], v.hr_stride[1], channels, l.planes, p);
   }
-  const uint32_t edge = static_cast<uint32_t>(l.span - l.nvec * N);  // head + tail per row
+  // Head + tail per row, in samples; for interleaved RGB luma in pixels of 3 samples.
+  const int64_t step = l.rgb_pixels ? 3 : 1;
+  const int64_t vector_span = l.nvec * (l.rgb_pixels ? 48 : N);
+  const uint32_t edge = static_cast<uint32_t>((l.span - vector_span) / step);
   const uint32_t edge_items = static_cast<uint32_t>(rows) * edge;
   const int64_t planes = p.y_channel ? 1 : l.planes;
   for (uint32_t e_it = threadIdx.x; e_it < edge_items; e_it += kThreads) {
     const int64_t row = e_it / edge;
-    const int64_t e = e_it % edge;
-    const int64_t col = e < l.head ? e : e + l.nvec * N;
+    const int64_t e = (e_it % edge) * step;
+    const int64_t col = e < l.head ? e : e + vector_span;
     acc += pixel_sse(sr + row * v.sr_stride[2] + col, hr + row * v.hr_stride[2] + col,
                      v.sr_stride[1], v.hr_stride[1], channels, planes, p);
   }
@@ -322,6 +369,12 @@ VecLaunch vec_plan(const ImagePairView& v, const MetricProtocol& p, int element_
     l.start = p.crop * v.c;  // NHWC: the row's C * W samples are one contiguous span
     l.span = l.reg.cols * v.c;
     l.planes = 1;
+  } else if (p.y_channel && element_size == 1 && v.c == 3 && ss[1] == 1 && hs[1] == 1 &&
+             ss[3] == 3 && hs[3] == 3) {
+    l.start = p.crop * 3;  // uint8 NHWC RGB luma: the row's pixels, 3 bytes each
+    l.span = l.reg.cols * 3;
+    l.planes = 0;
+    l.rgb_pixels = true;
   } else {
     return l;
   }
@@ -331,19 +384,24 @@ VecLaunch vec_plan(const ImagePairView& v, const MetricProtocol& p, int element_
   };
   const uintptr_t mis = misalignment(v.sr);
   if (mis != misalignment(v.hr) || mis % element_size != 0) return l;
-  const bool moves_by_channel = p.y_channel ? v.c == 3 : l.planes > 1;
+  const bool moves_by_channel = l.rgb_pixels ? false : p.y_channel ? v.c == 3 : l.planes > 1;
   for (int d = 0; d < 3; ++d) {
     if (d == 1 && !moves_by_channel) continue;
     if ((ss[d] * element_size) % 16 != 0 || (hs[d] * element_size) % 16 != 0) return l;
   }
   if (l.span > 0x7fffffffLL) return l;
-  const int64_t per_vector = 16 / element_size;
+  const int64_t per_vector = l.rgb_pixels ? 48 : 16 / element_size;
   int64_t head = static_cast<int64_t>((16 - mis) % 16) / element_size;
+  // Interleaved RGB: the first 16-byte boundary that is also a pixel boundary (gcd(3, 16) = 1:
+  // one of the next three boundaries is).
+  while (l.rgb_pixels && head % 3 != 0) head += 16;
   head = head > l.span ? l.span : head;
   const int64_t nvec = (l.span - head) / per_vector;
-  // ~8 vectors per thread and block (at least one row); the index space must fit 32 bits.
+  // ~128 bytes of each image per thread and block (8 vectors, or 3 RGB items of 48 bytes; at
+  // least one row); the index space must fit 32 bits.
   const int64_t per_row = nvec > 0 ? nvec : 1;
-  int64_t rows = (8 * kThreads + per_row - 1) / per_row;
+  const int64_t items = l.rgb_pixels ? 8 * kThreads / 3 : 8 * kThreads;
+  int64_t rows = (items + per_row - 1) / per_row;
   rows = rows < 1 ? 1 : (rows > l.reg.rows ? l.reg.rows : rows);
   while (rows > 1 && rows * l.span > 0x7fffffffLL) rows /= 2;
   l.head = head;
