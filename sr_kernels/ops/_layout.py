@@ -14,7 +14,10 @@ def is_channels_last(x: torch.Tensor) -> bool:
     """
     if x.dim() != 4 or x.is_contiguous():
         return False
-    return x.is_contiguous(memory_format=torch.channels_last) or _strides_read_as_nhwc(x)
+    # The stride rule alone, also for dense tensors: is_contiguous(channels_last) ignores the
+    # strides of size-1 dims where PyTorch's rule does not, and the bindings (python/layout.h)
+    # use PyTorch's, so the two would disagree on e.g. (1, 2, 1, 2) with strides (1, 1, 1, 2).
+    return _strides_read_as_nhwc(x)
 
 
 def _strides_read_as_nhwc(x: torch.Tensor) -> bool:
