@@ -8,16 +8,18 @@ import torch
 def is_channels_last(x: torch.Tensor) -> bool:
     """True when `x` is laid out NHWC (and not also plain contiguous, e.g. C == 1).
 
-    A view with gaps (a crop or a channel slice of an NHWC tensor) counts by its stride order,
-    as PyTorch reads it (``empty_like``, convolutions): so an op's output keeps the layout of a
-    channels_last network whose activations get cropped or split, on every backend alike.
+    A dense tensor counts when ``x.is_contiguous(memory_format=torch.channels_last)``, which
+    ignores the strides of size-1 dims: a batch of one image made from a NumPy H x W x C array
+    (``torch.from_numpy(a).permute(2, 0, 1)[None]``, strides (3, 1, 3W, 3)) is NHWC here, where
+    PyTorch's own stride rule (``suggest_memory_format``, which F.conv2d follows) reads it as
+    NCHW. A view with gaps (a crop or a channel slice of an NHWC tensor) counts by that stride
+    rule, as PyTorch's ops read it: so an op's output keeps the layout of a channels_last network
+    whose activations get cropped or split, on every backend alike. python/layout.h is the same
+    rule for the bindings.
     """
     if x.dim() != 4 or x.is_contiguous():
         return False
-    # The stride rule alone, also for dense tensors: is_contiguous(channels_last) ignores the
-    # strides of size-1 dims where PyTorch's rule does not, and the bindings (python/layout.h)
-    # use PyTorch's, so the two would disagree on e.g. (1, 2, 1, 2) with strides (1, 1, 1, 2).
-    return _strides_read_as_nhwc(x)
+    return x.is_contiguous(memory_format=torch.channels_last) or _strides_read_as_nhwc(x)
 
 
 def _strides_read_as_nhwc(x: torch.Tensor) -> bool:
@@ -39,6 +41,12 @@ def _strides_read_as_nhwc(x: torch.Tensor) -> bool:
 def memory_format(x: torch.Tensor) -> torch.memory_format:
     """The memory format an op's output takes from its input: channels_last or contiguous."""
     return torch.channels_last if is_channels_last(x) else torch.contiguous_format
+
+
+def as_format_of(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """`y` in x's memory format: a copy only where PyTorch's ops chose another (F.conv2d reads
+    a dense NHWC batch of one with odd batch strides, or a 1-channel image, differently)."""
+    return y.contiguous(memory_format=memory_format(x))
 
 
 def like_input(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

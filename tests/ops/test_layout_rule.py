@@ -1,7 +1,8 @@
-"""`_layout.is_channels_last` reads a tensor's strides as PyTorch does (`suggest_memory_format`,
-which convolutions and `empty_like` follow), except that a tensor that is also plain contiguous
-(a 1-channel image) counts as NCHW: on dense tensors, permutations, slices with steps and
-offsets, expanded (stride 0) and empty dims."""
+"""`_layout.is_channels_last`: a dense tensor is NHWC when `is_contiguous(channels_last)` says so
+(which ignores the strides of size-1 dims), any other by PyTorch's stride rule
+(`suggest_memory_format`, which convolutions follow), and a tensor that is also plain
+contiguous (a 1-channel image) is NCHW. Checked on permutations, slices with steps and offsets,
+expanded (stride 0) and empty dims."""
 
 from __future__ import annotations
 
@@ -34,12 +35,11 @@ def views(draw) -> torch.Tensor:
 
 @settings(max_examples=400, derandomize=True, deadline=None)
 @given(views())
-def test_is_channels_last_follows_pytorchs_stride_rule(view):
-    pytorch = suggest_memory_format(view) == torch.channels_last
-    assert _layout.is_channels_last(view) == (pytorch and not view.is_contiguous()), (
-        view.shape,
-        view.stride(),
-    )
+def test_is_channels_last_follows_pytorchs_rules(view):
+    dense_nhwc = view.is_contiguous(memory_format=torch.channels_last)
+    strides_nhwc = suggest_memory_format(view) == torch.channels_last
+    expected = (dense_nhwc or strides_nhwc) and not view.is_contiguous()
+    assert _layout.is_channels_last(view) == expected, (view.shape, view.stride())
     expected = torch.channels_last if _layout.is_channels_last(view) else torch.contiguous_format
     assert _layout.memory_format(view) == expected
 
@@ -52,6 +52,10 @@ def test_the_common_cases():
     assert _layout.is_channels_last(nhwc[:, :, 1:4, 2:6])  # a crop
     assert _layout.is_channels_last(nhwc[:, 1:])  # a channel split
     assert not _layout.is_channels_last(x[:, :, 1:4, 2:6])
+    # One image from a NumPy H x W x C array: NHWC, though F.conv2d reads its strides as NCHW.
+    from_numpy = torch.zeros(5, 7, 3).permute(2, 0, 1)[None]
+    assert from_numpy.stride() == (3, 1, 21, 3)
+    assert _layout.is_channels_last(from_numpy)
     one_channel = torch.zeros(2, 1, 5, 7).contiguous(memory_format=torch.channels_last)
     assert not _layout.is_channels_last(one_channel)  # contiguous in both formats: NCHW
     assert not _layout.is_channels_last(torch.zeros(2, 3, 5))  # not 4-D

@@ -141,6 +141,27 @@ def _registered_cases(
     }
 
 
+@pytest.mark.parametrize("backend", backend_params("reference", "cpu", "triton", "cuda"))
+@pytest.mark.parametrize("op", OPS)
+def test_one_image_from_an_hwc_array_is_channels_last_on_every_backend(op, backend):
+    """`torch.from_numpy(a).permute(2, 0, 1)[None]` (strides (C, 1, W * C, C)): dense NHWC by
+    is_contiguous(channels_last), though F.conv2d reads its strides as NCHW; every backend
+    returns channels_last for it (the reference convolutions by a copy)."""
+    if (op, backend) in NOT_SERVED:
+        pytest.skip(f"{op} has no {backend} kernel")
+    dense, run = _case(op, backend)
+    image = dense[:1].contiguous()
+    view = image[0].permute(1, 2, 0).contiguous().permute(2, 0, 1)[None]
+    assert view.stride()[1] == 1 and view.stride()[0] == view.shape[1]
+    with ops.use_backend(backend):
+        expected, out = run(image), run(view)
+    assert out.is_contiguous(memory_format=torch.channels_last), out.stride()
+    if image.dtype == torch.uint8 or (backend == "cuda" and op in CONVOLUTIONS):
+        assert torch.equal(out, expected)
+    else:
+        torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6)
+
+
 REGISTERED = {
     "cpu": ("imresize", "pixel_shuffle", "residual_block", "conv_pixel_shuffle"),
     "triton": (
@@ -160,9 +181,11 @@ def test_fake_kernels_give_the_real_strides_of_a_view(backend):
     device = backend_device(backend)
     cases = _registered_cases(device)
     dense = random_image((2, C, 8, 10), torch.float32, device)
+    views = {label: view for label, (view, _) in _views(dense).items()}
+    views["hwc-array-batch-of-one"] = dense[0].permute(1, 2, 0).contiguous().permute(2, 0, 1)[None]
     for name in REGISTERED[backend]:
         op, arguments = cases[name]
-        for label, (view, _) in _views(dense).items():
+        for label, view in views.items():
             try:
                 torch.library.opcheck(op, arguments(view), test_utils=("test_faketensor",))
             except Exception as error:

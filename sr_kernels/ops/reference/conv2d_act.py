@@ -35,6 +35,7 @@ def conv2d_act(
     else:
         y = F.conv2d(x, w, b, padding=pad)
     y = F.relu(y, inplace=True) if activation == "relu" else y
-    # F.conv2d follows x's strides: a 1-channel x laid out NHWC (both layouts at once, which the
-    # contract counts as NCHW) gave a channels_last result where the other backends give NCHW.
-    return y if x.shape[1] > 1 else y.contiguous(memory_format=_layout.memory_format(x))
+    # F.conv2d reads x's strides by PyTorch's rule: a 1-channel x laid out NHWC (both layouts at
+    # once, which the contract counts as NCHW) gave a channels_last result, and a dense NHWC
+    # batch of one with odd batch strides an NCHW one, where the other backends give x's format.
+    return _layout.as_format_of(y, x)

@@ -38,7 +38,9 @@ def residual_block(
     # The epilogue in place, in conv2's fresh output: one fewer activation-sized buffer, which
     # on the CPU is also fewer page faults (glibc returns freed multi-MB blocks to the OS).
     if out.requires_grad:  # autograd records in-place ops but refuses out=
-        return out.add_(x) if res_scale == 1.0 else out.mul_(res_scale).add_(x)
-    if torch.compiler.is_compiling():  # the compiler plans buffers itself (and torch 2.11's
-        return torch.add(x, out, alpha=res_scale)  # dynamo refuses a channels_last out=)
-    return torch.add(x, out, alpha=res_scale, out=out)
+        out = out.add_(x) if res_scale == 1.0 else out.mul_(res_scale).add_(x)
+    elif torch.compiler.is_compiling():  # the compiler plans buffers itself (and torch 2.11's
+        out = torch.add(x, out, alpha=res_scale)  # dynamo refuses a channels_last out=)
+    else:
+        out = torch.add(x, out, alpha=res_scale, out=out)
+    return _layout.as_format_of(out, x)
