@@ -125,11 +125,20 @@ def _registered_cases(
     w, b = _weights(C, C, 3, torch.float32, device)
     wu, bu = _weights(4 * C, C, 3, torch.float32, device)
     so = torch.ops.sr_kernels
+    # The backward ops take the gradient of an (8, 10) output; (16, 20) is the input it came
+    # from at scales (0.5, 0.5).
     return {
         "imresize": (so.imresize, lambda x: (x, 4, 15, 0.5, 1.5, True, "mirror")),
         "imresize_triton": (so.imresize_triton, lambda x: (x, 4, 15, 0.5, 1.5, True, "mirror")),
+        "imresize_backward": (so.imresize_backward, lambda g: (g, 16, 20, 0.5, 0.5, True, "clamp")),
+        "imresize_backward_triton": (
+            so.imresize_backward_triton,
+            lambda g: (g, 16, 20, 0.5, 0.5, True, "clamp"),
+        ),
         "pixel_shuffle": (so.pixel_shuffle, lambda x: (x, 2)),
         "pixel_shuffle_triton": (so.pixel_shuffle_triton, lambda x: (x, 2)),
+        "pixel_unshuffle": (so.pixel_unshuffle, lambda x: (x, 2)),
+        "pixel_unshuffle_triton": (so.pixel_unshuffle_triton, lambda x: (x, 2)),
         "residual_block": (so.residual_block, lambda x: (x, w, b, w, b, 0.5)),
         "residual_block_triton": (so.residual_block_triton, lambda x: (x, w, b, w, b, 0.5, False)),
         "conv_pixel_shuffle": (so.conv_pixel_shuffle, lambda x: (x, wu, bu, 2)),
@@ -163,10 +172,19 @@ def test_one_image_from_an_hwc_array_is_channels_last_on_every_backend(op, backe
 
 
 REGISTERED = {
-    "cpu": ("imresize", "pixel_shuffle", "residual_block", "conv_pixel_shuffle"),
+    "cpu": (
+        "imresize",
+        "imresize_backward",
+        "pixel_shuffle",
+        "pixel_unshuffle",
+        "residual_block",
+        "conv_pixel_shuffle",
+    ),
     "triton": (
         "imresize_triton",
+        "imresize_backward_triton",
         "pixel_shuffle_triton",
+        "pixel_unshuffle_triton",
         "residual_block_triton",
         "conv_pixel_shuffle_triton",
         "conv2d_act_triton",
