@@ -69,9 +69,25 @@ __device__ __forceinline__ double pixel_sse(const T* a, const T* b, int64_t ca, 
   return sum;
 }
 
+// 255000 x (luma - 16) of 8-bit RGB: integer until the last step.
+__device__ __forceinline__ int32_t rgb_luma_numerator(int32_t r, int32_t g, int32_t b) {
+  return 65481 * r + 128553 * g + 24966 * b;
+}
+
 __device__ __forceinline__ int32_t luma_numerator(const uint8_t* px, int64_t cs, int64_t channels) {
-  if (channels == 3) return 65481 * px[0] + 128553 * px[cs] + 24966 * px[2 * cs];
+  if (channels == 3) return rgb_luma_numerator(px[0], px[cs], px[2 * cs]);
   return 219000 * static_cast<int32_t>(px[0]);
+}
+
+// The squared luma difference of two pixels from their numerators (MATLAB's luma rounding with
+// round_y).
+__device__ __forceinline__ double luma_sse(int32_t na, int32_t nb, bool round_y) {
+  if (round_y) {
+    const int32_t d = (na + 127500) / 255000 - (nb + 127500) / 255000;
+    return static_cast<double>(d * d);
+  }
+  const double d = static_cast<double>(na - nb) * (1.0 / metric::kLumaDen);
+  return d * d;
 }
 
 // uint8: scale is 1 and quantisation the identity; everything is integer until the last step.
@@ -87,14 +103,7 @@ __device__ __forceinline__ double pixel_sse<uint8_t>(const uint8_t* a, const uin
     }
     return static_cast<double>(sum);
   }
-  const int32_t na = luma_numerator(a, ca, channels);
-  const int32_t nb = luma_numerator(b, cb, channels);
-  if (p.round_y) {
-    const int32_t d = (na + 127500) / 255000 - (nb + 127500) / 255000;
-    return static_cast<double>(d * d);
-  }
-  const double d = static_cast<double>(na - nb) * (1.0 / metric::kLumaDen);
-  return d * d;
+  return luma_sse(luma_numerator(a, ca, channels), luma_numerator(b, cb, channels), p.round_y);
 }
 
 template <typename T>
@@ -222,15 +231,8 @@ __device__ __forceinline__ double vector_sse<uint8_t>(const uint8_t* a, const ui
     double sum = 0.0;
 #pragma unroll
     for (int e = 0; e < 16; ++e) {
-      const int32_t na = 65481 * ar.v[e] + 128553 * ag.v[e] + 24966 * ab.v[e];
-      const int32_t nb = 65481 * br.v[e] + 128553 * bg.v[e] + 24966 * bb.v[e];
-      if (p.round_y) {
-        const int32_t d = (na + 127500) / 255000 - (nb + 127500) / 255000;
-        sum += static_cast<double>(d * d);
-      } else {
-        const double d = static_cast<double>(na - nb) * (1.0 / metric::kLumaDen);
-        sum += d * d;
-      }
+      sum += luma_sse(rgb_luma_numerator(ar.v[e], ag.v[e], ab.v[e]),
+                      rgb_luma_numerator(br.v[e], bg.v[e], bb.v[e]), p.round_y);
     }
     return sum;
   }
@@ -244,29 +246,18 @@ __device__ __forceinline__ double vector_sse<uint8_t>(const uint8_t* a, const ui
 // Squared luma errors of 16 interleaved RGB uint8 pixels (48 bytes of each image, 16-byte
 // aligned), as pixel_sse<uint8_t> computes them one pixel at a time.
 __device__ __forceinline__ double rgb16_luma_sse(const uint8_t* a, const uint8_t* b, bool round_y) {
-  const uint4 xa[3] = {load_words(a), load_words(a + 16), load_words(a + 32)};
-  const uint4 xb[3] = {load_words(b), load_words(b + 16), load_words(b + 32)};
-  const uint32_t wa[12] = {xa[0].x, xa[0].y, xa[0].z, xa[0].w, xa[1].x, xa[1].y,
-                           xa[1].z, xa[1].w, xa[2].x, xa[2].y, xa[2].z, xa[2].w};
-  const uint32_t wb[12] = {xb[0].x, xb[0].y, xb[0].z, xb[0].w, xb[1].x, xb[1].y,
-                           xb[1].z, xb[1].w, xb[2].x, xb[2].y, xb[2].z, xb[2].w};
-  const auto byte = [](const uint32_t (&w)[12], int i) -> int32_t {
-    return static_cast<int32_t>((w[i >> 2] >> ((i & 3) * 8)) & 0xFFu);
+  const Pack<uint8_t> pa[3] = {load16(a), load16(a + 16), load16(a + 32)};
+  const Pack<uint8_t> pb[3] = {load16(b), load16(b + 16), load16(b + 32)};
+  // Byte i of the 48 (compile-time indices once unrolled).
+  const auto byte = [](const Pack<uint8_t>(&p)[3], int i) -> int32_t {
+    return p[i / 16].v[i % 16];
   };
   double sum = 0.0;
 #pragma unroll
   for (int k = 0; k < 16; ++k) {
-    const int32_t na =
-        65481 * byte(wa, 3 * k) + 128553 * byte(wa, 3 * k + 1) + 24966 * byte(wa, 3 * k + 2);
-    const int32_t nb =
-        65481 * byte(wb, 3 * k) + 128553 * byte(wb, 3 * k + 1) + 24966 * byte(wb, 3 * k + 2);
-    if (round_y) {
-      const int32_t d = (na + 127500) / 255000 - (nb + 127500) / 255000;
-      sum += static_cast<double>(d * d);
-    } else {
-      const double d = static_cast<double>(na - nb) * (1.0 / metric::kLumaDen);
-      sum += d * d;
-    }
+    sum += luma_sse(rgb_luma_numerator(byte(pa, 3 * k), byte(pa, 3 * k + 1), byte(pa, 3 * k + 2)),
+                    rgb_luma_numerator(byte(pb, 3 * k), byte(pb, 3 * k + 1), byte(pb, 3 * k + 2)),
+                    round_y);
   }
   return sum;
 }

@@ -44,8 +44,9 @@ def memory_format(x: torch.Tensor) -> torch.memory_format:
 
 
 def as_format_of(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """`y` in x's memory format: a copy only where PyTorch's ops chose another (F.conv2d reads
-    a dense NHWC batch of one with odd batch strides, or a 1-channel image, differently)."""
+    """`y` (an op's image output) in x's memory format: a copy only where it is laid out
+    otherwise (e.g. F.conv2d reads a dense NHWC batch of one with odd batch strides, or a
+    1-channel image, by another rule)."""
     return y.contiguous(memory_format=memory_format(x))
 
 

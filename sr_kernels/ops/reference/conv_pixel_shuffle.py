@@ -22,4 +22,4 @@ def supports(meta: dict[str, Any]) -> str | None:
 def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int) -> torch.Tensor:
     _trace.record("conv_pixel_shuffle", "reference")
     out = F.pixel_shuffle(F.conv2d(x, _layout.like_input(w, x), b, padding=1), r)
-    return out.contiguous(memory_format=_layout.memory_format(x))
+    return _layout.as_format_of(out, x)

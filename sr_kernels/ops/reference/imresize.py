@@ -88,4 +88,4 @@ def imresize(
     y = resize_axis(y, 3, index_w, weight_w)
     if quantise:
         y = round_uint8(y)
-    return y.to(x.dtype).contiguous(memory_format=_layout.memory_format(x))
+    return _layout.as_format_of(y.to(x.dtype), x)

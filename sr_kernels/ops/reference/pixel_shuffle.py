@@ -21,7 +21,7 @@ def pixel_shuffle(x: torch.Tensor, r: int) -> torch.Tensor:
     n, c, h, w = x.shape
     oc = c // (r * r)
     y = x.reshape(n, oc, r, r, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, oc, h * r, w * r)
-    return y.contiguous(memory_format=_layout.memory_format(x))
+    return _layout.as_format_of(y, x)
 
 
 def pixel_unshuffle(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -30,4 +30,4 @@ def pixel_unshuffle(x: torch.Tensor, r: int) -> torch.Tensor:
     n, c, h, w = x.shape
     oh, ow = h // r, w // r
     y = x.reshape(n, c, oh, r, ow, r).permute(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, oh, ow)
-    return y.contiguous(memory_format=_layout.memory_format(x))
+    return _layout.as_format_of(y, x)

@@ -222,7 +222,7 @@ def launch(
                 PRECISION=configs.precision(x.dtype, allow_tf32),
                 num_warps=cfg.num_warps, num_stages=cfg.num_stages,
             )  # fmt: skip
-    return out.contiguous(memory_format=_layout.memory_format(x))
+    return _layout.as_format_of(out, x)
 
 
 @torch.library.custom_op("sr_kernels::conv2d_act_triton", mutates_args=())

@@ -248,7 +248,7 @@ def _launch(
                 num_warps=cfg.num_warps, num_stages=cfg.num_stages,
             )  # fmt: skip
     _trace.record("residual_block", "triton")
-    return out.contiguous(memory_format=_layout.memory_format(x))
+    return _layout.as_format_of(out, x)
 
 
 @torch.library.custom_op("sr_kernels::residual_block_triton", mutates_args=())
