@@ -177,17 +177,21 @@ class ResidualBlockFunction : public torch::autograd::Function<ResidualBlockFunc
     const bool need_first = need_x || need_w1 || need_b1;
 
     const at::Tensor hidden = conv3x3(x, w1, b1).relu_();  // recomputed, never saved
-    // res_scale = 1 (EDSR-baseline) needs no full-size product.
-    const at::Tensor grad_branch = res_scale == 1.0 ? grad : at::mul(grad, res_scale);
-    auto [grad_hidden, grad_w2, grad_b2] =
-        conv3x3_backward(grad_branch, hidden, w2, {need_first, need_w2, need_b2});
+    // The branch's gradient is res_scale * grad. The scale goes into w2 for the data gradient
+    // (9 C^2 elements, not a full-size product of grad) and onto the small weight and bias
+    // gradients after; res_scale = 1 (EDSR-baseline) scales nothing.
+    const bool scaled = res_scale != 1.0;
+    auto [grad_hidden, grad_w2, grad_b2] = conv3x3_backward(
+        grad, hidden, scaled ? at::mul(w2, res_scale) : w2, {need_first, need_w2, need_b2});
+    if (scaled && need_w2) grad_w2.mul_(res_scale);
+    if (scaled && need_b2) grad_b2.mul_(res_scale);
     at::Tensor grad_x, grad_w1, grad_b1;
     if (need_first) {
       const at::Tensor grad_pre = at::threshold_backward(grad_hidden, hidden, 0);
       at::Tensor grad_x1;
       std::tie(grad_x1, grad_w1, grad_b1) =
           conv3x3_backward(grad_pre, x, w1, {need_x, need_w1, need_b1});
-      if (need_x) grad_x = at::add(grad, grad_x1);
+      if (need_x) grad_x = grad_x1.add_(grad);  // the skip's gradient, into a fresh tensor
     }
     return {grad_x, grad_w1, grad_b1, grad_w2, grad_b2, at::Tensor()};
   }

@@ -280,15 +280,21 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     x, w1, b1, w2 = ctx.saved_tensors
     # Recompute the intermediate r = relu(conv1(x) + b1) (not stored by the forward).
     r = _conv.conv2d_act_triton(x, w1, b1, "zeros", "relu", ctx.allow_tf32)
-    g2 = grad if ctx.res_scale == 1.0 else grad * ctx.res_scale  # 1: no full-size product
+    # The branch's gradient is res_scale * grad: the scale goes into w2 for the data gradient
+    # (9 C^2 elements instead of a full-size product of grad) and onto the small weight and bias
+    # gradients after.
+    scale = ctx.res_scale
     g_r, g_w2, g_b2 = torch.ops.aten.convolution_backward(
-        g2, r, w2, [w2.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
-    )
+        grad, r, w2 if scale == 1.0 else w2 * scale,
+        [w2.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True],
+    )  # fmt: skip
+    if scale != 1.0:
+        g_w2, g_b2 = g_w2 * scale, g_b2 * scale
     g_y1 = torch.ops.aten.threshold_backward.default(g_r, r, 0)  # ReLU's own (NaN passes)
     g_x, g_w1, g_b1 = torch.ops.aten.convolution_backward(
         g_y1, x, w1, [w1.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
     )
-    return g_x + grad, g_w1, g_b1, g_w2, g_b2, None, None
+    return g_x.add_(grad), g_w1, g_b1, g_w2, g_b2, None, None
 
 
 residual_block_triton.register_autograd(_backward, setup_context=_setup_context)
