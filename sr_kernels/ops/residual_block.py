@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from . import _conv_validate as check
@@ -41,7 +43,7 @@ def residual_block(
         w1, w2: convolution weights, shape (C, C, 3, 3) (PyTorch's (C_out, C_in, kH, kW)).
         b1, b2: biases, shape (C,).
         res_scale: scale of the residual branch (EDSR uses 0.1 for its 256-channel model); any
-            real number (int, float, numpy scalar), not a bool.
+            finite real number (int, float, numpy scalar), not a bool.
 
     Returns:
         Tensor of shape (N, C, H, W), in x's memory format (channels_last in -> channels_last
@@ -70,7 +72,8 @@ def residual_block(
         TypeError: a non-tensor argument, an unsupported dtype, tensors of mixed dtypes, or a
             non-number res_scale.
         ValueError: x not 4-D, x with no channels or an empty plane (H or W = 0; an empty
-            batch N = 0 is fine), a weight not (C, C, 3, 3), a bias not (C,), mixed devices.
+            batch N = 0 is fine), a weight not (C, C, 3, 3), a bias not (C,), mixed devices,
+            a res_scale that is NaN or infinite.
     """
     x = check.image(x)
     x, w1, b1, w2, b2 = check.autocast(x, w1, b1, w2, b2)
@@ -80,5 +83,7 @@ def residual_block(
     for name, t in (("b1", b1), ("b2", b2)):
         check.parameter(t, name, (c,), "(C,)", x)
     res_scale = _validate.real_number(res_scale, "res_scale")
+    if not math.isfinite(res_scale):  # would make every output NaN or infinite
+        raise ValueError(f"res_scale must be a finite number, got {res_scale}")
     meta = _registry.conv_meta(x, channels=c)
     return _registry.dispatch("residual_block", meta, x, w1, b1, w2, b2, res_scale)

@@ -386,6 +386,9 @@ def test_bad_input_is_a_clear_error(backend):
                 TypeError, match=r"res_scale must be a real number \(int or float\)"
             ):
                 ops.residual_block(x, w1, b1, w2, b2, res_scale=bad)
+        for bad in (float("nan"), float("inf"), -float("inf")):
+            with pytest.raises(ValueError, match=r"res_scale must be a finite number, got"):
+                ops.residual_block(x, w1, b1, w2, b2, res_scale=bad)
         with pytest.raises(TypeError, match="b1 must be a torch.Tensor"):
             ops.residual_block(x, w1, None, w2, b2)
 
