@@ -36,7 +36,9 @@ def _common_dtype(
 ) -> tuple[torch.Tensor, torch.Tensor, float | None]:
     """Bring a mixed pair (typically float SR output vs uint8 ground truth) to one dtype.
 
-    The uint8 image is mapped onto the float image's range (x * data_range / 255); both become
+    The uint8 image is mapped onto the float image's range (x / (255 / data_range): for
+    data_range 1 that is x / 255, as torchvision's ToTensor computes it, so a float image made
+    that way from the uint8 one compares as identical, PSNR inf); both become
     float32 (float64 if either is float64). This costs one conversion pass; same-dtype pairs are
     passed through untouched.
     """
@@ -52,7 +54,7 @@ def _common_dtype(
 
     def convert(x: torch.Tensor) -> torch.Tensor:
         if x.dtype == torch.uint8:
-            return x.to(target) * (value / 255.0)
+            return x.to(target) / (255.0 / value)
         return x.to(target)
 
     return convert(sr), convert(hr), value

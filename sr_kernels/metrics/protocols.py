@@ -53,19 +53,21 @@ class Protocol:
         self, sr: torch.Tensor, hr: torch.Tensor, reduction: Reduction = "none"
     ) -> torch.Tensor:
         """`sr_kernels.metrics.psnr` under this protocol."""
-        self._check_uint8(sr)
+        self._check_uint8(sr, hr)
         return psnr(sr, hr, reduction=reduction, **self.kwargs())
 
     def ssim(
         self, sr: torch.Tensor, hr: torch.Tensor, reduction: Reduction = "none"
     ) -> torch.Tensor:
         """`sr_kernels.metrics.ssim` under this protocol."""
-        self._check_uint8(sr)
+        self._check_uint8(sr, hr)
         return ssim(sr, hr, reduction=reduction, **self.kwargs())
 
-    def _check_uint8(self, sr: object) -> None:
-        # The metric ops' own rule, with the protocol-level way out in the message.
-        if isinstance(sr, torch.Tensor) and sr.dtype == torch.uint8:
+    def _check_uint8(self, sr: object, hr: object) -> None:
+        # The metric ops' own rule for a uint8 pair, with the protocol-level way out in the
+        # message. A mixed pair (one image uint8, one float) is not concerned: data_range is
+        # the float image's range, and the uint8 one is mapped onto it.
+        if all(isinstance(t, torch.Tensor) and t.dtype == torch.uint8 for t in (sr, hr)):
             try:
                 resolve_data_range(sr.dtype, self.data_range)
             except ValueError as error:

@@ -107,6 +107,38 @@ def test_mixed_float_and_uint8_pair():
     torch.testing.assert_close(ssim_mixed, metrics.ssim(sr, hr), rtol=0, atol=1e-6)
 
 
+def test_a_float_image_made_from_the_uint8_one_is_identical_to_it():
+    """x / 255 (torchvision's ToTensor) against x itself, unquantised: PSNR inf, SSIM 1. The
+    uint8 image used to be mapped as x * (1 / 255), one unit in the last place away (~150 dB)."""
+    hr = torch.randint(0, 256, (2, 3, 16, 16), generator=torch.Generator().manual_seed(3))
+    hr = hr.to(torch.uint8)
+    for dtype in (torch.float32, torch.float64):
+        sr = hr.to(dtype) / 255
+        assert torch.isinf(metrics.psnr(sr, hr, data_range=1.0)).all()
+        assert torch.isinf(metrics.psnr(hr, sr, data_range=1.0)).all()
+        torch.testing.assert_close(
+            metrics.ssim(sr, hr, data_range=1.0), torch.ones(2, dtype=torch.float64)
+        )
+    sr = hr.float() / (255 / 2)  # any white level: data_range 2
+    assert torch.isinf(metrics.psnr(sr, hr, data_range=2.0)).all()
+
+
+def test_a_protocol_evaluates_a_mixed_pair_either_way_round():
+    """A uint8 SR against a float HR under a protocol with a float data_range, as under
+    metrics.psnr: the data_range is the float image's (it used to be refused as uint8's)."""
+    sr, hr = related_pair((2, 3, 16, 18), torch.uint8, "contiguous")
+    protocol = metrics.paper_protocol(2, data_range=1.0)
+    expected = metrics.paper_protocol(2).psnr(sr, hr)
+    torch.testing.assert_close(protocol.psnr(sr, hr.float() / 255), expected, rtol=0, atol=0)
+    torch.testing.assert_close(protocol.psnr(sr.float() / 255, hr), expected, rtol=0, atol=0)
+    expected_ssim = metrics.paper_protocol(2).ssim(sr, hr)
+    torch.testing.assert_close(
+        protocol.ssim(sr, hr.float() / 255), expected_ssim, rtol=0, atol=1e-6
+    )
+    with pytest.raises(ValueError, match="protocol 'paper-x2': uint8 images are on"):
+        protocol.psnr(sr, hr)  # a uint8 pair: data_range 1 is wrong for both
+
+
 def test_quantize_matches_edsr_pytorch_convention():
     """EDSR-PyTorch: sr.mul(255 / rgb_range).clamp(0, 255).round() before the metric."""
     sr = torch.rand(2, 3, 17, 19, dtype=torch.float64) * 1.2 - 0.1  # out of range on purpose
