@@ -42,6 +42,15 @@ class Protocol:
         check_settings(self.crop_border, self.y_channel, self.quantize, self.round_y)
         if self.data_range is not None:
             resolve_data_range(torch.float32, self.data_range)
+        # round_y needs 8-bit values: uint8 pairs (data_range None or 255) or quantize=True.
+        # Any other data_range means float images, so without quantize no pair could be
+        # evaluated; say so now rather than at every pair.
+        if self.round_y and not self.quantize and self.data_range not in (None, 255.0):
+            raise ValueError(
+                f"protocol {self.name!r}: round_y=True without quantize=True needs uint8 images, "
+                f"but data_range={self.data_range} is for float images: pass quantize=True or "
+                "data_range=None"
+            )
 
     def kwargs(self) -> dict:
         """The metric keyword arguments (everything but the name)."""

@@ -237,6 +237,11 @@ def test_presets():
         metrics.Protocol("x", quantize=1)
     u8 = metrics.study_protocol(data_range=None)
     assert torch.isfinite(u8.psnr((sr * 255).byte(), (hr * 255).byte())).all()
+    # round_y without quantize on float images could never evaluate a pair: refused when made.
+    with pytest.raises(ValueError, match="round_y=True without quantize=True needs uint8"):
+        metrics.Protocol("x", y_channel=True, round_y=True, data_range=1.0)
+    for fine in (dict(data_range=None), dict(data_range=255.0), dict(quantize=True)):
+        metrics.Protocol("x", y_channel=True, round_y=True, **fine)
 
 
 def test_dataset_helpers_return_per_image_values_and_mean():
