@@ -21,6 +21,7 @@ from _helpers import (
 )
 
 from sr_kernels import ops
+from sr_kernels.ops import _layout
 from sr_kernels.ops.imresize import resolve_size
 from sr_kernels.ops.reference import imresize as reference
 
@@ -371,6 +372,27 @@ def test_gradients_match_reference(backend, dtype, channels_last):
         with ops.use_backend("reference"):
             ops.imresize(leaf_ref, scale, edge="clamp").backward(grad_out.cpu().double())
         assert_close_to_reference(leaf.grad, leaf_ref.grad, None, dtype)
+
+
+@pytest.mark.parametrize("backend", backend_params("cpu", "triton", "cuda"))
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_float32_with_thousands_of_taps(backend, channels_last):
+    """Sums of >1024 taps (_cubic.MAX_FLOAT32_TAPS) run in float64: float32 sums of 4082 taps,
+    one after another, missed the 1e-6 floor (1.3e-6 on the CPU). Forward: 2040 -> 2 columns;
+    backward: the adjoint of a x1000 upscale (~4000 taps per input pixel)."""
+    device = backend_device(backend)
+    x = random_image((2, 3, 3, 2040), torch.float32, device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    out = _run(backend, x, size=(3, 2))
+    assert out.is_contiguous(memory_format=_layout.memory_format(x))
+    assert_close_to_reference(out, _reference(x.cpu().double(), size=(3, 2)), None, torch.float32)
+    small = random_image((1, 2, 2, 3), torch.float32, device).requires_grad_()
+    grad_out = random_image((1, 2, 2, 3000), torch.float32, device)
+    _run(backend, small, scale=(1, 1000)).backward(grad_out)
+    small64 = small.detach().cpu().double().requires_grad_()
+    _reference(small64, scale=(1, 1000)).backward(grad_out.cpu().double())
+    assert_close_to_reference(small.grad, small64.grad, None, torch.float32)
 
 
 # The Triton interpreter computes masked-off lanes in NumPy too, which warns on 0 * inf.
