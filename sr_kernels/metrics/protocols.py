@@ -76,7 +76,11 @@ class Protocol:
         # The metric ops' own rule for a uint8 pair, with the protocol-level way out in the
         # message. A mixed pair (one image uint8, one float) is not concerned: data_range is
         # the float image's range, and the uint8 one is mapped onto it.
-        if all(isinstance(t, torch.Tensor) and t.dtype == torch.uint8 for t in (sr, hr)):
+        if (
+            isinstance(sr, torch.Tensor)
+            and isinstance(hr, torch.Tensor)
+            and sr.dtype == hr.dtype == torch.uint8
+        ):
             try:
                 resolve_data_range(sr.dtype, self.data_range)
             except ValueError as error:

@@ -60,7 +60,16 @@ def _positive_scale(value: object, name: str) -> float:
     return value
 
 
+def _sequence(value: object) -> object:
+    """A 1-D NumPy array (sizes computed with NumPy, e.g. ``np.array(img.shape[:2]) // 4``) as a
+    list of Python numbers; anything else as it is."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    return value
+
+
 def _pair(value: object, name: str) -> tuple[Any, Any]:
+    value = _sequence(value)
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be a number or a pair (height, width), got {value!r}")
@@ -92,17 +101,18 @@ def resolve_size(
             scale_h,
             scale_w,
         )
-    if not isinstance(size, (tuple, list)) or len(size) != 2:
+    pair = _sequence(size)
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
         raise ValueError(f"size must be a pair (out_height, out_width), got {size!r}")
-    if size[0] is None and size[1] is None:
+    if pair[0] is None and pair[1] is None:
         raise ValueError("size must give out_height or out_width (or both), got (None, None)")
-    if size[0] is None:
-        out_w = _validate.positive_int(size[1], "size[1]")
+    if pair[0] is None:
+        out_w = _validate.positive_int(pair[1], "size[1]")
         return math.ceil(out_w * in_h / in_w), out_w, out_w / in_w, out_w / in_w
-    out_h = _validate.positive_int(size[0], "size[0]")
-    if size[1] is None:
+    out_h = _validate.positive_int(pair[0], "size[0]")
+    if pair[1] is None:
         return out_h, math.ceil(out_h * in_w / in_h), out_h / in_h, out_h / in_h
-    out_w = _validate.positive_int(size[1], "size[1]")
+    out_w = _validate.positive_int(pair[1], "size[1]")
     return out_h, out_w, out_h / in_h, out_w / in_w
 
 

@@ -500,6 +500,11 @@ def test_output_size_is_ceil():
     assert ops.imresize(x, 1 / 3).shape[2:] == (4, 3)  # ceil(10/3), ceil(7/3)
     assert ops.imresize(x, (0.5, 2.0)).shape[2:] == (5, 14)
     assert ops.imresize(x, size=(3, 21)).shape[2:] == (3, 21)
+    # Sizes and scales computed with NumPy: 1-D arrays of two numbers.
+    assert ops.imresize(x, size=np.array([3, 21])).shape[2:] == (3, 21)
+    assert ops.imresize(x, np.array([0.5, 2.0])).shape[2:] == (5, 14)
+    with pytest.raises(ValueError, match="size must be a pair"):
+        ops.imresize(x, size=np.array([3, 21, 4]))
 
 
 def test_size_with_one_axis_free():
