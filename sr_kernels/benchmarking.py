@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import math
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -615,6 +617,19 @@ def suite_outputs(out_dir: str | Path, stem: str) -> SuiteOutputs:
     )
 
 
+def missing_modules(*names: str) -> list[str]:
+    """The modules among `names` that this Python cannot import (found by name, not imported)."""
+    return [name for name in names if importlib.util.find_spec(name) is None]
+
+
+def missing_extra_error(names: Sequence[str], needed_for: str) -> int:
+    """The one-line error for modules of the [test] extra that are not installed; exit 2."""
+    return usage_error(
+        f"{needed_for} needs {', '.join(names)}, not installed here: "
+        "pip install 'sr_kernels[test]' (or pip install " + " ".join(names) + ")"
+    )
+
+
 def usage_error(message: str) -> int:
     """Say what is wrong with the command line, on one line of stderr; the exit status (2)."""
     print(f"error: {message}", file=sys.stderr)
@@ -731,6 +746,10 @@ def run_suite(
         return usage_error(
             f"--bench-dir {bench_dir}: no such folder; expected the benchmark folder"
         )
+    # Checked first: without them pytest runs nothing, or the results cannot be drawn.
+    missing = missing_modules("pytest", "pytest_benchmark", "matplotlib")
+    if missing:
+        return missing_extra_error(missing, "sr-kernels bench")
     stem = stem or f"bench-{today()}-{current_device_slug()}"
     outputs = suite_outputs(out_dir, stem)
     problem = output_problem(out_dir, stem, outputs.paths(), force)
@@ -750,7 +769,7 @@ def run_suite(
     if keyword:
         command += ["-k", keyword]
     command += list(pytest_args)
-    print("running:", " ".join(command), flush=True)
+    print("running:", shlex.join(command), flush=True)
     try:
         status = subprocess.call(command)
         if not staged(outputs.json).exists():
@@ -762,15 +781,29 @@ def run_suite(
         except ValueError as reason:
             print(f"error: pytest's results {json_path}: {reason}", file=sys.stderr)
             return status or 1
-        rows = render(
-            json_path,
-            staged(outputs.markdown),
-            staged(outputs.png),
-            data,
-            source=outputs.json,
-            roofline_path=staged(outputs.roofline),
-        )
-        replace_staged(outputs.paths())
+        # The measurements are kept whatever happens to the table and charts below; old
+        # report files of the stem (--force) go, so none is left describing another run.
+        replace_staged([outputs.json])
+        reports = [outputs.markdown, outputs.png, outputs.roofline]
+        try:
+            rows = render(
+                outputs.json,
+                staged(outputs.markdown),
+                staged(outputs.png),
+                data,
+                roofline_path=staged(outputs.roofline),
+            )
+        except Exception as error:
+            for path in reports:
+                path.unlink(missing_ok=True)
+            print(
+                f"error: the results are in {outputs.json}, but drawing the report failed "
+                f"({type(error).__name__}: {error}); once that is fixed, "
+                f"`sr-kernels bench --from-json {shlex.quote(str(outputs.json))}` draws it",
+                file=sys.stderr,
+            )
+            return status or 1
+        replace_staged(reports)
     finally:
         remove_staged(outputs.paths())
     written = ", ".join(str(path) for path in outputs.paths())
@@ -1164,6 +1197,9 @@ def render_from_args(args: argparse.Namespace) -> int:
         data = read_benchmark_json(source)
     except ValueError as reason:
         return usage_error(f"--from-json {source}: {reason}")
+    missing = missing_modules("matplotlib")
+    if missing:
+        return missing_extra_error(missing, "sr-kernels bench --from-json")
     stem = source.stem if args.name is None else args.name
     outputs = suite_outputs(args.out, stem)
     written = [outputs.markdown, outputs.png, outputs.roofline]

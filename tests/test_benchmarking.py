@@ -1065,6 +1065,41 @@ def test_sr_kernels_bench_runs_a_small_selection_end_to_end(tmp_path: Path, monk
     assert (tmp_path / "run-roofline.png").read_bytes().startswith(PNG_MAGIC)
 
 
+def test_a_run_whose_report_fails_keeps_its_results(tmp_path: Path, monkeypatch, capsys):
+    """The measurements outlive a failed chart (e.g. matplotlib broken): the JSON is kept, the
+    error says how to draw it later, and no old report of the stem is left beside it."""
+    monkeypatch.setenv("SR_KERNELS_BUILD_EXT", "0")
+    monkeypatch.setenv("SR_KERNELS_BENCH_CPU_TARGET_S", "0.01")
+    (tmp_path / "run.md").write_text("an earlier run's table")
+
+    def broken_chart(*args, **kwargs):
+        raise ImportError("matplotlib is broken here")
+
+    monkeypatch.setattr(benchmarking, "plot_speedups", broken_chart)
+    argv = ["bench", "--bench-dir", str(BENCH), "--out", str(tmp_path), "--name", "run"]
+    argv += ["--force", "-k", "edsr_patch_b16_48x48-u8-nhwc-cpu and torch"]
+    argv += ["--", "--benchmark-min-rounds=1", "-p", "no:logging"]
+    assert cli_main.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "drawing the report failed (ImportError: matplotlib is broken here)" in err
+    assert "sr-kernels bench --from-json" in err
+    data = json.loads((tmp_path / "run.json").read_text())
+    assert data["benchmarks"] and data["benchmarks"][0]["extra_info"]["impl"] == "torch"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+def test_bench_names_missing_test_extras_before_running(tmp_path: Path, monkeypatch, capsys):
+    assert benchmarking.missing_modules("json", "no_such_module_sr") == ["no_such_module_sr"]
+    monkeypatch.setattr(benchmarking, "missing_modules", lambda *names: ["matplotlib"])
+    assert benchmarking.run_suite(bench_dir=BENCH, out_dir=tmp_path / "out") == 2
+    assert "pip install 'sr_kernels[test]'" in _one_line_error(capsys, "sr-kernels bench needs")
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(_synthetic()))
+    assert cli_main.main(["bench", "--from-json", str(source), "--out", str(tmp_path)]) == 2
+    assert "needs matplotlib" in _one_line_error(capsys, "sr-kernels bench --from-json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
 # ---------------------------------------------------------------------------------------------
 # bench/profile_kernels.py (its CPU mode: the GPU run only changes the device and the sizes)
 
