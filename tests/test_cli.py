@@ -186,3 +186,57 @@ def test_env_says_which_visible_gpus_have_no_timings(monkeypatch):
     # Only CPU timings: a GPU gets the fixed order.
     monkeypatch.setattr(_backend_timings, "entries", lambda: [case("cpu")])
     assert "none for sm_90: the fixed order decides" in env._timings_line(["sm_90"])
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["--version"])
+    assert error.value.code == 0
+    assert re.fullmatch(r"sr-kernels \d+\.\d+\.\d+\S*\n", capsys.readouterr().out)
+
+
+def test_a_bad_forced_backend_is_refused_before_any_work(monkeypatch, capsys):
+    """SR_KERNELS_BACKEND is read at every op call: a typo used to fail each demo step, or a
+    whole tune run at its end. Now one line, status 2, nothing run; env reports it instead."""
+    monkeypatch.setenv("SR_KERNELS_BACKEND", "bogus")
+    for argv in (["demo", "--size", "12", "--repeats", "1"], ["tune", "--list"]):
+        assert main(argv) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.startswith("error: SR_KERNELS_BACKEND must be 'auto' or one of")
+        assert captured.err.count("\n") == 1
+    assert "SR_KERNELS_BACKEND must be 'auto'" in _env_output(SR_KERNELS_BACKEND="bogus")
+
+
+def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "run", interrupted)
+    assert main(["demo"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_a_closed_output_pipe_ends_quietly():
+    """`sr-kernels env | head -1`: the reader leaves after one line; no traceback."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sr_kernels", "env"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()
+    process.wait(timeout=600)
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_demo_device_cuda_without_a_gpu_is_a_usage_error(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is visible")
+    assert main(["demo", "--device", "cuda"]) == 2
+    assert capsys.readouterr().err == "error: --device cuda: no CUDA GPU is visible\n"

@@ -117,6 +117,9 @@ def test_cli_argument_errors(capsys):
     assert "--min-time: must be a finite number > 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["tune", "--ops", "no_such_op"])
+    with pytest.raises(SystemExit):  # C = 100000 used to allocate until it failed (360 GB)
+        main(["tune", "--channels", "64", "100000"])
+    assert "--channels: must be at most 1024, got 100000" in capsys.readouterr().err
     if not torch.cuda.is_available():
         assert main(["tune", "--device", "cuda"]) == 2
         assert "no CUDA device" in capsys.readouterr().err

@@ -112,6 +112,11 @@ def _backend_lines() -> list[tuple[str, str]]:
     from ..ops import _registry
 
     rows = []
+    from .main import backend_setting_problem
+
+    problem = backend_setting_problem()
+    if problem:
+        rows.append(("forced", f"{problem} (every op call fails until it is fixed)"))
     for backend, reason in ops.available_backends().items():
         if reason:
             rows.append((backend, f"unavailable: {reason}"))

@@ -2,13 +2,20 @@
 
 Each subcommand module defines ``register(subparsers)``, which adds its parser and sets
 ``func`` (called with the parsed arguments; returns the exit status).
+
+For every subcommand: a bad SR_KERNELS_BACKEND is a one-line error before any work (`env`
+reports it instead), Ctrl-C ends with "interrupted" and status 130, and a closed output pipe
+(``sr-kernels env | head -1``) ends quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from .. import __version__
 
 SUBCOMMANDS = ("env", "demo", "bench", "tune")
 
@@ -17,15 +24,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sr-kernels", description="Fused GPU kernels for super-resolution."
     )
+    parser.add_argument("--version", action="version", version=f"sr-kernels {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
         importlib.import_module(f"sr_kernels.cli.{name}").register(subparsers)
     return parser
 
 
+def backend_setting_problem() -> str | None:
+    """What is wrong with SR_KERNELS_BACKEND, or None (the registry reads it at each op call,
+    so a bad value would otherwise fail every op of a long run)."""
+    from ..ops import _registry
+
+    try:
+        _registry.forced_backend()
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    if args.command != "env":
+        problem = backend_setting_problem()
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): send the rest of stdout nowhere, so that the
+        # flush at exit does not fail again, and stop.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -41,9 +41,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--channels",
         nargs="+",
-        type=_args.positive_int,
+        type=_channels,
         default=list(DEFAULT_CHANNELS),
-        help="feature channels of the EDSR convolution cases (default: 64 256)",
+        help=f"feature channels of the EDSR convolution cases, 1 to {MAX_CHANNELS} "
+        "(default: 64 256)",
     )
     parser.add_argument(
         "--dtypes",
@@ -83,6 +84,18 @@ def register(subparsers: Any) -> None:
         "earlier cases), e.g. a GPU run's table into sr_kernels/ops/backend_timings.json",
     )
     parser.set_defaults(func=run)
+
+
+# EDSR's widest features are 256 channels; the cases' weights grow as C^2 (C = 100000 asked
+# for 360 GB), so the option stops well before memory does.
+MAX_CHANNELS = 1024
+
+
+def _channels(text: str) -> int:
+    value = _args.positive_int(text)
+    if value > MAX_CHANNELS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_CHANNELS}, got {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
