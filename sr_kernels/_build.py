@@ -50,6 +50,15 @@ def include_dirs(root: Path) -> list[Path]:
     return [root / "csrc" / "include", root / "csrc", root / "python"]
 
 
+def newer_than(library: Path, root: Path, with_cuda: bool) -> list[Path]:
+    """The sources and headers changed since `library` was built (ninja will recompile)."""
+    built = library.stat().st_mtime
+    files = sources(root, with_cuda)
+    for folder in (root / "csrc", root / "python"):
+        files += [p for p in folder.rglob("*") if p.suffix in (".h", ".cuh")]
+    return [p for p in files if p.stat().st_mtime > built]
+
+
 def build_tag(root: Path, with_cuda: bool, arch_list: str, torch_version: str) -> str:
     """Names the JIT build folder: one per torch version, source tree, toolkit use and arch list.
 

@@ -5,8 +5,9 @@ outcome; `HAS_EXT`, `EXT_REASON` and `info()` report it. Order of attempts:
 
 1. a prebuilt ``sr_kernels/_C*.so`` (``pip install --no-build-isolation .``);
 2. a just-in-time build from the sources (checkout or the copy shipped in the wheel), cached in
-   ``$SR_KERNELS_CACHE`` (default ``~/.cache/sr_kernels``) under a hash of sources, flags and
-   torch version, so a different torch never loads a stale build.
+   ``$SR_KERNELS_CACHE`` (default ``~/.cache/sr_kernels``) in a folder per torch version, source
+   tree, flags and architectures, so a different torch never loads a stale build; inside it
+   ninja recompiles the sources that changed.
 
 ``SR_KERNELS_BUILD_EXT=0`` disables both.
 """
@@ -110,13 +111,17 @@ def _jit_build() -> Path:
     _info.build_dir = str(build_dir)
     name = "sr_kernels_C"
     library = build_dir / f"{name}.so"
+    # Whenever the build below has work, say so: it is minutes of silence otherwise.
+    what = f"CUDA kernels for {arch or 'the visible GPU'}" if with_cuda else "CPU kernels only"
     if not library.exists():
-        what = f"CUDA kernels for {arch or 'the visible GPU'}" if with_cuda else "CPU kernels only"
-        print(
-            f"sr_kernels: building the C++ extension ({what}) for torch {torch.__version__} "
-            f"on first use (a few minutes); cached in {build_dir}",
-            file=sys.stderr,
-            flush=True,
+        _notice(
+            f"building the C++ extension ({what}) for torch {torch.__version__} on first use "
+            f"(a few minutes); cached in {build_dir}"
+        )
+    elif changed := _build.newer_than(library, root, with_cuda):
+        _notice(
+            f"rebuilding the C++ extension ({what}): {len(changed)} source files changed since "
+            f"the build in {build_dir} (e.g. {changed[0].name})"
         )
     defines = _build.cuda_defines(arch) if with_cuda else []
     cpp_extension.load(
@@ -137,6 +142,10 @@ def _jit_build() -> Path:
         verbose=os.environ.get("SR_KERNELS_VERBOSE_BUILD", "0") == "1",
     )
     return library
+
+
+def _notice(message: str) -> None:
+    print(f"sr_kernels: {message}", file=sys.stderr, flush=True)
 
 
 def _short(message: str, limit: int = 1500) -> str:

@@ -46,3 +46,22 @@ def test_sm90a_define_follows_the_arch_list(arch, sm90a):
     defines = _build.cuda_defines(arch)
     assert defines[0] == "-DSR_WITH_CUDA"
     assert ("-DSR_WITH_SM90A" in defines) == sm90a
+
+
+def test_newer_than_names_sources_and_headers_edited_since_the_build(tmp_path):
+    """What the JIT build's 'rebuilding' notice counts: the .cpp/.cu sources and every .h/.cuh
+    under csrc/ and python/ modified after the library."""
+    import os
+
+    for name in ("csrc/cpu/a.cpp", "csrc/cuda/b.cu", "csrc/common/c.h", "python/ops/d.cpp"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+        os.utime(tmp_path / name, (1000, 1000))
+    library = tmp_path / "lib.so"
+    library.write_text("")
+    os.utime(library, (2000, 2000))
+    assert _build.newer_than(library, tmp_path, with_cuda=True) == []
+    for name in ("csrc/cuda/b.cu", "csrc/common/c.h"):
+        os.utime(tmp_path / name, (3000, 3000))
+    assert {p.name for p in _build.newer_than(library, tmp_path, with_cuda=True)} == {"b.cu", "c.h"}
+    assert [p.name for p in _build.newer_than(library, tmp_path, with_cuda=False)] == ["c.h"]
