@@ -743,9 +743,8 @@ def run_suite(
     """
     bench_dir = Path(bench_dir)
     if not bench_dir.is_dir():
-        return usage_error(
-            f"--bench-dir {bench_dir}: no such folder; expected the benchmark folder"
-        )
+        what = "a file, not a folder" if bench_dir.exists() else "no such folder"
+        return usage_error(f"--bench-dir {bench_dir}: {what}; expected the benchmark folder")
     # Checked first: without them pytest runs nothing, or the results cannot be drawn.
     missing = missing_modules("pytest", "pytest_benchmark", "matplotlib")
     if missing:

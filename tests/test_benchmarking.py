@@ -433,8 +433,12 @@ def test_run_suite_refuses_existing_outputs_before_running(tmp_path: Path, capsy
     assert (tmp_path / "taken.json").read_text() == "{}"
 
 
-def test_run_suite_rejects_a_missing_bench_dir(tmp_path: Path):
+def test_run_suite_rejects_a_missing_bench_dir(tmp_path: Path, capsys):
     assert benchmarking.run_suite(bench_dir=tmp_path / "nope", out_dir=tmp_path) == 2
+    assert "no such folder" in _one_line_error(capsys, "--bench-dir")
+    (tmp_path / "bench.py").write_text("")
+    assert benchmarking.run_suite(bench_dir=tmp_path / "bench.py", out_dir=tmp_path) == 2
+    assert "a file, not a folder" in _one_line_error(capsys, "--bench-dir")
 
 
 def test_slug_names_files_after_the_device():

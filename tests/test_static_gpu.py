@@ -191,6 +191,9 @@ def test_triton_compile_shards_cover_every_configuration_once(tmp_path, monkeypa
     for row in rows:
         assert row["name"] == names[row["order"][0]]
         assert row["arch"] == (80, 90)[row["order"][1]]
+    # Each worker also lists what it compiled, one line per kernel (the progress bar's count).
+    listed = [kr._progress_file(tmp_path / f"shard_{s}.json").read_text() for s in range(3)]
+    assert sum(text.count("\n") for text in listed) == 2 * len(names)
 
 
 def test_every_triton_kernel_is_compiled(triton_resources):

@@ -212,7 +212,9 @@ def _print_kernels() -> int:
     else:
         print(f"  CUDA kernels: none (the extension was built without them: {info.cuda_reason})")
     try:
-        resources += kernel_resources.triton_kernel_resources(kernel_resources.ARCHS)
+        resources += kernel_resources.triton_kernel_resources(
+            kernel_resources.ARCHS, progress=sys.stderr.isatty()
+        )
     except Exception as error:
         print(f"  Triton kernels: cannot compile ahead of time: {error}")
         failed = True

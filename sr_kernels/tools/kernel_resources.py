@@ -289,9 +289,12 @@ def triton_kernel_resources(
     modules: Sequence[str] = TRITON_MODULES,
     timeout: float = 900.0,
     workers: int | None = None,
+    progress: bool = False,
 ) -> list[KernelResources]:
     """Compile every `aot_configs()` entry of `modules` for each arch and read its resources, in
-    `workers` subprocesses (default: the CPU count, at most 8); rows in configuration order."""
+    `workers` subprocesses (default: the CPU count, at most 8); rows in configuration order.
+    `progress`: a progress bar on stderr (kernels compiled of all), the run takes minutes."""
+    archs = list(archs)
     workers = max(1, workers or min(8, os.cpu_count() or 1))
     child_env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     # The children import the same sr_kernels as this process (checkout or installed package).
@@ -314,6 +317,8 @@ def triton_kernel_resources(
             children.append((process, out, errors))
         rows: list[dict[str, Any]] = []
         try:
+            if progress:
+                _show_progress(children, modules, len(archs), deadline)
             for process, out, errors in children:
                 process.wait(timeout=max(0.0, deadline - time.monotonic()))
                 if process.returncode != 0 or not out.exists():
@@ -329,6 +334,33 @@ def triton_kernel_resources(
                     process.wait()
         rows.sort(key=lambda row: row.pop("order"))
         return [KernelResources(**row) for row in rows]
+
+
+def _progress_file(out: Path) -> Path:
+    """Where a worker adds one line per kernel compiled (for the parent's progress bar)."""
+    return out.with_suffix(".progress")
+
+
+def _show_progress(
+    children: Sequence[tuple[subprocess.Popen, Path, Path]],
+    modules: Sequence[str],
+    arch_count: int,
+    deadline: float,
+) -> None:
+    """A progress bar over the workers' progress files until they all exit (or the deadline)."""
+    from tqdm import tqdm
+
+    total = arch_count * sum(len(importlib.import_module(m).aot_configs()) for m in modules)
+    with tqdm(total=total, desc="compiling Triton kernels", unit="kernel", file=sys.stderr) as bar:
+        while time.monotonic() < deadline:
+            done = 0
+            for _, out, _ in children:
+                path = _progress_file(out)
+                done += path.read_text().count("\n") if path.exists() else 0
+            bar.update(done - bar.n)
+            if all(process.poll() is not None for process, _, _ in children):
+                return
+            time.sleep(0.5)
 
 
 def _compile_triton_config(
@@ -390,11 +422,16 @@ def _triton_worker(
     tool = _require_cuobjdump()
     configs = [c for name in modules for c in importlib.import_module(name).aot_configs()]
     results = []
-    with tempfile.TemporaryDirectory(prefix="sr_kernels_cubin_") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="sr_kernels_cubin_") as folder,
+        _progress_file(out).open("w") as progress,
+    ):
         for index in range(shard, len(configs), shards):
             for arch_index, arch in enumerate(archs):
                 kernel = _compile_triton_config(configs[index], arch, tool, Path(folder))
                 results.append({**dataclasses.asdict(kernel), "order": [index, arch_index]})
+                progress.write(f"{kernel.name}\n")
+                progress.flush()
     out.write_text(json.dumps(results))
 
 
