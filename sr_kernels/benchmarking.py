@@ -181,13 +181,13 @@ def _benchmark_problem(data: Any) -> str | None:
         for key, value, kind in fields:
             if value is None:
                 continue
-            if kind is float:
+            if kind is float:  # times, rates, fractions and ratios: none is negative
                 ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-                ok = ok and _finite(value)
+                ok = ok and _finite(value) and value >= 0
             else:
                 ok = isinstance(value, kind)
             if not ok:
-                expected = {str: "a string", float: "a finite number", dict: "an object"}[kind]
+                expected = {str: "a string", float: "a finite number >= 0", dict: "an object"}[kind]
                 return f"benchmarks[{i}].{key} is {value!r:.40}, expected {expected}"
     if data.get("commit_info") is not None and not isinstance(data["commit_info"], dict):
         return f"commit_info is {_kind(data['commit_info'])}, expected an object"

@@ -310,6 +310,10 @@ _NOT_BENCHMARK_JSON = {
         '{"benchmarks": [{"extra_info": {"time_s": NaN}}]}',
         "extra_info.time_s is nan, expected a finite number",
     ),
+    "negative-time": (
+        '{"benchmarks": [{"extra_info": {"time_s": -1}}]}',
+        "extra_info.time_s is -1, expected a finite number >= 0",
+    ),
     "huge-int": ('{"benchmarks": [{"extra_info": {"gbps": 1' + "0" * 400 + "}}]}", "gbps"),
     "median": ('{"benchmarks": [{"stats": {"median": "1ms"}}]}', "stats.median is '1ms'"),
     "group": ('{"benchmarks": [{"group": 5}]}', "benchmarks[0].group is 5, expected a string"),
