@@ -55,17 +55,24 @@ sr::ResizeEdge parse_edge(c10::string_view edge) {
 // The limits of sr_kernels/ops/imresize.py (MAX_AXIS_LENGTH, MAX_TABLE_ENTRIES), for direct op
 // calls: int32 indices along an axis, and a table of out_len x taps entries (taps ~ 4 / scale
 // when downscaling with antialias: a scale of 1e-9 asked for 32 GB, 4 / 2^-60 overflowed).
+// Also table_limit there: at most max(2^20, 8 (in + out) + 64) entries, which only an
+// antialiased downscale to one pixel by far less than 1 / in_len exceeds.
 constexpr int64_t kMaxAxisLength = (int64_t{1} << 31) - 1;
 constexpr double kMaxTableEntries = static_cast<double>(int64_t{1} << 28);
+constexpr double kSmallTableEntries = static_cast<double>(int64_t{1} << 20);
 
 void check_table_size(int64_t in_len, int64_t out_len, double scale, bool antialias) {
   SR_CHECK_ARG(in_len <= kMaxAxisLength && out_len <= kMaxAxisLength, "size",
                "imresize takes and makes at most 2^31 - 1 pixels per axis, got ", in_len, " -> ",
                out_len);
   const double taps = std::ceil(sr::resize_kernel_width(scale, antialias)) + 2.0;
-  SR_CHECK_ARG(taps * static_cast<double>(out_len) <= kMaxTableEntries, "scale", "resizing ",
-               in_len, " -> ", out_len, " (scale ", scale, ") needs a weight table of ",
-               taps * static_cast<double>(out_len), " entries; the limit is 2^28");
+  const double relative = 8.0 * static_cast<double>(in_len + out_len) + 64.0;
+  const double limit = std::min(kMaxTableEntries, std::max(kSmallTableEntries, relative));
+  SR_CHECK_ARG(taps * static_cast<double>(out_len) <= limit, "scale", "resizing ", in_len, " -> ",
+               out_len, " (scale ", scale, ") needs a weight table of ",
+               static_cast<int64_t>(taps * static_cast<double>(out_len)),
+               " entries; the limit for this axis is ", static_cast<int64_t>(limit),
+               " (min(2^28, max(2^20, 8 (in + out) + 64)))");
 }
 
 // float32 sums run in float32 in tap order; their relative error grows like sqrt(taps) and

@@ -35,6 +35,16 @@ _registry.register_op(
 # kernels index an axis with int32. Same limits in python/ops/imresize.cpp (direct op calls).
 MAX_TABLE_ENTRIES = 2**28
 MAX_AXIS_LENGTH = 2**31 - 1
+# A resize's table needs at most ~8 (in_len + out_len) entries (4 in_len for an antialiased
+# downscale to 2 or more pixels, 6 out_len for an upscale) unless an antialiased downscale to
+# one pixel stretches its kernel far past the axis (imresize(4 x 4 image, 3e-8) built 1.3e8
+# entries: 7.6 s, 3.3 GB). Tables past this and past SMALL_TABLE_ENTRIES are refused.
+SMALL_TABLE_ENTRIES = 2**20
+
+
+def table_limit(in_len: int, out_len: int) -> int:
+    """The most weight-table entries an axis in_len -> out_len may take."""
+    return min(MAX_TABLE_ENTRIES, max(SMALL_TABLE_ENTRIES, 8 * (in_len + out_len) + 64))
 
 
 def _check_axis(in_len: int, out_len: int, scale: float, antialias: bool, axis: str) -> None:
@@ -46,10 +56,12 @@ def _check_axis(in_len: int, out_len: int, scale: float, antialias: bool, axis: 
         )
     width = 4.0 / scale if antialias and scale < 1.0 else 4.0
     entries = (math.ceil(width) + 2) * out_len
-    if entries > MAX_TABLE_ENTRIES:
+    limit = table_limit(in_len, out_len)
+    if entries > limit:
         raise ValueError(
             f"scale/size: resizing the {axis} {in_len} -> {out_len} (scale {scale:g}) needs a "
-            f"weight table of {entries} entries; imresize builds at most 2**28"
+            f"weight table of {entries} entries; imresize builds at most {limit} for this axis "
+            "(min(2**28, max(2**20, 8 (in + out) + 64)))"
         )
 
 
@@ -163,8 +175,10 @@ def imresize(
         TypeError: x is not a tensor or has an unsupported dtype; scale is not a number.
         ValueError: x is not 4-D or has H or W of 0, scale <= 0, both or neither of scale and
             size, an invalid size, an unknown edge, or a resize past the limits: 2**31 - 1
-            pixels per axis in and out, 2**28 entries in an axis's weight table (out_len x
-            taps; taps ~ 4 / scale when downscaling with antialias).
+            pixels per axis in and out, min(2**28, max(2**20, 8 (in_len + out_len) + 64))
+            entries in an axis's weight table (out_len x taps; taps ~ 4 / scale when
+            downscaling with antialias: only a downscale to one pixel by far less than
+            1 / in_len reaches it).
     """
     _validate.tensor(x, "x")
     _validate.ndim(x, "x", 4, "(N, C, H, W)")

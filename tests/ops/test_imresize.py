@@ -475,6 +475,11 @@ def test_bad_input(backend):
             ops.imresize(x, 1e30)
         with pytest.raises(ValueError, match="weight table"):
             ops.imresize(x[:0], size=(10**9, 10**9))
+        # A one-pixel downscale by far less than 1 / in_len: 1.3e8 taps for 4 pixels took 7.6 s
+        # and 3.3 GB; refused past max(2**20, 8 (in + out) + 64) entries. 1e-3 (4002 taps) runs.
+        with pytest.raises(ValueError, match="at most 1048576 for this axis"):
+            ops.imresize(x[..., :4, :4], 3e-8)
+        assert ops.imresize(x[..., :4, :4], 1e-3).shape[2:] == (1, 1)
         tall = torch.zeros(1, 1, 1, 1, device=device).expand(1, 1, 2**62, 1)
         with pytest.raises(ValueError, match="x has height 4611686018427387904"):
             ops.imresize(tall, size=(4, 1))
@@ -491,6 +496,8 @@ def test_compiled_op_refuses_huge_tables(backend):
     x = random_image((1, 1, 8, 8), torch.float32, backend_device(backend))
     with pytest.raises(ValueError, match="argument 'scale'.*weight table"):
         torch.ops.sr_kernels.imresize(x, 1, 1, 1e-9, 1e-9, True, "mirror")
+    with pytest.raises(ValueError, match="argument 'scale'.*the limit for this axis is 1048576"):
+        torch.ops.sr_kernels.imresize(x, 1, 1, 3e-8, 3e-8, True, "mirror")
     with pytest.raises(ValueError, match="argument 'size'.*2\\^31 - 1"):
         torch.ops.sr_kernels.imresize(x, 2**31, 1, 2**28, 0.125, True, "mirror")
 
