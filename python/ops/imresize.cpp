@@ -75,11 +75,6 @@ void check_table_size(int64_t in_len, int64_t out_len, double scale, bool antial
                " (min(2^28, max(2^20, 8 (in + out) + 64)))");
 }
 
-// float32 sums run in float32 in tap order; their relative error grows like sqrt(taps) and
-// crosses STYLE.md's 1e-6 near 2000 taps. An axis with more taps than this runs the resize in
-// float64, rounded once to float32. Same limit as sr_kernels/ops/_cubic.py (MAX_FLOAT32_TAPS).
-constexpr int64_t kMaxFloat32Taps = 1024;
-
 // The table of the forward resize in_len -> out_len, or (transposed) of its adjoint
 // out_len -> in_len.
 std::shared_ptr<const HostTable> host_table(int64_t in_len, int64_t out_len, double scale,
@@ -163,11 +158,6 @@ Plan make_plan(const at::Tensor& x, int64_t h, int64_t w, double scale_h, double
   return plan;
 }
 
-bool needs_float64(const at::Tensor& x, const Plan& plan) {
-  return x.scalar_type() == at::kFloat &&
-         std::max(plan.rows->taps, plan.cols->taps) > kMaxFloat32Taps;
-}
-
 std::pair<at::Tensor, at::Tensor> allocate(const at::Tensor& x, const Plan& plan) {
   const at::MemoryFormat format = output_format(x);
   at::Tensor out = at::empty({x.size(0), x.size(1), plan.rows->out_len, plan.cols->out_len},
@@ -184,10 +174,6 @@ at::Tensor resize_cpu(const at::Tensor& x, int64_t h, int64_t w, double scale_h,
   const sr::ImresizeDtype dtype = kernel_dtype(x, name, !backward);
   const sr::ResizeEdge edge = parse_edge(edge_name);
   const Plan plan = make_plan(x, h, w, scale_h, scale_w, antialias, edge, backward);
-  if (needs_float64(x, plan)) {
-    return resize_cpu(x.to(at::kDouble), h, w, scale_h, scale_w, antialias, edge_name, backward)
-        .to(at::kFloat);
-  }
   auto [out, mid] = allocate(x, plan);
   if (out.numel() == 0) return out;
   SR_CHECK_STATUS(sr::imresize_cpu(dtype, x.const_data_ptr(), describe(x), mid.mutable_data_ptr(),
@@ -293,10 +279,6 @@ at::Tensor resize_cuda(const at::Tensor& x, int64_t h, int64_t w, double scale_h
   const sr::ResizeEdge edge = parse_edge(edge_name);
   const c10::cuda::CUDAGuard guard(x.device());
   const Plan plan = make_plan(x, h, w, scale_h, scale_w, antialias, edge, backward);
-  if (needs_float64(x, plan)) {
-    return resize_cuda(x.to(at::kDouble), h, w, scale_h, scale_w, antialias, edge_name, backward)
-        .to(at::kFloat);
-  }
   auto [out, mid] = allocate(x, plan);
   if (out.numel() == 0) return out;
   const auto rows = device_table(plan.rows, x.device());

@@ -29,8 +29,8 @@ EDGES = ("mirror", "clamp")
 # like sqrt(taps) (CPU kernel, random images: 7.5e-8 at 18 taps, 3e-7 at 257, 1.3e-6 at 4082,
 # 9e-6 at 80002) and crosses STYLE.md's 1e-6 for float32 near 2000 taps (downscales below about
 # 1/500 with antialias, or the backward of upscales above about 500x). An axis with more taps
-# than this makes the kernels run the whole resize in float64 and round once to float32.
-# Same limit in python/ops/imresize.cpp (kMaxFloat32Taps).
+# than this (or whose backward has more) is resized in float64 by the public op
+# (sr_kernels.ops.imresize), on every backend, and rounded once to float32.
 MAX_FLOAT32_TAPS = 1024
 
 

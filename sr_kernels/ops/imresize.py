@@ -54,8 +54,7 @@ def _check_axis(in_len: int, out_len: int, scale: float, antialias: bool, axis: 
         raise ValueError(
             f"scale/size give an output {axis} of {out_len}; imresize makes at most 2**31 - 1"
         )
-    width = 4.0 / scale if antialias and scale < 1.0 else 4.0
-    entries = (math.ceil(width) + 2) * out_len
+    entries = _taps(scale, antialias) * out_len
     limit = table_limit(in_len, out_len)
     if entries > limit:
         raise ValueError(
@@ -196,6 +195,41 @@ def imresize(
     out_h, out_w, scale_h, scale_w = resolve_size(in_h, in_w, scale, size)
     _check_axis(in_h, out_h, scale_h, antialias, "height")
     _check_axis(in_w, out_w, scale_w, antialias, "width")
+    args = (out_h, out_w, scale_h, scale_w, antialias, edge)
+    taps = max(
+        _most_taps(in_h, out_h, scale_h, antialias), _most_taps(in_w, out_w, scale_w, antialias)
+    )
+    if x.dtype == torch.float32 and taps > _cubic.MAX_FLOAT32_TAPS:
+        # Too many taps for float32 sums (see _cubic.MAX_FLOAT32_TAPS): every backend resizes
+        # (and differentiates) in float64, rounded once to float32.
+        return _dispatch(x.double(), *args).float()
+    return _dispatch(x, *args)
+
+
+def _taps(scale: float, antialias: bool) -> int:
+    """Taps per output of an axis's weight table (as the tables count them: the kernel width,
+    4 or 4 / scale when an antialiased downscale stretches it, rounded up, + 2)."""
+    width = 4.0 / scale if antialias and scale < 1.0 else 4.0
+    return math.ceil(width) + 2
+
+
+def _most_taps(in_len: int, out_len: int, scale: float, antialias: bool) -> int:
+    """Taps per output of the axis's table, or per input of its adjoint (the backward), which
+    ever is more (the adjoint's: ~ taps x out / in, a x1000 upscale's ~6000)."""
+    taps = _taps(scale, antialias)
+    return max(taps, math.ceil(taps * out_len / in_len) + 1)
+
+
+def _dispatch(
+    x: torch.Tensor,
+    out_h: int,
+    out_w: int,
+    scale_h: float,
+    scale_w: float,
+    antialias: bool,
+    edge: str,
+) -> torch.Tensor:
+    """The registry's imresize of checked arguments, height first (see imresize)."""
     # Downscaling (wide antialiased kernels) and upscaling (4 taps) are timed apart: which
     # backend is faster may differ (the measured order, `sr-kernels tune`).
     down = min(scale_h, scale_w) < 1.0

@@ -191,11 +191,6 @@ def _resize(
     else:
         rows = _table(in_h, h, scale_h, antialias, edge, False, wdtype, x.device)
         cols = _table(in_w, w, scale_w, antialias, edge, False, wdtype, x.device)
-    taps = max(rows[0].shape[1], cols[0].shape[1])
-    if x.dtype == torch.float32 and taps > _cubic.MAX_FLOAT32_TAPS:
-        # Too many taps for float32 sums (see _cubic.MAX_FLOAT32_TAPS): float64, rounded once.
-        args = (h, w, scale_h, scale_w, antialias, edge, transposed)
-        return _resize(x.double(), *args).float()
     fmt = _layout.memory_format(x)
     out = torch.empty((n, c, h, w), dtype=x.dtype, device=x.device, memory_format=fmt)
     if out.numel() > 0:
