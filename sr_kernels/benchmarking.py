@@ -402,6 +402,9 @@ def markdown_report(rows: Sequence[Row], title: str, extra: str = "") -> str:
 # Chart
 
 
+_CHART_RANGE = 2.0**20  # speed-ups beyond 2^+-20 are drawn at the edge
+
+
 def plot_speedups(rows: Sequence[Row], path: str | Path, title: str = "Speed-up") -> Path:
     """Horizontal bar chart (log2 axis) of every ours row's speed-up over its primary baseline."""
     import matplotlib
@@ -419,18 +422,27 @@ def plot_speedups(rows: Sequence[Row], path: str | Path, title: str = "Speed-up"
         ax.set_axis_off()
     else:
         values = [float(r.speedup or 0.0) for r in ours]
+        # Bars stop at the chart's range (a 1e308x ratio from a hand-edited JSON would make
+        # the axis infinite); the labels keep the true values.
+        shown = [min(max(v, 1.0 / _CHART_RANGE), _CHART_RANGE) for v in values]
         labels = [f"{r.group.replace('/', ' / ')}  [{_impl(r)}]" for r in ours]
         colors = ["#2a9d8f" if v >= 1 else "#e76f51" for v in values]
         y = range(len(ours))
-        ax.barh(y, values, color=colors, height=0.7)
+        ax.barh(y, shown, color=colors, height=0.7)
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
         ax.axvline(1.0, color="black", linewidth=1)
         ax.set_yticks(list(y), labels, fontsize=8)
-        low, high = min(values + [1.0]), max(values + [1.0])
+        low, high = min(shown + [1.0]), max(shown + [1.0])
         ax.set_xlim(low / 1.6, high * 1.9)
-        for i, value in zip(y, values):
-            ax.text(value * 1.04, i, f"{value:.2f}x", va="center", fontsize=7)
+        for i, bar, value in zip(y, shown, values):
+            ax.text(
+                bar * 1.04,
+                i,
+                f"{value:.3g}x" if value >= 1e4 else _ratio(value),
+                va="center",
+                fontsize=7,
+            )
         ax.set_xlabel("speed-up over the primary baseline (log scale; right of 1 = faster)")
         ax.grid(axis="x", which="both", alpha=0.3)
     ax.set_title(title)

@@ -210,6 +210,30 @@ def test_plot_with_nothing_to_plot_still_writes_a_png(tmp_path: Path):
     assert path.read_bytes().startswith(PNG_MAGIC)
 
 
+def test_plot_draws_extreme_speedups_at_the_edge(tmp_path: Path):
+    # A hand-edited --from-json report with a 1e308x (or 1e-300x) ratio made the axis limits
+    # infinite and matplotlib raised.
+    rows = [
+        benchmarking.Row(
+            group=f"op/w{i}/bf16/nhwc/cuda",
+            name="x",
+            op="op",
+            workload=f"w{i}",
+            dtype="bf16",
+            layout="nhwc",
+            device="cuda",
+            impl="ours",
+            role="ours",
+            backend="cuda",
+            time_s=1e-3,
+            speedup=speedup,
+        )
+        for i, speedup in enumerate([1e308, 1e-300, 1.5])
+    ]
+    path = benchmarking.plot_speedups(rows, tmp_path / "extreme.png")
+    assert path.read_bytes().startswith(PNG_MAGIC)
+
+
 def _rated(op: str, role: str, gbps: float, tflops: float, device: str = "cuda", **kw):
     """A row with achieved rates and (optionally) their fractions of the measured peaks."""
     group = f"{op}/w/bf16/nhwc/{device}"
