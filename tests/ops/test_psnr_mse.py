@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _helpers import ALL_BACKENDS, backend_device, backend_params, relative_error
+from _helpers import ALL_BACKENDS, FLOORS, backend_device, backend_params, relative_error
 from _metric_cases import DTYPES, LAYOUTS, PROTOCOLS, make, protocol_kwargs, related_pair
 
 from sr_kernels import ops
@@ -31,7 +31,11 @@ def _check_against_reference(backend, sr, hr, kwargs):
     if sr.shape[0] == 0:
         return
     assert torch.isfinite(out).all()
-    # The bound: PSNR within 1e-6 relative of the float64 reference.
+    # Every backend forms the samples in double and sums in double (ops.psnr_mse's docstring:
+    # ~1e-12 relative), so the MSE itself is held to the float64 floor. The bound (PSNR
+    # within 1e-6 relative) is far looser: dropping one sample of a 37 x 1024 image moved the
+    # PSNR by less than that in most trials.
+    assert relative_error(out.cpu(), ref) <= FLOORS[torch.float64]
     assert relative_error(_psnr(out), _psnr(ref)) <= 1e-6
 
 

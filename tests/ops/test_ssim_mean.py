@@ -14,7 +14,9 @@ from sr_kernels import ops
 SHAPES = [(2, 3, 19, 23), (1, 1, 18, 17), (0, 3, 17, 17)]
 # Several row chunks and column strips (CPU 64-row tasks, CUDA 128 x 64 tiles).
 LARGE = (1, 3, 150, 141)
-TOLERANCE = 1e-5  # the issue's bound: SSIM within 1e-5 of the float64 reference
+# ops.ssim_mean's documented accuracy: fp32 moments on shifted samples, within ~1e-6 of the
+# float64 reference (the issue asks 1e-5; the cpu kernel measured 3.1e-7 at most here).
+TOLERANCE = 1e-6
 
 
 def _check_against_reference(backend, sr, hr, kwargs):

@@ -32,9 +32,9 @@ int main() {
         SR_EXPECT(sr_emu::launch_count() == 2, where + ": expected 2 launches");
         for (int64_t i = 0; i < s.n; ++i) {
           SR_EXPECT(cpu[i] > 0.0 && cpu[i] < 1.0, where + ": SSIM of a noisy pair in (0, 1)");
-          // Both kernels form the moments in float32, in different orders: the issue's bound
-          // (1e-5 from the float64 reference) is the test's.
-          SR_EXPECT(std::fabs(gpu[i] - cpu[i]) <= 1e-5, where + ": image " + std::to_string(i) +
+          // Both kernels form the moments in float32, in different orders, each documented
+          // within ~1e-6 of the float64 reference (the issue asks 1e-5): 2e-6 apart at most.
+          SR_EXPECT(std::fabs(gpu[i] - cpu[i]) <= 2e-6, where + ": image " + std::to_string(i) +
                                                             " ssim " + std::to_string(gpu[i]) +
                                                             " vs CPU " + std::to_string(cpu[i]));
         }
