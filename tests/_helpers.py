@@ -64,11 +64,16 @@ def data_root() -> Path | None:
     return None
 
 
-def require_data() -> Path:
+def require_data(*parts: str) -> Path:
+    """The data root, or the folder `parts` under it; skips with the reason when absent (a data
+    folder without Set5 skips the Set5 tests rather than failing them on a missing file)."""
     root = data_root()
     if root is None:
         pytest.skip("SR reference data not found (../shared/data or $SR_KERNELS_DATA)")
-    return root
+    folder = root.joinpath(*parts)
+    if not folder.is_dir():
+        pytest.skip(f"{'/'.join(parts)} not found under {root}")
+    return folder
 
 
 def random_image(shape, dtype, device="cpu") -> torch.Tensor:

@@ -30,10 +30,8 @@ def _load(path) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def set5_root():
-    root = require_data() / "Set5"
-    if not (root / "HR").is_dir():
-        pytest.skip(f"Set5 not found under {root}")
-    return root
+    require_data("Set5", "HR")
+    return require_data("Set5")
 
 
 def _bicubic_pairs(root, scale):

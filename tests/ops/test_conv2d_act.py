@@ -49,7 +49,7 @@ def _grad_key(backend, device):
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
 @pytest.mark.parametrize("layer", LAYERS, ids=str)
-@pytest.mark.parametrize("layout", ["channels_last", "contiguous"])
+@pytest.mark.parametrize("layout", ["channels_last", "contiguous", "permuted"])
 def test_forward_matches_float64_reference(backend, dtype, layer, layout):
     c_in, c_out, k, padding_mode, activation = layer
     device = backend_device(backend)
@@ -58,6 +58,8 @@ def test_forward_matches_float64_reference(backend, dtype, layer, layout):
     x = random_image((2, c_in, 11, 13), dtype, device)
     if layout == "channels_last":
         x = x.contiguous(memory_format=torch.channels_last)
+    elif layout == "permuted":  # H and W swapped in memory: counts as NCHW
+        x = x.transpose(2, 3).contiguous().transpose(2, 3)
     w, b = _params(c_in, c_out, k, dtype, device)
     with ops.use_backend(backend), ops.trace() as events:
         out = ops.conv2d_act(x, w, b, padding_mode=padding_mode, activation=activation)

@@ -56,15 +56,15 @@ def _skip_if_cuda_refuses(backend, x, w, r):
 
 
 # (N, C_in, C, H, W): 16 -> 16 (aligned, vectorised variant), 16 -> 3 (an RGB ESPCN-style
-# output, unaligned variant), 3 -> 4 (flat-K path), odd sizes, batch 0.
-CASES = [(2, 16, 16, 7, 5), (1, 16, 3, 5, 9), (1, 3, 4, 6, 3), (0, 16, 16, 3, 3)]
+# output, unaligned variant), 3 -> 4 (flat-K path), odd sizes, a 1x1 image, batch 0.
+CASES = [(2, 16, 16, 7, 5), (1, 16, 3, 5, 9), (1, 3, 4, 6, 3), (1, 16, 16, 1, 1), (0, 16, 16, 3, 3)]
 
 
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
 @pytest.mark.parametrize("r", [2, 3])
 @pytest.mark.parametrize("case", CASES, ids=str)
-@pytest.mark.parametrize("layout", ["channels_last", "contiguous"])
+@pytest.mark.parametrize("layout", ["channels_last", "contiguous", "permuted"])
 def test_forward_matches_float64_reference(backend, dtype, r, case, layout):
     n, c_in, c, h, w = case
     device = backend_device(backend)
@@ -73,6 +73,8 @@ def test_forward_matches_float64_reference(backend, dtype, r, case, layout):
     x = random_image((n, c_in, h, w), dtype, device)
     if layout == "channels_last":
         x = x.contiguous(memory_format=torch.channels_last)
+    elif layout == "permuted":  # H and W swapped in memory: counts as NCHW
+        x = x.transpose(2, 3).contiguous().transpose(2, 3)
     wt, b = _params(c_in, c, r, dtype, device)
     _skip_if_cuda_refuses(backend, x, wt, r)
     with ops.use_backend(backend), ops.trace() as events:
@@ -81,7 +83,8 @@ def test_forward_matches_float64_reference(backend, dtype, r, case, layout):
     assert out.shape == (n, c, h * r, w * r) and out.dtype == dtype
     if n == 0:
         return
-    fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    nhwc = layout == "channels_last" and not x.is_contiguous()  # a 1x1 image is both: NCHW
+    fmt = torch.channels_last if nhwc else torch.contiguous_format
     assert out.is_contiguous(memory_format=fmt)
     ref64 = reference.conv_pixel_shuffle(x.double().cpu(), wt.double().cpu(), b.double().cpu(), r)
     same = reference.conv_pixel_shuffle(x.cpu(), wt.cpu(), b.cpu(), r)

@@ -96,11 +96,10 @@ def test_matches_reference(backend, case, dtype, layout, edge):
         pytest.skip("interpreter: reduced case set (index logic covered by the others)")
     shape, scale, size = CASES[case]
     device = backend_device(backend)
+    if backend == "triton" and device.type == "cpu" and dtype == torch.bfloat16:
+        pytest.skip("bfloat16 does not run under the Triton interpreter (GPU test covers it)")
     x = _make(shape, dtype, layout, device)
-    try:
-        out = _run(backend, x, scale, size, edge=edge)
-    except ops.BackendUnavailableError as error:
-        pytest.skip(str(error))
+    out = _run(backend, x, scale, size, edge=edge)  # every backend serves every dtype and layout
     if dtype == torch.uint8:
         expected = _reference(x.cpu(), scale, size, edge=edge)
         assert out.dtype == torch.uint8 and out.shape == expected.shape

@@ -31,15 +31,14 @@ def _load(path):
 
 
 def _hr_tensor(name, scale, device):
-    root = require_data()
-    hr = _load(root / "Set5" / "HR" / f"{name}.png")
+    hr = _load(require_data("Set5", "HR") / f"{name}.png")
     x = torch.from_numpy(hr).permute(2, 0, 1)[None].contiguous()
     return ops.modcrop(x, scale).to(device)
 
 
 def _lr(pack, scale, name):
-    root = require_data()
-    return torch.from_numpy(_load(root / "Set5" / pack / f"X{scale}" / f"{name}.png"))
+    folder = require_data("Set5", pack, f"X{scale}")
+    return torch.from_numpy(_load(folder / f"{name}.png"))
 
 
 def _interpreted(backend):
@@ -109,10 +108,9 @@ def test_degrade_helpers_on_files():
     """`degrade` on NumPy arrays and PIL images (automatic backend) gives the files too."""
     from PIL import Image
 
-    root = require_data()
-    hr_path = root / "Set5" / "HR" / "woman.png"
+    hr_path = require_data("Set5", "HR") / "woman.png"
     for pack, edge, scale in PACKS:
-        lr = _load(root / "Set5" / pack / f"X{scale}" / "woman.png")
+        lr = _load(require_data("Set5", pack, f"X{scale}") / "woman.png")
         assert np.array_equal(ops.degrade(_load(hr_path), scale, edge=edge), lr)
         with Image.open(hr_path) as image:
             assert np.array_equal(np.asarray(ops.degrade(image, scale, edge=edge)), lr)

@@ -37,8 +37,18 @@ def _params(c, dtype, device):
 def _layout(x, layout):
     if layout == "channels_last":
         return x.contiguous(memory_format=torch.channels_last)
-    if layout == "sliced":  # a strided view: every other image of a larger batch
-        return torch.cat([x, x], dim=0)[::2].contiguous(memory_format=torch.channels_last)[:, :]
+    if layout == "sliced":  # a view with gaps: a crop of a larger NHWC image, 3 channels dropped
+        n, c, h, w = x.shape
+        big = torch.zeros((n, c + 3, h + 2, w + 3), dtype=x.dtype, device=x.device)
+        big = big.contiguous(memory_format=torch.channels_last)
+        view = big[:, 3:, 1 : h + 1, 2 : w + 2]
+        view.copy_(x)
+        assert not view.is_contiguous() and not view.is_contiguous(
+            memory_format=torch.channels_last
+        )
+        return view
+    if layout == "permuted":  # H and W swapped in memory (a transposed NCHW image)
+        return x.transpose(2, 3).contiguous().transpose(2, 3)
     return x.contiguous()
 
 
@@ -82,6 +92,8 @@ CASES = [
     (1, 32, 5, 3, 0.1, "channels_last"),
     (1, 64, 9, 11, 0.1, "channels_last"),
     (2, 16, 7, 6, 1.0, "sliced"),
+    (1, 16, 6, 5, 0.1, "permuted"),
+    (1, 16, 1, 1, 1.0, "channels_last"),
     (0, 16, 4, 4, 1.0, "channels_last"),
 ]
 
@@ -102,7 +114,7 @@ def test_forward_matches_float64_reference(backend, dtype, case):
         out = ops.residual_block(x, *params, res_scale=res_scale)
     assert ("residual_block", backend) in events
     assert out.shape == x.shape and out.dtype == dtype
-    channels_last = layout != "contiguous" and n > 0
+    channels_last = layout in ("channels_last", "sliced") and n > 0
     if channels_last:
         assert out.is_contiguous(memory_format=torch.channels_last)
     elif n > 0:
