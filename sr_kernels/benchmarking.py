@@ -105,8 +105,10 @@ class Row:
     device_name: str = ""
     # CPU rows of ours: baseline -> {"speedup", "q1", "q3", "rounds"} from interleaved rounds.
     paired: dict[str, dict[str, float]] | None = None
-    # Training steps: peak memory the forward pass allocated (the activations kept for backward).
+    # Training steps: memory the forward pass left allocated (what is kept for the backward,
+    # the output included) and the forward's peak (with its temporaries and workspaces).
     activation_bytes: float | None = None
+    forward_peak_bytes: float | None = None
 
 
 def rows_from_benchmarks(benchmarks: Iterable[dict[str, Any]]) -> list[Row]:
@@ -141,7 +143,9 @@ def rows_from_benchmarks(benchmarks: Iterable[dict[str, Any]]) -> list[Row]:
                 flops_fraction=info.get("flops_fraction_measured"),
                 device_name=info.get("device_name", ""),
                 paired=info.get("paired"),
-                activation_bytes=info.get("activation_bytes_forward"),
+                activation_bytes=info.get("activation_bytes_kept"),
+                # Reports before 2026-12-01 recorded only the peak, under this name.
+                forward_peak_bytes=info.get("activation_bytes_forward"),
             )
         )
     return rows
@@ -334,27 +338,36 @@ def paired_table(rows: Sequence[Row]) -> str:
     return "\n".join([header, *lines])
 
 
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value / 2**20:.1f} MiB"
+
+
 def memory_table(rows: Sequence[Row]) -> str:
-    """The rows that measured their forward activation memory (training steps), each with its
-    ratio to its group's primary baseline (< 1: less memory); empty when none did."""
-    measured = [r for r in rows if r.activation_bytes is not None]
+    """The rows that measured their forward memory (training steps): what the forward kept for
+    the backward and its peak, each with its ratio to its group's primary baseline (< 1: less
+    memory); empty when none did."""
+    measured = [r for r in rows if r.activation_bytes is not None or r.forward_peak_bytes]
     if not measured:
         return ""
     by_impl = {(r.group, r.impl): r for r in measured}
     primaries = {r.group: r.baseline for r in measured if r.role == "ours" and r.baseline}
     lines = [
-        "| benchmark | impl | forward activation memory | baseline | memory ratio |",
-        "|---|---|---:|---|---:|",
+        "| benchmark | impl | kept for backward | ratio | forward peak | ratio | baseline |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
+
+    def ratio(value: float | None, base: float | None) -> str:
+        return _ratio(value / base if value is not None and base else None)
+
     for row in sorted(measured, key=lambda r: (r.group, r.role != "ours", r.impl)):
         primary = primaries.get(row.group)
         base = by_impl.get((row.group, primary)) if primary else None
-        ratio = None
-        if base is not None and base.activation_bytes:
-            ratio = (row.activation_bytes or 0.0) / base.activation_bytes
+        kept_base = base.activation_bytes if base else None
+        peak_base = base.forward_peak_bytes if base else None
         lines.append(
-            f"| `{row.group}` | {_impl(row)} | {(row.activation_bytes or 0.0) / 2**20:.1f} MiB "
-            f"| {primary or '-'} | {_ratio(ratio)} |"
+            f"| `{row.group}` | {_impl(row)} | {_mib(row.activation_bytes)} "
+            f"| {ratio(row.activation_bytes, kept_base)} | {_mib(row.forward_peak_bytes)} "
+            f"| {ratio(row.forward_peak_bytes, peak_base)} | {primary or '-'} |"
         )
     return "\n".join(lines)
 

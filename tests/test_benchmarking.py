@@ -130,15 +130,45 @@ def test_report_shows_training_step_memory_against_the_primary_baseline(tmp_path
     group = "resblock_train_step/x4_270x480_to_1080p/amp_bf16/nhwc/cuda"
     mib = 2**20
     entries = [
-        _entry(group, "ours", "ours", 1e-3, activation_bytes_forward=30 * mib),
-        _entry(group, "eager", "baseline", 2e-3, True, activation_bytes_forward=100 * mib),
-        _entry(group, "eager-bf16-stream", "baseline", 2e-3, activation_bytes_forward=80 * mib),
+        _entry(
+            group,
+            "ours",
+            "ours",
+            1e-3,
+            activation_bytes_kept=30 * mib,
+            activation_bytes_forward=45 * mib,
+        ),
+        _entry(
+            group,
+            "eager",
+            "baseline",
+            2e-3,
+            True,
+            activation_bytes_kept=100 * mib,
+            activation_bytes_forward=150 * mib,
+        ),
+        _entry(
+            group,
+            "eager-bf16-stream",
+            "baseline",
+            2e-3,
+            activation_bytes_kept=80 * mib,
+            activation_bytes_forward=120 * mib,
+        ),
     ]
     benchmarking.annotate_speedups(entries)
     rows = benchmarking.rows_from_benchmarks(entries)
     table = benchmarking.memory_table(rows)
-    assert f"| `{group}` | ours | 30.0 MiB | eager | 0.30x |" in table
-    assert f"| `{group}` | eager-bf16-stream | 80.0 MiB | eager | 0.80x |" in table
+    assert f"| `{group}` | ours | 30.0 MiB | 0.30x | 45.0 MiB | 0.30x | eager |" in table
+    assert f"| `{group}` | eager-bf16-stream | 80.0 MiB | 0.80x | 120.0 MiB | 0.80x |" in table
+    # A report from before the kept bytes were recorded: the peak alone.
+    old = [
+        _entry(group, "ours", "ours", 1e-3, activation_bytes_forward=30 * mib),
+        _entry(group, "eager", "baseline", 2e-3, True, activation_bytes_forward=100 * mib),
+    ]
+    benchmarking.annotate_speedups(old)
+    old_table = benchmarking.memory_table(benchmarking.rows_from_benchmarks(old))
+    assert f"| `{group}` | ours | - | - | 30.0 MiB | 0.30x | eager |" in old_table
     assert "## Activation memory" in benchmarking.markdown_report(rows, "t")
     others = benchmarking.rows_from_benchmarks(_synthetic()["benchmarks"])
     assert benchmarking.memory_table(others) == ""
