@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _helpers import assert_close_to_reference, backend_device, backend_params, random_image
+from _helpers import (
+    assert_close_to_reference,
+    assert_partial_gradients_match,
+    backend_device,
+    backend_params,
+    random_image,
+)
 
 from sr_kernels import ops
 from sr_kernels.ops.reference import conv2d_act as reference
@@ -149,6 +155,30 @@ def test_gradient_past_a_nan_output_like_the_reference(backend, monkeypatch):
     expected = grad_x(reference.conv2d_act, x.double().cpu(), w.double().cpu(), b.double().cpu())
     assert torch.isfinite(expected).all()
     assert_close_to_reference(ours, expected, None, _grad_key(backend, device))
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "replicate"])
+@pytest.mark.parametrize("needs", ["x", "w", "b", "w_b"])
+@pytest.mark.parametrize("backend", backend_params("triton"))
+def test_triton_backward_computes_only_what_is_needed(backend, needs, padding_mode):
+    """Gradients for a subset of the inputs equal the reference's and the others stay None (the
+    backward passes autograd's mask to convolution_backward; the residual block's test spies
+    on the mask)."""
+    device = backend_device(backend)
+    x = random_image((1, 16, 6, 5), torch.float32, device)
+
+    def conv(*args):
+        with ops.use_backend(backend):
+            return ops.conv2d_act(*args, padding_mode=padding_mode)
+
+    assert_partial_gradients_match(
+        conv,
+        lambda *args: reference.conv2d_act(*args, padding_mode, "relu"),
+        [x, *_params(16, 8, 3, torch.float32, device)],
+        ("x", "w", "b"),
+        needs.split("_"),
+        key=_grad_key(backend, device),
+    )
 
 
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))

@@ -152,6 +152,47 @@ def test_extension_backward_computes_only_what_is_needed(backend, needs):
     )
 
 
+@pytest.mark.parametrize("needs", ["x", "w", "b", "w_b"])
+@pytest.mark.parametrize("backend", backend_params("triton"))
+def test_triton_backward_computes_only_what_is_needed(backend, needs):
+    """Gradients for a subset of the inputs equal the reference's and the others stay None (the
+    backward passes autograd's mask to convolution_backward; the residual block's test spies
+    on the mask)."""
+    device = backend_device(backend)
+    x = random_image((1, 16, 5, 6), torch.float32, device)
+
+    def upsample(*args):
+        with ops.use_backend(backend):
+            return ops.conv_pixel_shuffle(*args)
+
+    assert_partial_gradients_match(
+        upsample,
+        reference.conv_pixel_shuffle,
+        [x, *_params(16, 4, 2, torch.float32, device)],
+        ("x", "w", "b"),
+        needs.split("_"),
+        2,
+        key=_grad_key(backend, device),
+    )
+
+
+@pytest.mark.parametrize("backend", backend_params(*BACKENDS))
+def test_backward_on_an_empty_batch(backend):
+    """N = 0: the gradients are an empty x gradient and zero weight and bias gradients
+    (F.pixel_shuffle's backward kept the empty batch's shape, which autograd refused)."""
+    device = backend_device(backend)
+    x = random_image((0, 16, 5, 7), torch.float32, device).requires_grad_()
+    w, b = [t.requires_grad_() for t in _params(16, 4, 2, torch.float32, device)]
+    _skip_if_cuda_refuses(backend, x, w, 2)
+    with ops.use_backend(backend), ops.trace() as events:
+        out = ops.conv_pixel_shuffle(x, w, b, 2)
+    assert ("conv_pixel_shuffle", backend) in events
+    assert out.shape == (0, 4, 10, 14)
+    out.sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape
+    assert torch.equal(w.grad, torch.zeros_like(w)) and torch.equal(b.grad, torch.zeros_like(b))
+
+
 @pytest.mark.parametrize("backend", backend_params("cpu"))
 def test_extension_cpu_kernel_names_bad_arguments(backend):
     """A direct torch.ops call (no Python validation) is refused by the C++ checks."""

@@ -12,6 +12,7 @@ from _helpers import (
     backend_device,
     backend_params,
     random_image,
+    relative_error,
 )
 
 from sr_kernels import ops
@@ -189,6 +190,45 @@ def test_gradient_past_a_nan_hidden_like_the_reference(backend, monkeypatch):
     assert_close_to_reference(ours, expected, None, _grad_key(backend, device))
 
 
+@pytest.mark.parametrize("res_scale", [1.0, 0.1])
+def test_reference_forward_mode_ad(res_scale):
+    """torch.func.jvp and forward_ad through the reference (the README's forward-mode backend):
+    its no-grad epilogue wrote through out=, which forward AD refuses. The tangent against a
+    central difference in float64."""
+    cpu = torch.device("cpu")
+    x = random_image((1, 16, 5, 7), torch.float64, cpu)
+    params = _params(16, torch.float64, cpu)
+    tangent = random_image(x.shape, torch.float64, cpu) - 0.5
+
+    def block(v):
+        return ops.residual_block(v, *params, res_scale=res_scale)
+
+    with ops.use_backend("reference"), ops.trace() as events:
+        _, jvp_tangent = torch.func.jvp(block, (x,), (tangent,))
+        with torch.autograd.forward_ad.dual_level():
+            dual = torch.autograd.forward_ad.make_dual(x, tangent)
+            dual_tangent = torch.autograd.forward_ad.unpack_dual(block(dual)).tangent
+        eps = 1e-6
+        difference = (block(x + eps * tangent) - block(x - eps * tangent)) / (2 * eps)
+    assert set(events) == {("residual_block", "reference")}
+    assert relative_error(jvp_tangent, difference) <= 1e-8
+    assert torch.equal(dual_tangent, jvp_tangent)
+
+
+@pytest.mark.parametrize("requires_grad", [False, True], ids=["no_grad", "grad"])
+def test_reference_res_scale_beyond_the_dtype_range(requires_grad):
+    """fp16 with res_scale = 7e4 (> 65504) and small weights: the product fits, and the
+    reference computes it with or without autograd (torch.add refused the alpha)."""
+    cpu = torch.device("cpu")
+    x = random_image((1, 16, 5, 7), torch.float16, cpu)
+    params = [(p * 1e-3).requires_grad_(requires_grad) for p in _params(16, torch.float16, cpu)]
+    with ops.use_backend("reference"):
+        out = ops.residual_block(x, *params, res_scale=7e4)
+    ref64 = reference.residual_block(x.double(), *[p.detach().double() for p in params], 7e4)
+    assert torch.isfinite(ref64).all() and ref64.abs().max() > 1.0  # the scaled branch counts
+    assert_close_to_reference(out.detach(), ref64, None, torch.float16)
+
+
 @pytest.mark.parametrize("res_scale", [1.0, 0.1])  # 1: the backward skips its scaling
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))
 def test_gradients_match_reference_autograd(backend, res_scale):
@@ -253,6 +293,50 @@ def test_extension_backward_computes_only_what_is_needed(backend, needs):
         needs.split("_"),
         0.1,
     )
+
+
+@pytest.mark.parametrize("needs", ["x", "w1", "b2", "w2_b2"])
+@pytest.mark.parametrize("backend", backend_params("triton"))
+def test_triton_backward_computes_only_what_is_needed(backend, needs):
+    """Gradients for a subset of the inputs equal the reference's, and the Triton op's backward
+    asks convolution_backward for those only (it computed all five, e.g. every frozen weight's)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class ConvolutionBackwardMasks(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.masks = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func is torch.ops.aten.convolution_backward.default:
+                self.masks.append(tuple(args[-1]))
+            return func(*args, **(kwargs or {}))
+
+    device = backend_device(backend)
+    x = random_image((1, 16, 6, 7), torch.float32, device)
+    tensors = [x, *_params(16, torch.float32, device)]
+    names = ("x", "w1", "b1", "w2", "b2")
+    wanted = needs.split("_")
+
+    def block(*args):
+        with ops.use_backend(backend):
+            return ops.residual_block(*args)
+
+    assert_partial_gradients_match(
+        block, reference.residual_block, tensors, names, wanted, 0.1,
+        key=_grad_key(backend, device),
+    )  # fmt: skip
+    leaves = [t.clone().requires_grad_(n in wanted) for n, t in zip(names, tensors)]
+    out = block(*leaves, 0.1)
+    spy = ConvolutionBackwardMasks()
+    with spy:
+        out.square().sum().backward()
+    need = {n: n in wanted for n in names}
+    first = need["x"] or need["w1"] or need["b1"]  # conv1's gradients need conv2's data gradient
+    expected = [(first, need["w2"], need["b2"])]
+    if first:
+        expected.append((need["x"], need["w1"], need["b1"]))
+    assert spy.masks == expected
 
 
 @pytest.mark.parametrize("backend", backend_params("cpu"))

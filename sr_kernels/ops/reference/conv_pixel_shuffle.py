@@ -21,5 +21,10 @@ def supports(meta: dict[str, Any]) -> str | None:
 
 def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int) -> torch.Tensor:
     _trace.record("conv_pixel_shuffle", "reference")
-    out = F.pixel_shuffle(F.conv2d(x, _layout.like_input(w, x), b, padding=1), r)
+    y = F.conv2d(x, _layout.like_input(w, x), b, padding=1)
+    if y.shape[0] == 0:  # F.pixel_shuffle's backward (pixel_unshuffle) keeps an empty batch's
+        n, c, h, width = y.shape  # shape, which autograd refuses: reshape it ourselves
+        out = y.reshape(n, c // (r * r), h * r, width * r)
+    else:
+        out = F.pixel_shuffle(y, r)
     return _layout.as_format_of(out, x)

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.autograd import forward_ad
 
 from .. import _layout, _trace
 
@@ -37,10 +38,19 @@ def residual_block(
     del hidden  # without autograd its buffer goes back before the epilogue
     # The epilogue in place, in conv2's fresh output: one fewer activation-sized buffer, which
     # on the CPU is also fewer page faults (glibc returns freed multi-MB blocks to the OS).
-    if out.requires_grad:  # autograd records in-place ops but refuses out=
-        out = out.add_(x) if res_scale == 1.0 else out.mul_(res_scale).add_(x)
+    # torch.add refuses an alpha beyond the dtype's range (res_scale 7e4 on fp16), though
+    # the product may well fit.
+    alpha_fits = abs(res_scale) <= torch.finfo(out.dtype).max
+    if out.requires_grad or not alpha_fits:  # autograd records in-place ops but refuses out=
+        out = _scale_and_add_in_place(out, x, res_scale)
     elif torch.compiler.is_compiling():  # the compiler plans buffers itself (and torch 2.11's
         out = torch.add(x, out, alpha=res_scale)  # dynamo refuses a channels_last out=)
+    elif forward_ad.unpack_dual(out).tangent is not None:  # forward AD refuses out= too
+        out = _scale_and_add_in_place(out, x, res_scale)
     else:
         out = torch.add(x, out, alpha=res_scale, out=out)
     return _layout.as_format_of(out, x)
+
+
+def _scale_and_add_in_place(out: torch.Tensor, x: torch.Tensor, res_scale: float) -> torch.Tensor:
+    return out.add_(x) if res_scale == 1.0 else out.mul_(res_scale).add_(x)

@@ -263,17 +263,18 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     if out is not None:  # ReLU's own backward: zero where out <= 0 (a NaN output passes)
         grad = torch.ops.aten.threshold_backward.default(grad, out, 0)
     pad = w.shape[-1] // 2
+    mask = list(ctx.needs_input_grad[:3])  # only what autograd asks for
     if ctx.padding_mode == "replicate":
         padded = torch.ops.aten.replication_pad2d(x, [pad, pad, pad, pad])
         g_padded, g_w, g_b = torch.ops.aten.convolution_backward(
-            grad, padded, w, [w.shape[0]], [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
-            [True, True, True],
+            grad, padded, w, [w.shape[0]], [1, 1], [0, 0], [1, 1], False, [0, 0], 1, mask
         )  # fmt: skip
-        g_x = torch.ops.aten.replication_pad2d_backward(g_padded, x, [pad, pad, pad, pad])
+        g_x = None
+        if mask[0]:
+            g_x = torch.ops.aten.replication_pad2d_backward(g_padded, x, [pad, pad, pad, pad])
     else:
         g_x, g_w, g_b = torch.ops.aten.convolution_backward(
-            grad, x, w, [w.shape[0]], [1, 1], [pad, pad], [1, 1], False, [0, 0], 1,
-            [True, True, True],
+            grad, x, w, [w.shape[0]], [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, mask
         )  # fmt: skip
     return g_x, g_w, g_b, None, None, None
 

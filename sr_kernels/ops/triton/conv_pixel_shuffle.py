@@ -58,10 +58,14 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
 
 def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     x, w = ctx.saved_tensors
-    g_conv = F.pixel_unshuffle(grad, ctx.r)
+    n, c, h, width = grad.shape
+    r = ctx.r
+    # F.pixel_unshuffle returns an empty batch unreshaped: reshape it here.
+    g_conv = F.pixel_unshuffle(grad, r) if n else grad.reshape(0, c * r * r, h // r, width // r)
     g_x, g_w, g_b = torch.ops.aten.convolution_backward(
-        g_conv, x, w, [w.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
-    )
+        g_conv, x, w, [w.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+        list(ctx.needs_input_grad[:3]),  # only what autograd asks for
+    )  # fmt: skip
     return g_x, g_w, g_b, None, None
 
 

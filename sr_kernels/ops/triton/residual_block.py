@@ -283,18 +283,27 @@ def _backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     # The branch's gradient is res_scale * grad: the scale goes into w2 for the data gradient
     # (9 C^2 elements instead of a full-size product of grad) and onto the small weight and bias
     # gradients after.
+    # Only the gradients autograd asks for (a frozen layer's weights, an input without grad).
+    need_x, need_w1, need_b1, need_w2, need_b2 = ctx.needs_input_grad[:5]
+    need_first = need_x or need_w1 or need_b1
     scale = ctx.res_scale
     g_r, g_w2, g_b2 = torch.ops.aten.convolution_backward(
-        grad, r, w2 if scale == 1.0 else w2 * scale,
-        [w2.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True],
+        grad, r, w2 if scale == 1.0 or not need_first else w2 * scale,
+        [w2.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [need_first, need_w2, need_b2],
     )  # fmt: skip
     if scale != 1.0:
-        g_w2, g_b2 = g_w2 * scale, g_b2 * scale
-    g_y1 = torch.ops.aten.threshold_backward.default(g_r, r, 0)  # ReLU's own (NaN passes)
-    g_x, g_w1, g_b1 = torch.ops.aten.convolution_backward(
-        g_y1, x, w1, [w1.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
-    )
-    return g_x.add_(grad), g_w1, g_b1, g_w2, g_b2, None, None
+        g_w2 = g_w2 * scale if need_w2 else None
+        g_b2 = g_b2 * scale if need_b2 else None
+    g_x = g_w1 = g_b1 = None
+    if need_first:
+        g_y1 = torch.ops.aten.threshold_backward.default(g_r, r, 0)  # ReLU's own (NaN passes)
+        g_x, g_w1, g_b1 = torch.ops.aten.convolution_backward(
+            g_y1, x, w1, [w1.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+            [need_x, need_w1, need_b1],
+        )  # fmt: skip
+    if need_x:
+        g_x = g_x.add_(grad)
+    return g_x, g_w1, g_b1, g_w2, g_b2, None, None
 
 
 residual_block_triton.register_autograd(_backward, setup_context=_setup_context)
