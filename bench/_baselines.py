@@ -265,7 +265,9 @@ def _pil_bicubic(x: torch.Tensor, factor: float) -> torch.Tensor:
     for image in x.permute(0, 2, 3, 1).cpu().numpy():  # (H, W, C) uint8 per image
         resized = Image.fromarray(image).resize((out_w, out_h), Image.Resampling.BICUBIC)
         images.append(np.asarray(resized))
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    out = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)  # NHWC in memory
+    nhwc = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    return out if nhwc else out.contiguous()  # the input's layout, as ours returns
 
 
 def _matlab_axis_weights(in_len: int, out_len: int, scale: float):
@@ -367,20 +369,18 @@ register(
 # metrics (PSNR / SSIM): torchmetrics, skimage.metrics, a plain torch implementation.
 # Owner: the metrics benchmark. Register here.
 #
-# The benchmark protocol is the study's: per-image values on RGB, no crop, data range 255
-# (uint8 images). Every callable takes (sr, hr) and returns float64 per-image values: PSNR
-# ("psnr"), SSIM ("ssim") or both stacked as (2, N) ("psnr_ssim").
-
-_SSIM_C1 = (0.01 * 255.0) ** 2
-_SSIM_C2 = (0.03 * 255.0) ** 2
+# The benchmark protocol is the study's: per-image values on RGB, no crop, data range 255 for
+# uint8 images and 1 for float ones. Every callable takes (sr, hr, data_range), the images in
+# the dtype ours reads, and returns float64 per-image values: PSNR ("psnr"), SSIM ("ssim") or
+# both stacked as (2, N) ("psnr_ssim").
 
 
-def _torch_psnr(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+def _torch_psnr(sr: torch.Tensor, hr: torch.Tensor, data_range: float) -> torch.Tensor:
     mse = ((sr.double() - hr.double()) ** 2).mean(dim=(1, 2, 3))
-    return 10.0 * torch.log10(255.0**2 / mse)
+    return 10.0 * torch.log10(data_range**2 / mse)
 
 
-def _torch_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+def _torch_ssim(sr: torch.Tensor, hr: torch.Tensor, data_range: float) -> torch.Tensor:
     # Eager float32 with one grouped conv over the 5 stacked maps (torchmetrics' structure),
     # separable Gaussian 11/1.5, 'valid'.
     x, y = sr.float(), hr.float()
@@ -393,45 +393,48 @@ def _torch_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
     blurred = F.conv2d(F.conv2d(maps, vertical, groups=5 * c), horizontal, groups=5 * c)
     mx, my, mxx, myy, mxy = blurred.split(c, dim=1)
     sxx, syy, sxy = mxx - mx * mx, myy - my * my, mxy - mx * my
-    s = ((2 * mx * my + _SSIM_C1) * (2 * sxy + _SSIM_C2)) / (
-        (mx * mx + my * my + _SSIM_C1) * (sxx + syy + _SSIM_C2)
-    )
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
     return s.mean(dim=(1, 2, 3)).double()
 
 
-def _torch_psnr_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-    return torch.stack([_torch_psnr(sr, hr), _torch_ssim(sr, hr)])
+def _torch_psnr_ssim(sr: torch.Tensor, hr: torch.Tensor, data_range: float) -> torch.Tensor:
+    return torch.stack([_torch_psnr(sr, hr, data_range), _torch_ssim(sr, hr, data_range)])
 
 
-def _torchmetrics_psnr(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+def _torchmetrics_psnr(sr: torch.Tensor, hr: torch.Tensor, data_range: float) -> torch.Tensor:
     from torchmetrics.functional.image import peak_signal_noise_ratio
 
     value = peak_signal_noise_ratio(
-        sr.float(), hr.float(), data_range=255.0, reduction="none", dim=(1, 2, 3)
+        sr.float(), hr.float(), data_range=data_range, reduction="none", dim=(1, 2, 3)
     )
     return value.double()
 
 
-def _torchmetrics_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+def _torchmetrics_ssim(sr: torch.Tensor, hr: torch.Tensor, data_range: float) -> torch.Tensor:
     from torchmetrics.functional.image import structural_similarity_index_measure
 
     value = structural_similarity_index_measure(
-        sr.float(), hr.float(), data_range=255.0, reduction="none", sigma=1.5, kernel_size=11
+        sr.float(), hr.float(), data_range=data_range, reduction="none", sigma=1.5, kernel_size=11
     )
     return value.double()
 
 
-def _torchmetrics_psnr_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-    return torch.stack([_torchmetrics_psnr(sr, hr), _torchmetrics_ssim(sr, hr)])
+def _torchmetrics_psnr_ssim(sr: torch.Tensor, hr: torch.Tensor, data_range: float) -> torch.Tensor:
+    return torch.stack(
+        [_torchmetrics_psnr(sr, hr, data_range), _torchmetrics_ssim(sr, hr, data_range)]
+    )
 
 
-def _skimage_each(sr: torch.Tensor, hr: torch.Tensor, metric: str) -> torch.Tensor:
+def _skimage_each(
+    sr: torch.Tensor, hr: torch.Tensor, data_range: float, metric: str
+) -> torch.Tensor:
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     values = []
     for a, b in zip(sr.permute(0, 2, 3, 1).cpu().numpy(), hr.permute(0, 2, 3, 1).cpu().numpy()):
         if metric == "psnr":
-            values.append(peak_signal_noise_ratio(b, a, data_range=255))
+            values.append(peak_signal_noise_ratio(b, a, data_range=data_range))
         else:
             values.append(
                 structural_similarity(
@@ -440,15 +443,17 @@ def _skimage_each(sr: torch.Tensor, hr: torch.Tensor, metric: str) -> torch.Tens
                     gaussian_weights=True,
                     sigma=1.5,
                     use_sample_covariance=False,
-                    data_range=255,
+                    data_range=data_range,
                     channel_axis=2,
                 )
             )
     return torch.tensor(values, dtype=torch.float64)
 
 
-def _skimage_psnr_ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-    return torch.stack([_skimage_each(sr, hr, "psnr"), _skimage_each(sr, hr, "ssim")])
+def _skimage_psnr_ssim(sr: torch.Tensor, hr: torch.Tensor, data_range: float) -> torch.Tensor:
+    return torch.stack(
+        [_skimage_each(sr, hr, data_range, "psnr"), _skimage_each(sr, hr, data_range, "ssim")]
+    )
 
 
 for _metric, _torch_fn, _tm_fn, _sk_fn in (

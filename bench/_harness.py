@@ -215,10 +215,12 @@ def assert_exact(out: torch.Tensor, expected: torch.Tensor) -> None:
 
 
 def assert_close(rtol: float, atol: float) -> Callable[[torch.Tensor, torch.Tensor], None]:
-    """A check with `torch.testing.assert_close` tolerances (state the numerics at the call)."""
+    """A check with `torch.testing.assert_close` tolerances (state the numerics at the call),
+    and, for images, the baseline's memory format (both sides compute in the same layout)."""
 
     def check(out: torch.Tensor, expected: torch.Tensor) -> None:
         torch.testing.assert_close(out, expected, rtol=rtol, atol=atol, check_device=False)
+        assert_same_layout(out, expected)
 
     return check
 
@@ -560,10 +562,13 @@ class Bench:
         return float(benchmark.stats.stats.median), "pytest-benchmark median (CPU wall clock)"
 
 
-def describe_plain(benchmark: Any, group: str, impl: str, primary_baseline: bool) -> None:
+def describe_plain(
+    benchmark: Any, group: str, impl: str, primary_baseline: bool, backend: str | None = None
+) -> None:
     """Group and extra_info of a benchmark timed with pytest-benchmark directly (not `Bench`,
     e.g. a training step), so that reports compare it with its baseline; its time is
-    pytest-benchmark's median. `impl`: "ours" or the baseline's name."""
+    pytest-benchmark's median. `impl`: "ours" or the baseline's name; `backend`: the backends
+    ours ran (`traced_backends`), else `impl`."""
     op, workload, dtype, layout, device = group.split("/")
     benchmark.group = group
     benchmark.extra_info.update(
@@ -575,9 +580,21 @@ def describe_plain(benchmark: Any, group: str, impl: str, primary_baseline: bool
         impl=impl,
         role=OURS if impl == OURS else "baseline",
         primary_baseline=primary_baseline,
-        backend=impl,
+        backend=backend or impl,
     )
     benchmark.extra_info.update(environment(device))
+
+
+def traced_backends(op: str, fn: Callable[[], Any]) -> tuple[Any, str]:
+    """Run `fn` once and return its result and the backends that served `op` in it ("+"-joined),
+    so that a row of ours says which kernels it timed; a call that ran none of ours (the
+    automatic choice may route a shape to cuDNN through the reference) says "reference"."""
+    with ops.trace() as events:
+        result = fn()
+    ran = sorted({backend for name, backend in events if name == op})
+    if not ran:
+        raise AssertionError(f"{op} did not run")
+    return result, "+".join(ran)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def test_imresize(bench, case: _harness.Case) -> None:
         workload.input_shape, workload.output_shape, case.dtype, taps=_taps(workload)
     )
     expected = _matlab_expected(x, factor)
-    # Ours is paired with F.interpolate only: the NumPy and Pillow rows take 20-170 ms a call.
+    # Ours is paired with F.interpolate only: the NumPy and Pillow rows take tens to hundreds of
+    # ms a call (CPU), too long to interleave.
     primary = _baselines.primary(OP, case.device).name
     fn, paired = _harness.calls(case, ops.imresize, x, factor, paired_only=(primary,))
     if case.is_ours:

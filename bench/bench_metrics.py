@@ -33,6 +33,10 @@ def _data_range(dtype: torch.dtype) -> float | None:
     return None if dtype == torch.uint8 else 1.0
 
 
+def _baseline_range(dtype: torch.dtype) -> float:
+    return 255.0 if dtype == torch.uint8 else 1.0
+
+
 def _ours(op: str, sr: torch.Tensor, hr: torch.Tensor, dtype: torch.dtype):
     data_range = _data_range(dtype)
     if op == "psnr":
@@ -42,11 +46,6 @@ def _ours(op: str, sr: torch.Tensor, hr: torch.Tensor, dtype: torch.dtype):
     return lambda: torch.stack(
         [metrics.psnr(sr, hr, data_range=data_range), metrics.ssim(sr, hr, data_range=data_range)]
     )
-
-
-def _on_255(x: torch.Tensor) -> torch.Tensor:
-    # Baselines take data range 255: float [0, 1] images are scaled (float64, exact enough).
-    return x if x.dtype == torch.uint8 else x.double() * 255.0
 
 
 def _check(op: str):
@@ -68,15 +67,16 @@ def _run(bench, case: _harness.Case) -> None:
     workload = case.workload
     hr, sr = workload.make_pair(case.dtype, case.layout, case.device)
     op = case.op
-    expected = _baselines.primary(op, case.device).fn(_on_255(sr), _on_255(hr))
+    # Every side reads the same tensors (uint8, or float32 in [0, 1] with data range 1).
+    data_range = _baseline_range(case.dtype)
+    expected = _baselines.primary(op, case.device).fn(sr, hr, data_range)
     cost = _cost(op, workload.shape, case.dtype)
     if case.is_ours:
         fn = _ours(op, sr, hr, case.dtype)
     else:
         baseline = case.baseline
         assert baseline is not None
-        sr255, hr255 = _on_255(sr), _on_255(hr)
-        fn = lambda: baseline.fn(sr255, hr255)  # noqa: E731
+        fn = lambda: baseline.fn(sr, hr, data_range)  # noqa: E731
     bench(case, fn, expected=expected, cost=cost, check=_check(op), trace_op=TRACE[op])
 
 

@@ -49,15 +49,17 @@ _baselines.register(
 _TOLERANCE = {torch.bfloat16: 3e-2, torch.float16: 5e-3, torch.float32: 5e-3}
 
 
-def _params(c_in, dtype, device, seed=1):
+def _params(c_in, dtype, device, seed=1, layout="nhwc"):
     gen = torch.Generator().manual_seed(seed)
     c_out = OUT_CHANNELS * R * R
     bound = (1.0 / (9 * c_in)) ** 0.5
     w = ((torch.rand(c_out, c_in, 3, 3, generator=gen) * 2 - 1) * bound).to(dtype=dtype)
     b = (torch.rand(c_out, generator=gen) - 0.5).to(dtype=dtype)
     w = w.to(device)
-    if device == "cuda":  # as in bench_resblock: GPU models keep their parameters channels_last;
-        w = w.contiguous(memory_format=torch.channels_last)  # on CPU a plain nn.Conv2d's weight
+    # As in bench_resblock: GPU models in channels_last keep their parameters channels_last (NCHW
+    # weights in the nchw groups); on CPU a plain nn.Conv2d's weight.
+    if device == "cuda" and layout == "nhwc":
+        w = w.contiguous(memory_format=torch.channels_last)
     return w, b.to(device)
 
 
@@ -74,7 +76,7 @@ def _variants() -> dict[str, str] | None:
 def test_conv_pixel_shuffle(bench, case: _harness.Case) -> None:
     workload = case.workload
     x = workload.make_input(case.dtype, case.layout, case.device)
-    w, b = _params(workload.c_in, case.dtype, case.device)
+    w, b = _params(workload.c_in, case.dtype, case.device, layout=case.layout)
     with torch.no_grad():
         expected = _eager(x, w, b, R)
         fn, paired = _harness.calls(case, ops.conv_pixel_shuffle, x, w, b, R)
@@ -115,12 +117,19 @@ def test_upsampler_x4(benchmark, impl, dtype) -> None:
         expected = x
         for w, b in stages:
             expected = _eager(expected, w, b, R)
-        torch.testing.assert_close(upsample(), expected, rtol=3e-2, atol=3e-2)
+        backend = None
+        if impl == "ours":  # the row names the backends it times
+            out, backend = _harness.traced_backends("conv_pixel_shuffle", upsample)
+        else:
+            out = upsample()
+        torch.testing.assert_close(out, expected, rtol=3e-2, atol=3e-2)
 
         def run():
             upsample()
             torch.cuda.synchronize()
 
         group = f"upsampler_x4/{workload.name}/{_workloads.dtype_name(dtype)}/nhwc/cuda"
-        _harness.describe_plain(benchmark, group, impl, primary_baseline=impl == "eager")
+        _harness.describe_plain(
+            benchmark, group, impl, primary_baseline=impl == "eager", backend=backend
+        )
         benchmark.pedantic(run, warmup_rounds=3, rounds=30)

@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +182,8 @@ def _load_library() -> bool:
             return False
         if mode not in ("auto", "1"):  # as setup.py: a typo must not start a long build
             _info.reason = f"SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got {mode!r}"
+            # Said once, so that a typo does not go unnoticed behind the reference fallback.
+            warnings.warn(f"{_info.reason}: the compiled extension is not loaded", stacklevel=2)
             return False
         prebuilt = _prebuilt_library()
         try:

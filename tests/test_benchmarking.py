@@ -1080,6 +1080,25 @@ def test_describe_plain_lets_reports_compare_a_direct_benchmark(bench_modules):
     assert ours.baseline == "eager" and ours.speedup == pytest.approx(3.0)
 
 
+def test_traced_backends_names_what_served_the_op(bench_modules):
+    import _harness
+
+    from sr_kernels import ops
+
+    x = torch.rand(1, 8, 3, 5)
+    with ops.use_backend("reference"):
+        out, backend = _harness.traced_backends("pixel_shuffle", lambda: ops.pixel_shuffle(x, 2))
+    assert out.shape == (1, 2, 6, 10) and backend == "reference"
+    with pytest.raises(AssertionError, match="pixel_shuffle did not run"):
+        _harness.traced_backends("pixel_shuffle", lambda: x * 2)
+    import types
+
+    fake = types.SimpleNamespace(group=None, extra_info={})
+    group = "upsampler_x4/w/bf16/nhwc/cpu"
+    _harness.describe_plain(fake, group, "ours", primary_baseline=False, backend="cuda+triton")
+    assert fake.extra_info["backend"] == "cuda+triton" and fake.extra_info["impl"] == "ours"
+
+
 def test_spec_peaks_match_device_names(bench_modules):
     _, roofline = bench_modules
     assert roofline.spec_peaks("NVIDIA H100 80GB HBM3").bandwidth == pytest.approx(3.35e12)

@@ -208,6 +208,45 @@ def test_a_bad_forced_backend_is_refused_before_any_work(monkeypatch, capsys):
     assert "SR_KERNELS_BACKEND must be 'auto'" in _env_output(SR_KERNELS_BACKEND="bogus")
 
 
+@pytest.mark.parametrize(
+    "variable, value, expected",
+    [
+        ("SR_KERNELS_BUILD_EXT", "false", "SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got 'false'"),
+        ("SR_KERNELS_CPU_ISA", "sse", "SR_KERNELS_CPU_ISA must be auto, avx2 or base, got 'sse'"),
+    ],
+)
+def test_bad_extension_settings_are_refused_before_any_work(
+    monkeypatch, capsys, variable, value, expected
+):
+    """A typo in these left every op on the reference, or the CPU kernels on their widest
+    instructions, without a word outside `env`."""
+    monkeypatch.setenv(variable, value)
+    assert main(["demo", "--size", "12", "--repeats", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"error: {expected}\n"
+
+
+def test_a_bad_build_setting_warns_the_library_user():
+    """Outside the CLI the extension stays unloaded (the ops fall back) with a warning."""
+    code = (
+        "import warnings, torch\n"
+        "from sr_kernels import ops\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    ops.pixel_shuffle(torch.rand(1, 4, 2, 2), 2)\n"
+        "print(ops.last_backend('pixel_shuffle'))\n"
+        "print([str(w.message) for w in caught])\n"
+    )
+    env = {**os.environ, "SR_KERNELS_BUILD_EXT": "false"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, cwd=ROOT
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    backend, messages = result.stdout.splitlines()
+    assert backend == "reference"
+    assert "SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got 'false'" in messages
+
+
 def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt

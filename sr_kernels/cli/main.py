@@ -3,9 +3,9 @@
 Each subcommand module defines ``register(subparsers)``, which adds its parser and sets
 ``func`` (called with the parsed arguments; returns the exit status).
 
-For every subcommand: a bad SR_KERNELS_BACKEND is a one-line error before any work (`env`
-reports it instead), Ctrl-C ends with "interrupted" and status 130, and a closed output pipe
-(``sr-kernels env | head -1``) ends quietly.
+For every subcommand: a bad SR_KERNELS_BACKEND, SR_KERNELS_BUILD_EXT or SR_KERNELS_CPU_ISA is a
+one-line error before any work (`env` reports it instead), Ctrl-C ends with "interrupted" and
+status 130, and a closed output pipe (``sr-kernels env | head -1``) ends quietly.
 """
 
 from __future__ import annotations
@@ -32,14 +32,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def backend_setting_problem() -> str | None:
-    """What is wrong with SR_KERNELS_BACKEND, or None (the registry reads it at each op call,
-    so a bad value would otherwise fail every op of a long run)."""
+    """What is wrong with SR_KERNELS_BACKEND, SR_KERNELS_BUILD_EXT or SR_KERNELS_CPU_ISA, or
+    None. The registry reads the first at each op call, so a bad value would fail every op of a
+    long run; bad values of the others would silently leave the extension unloaded (every op on
+    the reference) or the CPU kernels at their widest instructions."""
     from ..ops import _registry
 
     try:
         _registry.forced_backend()
     except ValueError as error:
         return str(error)
+    build = os.environ.get("SR_KERNELS_BUILD_EXT", "auto")
+    if build not in ("auto", "0", "1"):
+        return f"SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got {build!r}"
+    isa = os.environ.get("SR_KERNELS_CPU_ISA", "auto")
+    if isa not in ("auto", "avx2", "base"):
+        return f"SR_KERNELS_CPU_ISA must be auto, avx2 or base, got {isa!r}"
     return None
 
 
