@@ -11,6 +11,7 @@ from ._registry import (
     BACKENDS,
     BackendUnavailableError,
     available_backends,
+    explain_choices,
     registered_ops,
     use_backend,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "conv2d_act",
     "conv_pixel_shuffle",
     "degrade",
+    "explain_choices",
     "imresize",
     "imresize_array",
     "imresize_pil",

@@ -260,9 +260,15 @@ def _select(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None
     for backend in order:
         reason = _supports_reason(spec, backend, meta)
         if reason is None:
+            _passed_over[(op, meta_items)] = reasons
             return backend
         reasons[backend] = reason
     raise BackendUnavailableError(f"{op}: no backend can serve {meta}: {reasons}")
+
+
+# (op, meta items) -> {backend: reason} for the backends the automatic choice tried before the
+# one it took (explain_choices): e.g. why a residual block with C = 24 runs on the reference.
+_passed_over: dict[tuple[str, tuple[tuple[str, Any], ...]], dict[str, str]] = {}
 
 
 # (op, meta items, forced backend) -> the backend chosen. The choice depends only on metadata
@@ -296,10 +302,29 @@ def choices() -> list[tuple[str, dict[str, Any], str | None, str]]:
     return [(op, dict(items), forced, chosen) for (op, items, forced), chosen in made]
 
 
+def explain_choices(op: str | None = None) -> str:
+    """The backend choices made so far in this process (for `op`, or every op), one line each:
+    the inputs' metadata, the backend chosen and, for an automatic choice, why each backend
+    ahead of it in the order was passed over. E.g. after a residual block with C = 24 on a GPU:
+    ``residual_block {...}: reference (cuda: ...; triton: C = 24 is not a multiple of 16)``."""
+    lines = []
+    for name, meta, forced, chosen in choices():
+        if op is not None and name != op:
+            continue
+        if forced is not None:
+            why = f"forced by use_backend / SR_KERNELS_BACKEND={forced}"
+        else:
+            skipped = _passed_over.get((name, tuple(sorted(meta.items()))), {})
+            why = "; ".join(f"{b}: {r}" for b, r in skipped.items()) or "first in the order"
+        lines.append(f"{name} {meta}: {chosen} ({why})")
+    return "\n".join(lines) if lines else "no choices made yet"
+
+
 def forget_choices() -> None:
     """Choose again at the next call of every op (after the timings tables changed)."""
     _generation[0] += 1
     _chosen.clear()
+    _passed_over.clear()
 
 
 def reload_backend_timings() -> None:

@@ -98,6 +98,33 @@ def test_unknown_device_goes_to_the_reference():
     assert _registry.select("pixel_shuffle", _registry.tensor_meta(x)) == "reference"
 
 
+def test_explain_choices_says_why_backends_were_passed_over(monkeypatch):
+    """The issue's "other C fall back with the reason reported by the registry": an automatic
+    choice keeps why each backend ahead of the chosen one could not serve."""
+    _registry.forget_choices()
+    import dataclasses
+
+    spec = _registry._OPS["residual_block"]
+    # The GPU's order on CPU tensors: the cuda backend refuses CPU tensors, and Triton (under
+    # the interpreter here, or refusing CPU tensors without it) refuses C = 24.
+    order = ("cuda", "triton", "reference")
+    monkeypatch.setitem(
+        _registry._OPS, "residual_block", dataclasses.replace(spec, cpu_order=order)
+    )
+    x = torch.rand(1, 24, 5, 4)
+    params = [torch.rand(24, 24, 3, 3) * 0.1, torch.rand(24), torch.rand(24, 24, 3, 3) * 0.1]
+    ops.residual_block(x, *params, torch.rand(24))
+    with ops.use_backend("reference"):
+        ops.pixel_shuffle(torch.rand(1, 4, 2, 2), 2)
+    (line,) = ops.explain_choices("residual_block").splitlines()
+    assert "'channels': 24" in line and ": reference (cuda: " in line and "; triton: " in line
+    assert ops.last_backend("residual_block") == "reference"
+    (forced,) = ops.explain_choices("pixel_shuffle").splitlines()
+    assert forced.endswith(": reference (forced by use_backend / SR_KERNELS_BACKEND=reference)")
+    _registry.forget_choices()
+    assert ops.explain_choices() == "no choices made yet"
+
+
 def test_remembered_choices_follow_the_forced_backend():
     """Choices are remembered per (op, metadata, forced backend): forcing one and leaving the
     block changes the choice each time, and a refusal is raised again, never remembered."""
