@@ -64,4 +64,9 @@ def real_number(value: object, name: str) -> float:
     is a mistake), a string, a complex number or a tensor."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number (int or float), got {type(value).__name__}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float's range (10**400)
+        raise ValueError(
+            f"{name} is too large for a float, got an integer of {len(str(abs(int(value))))} digits"
+        ) from None

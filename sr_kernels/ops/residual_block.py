@@ -63,7 +63,10 @@ def residual_block(
     backwards recompute the intermediate instead of saving it (one saved activation per block
     instead of two).
     Numerics: fp32 accumulation for fp16/bf16 storage; the intermediate is rounded to the
-    storage dtype (as eager PyTorch does); the epilogue ``x + res_scale * y`` rounds once.
+    storage dtype (as eager PyTorch does); the epilogue ``x + res_scale * y`` rounds once in
+    the fused kernels, and once after the scale and once after the add in the reference under
+    autograd or forward AD (as eager PyTorch does; bitwise different from its no-grad result
+    in fp16/bf16, both within the tolerance).
     fp32 (Triton backend on a GPU): tensor-core "tf32x3" products (each operand split into two
     TF32 parts, three MMAs; near-fp32 accuracy, ~3x the MMA work of TF32); single-pass TF32 is
     not offered (it truncates operands: relative error ~7e-4). The backward's
