@@ -20,6 +20,17 @@ os.environ.setdefault("SR_KERNELS_BACKEND_TIMINGS", "off")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which sr_kernels runs: plain `pytest` (no `python -m`) imports an installed copy before
+    this checkout's, and would test that one."""
+    import sr_kernels
+
+    where = Path(sr_kernels.__file__).resolve().parent
+    checkout = Path(__file__).resolve().parents[1] / "sr_kernels"
+    which = "this checkout" if where == checkout else "an installed copy, not this checkout"
+    return f"sr_kernels: {where} ({which})"
+
+
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return

@@ -194,26 +194,25 @@ def test_report_lists_paired_cpu_rows_only_when_there_are_some():
     assert "interleaved" not in plain
 
 
-def test_paired_speedups_time_both_sides_in_the_same_rounds(bench_modules):
+def test_paired_speedups_time_both_sides_in_the_same_rounds(bench_modules, monkeypatch):
     import _harness
 
     calls = []
+    clock = [0.0]  # a fake clock the calls advance: no wall-clock time in the assertions
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
 
     def ours():
         calls.append("ours")
-        time.sleep(0.002)
+        clock[0] += 0.002
 
     def baseline():
         calls.append("baseline")
-        time.sleep(0.004)
+        clock[0] += 0.004
 
     pairs = _harness.paired_speedups(ours, {"slow": baseline}, rounds=12)
     assert set(pairs) == {"slow"} and pairs["slow"]["rounds"] == 12
-    assert 1.3 < pairs["slow"]["speedup"] < 3.0  # 2x by construction; sleep overshoots a little
-    assert (
-        pairs["slow"]["q1"] <= pairs["slow"]["speedup"] * 1.2
-        and pairs["slow"]["q1"] <= pairs["slow"]["q3"]
-    )
+    assert pairs["slow"]["speedup"] == pytest.approx(2.0)
+    assert pairs["slow"]["q1"] == pytest.approx(2.0) and pairs["slow"]["q3"] == pytest.approx(2.0)
     # One call each to size the rounds, then one each per round, interleaved: never 3 in a row.
     assert calls.count("ours") == calls.count("baseline") == 13
     assert all(calls[i : i + 3] not in (["ours"] * 3, ["baseline"] * 3) for i in range(len(calls)))

@@ -78,8 +78,9 @@ def test_every_cpu_path_is_bit_exact(backend, isa, layout, monkeypatch):
     for pack, edge, scale in PACKS:
         for name in NAMES:
             x = _hr_tensor(name, scale, "cpu").contiguous(memory_format=memory_format)
-            with ops.use_backend(backend):
+            with ops.use_backend(backend), ops.trace() as events:
                 out = ops.imresize(x, 1 / scale, edge=edge)
+            assert events == [("imresize", backend)]
             differing = int((out[0].permute(1, 2, 0) != _lr(pack, scale, name)).any(dim=-1).sum())
             assert differing == 0, (
                 f"{isa} {layout}: {differing} pixels differ, {pack}/X{scale}/{name}"

@@ -81,9 +81,10 @@ def test_gradients_match_pytorch(backend, dtype):
     device = backend_device(backend)
     x = random_image((2, 12, 3, 5), dtype, device).requires_grad_()
     x_ref = x.detach().clone().requires_grad_()
-    with ops.use_backend(backend):
+    with ops.use_backend(backend), ops.trace() as events:
         out = ops.pixel_shuffle(x, 2)
         back = ops.pixel_unshuffle(out, 2)
+    assert events == [("pixel_shuffle", backend), ("pixel_unshuffle", backend)]
     weights = random_image(back.shape, dtype, device)
     (back * weights).sum().backward()
     (F.pixel_unshuffle(F.pixel_shuffle(x_ref, 2), 2) * weights).sum().backward()

@@ -186,6 +186,7 @@ def test_torch_compile_fullgraph(backend):
 
 
 _RING_PROBE = """
+import sys
 import triton
 from triton.backends.compiler import GPUTarget
 from sr_kernels.ops.triton import ssim_mean as m
@@ -194,7 +195,11 @@ for cfg in m.aot_configs():
         src = triton.compiler.ASTSource(
             fn=cfg["kernel"], signature=cfg["signature"], constexprs=cfg["constexprs"]
         )
-        k = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": 4})
+        try:
+            k = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": 4})
+        except Exception as error:  # no sm_90 toolchain here: the test skips on status 3 only
+            print(f"{type(error).__name__}: {error}", file=sys.stderr)
+            sys.exit(3)
         loops = [line for line in k.asm["ttgir"].splitlines() if "scf.for" in line]
         print(max(line.split("->")[1].count("tensor<") for line in loops))
         break
@@ -213,6 +218,7 @@ def test_triton_ring_is_loop_carried_in_the_gpu_build():
     result = subprocess.run(
         [sys.executable, "-c", _RING_PROBE], env=env, capture_output=True, text=True, timeout=600
     )
-    if result.returncode != 0:
+    if result.returncode == 3:
         pytest.skip(f"Triton cannot compile for sm_90 here: {result.stderr[-300:]}")
+    assert result.returncode == 0, result.stderr[-2000:]  # the probe itself broke
     assert int(result.stdout.strip().splitlines()[-1]) == 51

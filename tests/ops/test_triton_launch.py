@@ -71,5 +71,10 @@ def test_triton_ops_run_on_their_tensors_gpu():
             expected = call()
         assert (name, "triton") in events, name
         assert out.device == device, name
-        torch.testing.assert_close(out.float(), expected.float(), rtol=2e-2, atol=2e-2)
+        if out.dtype == torch.uint8 or name == "pixel_shuffle":  # copies and MATLAB rounding
+            assert torch.equal(out.cpu(), expected.cpu()), name
+        elif name in ("psnr_mse", "psnr", "ssim_mean"):  # float64 sums (SSIM: fp32 moments)
+            torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-6)
+        else:  # fp16 convolutions (fp32 accumulation): the fp16 floor of STYLE.md
+            torch.testing.assert_close(out.float(), expected.float(), rtol=2e-3, atol=2e-3)
         assert torch.cuda.current_device() == 0
