@@ -71,13 +71,19 @@ def _run(bench, case: _harness.Case) -> None:
     data_range = _baseline_range(case.dtype)
     expected = _baselines.primary(op, case.device).fn(sr, hr, data_range)
     cost = _cost(op, workload.shape, case.dtype)
+    paired = None
     if case.is_ours:
         fn = _ours(op, sr, hr, case.dtype)
+        # CPU rows: ours interleaved with every baseline, so that the report gives the issue's
+        # ratios (skimage, torchmetrics) measured side by side, not only the primary's.
+        paired = _harness.paired_baselines(op, case.device, sr, hr, data_range)
     else:
         baseline = case.baseline
         assert baseline is not None
         fn = lambda: baseline.fn(sr, hr, data_range)  # noqa: E731
-    bench(case, fn, expected=expected, cost=cost, check=_check(op), trace_op=TRACE[op])
+    bench(
+        case, fn, expected=expected, cost=cost, check=_check(op), trace_op=TRACE[op], paired=paired
+    )
 
 
 def _cases(op: str):

@@ -33,6 +33,17 @@ def _has_pytest_benchmark(pluginmanager: Any) -> bool:
     )
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which sr_kernels runs: plain `pytest` (no `python -m`) imports an installed copy before
+    this checkout's, and would test that one."""
+    import sr_kernels
+
+    where = Path(sr_kernels.__file__).resolve().parent
+    checkout = Path(__file__).resolve().parents[1] / "sr_kernels"
+    which = "this checkout" if where == checkout else "an installed copy, not this checkout"
+    return f"sr_kernels: {where} ({which})"
+
+
 def pytest_addoption(parser: pytest.Parser, pluginmanager: Any) -> None:
     if not _has_pytest_benchmark(pluginmanager):
         _harness.add_minibenchmark_options(parser)

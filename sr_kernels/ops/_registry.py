@@ -256,7 +256,7 @@ def _select(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None
         order = _backend_timings.measured_order(spec.timings_op, meta, candidates)
     else:
         order = ("reference",)
-    reasons = {}
+    reasons: dict[str, str] = {}
     for backend in order:
         reason = _supports_reason(spec, backend, meta)
         if reason is None:

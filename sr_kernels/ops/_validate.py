@@ -67,6 +67,7 @@ def real_number(value: object, name: str) -> float:
     try:
         return float(value)
     except OverflowError:  # an int beyond float's range (10**400)
+        digits = len(str(abs(value))) if isinstance(value, int) else None
         raise ValueError(
-            f"{name} is too large for a float, got an integer of {len(str(abs(int(value))))} digits"
+            f"{name} is too large for a float, got an integer of {digits} digits"
         ) from None
