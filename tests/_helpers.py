@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
+from sr_kernels import ops
 from sr_kernels.ops import _registry
 from sr_kernels.tools import tolerances
 from sr_kernels.tools.tolerances import FLOORS, relative_error  # noqa: F401  (tests import them here)
@@ -40,6 +43,16 @@ def backend_params(*names: str) -> list:
 
 
 ALL_BACKENDS = ("reference", "cpu", "triton", "cuda")
+
+
+@contextlib.contextmanager
+def runs_on(backend: str, op: str) -> Iterator[None]:
+    """`ops.use_backend(backend)` around a block whose `op` calls must all run that backend's
+    own kernel (checked with `ops.trace()` when the block ends)."""
+    with ops.use_backend(backend), ops.trace() as events:
+        yield
+    ran = {name for op_name, name in events if op_name == op}
+    assert ran == {backend}, f"{op} ran on {ran or 'no backend'}, expected {backend}"
 
 
 def assert_close_to_reference(
@@ -105,23 +118,46 @@ def edsr_parameters(
     }
 
 
+@contextlib.contextmanager
+def convolution_backward_masks() -> Iterator[list[tuple[bool, ...]]]:
+    """The output masks (input, weight, bias gradients wanted) of every
+    ``aten.convolution_backward`` call made in the block, in order."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    masks: list[tuple[bool, ...]] = []
+
+    class Spy(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func is torch.ops.aten.convolution_backward.default:
+                masks.append(tuple(args[-1]))
+            return func(*args, **(kwargs or {}))
+
+    with Spy():
+        yield masks
+
+
 def assert_partial_gradients_match(
-    op, reference_op, tensors, names, wanted, *args, key=None
+    op, reference_op, tensors, names, wanted, *args, key=None, masks=None
 ) -> None:
     """Gradients of ``op(*tensors, *args).square().sum()`` for the inputs in `wanted` only (the
     others not requiring grad, as for frozen layers) equal the reference op's, and the others'
     stay None: a backward that skips unneeded gradients skips only those. The reference runs in
-    float64; float64 tensors are compared to 1e-10, others by STYLE.md's rule for `key`."""
+    float64; float64 tensors are compared to 1e-10, others by STYLE.md's rule for `key`. With
+    `masks`, our backward's convolution_backward output masks must be exactly those."""
 
     def grads(fn, dtype=None):
         leaves = [
             t.detach().to(dtype or t.dtype).clone().requires_grad_(n in wanted)
             for n, t in zip(names, tensors)
         ]
-        fn(*leaves, *args).square().sum().backward()
-        return {n: t.grad for n, t in zip(names, leaves)}
+        loss = fn(*leaves, *args).square().sum()
+        with convolution_backward_masks() as seen:
+            loss.backward()
+        return {n: t.grad for n, t in zip(names, leaves)}, seen
 
-    ours, expected = grads(op), grads(reference_op, torch.float64)
+    (ours, seen), (expected, _) = grads(op), grads(reference_op, torch.float64)
+    if masks is not None:
+        assert seen == masks, f"convolution_backward masks {seen}, expected {masks}"
     for name in names:
         if name not in wanted:
             assert ours[name] is None, name

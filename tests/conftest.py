@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def pytest_report_header(config: pytest.Config) -> str:
     """Which sr_kernels runs: plain `pytest` (no `python -m`) imports an installed copy before
-    this checkout's, and would test that one."""
+    this checkout's, and would test that one. (Written out here and in the other conftest: an
+    installed copy may predate any helper the package could hold.)"""
     import sr_kernels
 
     where = Path(sr_kernels.__file__).resolve().parent

@@ -10,6 +10,7 @@ from _helpers import (
     backend_device,
     backend_params,
     random_image,
+    runs_on,
 )
 
 from sr_kernels import ops
@@ -150,7 +151,7 @@ def test_gradient_past_a_nan_output_like_the_reference(backend, monkeypatch):
         inputs = [t.detach().clone().requires_grad_() for t in args]
         return torch.autograd.grad(conv(*inputs).sum(), inputs[0])[0]
 
-    with ops.use_backend(backend):
+    with runs_on(backend, "conv2d_act"):
         ours = grad_x(ops.conv2d_act, x, w, b)
     expected = grad_x(reference.conv2d_act, x.double().cpu(), w.double().cpu(), b.double().cpu())
     assert torch.isfinite(expected).all()
@@ -161,9 +162,8 @@ def test_gradient_past_a_nan_output_like_the_reference(backend, monkeypatch):
 @pytest.mark.parametrize("needs", ["x", "w", "b", "w_b"])
 @pytest.mark.parametrize("backend", backend_params("triton"))
 def test_triton_backward_computes_only_what_is_needed(backend, needs, padding_mode):
-    """Gradients for a subset of the inputs equal the reference's and the others stay None (the
-    backward passes autograd's mask to convolution_backward; the residual block's test spies
-    on the mask)."""
+    """Gradients for a subset of the inputs equal the reference's, and the Triton op's backward
+    asks convolution_backward for those only (it computed all three)."""
     device = backend_device(backend)
     x = random_image((1, 16, 6, 5), torch.float32, device)
 
@@ -178,6 +178,7 @@ def test_triton_backward_computes_only_what_is_needed(backend, needs, padding_mo
         ("x", "w", "b"),
         needs.split("_"),
         key=_grad_key(backend, device),
+        masks=[tuple(name in needs.split("_") for name in ("x", "w", "b"))],
     )
 
 
@@ -204,7 +205,7 @@ def test_gradients_match_reference_autograd(backend, padding_mode):
     x = random_image((2, 3, 7, 6), torch.float32, device)
     w, b = _params(3, 16, 3, torch.float32, device)
     inputs = [t.clone().requires_grad_() for t in (x, w, b)]
-    with ops.use_backend(backend):
+    with runs_on(backend, "conv2d_act"):
         out = ops.conv2d_act(*inputs, padding_mode=padding_mode, activation="relu")
     weights = random_image(out.shape, torch.float32, device)
     grads = torch.autograd.grad((out * weights).sum(), inputs)

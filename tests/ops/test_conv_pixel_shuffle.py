@@ -10,6 +10,7 @@ from _helpers import (
     backend_device,
     backend_params,
     random_image,
+    runs_on,
 )
 
 from sr_kernels import ops
@@ -101,7 +102,7 @@ def test_gradients_match_reference_autograd(backend, r):
     wt, b = _params(16, 4, r, torch.float32, device)
     _skip_if_cuda_refuses(backend, x, wt, r)  # fp32 (cuda: test_conv_cuda checks fp16/bf16)
     inputs = [t.clone().requires_grad_() for t in (x, wt, b)]
-    with ops.use_backend(backend):
+    with runs_on(backend, "conv_pixel_shuffle"):
         out = ops.conv_pixel_shuffle(*inputs, r)
     weights = random_image(out.shape, torch.float32, device)
     grads = torch.autograd.grad((out * weights).sum(), inputs)
@@ -155,9 +156,8 @@ def test_extension_backward_computes_only_what_is_needed(backend, needs):
 @pytest.mark.parametrize("needs", ["x", "w", "b", "w_b"])
 @pytest.mark.parametrize("backend", backend_params("triton"))
 def test_triton_backward_computes_only_what_is_needed(backend, needs):
-    """Gradients for a subset of the inputs equal the reference's and the others stay None (the
-    backward passes autograd's mask to convolution_backward; the residual block's test spies
-    on the mask)."""
+    """Gradients for a subset of the inputs equal the reference's, and the Triton op's backward
+    asks convolution_backward for those only (it computed all three)."""
     device = backend_device(backend)
     x = random_image((1, 16, 5, 6), torch.float32, device)
 
@@ -173,6 +173,7 @@ def test_triton_backward_computes_only_what_is_needed(backend, needs):
         needs.split("_"),
         2,
         key=_grad_key(backend, device),
+        masks=[tuple(name in needs.split("_") for name in ("x", "w", "b"))],
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _helpers import ALL_BACKENDS, FLOORS, backend_device, backend_params, relative_error
+from _helpers import ALL_BACKENDS, FLOORS, backend_device, backend_params, relative_error, runs_on
 from _metric_cases import DTYPES, LAYOUTS, PROTOCOLS, make, protocol_kwargs, related_pair
 
 from sr_kernels import ops
@@ -124,7 +124,7 @@ def test_cuda_vectorised_rows(backend, protocol, dtype, shape, layout):
 def test_data_range_255_floats_equal_uint8(backend):
     device = backend_device(backend)
     sr, hr = related_pair((2, 3, 12, 14), torch.uint8, "contiguous", device)
-    with ops.use_backend(backend):
+    with runs_on(backend, "psnr_mse"):
         as_uint8 = ops.psnr_mse(sr, hr, crop_border=1, y_channel=True)
         as_float = ops.psnr_mse(
             sr.float(), hr.float(), data_range=255.0, crop_border=1, y_channel=True
@@ -142,7 +142,7 @@ def test_quantize_rounds_half_to_even_and_clamps(backend):
     # 8-bit-scale values 0.5, 1.5, 2.5, -3 and 300 quantise to 0, 2, 2, 0 and 255.
     sr = torch.tensor([0.5, 1.5, 2.5, -3.0, 300.0], dtype=torch.float64).view(1, 1, 1, 5) / 255
     hr = torch.zeros_like(sr)
-    with ops.use_backend(backend):
+    with runs_on(backend, "psnr_mse"):
         out = ops.psnr_mse(sr.to(device), hr.to(device), data_range=1.0, quantize=True)
     assert out.item() == pytest.approx((0 + 4 + 4 + 0 + 255**2) / 5, rel=1e-15)
 
@@ -167,7 +167,7 @@ def test_round_y_matches_matlab_rounding(backend):
     y_matlab = 16 + (num + 127500) // 255000  # exact integer half-up
     black = torch.zeros_like(rgb)
     expected = ((y_matlab - 16).double() ** 2).mean()
-    with ops.use_backend(backend):
+    with runs_on(backend, "psnr_mse"):
         out = ops.psnr_mse(rgb.to(device), black.to(device), y_channel=True, round_y=True)
     assert out.item() == expected.item()
 
@@ -176,7 +176,7 @@ def test_round_y_matches_matlab_rounding(backend):
 def test_identical_images_give_zero(backend):
     device = backend_device(backend)
     x = make((2, 3, 15, 17), torch.float32, "contiguous", device)
-    with ops.use_backend(backend):
+    with runs_on(backend, "psnr_mse"):
         out = ops.psnr_mse(x, x.clone(), data_range=1.0, crop_border=2, y_channel=True)
     assert torch.equal(out.cpu(), torch.zeros(2, dtype=torch.float64))
 
@@ -187,7 +187,7 @@ def test_nan_gives_nan_for_that_image_only(backend, quantize):
     device = backend_device(backend)
     sr, hr = related_pair((2, 3, 10, 12), torch.float32, "contiguous", device)
     sr[1, 2, 5, 6] = float("nan")
-    with ops.use_backend(backend):
+    with runs_on(backend, "psnr_mse"):
         out = ops.psnr_mse(
             sr, hr, data_range=1.0, quantize=quantize, y_channel=True, round_y=quantize
         )  # noqa: E501

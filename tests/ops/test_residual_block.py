@@ -13,6 +13,7 @@ from _helpers import (
     backend_params,
     random_image,
     relative_error,
+    runs_on,
 )
 
 from sr_kernels import ops
@@ -183,7 +184,7 @@ def test_gradient_past_a_nan_hidden_like_the_reference(backend, monkeypatch):
         inputs = [t.detach().clone().requires_grad_() for t in args]
         return torch.autograd.grad(block(*inputs, 0.1).sum(), inputs[0])[0]
 
-    with ops.use_backend(backend):
+    with runs_on(backend, "residual_block"):
         ours = grad_x(ops.residual_block, x, *params)
     expected = grad_x(reference.residual_block, *[t.double().cpu() for t in (x, *params)])
     assert torch.isfinite(expected).all()
@@ -239,7 +240,7 @@ def test_gradients_match_reference_autograd(backend, res_scale):
     params = _params(16, torch.float32, device)
     _skip_if_cuda_refuses(backend, x)  # fp32 (cuda: test_conv_cuda checks fp16/bf16 gradients)
     inputs = [t.clone().requires_grad_() for t in [x, *params]]
-    with ops.use_backend(backend):
+    with runs_on(backend, "residual_block"):
         out = ops.residual_block(*inputs, res_scale=res_scale)
     weights = random_image(out.shape, torch.float32, device)
     grads = torch.autograd.grad((out * weights).sum(), inputs)
@@ -300,43 +301,22 @@ def test_extension_backward_computes_only_what_is_needed(backend, needs):
 def test_triton_backward_computes_only_what_is_needed(backend, needs):
     """Gradients for a subset of the inputs equal the reference's, and the Triton op's backward
     asks convolution_backward for those only (it computed all five, e.g. every frozen weight's)."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class ConvolutionBackwardMasks(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.masks = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            if func is torch.ops.aten.convolution_backward.default:
-                self.masks.append(tuple(args[-1]))
-            return func(*args, **(kwargs or {}))
-
     device = backend_device(backend)
     x = random_image((1, 16, 6, 7), torch.float32, device)
-    tensors = [x, *_params(16, torch.float32, device)]
     names = ("x", "w1", "b1", "w2", "b2")
     wanted = needs.split("_")
+    need = {n: n in wanted for n in names}
+    first = need["x"] or need["w1"] or need["b1"]  # conv1's gradients need conv2's data gradient
+    masks = [(first, need["w2"], need["b2"])] + [(need["x"], need["w1"], need["b1"])] * first
 
     def block(*args):
         with ops.use_backend(backend):
             return ops.residual_block(*args)
 
     assert_partial_gradients_match(
-        block, reference.residual_block, tensors, names, wanted, 0.1,
-        key=_grad_key(backend, device),
+        block, reference.residual_block, [x, *_params(16, torch.float32, device)], names, wanted,
+        0.1, key=_grad_key(backend, device), masks=masks,
     )  # fmt: skip
-    leaves = [t.clone().requires_grad_(n in wanted) for n, t in zip(names, tensors)]
-    out = block(*leaves, 0.1)
-    spy = ConvolutionBackwardMasks()
-    with spy:
-        out.square().sum().backward()
-    need = {n: n in wanted for n in names}
-    first = need["x"] or need["w1"] or need["b1"]  # conv1's gradients need conv2's data gradient
-    expected = [(first, need["w2"], need["b2"])]
-    if first:
-        expected.append((need["x"], need["w1"], need["b1"]))
-    assert spy.masks == expected
 
 
 @pytest.mark.parametrize("backend", backend_params("cpu"))
