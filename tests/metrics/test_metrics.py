@@ -13,9 +13,6 @@ from _metric_cases import related_pair
 
 from sr_kernels import metrics, ops
 
-skimage_metrics = pytest.importorskip("skimage.metrics")
-
-
 def _y_numpy(x: np.ndarray) -> np.ndarray:
     """Independent BT.601 studio-swing Y (MATLAB rgb2ycbcr on [0, 1] RGB), float64, HWC input."""
     rgb = x.astype(np.float64) / 255.0
@@ -30,6 +27,7 @@ def _hwc(x: torch.Tensor) -> np.ndarray:
 @pytest.mark.parametrize("y_channel", [False, True])
 @pytest.mark.parametrize("crop", [0, 4])
 def test_against_scikit_image(backend, y_channel, crop):
+    skimage_metrics = pytest.importorskip("skimage.metrics")
     device = backend_device(backend)
     sr, hr = related_pair((3, 3, 45, 38), torch.uint8, "contiguous", device, noise=0.2)
     with ops.use_backend(backend):
@@ -55,8 +53,10 @@ def test_against_scikit_image(backend, y_channel, crop):
             data_range=255,
             channel_axis=channel_axis,
         )
-        assert abs(p[i].item() - p_ref) <= 1e-4
-        assert abs(s[i].item() - s_ref) <= 1e-4
+        # The issue's bounds, then ours: PSNR in double on both sides; SSIM within the 1e-6 of
+        # the float64 reference that ssim_mean documents (measured here: 4e-15 dB and 1.2e-8).
+        assert abs(p[i].item() - p_ref) <= 1e-4 and abs(s[i].item() - s_ref) <= 1e-4
+        assert abs(p[i].item() - p_ref) <= 1e-9 and abs(s[i].item() - s_ref) <= 2e-6
 
 
 def test_against_hand_computed_psnr():
