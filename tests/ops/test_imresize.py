@@ -307,7 +307,8 @@ def test_properties(backend, edge):
         expected = 3 * u_rows[:, None] + 2 * u_cols[None, :]
         margin = int(np.ceil(3 * max(1.0, 1 / scale) * scale)) + 1  # output pixels near borders
         inner = (slice(margin, oh - margin), slice(margin, ow - margin))
-        torch.testing.assert_close(out[inner], expected[inner], rtol=0, atol=1e-3)
+        # float32 sums of 8-16 taps: measured 2.7e-7 relative at most (values 40-150).
+        torch.testing.assert_close(out[inner], expected[inner], rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("backend", backend_params(*ALL_BACKENDS))
