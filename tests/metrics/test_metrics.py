@@ -13,6 +13,7 @@ from _metric_cases import related_pair
 
 from sr_kernels import metrics, ops
 
+
 def _y_numpy(x: np.ndarray) -> np.ndarray:
     """Independent BT.601 studio-swing Y (MATLAB rgb2ycbcr on [0, 1] RGB), float64, HWC input."""
     rgb = x.astype(np.float64) / 255.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _conv_cases import floor_key as _key
+from _conv_cases import grad_floor_key as _grad_key
 from _helpers import (
     assert_close_to_reference,
     assert_partial_gradients_match,
@@ -15,7 +17,6 @@ from _helpers import (
 
 from sr_kernels import ops
 from sr_kernels.ops.reference import conv2d_act as reference
-from sr_kernels.ops.triton import _conv_configs
 
 BACKENDS = ("reference", "triton")
 
@@ -37,20 +38,6 @@ def _params(c_in, c_out, k, dtype, device):
     w = torch.randn(c_out, c_in, k, k, generator=gen, dtype=torch.float64) / (k * c_in**0.5)
     b = torch.rand(c_out, generator=gen, dtype=torch.float64) - 0.5
     return w.to(dtype=dtype, device=device), b.to(dtype=dtype, device=device)
-
-
-def _key(backend, dtype, device):
-    """Floor key: the dtype's own. fp32 on a GPU runs tf32x3 (near fp32, _conv_configs)."""
-    assert not _conv_configs.allow_tf32()  # single-pass TF32 would need the "tf32" floor
-    del backend, device
-    return dtype
-
-
-def _grad_key(backend, device):
-    """Floor key of fp32 gradients: the backward runs cuDNN (aten.convolution_backward), which
-    uses TF32 when ``torch.backends.cudnn.allow_tf32`` (PyTorch's default) is set."""
-    cudnn_tf32 = device.type == "cuda" and torch.backends.cudnn.allow_tf32
-    return "tf32" if (backend != "reference" and cudnn_tf32) else torch.float32
 
 
 @pytest.mark.parametrize("backend", backend_params(*BACKENDS))

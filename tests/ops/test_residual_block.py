@@ -6,6 +6,8 @@ import dataclasses
 
 import pytest
 import torch
+from _conv_cases import floor_key as _key
+from _conv_cases import grad_floor_key as _grad_key
 from _helpers import (
     assert_close_to_reference,
     assert_partial_gradients_match,
@@ -52,20 +54,6 @@ def _layout(x, layout):
     if layout == "permuted":  # H and W swapped in memory (a transposed NCHW image)
         return x.transpose(2, 3).contiguous().transpose(2, 3)
     return x.contiguous()
-
-
-def _key(backend, dtype, device):
-    """Floor key: the dtype's own. fp32 on a GPU runs tf32x3 (near fp32, _conv_configs)."""
-    assert not _conv_configs.allow_tf32()  # single-pass TF32 would need the "tf32" floor
-    del backend, device
-    return dtype
-
-
-def _grad_key(backend, device):
-    """Floor key of fp32 gradients: the backward runs cuDNN (aten.convolution_backward), which
-    uses TF32 when ``torch.backends.cudnn.allow_tf32`` (PyTorch's default) is set."""
-    cudnn_tf32 = device.type == "cuda" and torch.backends.cudnn.allow_tf32
-    return "tf32" if (backend != "reference" and cudnn_tf32) else torch.float32
 
 
 def _skip_unsupported(backend, dtype, device):
