@@ -21,11 +21,6 @@ OP = "pixel_shuffle"
 DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.uint8)
 
 
-def _check(out: torch.Tensor, expected: torch.Tensor) -> None:
-    _harness.assert_exact(out, expected)
-    _harness.assert_same_layout(out, expected)
-
-
 @pytest.mark.parametrize("case", _harness.cases(OP, _workloads.PIXEL_SHUFFLE, DTYPES))
 def test_pixel_shuffle(bench, case: _harness.Case) -> None:
     workload = case.workload
@@ -34,4 +29,4 @@ def test_pixel_shuffle(bench, case: _harness.Case) -> None:
     expected = _baselines.primary(OP, case.device).fn(x, r)
     fn, paired = _harness.calls(case, ops.pixel_shuffle, x, r)
     cost = _roofline.copy_cost(workload.input_shape, case.dtype)
-    bench(case, fn, expected=expected, cost=cost, check=_check, paired=paired)
+    bench(case, fn, expected=expected, cost=cost, paired=paired, check_layout=True)
