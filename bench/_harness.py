@@ -45,7 +45,7 @@ import pytest
 import torch
 
 from sr_kernels import ops
-from sr_kernels.ops import _backend_timings, _registry
+from sr_kernels.ops import _backend_timings, _layout, _registry
 
 REPO = Path(__file__).resolve().parent.parent
 OURS = "ours"
@@ -223,13 +223,13 @@ def assert_close(rtol: float, atol: float) -> Callable[[torch.Tensor, torch.Tens
     return check
 
 
-def assert_same_layout(out: torch.Tensor, expected: torch.Tensor) -> None:
-    """The output keeps the memory format the baseline produces (channels_last in, out)."""
-    cl = torch.channels_last
-    if out.dim() == 4:
-        assert out.is_contiguous(memory_format=cl) == expected.is_contiguous(memory_format=cl), (
-            "output memory format differs from the baseline's"
-        )
+def assert_input_layout(out: torch.Tensor, x: torch.Tensor) -> None:
+    """Our image op's output takes x's memory format (the package's layout rule). Not compared
+    with the baseline's: on CUDA eager F.pixel_shuffle returns NCHW even for channels_last input."""
+    wanted = _layout.memory_format(x)
+    assert out.is_contiguous(memory_format=wanted), (
+        f"output strides {out.stride()} are not {wanted}, the input's memory format"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,7 +452,7 @@ class Bench:
         trace_op: str | None = None,
         variants: Mapping[str, str] | None = None,
         paired: Mapping[str, Callable[[], Any]] | None = None,
-        check_layout: bool = False,
+        layout_of: torch.Tensor | None = None,
     ) -> Any:
         """Check `fn()` against `expected`, time `fn`, record everything; returns fn's output.
 
@@ -470,8 +470,8 @@ class Bench:
                 interleaved with `fn` (`paired_speedups`), recorded as extra_info["paired"].
                 `calls` gives it for our CPU rows only (CUDA events are not subject to the
                 CPU's drift).
-            check_layout: our rows must also return the primary baseline's memory format
-                (image ops whose primary keeps the input's layout, as ours does).
+            layout_of: the op's image input: our rows must return its memory format
+                (`assert_input_layout`); baselines keep whatever layout they produce.
         """
         benchmark = self.benchmark
         benchmark.group = case.group
@@ -491,10 +491,8 @@ class Bench:
                 if case.backend is not None:
                     assert set(ran) == {case.backend}, f"asked for {case.backend}, ran {ran}"
             check(out, expected)
-            if check_layout and case.is_ours:
-                # Ours returns the primary baseline's memory format (the layout rule); baselines
-                # (torch.compile's included) keep whatever layout they produce.
-                assert_same_layout(out, expected)
+            if layout_of is not None and case.is_ours:
+                assert_input_layout(out, layout_of)
             seconds, timer = self._time(fn, case.device)
             pairs = paired_speedups(fn, paired, self._paired_rounds(seconds)) if paired else None
 

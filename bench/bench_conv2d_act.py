@@ -104,5 +104,5 @@ def test_conv2d_act(bench, case: _harness.Case) -> None:
             cost=cost,
             check=_harness.assert_close(tol, tol),
             paired=paired,
-            check_layout=True,
+            layout_of=x,
         )

@@ -29,4 +29,4 @@ def test_pixel_shuffle(bench, case: _harness.Case) -> None:
     expected = _baselines.primary(OP, case.device).fn(x, r)
     fn, paired = _harness.calls(case, ops.pixel_shuffle, x, r)
     cost = _roofline.copy_cost(workload.input_shape, case.dtype)
-    bench(case, fn, expected=expected, cost=cost, paired=paired, check_layout=True)
+    bench(case, fn, expected=expected, cost=cost, paired=paired, layout_of=x)

@@ -137,7 +137,7 @@ def test_residual_block(bench, case: _harness.Case) -> None:
             check=_harness.assert_close(rtol=tol, atol=tol),
             variants=_variants() if case.device == "cuda" else None,
             paired=paired,
-            check_layout=True,
+            layout_of=x,
         )
 
 

@@ -92,7 +92,7 @@ def test_conv_pixel_shuffle(bench, case: _harness.Case) -> None:
             check=_harness.assert_close(tol, tol),
             variants=_variants() if case.device == "cuda" else None,
             paired=paired,
-            check_layout=True,
+            layout_of=x,
         )
 
 

@@ -1079,6 +1079,18 @@ def test_describe_plain_lets_reports_compare_a_direct_benchmark(bench_modules):
     assert ours.baseline == "eager" and ours.speedup == pytest.approx(3.0)
 
 
+def test_assert_input_layout_follows_the_input_not_the_baseline(bench_modules):
+    import _harness
+
+    x = torch.rand(1, 8, 3, 5).contiguous(memory_format=torch.channels_last)
+    _harness.assert_input_layout(
+        torch.rand(1, 2, 6, 10).contiguous(memory_format=torch.channels_last), x
+    )
+    with pytest.raises(AssertionError, match="not torch.channels_last"):
+        _harness.assert_input_layout(torch.rand(1, 2, 6, 10), x)
+    _harness.assert_input_layout(torch.rand(1, 2, 6, 10), x.contiguous())
+
+
 def test_traced_backends_names_what_served_the_op(bench_modules):
     import _harness
 

@@ -314,17 +314,20 @@ def explain_choices(op: str | None = None) -> str:
         if forced is not None:
             why = f"forced by use_backend / SR_KERNELS_BACKEND={forced}"
         else:
-            skipped = _passed_over.get((name, tuple(sorted(meta.items()))), {})
-            why = "; ".join(f"{b}: {r}" for b, r in skipped.items()) or "first in the order"
+            skipped = _passed_over.get((name, tuple(sorted(meta.items()))))
+            if skipped is None:
+                why = "reasons not recorded"
+            else:
+                why = "; ".join(f"{b}: {r}" for b, r in skipped.items()) or "first in the order"
         lines.append(f"{name} {meta}: {chosen} ({why})")
     return "\n".join(lines) if lines else "no choices made yet"
 
 
 def forget_choices() -> None:
     """Choose again at the next call of every op (after the timings tables changed)."""
+    _passed_over.clear()  # first: a choice made after the bump keeps its reasons
     _generation[0] += 1
     _chosen.clear()
-    _passed_over.clear()
 
 
 def reload_backend_timings() -> None:

@@ -67,7 +67,8 @@ def real_number(value: object, name: str) -> float:
     try:
         return float(value)
     except OverflowError:  # an int beyond float's range (10**400)
-        digits = len(str(abs(value))) if isinstance(value, int) else None
-        raise ValueError(
-            f"{name} is too large for a float, got an integer of {digits} digits"
-        ) from None
+        if isinstance(value, int):  # str() of a huge int is itself refused past 4300 digits
+            size = f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+        else:
+            size = f"a {type(value).__name__} beyond float's range"
+        raise ValueError(f"{name} is too large for a float, got {size}") from None

@@ -387,7 +387,7 @@ def test_torch_compile_fullgraph_small_model(backend):
     )
     with ops.use_backend("reference"):
         ref64 = network(x.double().cpu(), *[t.cpu() for t in weights64])
-        same = model(x)
+        same = network(x.cpu(), *[t.cpu() for t in weights])  # fp32, not TF32 (cuDNN's default)
     # Compiled first: an op may be selected for the first time inside the compiled region (the
     # registry's implementation slots are read by attribute, which dynamo sees filled later).
     with ops.use_backend(backend), ops.trace() as events:
@@ -475,6 +475,8 @@ def test_bad_input_is_a_clear_error(backend):
                 ops.residual_block(x, w1, b1, w2, b2, res_scale=bad)
         with pytest.raises(ValueError, match=r"res_scale is too large for a float, .* 401 digits"):
             ops.residual_block(x, w1, b1, w2, b2, res_scale=10**400)
+        with pytest.raises(ValueError, match=r"res_scale is too large for a float, .* 5001 digits"):
+            ops.residual_block(x, w1, b1, w2, b2, res_scale=10**5000)
         with pytest.raises(TypeError, match="b1 must be a torch.Tensor"):
             ops.residual_block(x, w1, None, w2, b2)
 
