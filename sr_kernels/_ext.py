@@ -155,6 +155,27 @@ def _short(message: str, limit: int = 1500) -> str:
     return message if len(message) <= limit else "... " + message[-limit:]
 
 
+def build_ext_setting_problem() -> str | None:
+    """What is wrong with SR_KERNELS_BUILD_EXT (auto, 0 or 1), or None."""
+    mode = os.environ.get("SR_KERNELS_BUILD_EXT", "auto")
+    return (
+        None
+        if mode in ("auto", "0", "1")
+        else (f"SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got {mode!r}")
+    )
+
+
+def cpu_isa_setting_problem() -> str | None:
+    """What is wrong with SR_KERNELS_CPU_ISA (auto, avx2 or base; the CPU kernels read it at
+    each call and ignore another value), or None."""
+    isa = os.environ.get("SR_KERNELS_CPU_ISA", "auto")
+    return (
+        None
+        if isa in ("auto", "avx2", "base")
+        else (f"SR_KERNELS_CPU_ISA must be auto, avx2 or base, got {isa!r}")
+    )
+
+
 def load() -> bool:
     """Load the extension once; returns whether `torch.ops.sr_kernels` ops are registered."""
     if not _load_library():
@@ -176,14 +197,14 @@ def _load_library() -> bool:
         except ImportError as error:  # pragma: no cover - torch is a hard dependency
             _info.reason = f"torch is not importable: {error}"
             return False
-        mode = os.environ.get("SR_KERNELS_BUILD_EXT", "auto")
-        if mode == "0":
-            _info.reason = "disabled by SR_KERNELS_BUILD_EXT=0"
-            return False
-        if mode not in ("auto", "1"):  # as setup.py: a typo must not start a long build
-            _info.reason = f"SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got {mode!r}"
+        problem = build_ext_setting_problem()
+        if problem:  # as setup.py: a typo must not start a long build
+            _info.reason = problem
             # Said once, so that a typo does not go unnoticed behind the reference fallback.
             warnings.warn(f"{_info.reason}: the compiled extension is not loaded", stacklevel=2)
+            return False
+        if os.environ.get("SR_KERNELS_BUILD_EXT", "auto") == "0":
+            _info.reason = "disabled by SR_KERNELS_BUILD_EXT=0"
             return False
         prebuilt = _prebuilt_library()
         try:

@@ -89,9 +89,9 @@ def _extension_lines(gpus: list[str]) -> list[tuple[str, str]]:
             f"{isa} instructions for imresize, pixel_shuffle (SR_KERNELS_CPU_ISA lowers it)",
         )
     )
-    limit = os.environ.get("SR_KERNELS_CPU_ISA")
-    if limit is not None and limit not in ("auto", "avx2", "base"):
-        rows.append(("", f"SR_KERNELS_CPU_ISA={limit!r} is ignored: expected auto, avx2 or base"))
+    isa_problem = _ext.cpu_isa_setting_problem()
+    if isa_problem:
+        rows.append(("", f"{isa_problem}; the kernels ignore it"))
     if not info.with_cuda:
         rows.append(("CUDA kernels", f"no ({info.cuda_reason or 'built without CUDA'})"))
         return rows

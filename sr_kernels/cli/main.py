@@ -36,19 +36,14 @@ def backend_setting_problem() -> str | None:
     None. The registry reads the first at each op call, so a bad value would fail every op of a
     long run; bad values of the others would silently leave the extension unloaded (every op on
     the reference) or the CPU kernels at their widest instructions."""
+    from .. import _ext
     from ..ops import _registry
 
     try:
         _registry.forced_backend()
     except ValueError as error:
         return str(error)
-    build = os.environ.get("SR_KERNELS_BUILD_EXT", "auto")
-    if build not in ("auto", "0", "1"):
-        return f"SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got {build!r}"
-    isa = os.environ.get("SR_KERNELS_CPU_ISA", "auto")
-    if isa not in ("auto", "avx2", "base"):
-        return f"SR_KERNELS_CPU_ISA must be auto, avx2 or base, got {isa!r}"
-    return None
+    return _ext.build_ext_setting_problem() or _ext.cpu_isa_setting_problem()
 
 
 def main(argv: list[str] | None = None) -> int:
