@@ -139,6 +139,52 @@ def test_triton_block_with_several_k_and_n_blocks(backend):
     assert_close_to_reference(out, ref64, same, torch.float16)
 
 
+@pytest.mark.skipif(not _registry.triton_interpreting(), reason="counts the interpreter's loads")
+@pytest.mark.parametrize(
+    "blocks", [(32, 32, 32), (16, 16, 16), (16, 32, 16)], ids=["table", "k16_n16", "n1_32_n2_16"]
+)
+def test_triton_block_tile_traffic_counts_the_kernels_loads_and_stores(monkeypatch, blocks):
+    """`ResBlockConfig.tile_traffic` (the L1/L2 traffic model quoted in the kernel's header and
+    reported by the config sweep) equals the bytes the kernel's loads and stores ask for, counted
+    in the interpreter. 6 tiles on the interpreter's 4 slots run as 3 programs x 2 steps, each
+    tile once (the launcher's grid redoes no tile here; 4 programs would redo 2)."""
+    import numpy as np
+    from triton.runtime import interpreter
+
+    requested = {"load": 0, "store": 0}
+    load, store = (
+        interpreter.InterpreterBuilder.create_masked_load,
+        interpreter.InterpreterBuilder.create_masked_store,
+    )
+
+    def counting_load(self, ptrs, mask, *args):
+        itemsize = np.dtype(interpreter._get_np_dtype(ptrs.get_element_ty())).itemsize
+        requested["load"] += ptrs.data.size * itemsize
+        return load(self, ptrs, mask, *args)
+
+    def counting_store(self, ptrs, value, mask, *args):
+        requested["store"] += value.data.size * value.data.itemsize
+        return store(self, ptrs, value, mask, *args)
+
+    monkeypatch.setattr(interpreter.InterpreterBuilder, "create_masked_load", counting_load)
+    monkeypatch.setattr(interpreter.InterpreterBuilder, "create_masked_store", counting_store)
+    x = random_image((1, 32, 9, 40), torch.float16, torch.device("cpu"))
+    params = _params(32, torch.float16, x.device)
+    block_k, block_n1, block_n2 = blocks
+    config = dataclasses.replace(
+        _conv_configs.residual_block_config(32, torch.float16, 90),
+        block_k=block_k,
+        block_n1=block_n1,
+        block_n2=block_n2,
+    )
+    with _conv_configs.override_configs(residual_block=config), runs_on("triton", "residual_block"):
+        ops.residual_block(x.contiguous(memory_format=torch.channels_last), *params)
+    tiles = -(-9 // config.tile_h) * -(-40 // config.tile_w)
+    assert tiles == 6
+    traffic = config.tile_traffic(32, torch.float16)
+    assert requested == {"load": tiles * traffic.load_bytes, "store": tiles * traffic.store_bytes}
+
+
 @pytest.mark.parametrize("requires_grad", [False, True], ids=["no_grad", "grad"])
 @pytest.mark.parametrize("res_scale", [1.0, 0.1])
 def test_reference_is_the_formula_and_leaves_inputs_alone(res_scale, requires_grad):

@@ -58,6 +58,42 @@ class ResBlockConfig:
     def halo_chunks(self) -> int:
         return cdiv((self.tile_h + 2) * (self.tile_w + 2), self.block_m1)
 
+    def tile_traffic(self, channels: int, dtype: torch.dtype) -> TileTraffic:
+        """Bytes one tile's loads and stores request (`TileTraffic`), as the kernel issues them.
+
+        conv1: each (halo chunk, N block) reads its A rows and its weight block for all 9 x C
+        (tap, input channel) steps; conv2: each N block reads the tile's 9 shifted scratch
+        windows and its weight block; plus both biases per N block and the skip tile. Stores:
+        the scratch rows (every chunk row, padding included) and the output tile. Masked lanes
+        (image borders, the halo's padding rows) are counted: the model is per tile, not per
+        image.
+        """
+        elem = torch.empty((), dtype=dtype).element_size()
+        rows1 = self.halo_chunks * self.block_m1
+        rows2 = self.tile_h * self.tile_w
+        steps = 9 * channels  # (tap, input channel) pairs of one output channel
+        conv1 = (channels // self.block_n1) * self.halo_chunks * steps * self.block_m1
+        conv1 += self.halo_chunks * steps * channels + self.halo_chunks * channels  # W1, b1
+        conv2 = (channels // self.block_n2) * steps * rows2 + steps * channels + channels
+        skip = rows2 * channels
+        return TileTraffic(
+            load_bytes=(conv1 + conv2 + skip) * elem,
+            store_bytes=(rows1 + rows2) * channels * elem,
+        )
+
+
+@dataclass(frozen=True)
+class TileTraffic:
+    """What one tile of the fused block asks of the memory system, in bytes.
+
+    These requests go to L1 and L2 (HBM sees each input byte about once, the output once): the
+    A rows of every tap, the weights of every chunk, the scratch. With num_stages > 1 on sm_90
+    the operands load by cp.async.cg, which bypasses L1, so all of `load_bytes` is L2 traffic.
+    """
+
+    load_bytes: int
+    store_bytes: int
+
 
 @dataclass(frozen=True)
 class ConvConfig:

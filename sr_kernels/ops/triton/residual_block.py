@@ -16,19 +16,31 @@ tiles of TILE_H x TILE_W pixels (all C channels) of NHWC images. Per tile:
      steps later behind this step's conv2 loads (one barrier per tile; a second barrier in the
      loop made ptxas keep the loop counter on the stack on sm_80). Every program runs the same
      number of steps (past the end it recomputes the last tile: identical values, identical
-     stores), so the barrier is reached uniformly.
+     stores), so the barrier is reached uniformly (a trip count per program, from its pid,
+     kept a loop counter on the stack on sm_80 too). The launcher takes the fewest programs
+     that still finish in as many steps (programs = cdiv(tiles, steps)), so fewer than `steps`
+     tiles are redone; until 2026-12-01 it launched 2 per SM, which on the 16 x 64 x 48 x 48
+     batch redid 240 of the 528 tiles it ran.
 The C-channel intermediate never travels through HBM as a full-size tensor.
 
 Bytes and FLOPs per output pixel (C = 64, bf16/fp16): useful 2 x 18 C^2 = 147 kFLOP; executed
 1.25x that (halo 180 -> 192 rows for 128 outputs). HBM: read x once + write out once = 4C = 256 B
-(halo re-reads and the scratch hit L2): 576 FLOP/B, above the bf16 ridge (295 FLOP/B), so the
-block is not HBM-bound. On-chip: ~4.2 KB of L1/L2 operand traffic per output pixel (A tiles per
-tap, scratch, weights per tile) -> ~44 FLOP/B; at the ~7-10 TB/s the H100 L2 delivers this caps
-the kernel near 300-400 TFLOP/s executed (~250-320 useful), well below the 989 TFLOP/s MMA
-peak: the expected bound is L1/L2 operand bandwidth (Triton has no explicit shared-memory
-reuse of the input tile across taps). x4_270x480 (N=1, C=64): 19.1 GFLOP -> ~60-75 us on paper,
-against ~80 us of cuDNN convs (237 TFLOP/s, KERNEL_NOTES 1.2) + ~40 us of pointwise passes in
-eager. C = 256: 1.1 MB of weights per conv streamed from L2 per tile; compute-dominated.
+(halo re-reads and the scratch hit L1/L2): 576 FLOP/B, above the bf16 ridge (295 FLOP/B), so
+the block is not HBM-bound. Expected bound: operand traffic through L1/L2.
+`ResBlockConfig.tile_traffic` counts what a tile's loads and stores ask for (tested against the
+interpreter's count): C = 64, 721 KB per 8 x 16 tile = 5.6 KB per output pixel (A rows of
+every tap 221 KB, W1 once per halo chunk 221 KB, scratch windows 147 KB, W2 74 KB), 33 executed
+FLOP/B; C = 256, 85 KB per pixel (the A rows again for each of 4 N blocks, W1 for each of 3
+chunks), 13 FLOP/B. The H200 times of 2026-11-29 below (plain LDG loads then) fit that bound
+at both C: on 1 x 270 x 480 the tiles run (1056, the redone ones included) asked 0.76 GB in
+139 us (C = 64) and 11.5 GB in 1.93 ms (C = 256): 5.5 and 5.9 TB/s, the same rate for 15x the
+bytes, while the MMAs ran at 17 % and 20 % of the bf16 rate. So C = 256 is not compute-bound
+(as this header said before 2026-12-01): what would speed either C up is fewer bytes per tile
+(at C = 256 wider N blocks: 128-wide conv1 blocks -16 %, both convs -27 %, but 128 x 128 conv2
+accumulators spilled in the sweep's static pre-screen), not a better MMA schedule; the CUDA
+kernel keeps its input tile in shared memory for this reason. With two pipeline stages (the
+sm_90 table's since 2026-11-30) the operands load by cp.async.cg, which bypasses L1: taps that
+hit L1 with LDG then come from L2, one more reason the sweep times one stage against two.
 Measured (H200, 2026-11-29, bf16 NHWC, bench/results/2026-11-29-nvidia-h200.md): x4_270x480 in
 139 us (137 TFLOP/s useful, 17 % of the measured bf16 matrix rate; cuDNN eager 129 us, 0.92x);
 16 x 64 x 48 x 48 in 168 us (0.57x); C = 256 on 270x480 in 1.93 ms (0.37x). The SASS (sm_90,
@@ -228,9 +240,11 @@ def _launch(
         tiles_per_image = cdiv(h, cfg.tile_h) * tiles_w
         total = n * tiles_per_image
         if x.device.type == "cuda":
-            programs = min(total, cfg.programs_per_sm * configs.sm_count(x.device.index or 0))
+            slots = cfg.programs_per_sm * configs.sm_count(x.device.index or 0)
         else:
-            programs = min(total, 4)  # the interpreter runs programs one after another
+            slots = 4  # the interpreter runs programs one after another
+        steps = cdiv(total, slots)
+        programs = cdiv(total, steps)  # as few as finish in `steps` (header: redone tiles)
         scratch = torch.empty(
             (programs, 2, cfg.halo_chunks * cfg.block_m1, c), dtype=x.dtype, device=x.device
         )
@@ -240,7 +254,7 @@ def _launch(
                 h, w, c,
                 *nhwc_strides(xc), *nhwc_strides(out), *nhwc_strides(w1c),
                 float(res_scale),
-                tiles_w, tiles_per_image, total, cdiv(total, programs),
+                tiles_w, tiles_per_image, total, steps,
                 TILE_H=cfg.tile_h, TILE_W=cfg.tile_w,
                 BLOCK_M1=cfg.block_m1, HALO_CHUNKS=cfg.halo_chunks,
                 BLOCK_N1=cfg.block_n1, BLOCK_N2=cfg.block_n2, BLOCK_K=cfg.block_k,
