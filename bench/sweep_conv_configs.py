@@ -24,7 +24,9 @@ dtype) families still to run, so a slow family cannot starve the others; configs
 time are recorded as "not run". The JSON (--out) holds every row and is rewritten after each
 family and when the sweep stops (budget, Ctrl-C / SIGINT), so a cut-off run keeps what it
 measured. stdout gets a markdown table: per case the table config's time, the best config, its
-time, its speed-up over the table config and over cuDNN, and its registers and spills (a
+time, its speed-up over the table config and over cuDNN, for the residual block the rate at
+which the table's and the best config's tiles asked L1/L2 for bytes (TB/s of
+`ResBlockConfig.tile_traffic`: the kernel header's bound), and its registers and spills (a
 config that spills is never the best: the table's static check wants 0 spills; the grids leave
 out tiles needing more than 64 accumulator registers per thread, which spilled when compiled).
 bench/gpu_validate.sh runs this as its stage sweep-conv. Exit status: 0, or 1 when a table
@@ -241,6 +243,10 @@ class Op:
     grid: Callable[[Config, int, torch.dtype], list[Config]]
     override: Callable[[Config], contextlib.AbstractContextManager[None]]
     kernels: Callable[[], list[Any]]  # the Triton JIT functions the op launches
+    # Bytes a launch's loads and stores ask of L1/L2 (None: no model for this op).
+    operand_bytes: (
+        Callable[[_workloads.ConvWorkload, torch.dtype, Any, torch.device], int] | None
+    ) = None
 
 
 def _block_args(shape: _workloads.ConvWorkload, dtype: torch.dtype, device: torch.device) -> tuple:
@@ -249,6 +255,17 @@ def _block_args(shape: _workloads.ConvWorkload, dtype: torch.dtype, device: torc
     w1, w2 = (_weight(shape, c, dtype, device, seed) for seed in (1, 2))
     b1, b2 = (_bias(c, device, seed).to(dtype) for seed in (3, 4))
     return x, w1, b1, w2, b2
+
+
+def _block_operand_bytes(
+    shape: _workloads.ConvWorkload, dtype: torch.dtype, config: Config, device: torch.device
+) -> int:
+    """What the Triton block's tiles ask of L1/L2 (`ResBlockConfig.tile_traffic`), redone tiles
+    included: the kernel header's bound, to compare each candidate's rate with."""
+    tiles = shape.n * -(-shape.h // config.tile_h) * -(-shape.w // config.tile_w)
+    programs, steps = triton_block.grid(tiles, config, device)
+    traffic = config.tile_traffic(shape.c_in, dtype)
+    return programs * steps * (traffic.load_bytes + traffic.store_bytes)
 
 
 def _block_eager(x, w1, b1, w2, b2):  # noqa: ANN001, ANN202
@@ -279,6 +296,7 @@ OPS = {
         grid=residual_block_grid,
         override=lambda config: configs.override_configs(residual_block=config),
         kernels=lambda: [triton_block._residual_block_kernel],
+        operand_bytes=_block_operand_bytes,
     ),
     "conv_pixel_shuffle": Op(
         name="conv_pixel_shuffle",
@@ -317,6 +335,7 @@ class Row:
     bound: float | None = None  # the largest correct relative error (STYLE.md section 8)
     time_s: float | None = None  # median per call
     tflops: float | None = None
+    operand_tbps: float | None = None  # Op.operand_bytes / time_s, TB/s (residual block only)
     n_regs: int | None = None
     n_spills: int | None = None
     seconds: float | None = None  # wall time spent on the row (compile, checks, timing)
@@ -564,10 +583,13 @@ class Sweep:
     ) -> None:
         op = family.op
         key = (op.name, family.dtype, config)
-        for row, case, cost in zip(family.rows[config], cases, costs):
+        for row, case, cost, shape in zip(family.rows[config], cases, costs, family.shapes):
             before = compiled_kernels(op.kernels())
             with ops.use_backend("triton"), op.override(config):
                 measure(row, functools.partial(op.ours, *case.args), case, self.device, cost)
+            if row.status == "ok" and row.time_s and op.operand_bytes is not None:
+                moved = op.operand_bytes(shape, family.dtype, config, self.device)
+                row.operand_tbps = moved / row.time_s / 1e12
             new = [k for i, k in compiled_kernels(op.kernels()).items() if i not in before]
             if new and key not in self.resources:
                 self.resources[key] = _resources(new)
@@ -652,6 +674,8 @@ def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
                 "best_s": best.time_s if best else None,
                 "best_regs": best.n_regs if best else None,
                 "best_spills": best.n_spills if best else None,
+                "table_operand_tbps": table.operand_tbps if table else None,
+                "best_operand_tbps": best.operand_tbps if best else None,
                 "speedup_vs_table": ratio(table),
                 "speedup_vs_cudnn": ratio(cudnn),
                 "counts": counts,
@@ -673,8 +697,8 @@ def _times(ratio: float | None) -> str:
 def markdown(summary: Sequence[dict[str, Any]]) -> str:
     lines = [
         "| case | cuDNN eager | table config | table | best config | best | vs table "
-        "| vs cuDNN | regs / spills | ok / wrong / error / not run |",
-        "|---|---:|---|---:|---|---:|---:|---:|---|---|",
+        "| vs cuDNN | regs / spills | L1/L2 TB/s table / best | ok / wrong / error / not run |",
+        "|---|---:|---|---:|---|---:|---:|---:|---|---|---|",
     ]
     for s in summary:
         table_time = _time(s["table_s"]) if s["table_status"] == "ok" else s["table_status"]
@@ -682,11 +706,15 @@ def markdown(summary: Sequence[dict[str, Any]]) -> str:
             "?" if n is None else str(n) for n in (s["best_regs"], s["best_spills"])
         )
         counts = " / ".join(str(n) for n in s["counts"].values())
+        rates = " / ".join(
+            "-" if s.get(key) is None else f"{s[key]:.2f}"
+            for key in ("table_operand_tbps", "best_operand_tbps")
+        )
         lines.append(
             f"| {s['op']} {s['workload']} {s['dtype']} | {_time(s['cudnn_s'])} | {s['table']} "
             f"| {table_time} | {s['best'] or '-'} | {_time(s['best_s'])} "
             f"| {_times(s['speedup_vs_table'])} | {_times(s['speedup_vs_cudnn'])} "
-            f"| {resources} | {counts} |"
+            f"| {resources} | {rates} | {counts} |"
         )
     return "\n".join(lines)
 

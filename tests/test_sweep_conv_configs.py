@@ -62,6 +62,11 @@ def test_quick_sweep_checks_and_times_every_config(sweep, tmp_path, capsys):
         # Checked against float64 with the STYLE.md bound before it was timed.
         assert 0 < row["rel_error"] <= row["bound"] and row["bound"] >= tolerances.FLOORS[DTYPE]
         assert row["time_s"] > 0 and row["shape"] == [1, 16, 5, 7]
+        # One 8 x 16 tile (a 16 x 16 one for the candidate) covers the 5 x 7 image: the rate
+        # is one tile's traffic model over the time.
+        traffic = configs.ResBlockConfig(**row["config"]).tile_traffic(16, DTYPE)
+        moved = traffic.load_bytes + traffic.store_bytes
+        assert row["operand_tbps"] == pytest.approx(moved / row["time_s"] / 1e12, rel=1e-12)
     (summary,) = data["summary"]
     assert summary["best"] in {table["label"], roles["candidate"][0]["label"]}
     assert summary["speedup_vs_table"] >= 1.0

@@ -218,6 +218,17 @@ def _nhwc(t: torch.Tensor) -> torch.Tensor:
     return t.contiguous(memory_format=torch.channels_last)
 
 
+def grid(tiles: int, cfg: configs.ResBlockConfig, device: torch.device) -> tuple[int, int]:
+    """(programs, steps) of a launch over `tiles` output tiles (> 0): as few programs as finish
+    in the steps that `programs_per_sm` per SM need, so fewer than `steps` tiles are redone."""
+    if device.type == "cuda":
+        slots = cfg.programs_per_sm * configs.sm_count(device.index or 0)
+    else:
+        slots = 4  # the interpreter runs programs one after another
+    steps = cdiv(tiles, slots)
+    return cdiv(tiles, steps), steps
+
+
 def _launch(
     x: torch.Tensor,
     w1: torch.Tensor,
@@ -239,12 +250,7 @@ def _launch(
         tiles_w = cdiv(w, cfg.tile_w)
         tiles_per_image = cdiv(h, cfg.tile_h) * tiles_w
         total = n * tiles_per_image
-        if x.device.type == "cuda":
-            slots = cfg.programs_per_sm * configs.sm_count(x.device.index or 0)
-        else:
-            slots = 4  # the interpreter runs programs one after another
-        steps = cdiv(total, slots)
-        programs = cdiv(total, steps)  # as few as finish in `steps` (header: redone tiles)
+        programs, steps = grid(total, cfg, x.device)
         scratch = torch.empty(
             (programs, 2, cfg.halo_chunks * cfg.block_m1, c), dtype=x.dtype, device=x.device
         )
