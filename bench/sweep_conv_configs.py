@@ -126,6 +126,12 @@ def residual_block_grid(table: Config, channels: int, dtype: torch.dtype) -> lis
     block_ns = [n for n in ((16, 32) if fp32 else (32, 64, 128)) if channels % n == 0]
     block_ks = [k for k in ((16, 32) if fp32 else (32, 64)) if channels % k == 0]
     grid = [table]
+    # Every halo chunk in each conv1 step (the weights load once per tile: the header's traffic
+    # model puts C = 64 at 574 instead of 721 KB per tile): first, as a short budget reaches
+    # only the first candidates. One stage: with two, the three chunks' accumulators spilled
+    # (static, Triton 3.8, bf16 C = 64: sm_90 72 bytes; with one, 244 registers and 0 spills).
+    if table.halo_chunks <= 3:
+        grid.append(replace(table, chunks_per_step=True, num_stages=1))
     launches = [replace(table, num_warps=w, num_stages=s) for w, s in LAUNCH_SETTINGS]
     grid += [c for c in launches if c.num_warps == 4]
     # Pipelined (num_stages > 1: operands of the next (tap, K block) steps in flight) with other
@@ -206,6 +212,7 @@ def label(config: Config) -> str:
             f"{config.tile_h}x{config.tile_w} m{config.block_m1} "
             f"n{config.block_n1}/{config.block_n2} k{config.block_k} "
             f"w{config.num_warps} s{config.num_stages} p{config.programs_per_sm}"
+            + (" chunks/step" if config.chunks_per_step else "")
         )
     flags = (" flat" if config.flat_k else "") + ("" if config.aligned else " unaligned")
     return (

@@ -139,9 +139,44 @@ def test_triton_block_with_several_k_and_n_blocks(backend):
     assert_close_to_reference(out, ref64, same, torch.float16)
 
 
+@pytest.mark.parametrize("backend", backend_params("triton"))
+@pytest.mark.parametrize(
+    "dtype, block_m1, tile_w, chunks",
+    [(torch.float16, 64, 16, 3), (torch.float16, 128, 16, 2), (torch.float32, 64, 8, 1)],
+    ids=["3chunks", "2chunks", "fp32_1chunk"],
+)
+def test_triton_block_with_every_chunk_per_step(backend, dtype, block_m1, tile_w, chunks):
+    """`chunks_per_step` (conv1 runs every halo chunk in each (tap, K block) step, one
+    accumulator each, so the weights load once per tile): 1, 2 and 3 chunks, several tiles with
+    image borders inside them, 2 K blocks per tap."""
+    device = backend_device(backend)
+    _skip_unsupported(backend, dtype, device)
+    x = random_image((2, 32, 17, 23), dtype, device).contiguous(memory_format=torch.channels_last)
+    params = _params(32, dtype, device)
+    table = _conv_configs.residual_block_config(32, dtype, 90)
+    config = dataclasses.replace(
+        table, block_m1=block_m1, tile_w=tile_w, block_k=16, chunks_per_step=True
+    )
+    assert config.halo_chunks == chunks
+    with _conv_configs.override_configs(residual_block=config):
+        with runs_on(backend, "residual_block"):
+            out = ops.residual_block(x, *params, res_scale=0.1)
+    ref64 = reference.residual_block(x.double().cpu(), *[p.double().cpu() for p in params], 0.1)
+    same = reference.residual_block(x.cpu(), *[p.cpu() for p in params], 0.1)
+    assert_close_to_reference(out, ref64, same, _key(backend, dtype, device))
+
+
+def test_chunks_per_step_takes_at_most_three_chunks():
+    table = _conv_configs.residual_block_config(64, torch.float16, 90)
+    with pytest.raises(ValueError, match="at most 3 halo chunks, this tile has 6"):
+        dataclasses.replace(table, tile_h=16, tile_w=16, chunks_per_step=True)
+
+
 @pytest.mark.skipif(not _registry.triton_interpreting(), reason="counts the interpreter's loads")
 @pytest.mark.parametrize(
-    "blocks", [(32, 32, 32), (16, 16, 16), (16, 32, 16)], ids=["table", "k16_n16", "n1_32_n2_16"]
+    "blocks",
+    [(32, 32, 32, False), (16, 16, 16, False), (16, 32, 16, False), (16, 16, 16, True)],
+    ids=["table", "k16_n16", "n1_32_n2_16", "chunks_per_step"],
 )
 def test_triton_block_tile_traffic_counts_the_kernels_loads_and_stores(monkeypatch, blocks):
     """`ResBlockConfig.tile_traffic` (the L1/L2 traffic model quoted in the kernel's header and
@@ -170,12 +205,13 @@ def test_triton_block_tile_traffic_counts_the_kernels_loads_and_stores(monkeypat
     monkeypatch.setattr(interpreter.InterpreterBuilder, "create_masked_store", counting_store)
     x = random_image((1, 32, 9, 40), torch.float16, torch.device("cpu"))
     params = _params(32, torch.float16, x.device)
-    block_k, block_n1, block_n2 = blocks
+    block_k, block_n1, block_n2, chunks_per_step = blocks
     config = dataclasses.replace(
         _conv_configs.residual_block_config(32, torch.float16, 90),
         block_k=block_k,
         block_n1=block_n1,
         block_n2=block_n2,
+        chunks_per_step=chunks_per_step,
     )
     with _conv_configs.override_configs(residual_block=config), runs_on("triton", "residual_block"):
         ops.residual_block(x.contiguous(memory_format=torch.channels_last), *params)

@@ -53,6 +53,16 @@ class ResBlockConfig:
     num_warps: int = 4
     num_stages: int = 1
     programs_per_sm: int = 2
+    # conv1 computes every halo chunk (at most 3) in each (tap, K block) step, one accumulator
+    # each, so a tile loads each weight block once instead of once per chunk (C = 64: 74 of the
+    # 721 KB a tile asks for, against 221). A candidate for the sweep, in no table yet.
+    chunks_per_step: bool = False
+
+    def __post_init__(self) -> None:
+        if self.chunks_per_step and self.halo_chunks > 3:
+            raise ValueError(
+                f"chunks_per_step takes at most 3 halo chunks, this tile has {self.halo_chunks}"
+            )
 
     @property
     def halo_chunks(self) -> int:
@@ -62,7 +72,8 @@ class ResBlockConfig:
         """Bytes one tile's loads and stores request (`TileTraffic`), as the kernel issues them.
 
         conv1: each (halo chunk, N block) reads its A rows and its weight block for all 9 x C
-        (tap, input channel) steps; conv2: each N block reads the tile's 9 shifted scratch
+        (tap, input channel) steps (the weight block once for all chunks with
+        `chunks_per_step`); conv2: each N block reads the tile's 9 shifted scratch
         windows and its weight block; plus both biases per N block and the skip tile. Stores:
         the scratch rows (every chunk row, padding included) and the output tile. Masked lanes
         (image borders, the halo's padding rows) are counted: the model is per tile, not per
@@ -73,7 +84,8 @@ class ResBlockConfig:
         rows2 = self.tile_h * self.tile_w
         steps = 9 * channels  # (tap, input channel) pairs of one output channel
         conv1 = (channels // self.block_n1) * self.halo_chunks * steps * self.block_m1
-        conv1 += self.halo_chunks * steps * channels + self.halo_chunks * channels  # W1, b1
+        weight_loads = 1 if self.chunks_per_step else self.halo_chunks  # W1 and b1 per tile
+        conv1 += weight_loads * (steps * channels + channels)
         conv2 = (channels // self.block_n2) * steps * rows2 + steps * channels + channels
         skip = rows2 * channels
         return TileTraffic(

@@ -41,6 +41,10 @@ accumulators spilled in the sweep's static pre-screen), not a better MMA schedul
 kernel keeps its input tile in shared memory for this reason. With two pipeline stages (the
 sm_90 table's since 2026-11-30) the operands load by cp.async.cg, which bypasses L1: taps that
 hit L1 with LDG then come from L2, one more reason the sweep times one stage against two.
+`ResBlockConfig.chunks_per_step` cuts the weight traffic: conv1 runs every halo chunk (at most
+3) in each (tap, K block) step with an accumulator each, so W1 loads once per tile (C = 64:
+574 instead of 721 KB per tile). Static (Triton 3.8, bf16 C = 64, sm_90): one stage 244
+registers and 0 spills, two stages spill; a sweep candidate, in no table until a GPU times it.
 Measured (H200, 2026-11-29, bf16 NHWC, bench/results/2026-11-29-nvidia-h200.md): x4_270x480 in
 139 us (137 TFLOP/s useful, 17 % of the measured bf16 matrix rate; cuDNN eager 129 us, 0.92x);
 16 x 64 x 48 x 48 in 168 us (0.57x); C = 256 on 270x480 in 1.93 ms (0.37x). The SASS (sm_90,
@@ -108,6 +112,44 @@ DIVISIBLE_BY_16 = (
 )  # fmt: skip
 
 
+@triton.jit
+def _halo_chunk(chunk, y0, x0, H, W, sxh, sxw, HALO: tl.constexpr, HALO_W: tl.constexpr,
+                BLOCK_M1: tl.constexpr):  # fmt: skip
+    """Rows `chunk * BLOCK_M1 + i` of the flattened halo: their pixel (gy, gx), whether they are
+    halo pixels (the last chunk has padding rows) and inside the image, their NHWC offset."""
+    p = chunk * BLOCK_M1 + tl.arange(0, BLOCK_M1)
+    gy = y0 - 1 + p // HALO_W
+    gx = x0 - 1 + p % HALO_W
+    in_halo = p < HALO
+    in_image = in_halo & (gy >= 0) & (gy < H) & (gx >= 0) & (gx < W)
+    return p, gy, gx, in_halo, in_image, gy.to(tl.int64) * sxh + gx.to(tl.int64) * sxw
+
+
+@triton.jit
+def _conv1_operand(x_image, gy, gx, in_halo, centre, ky, kx, ci, H, W, sxh, sxw):
+    """conv1's A block for tap (ky, kx): the halo rows' neighbours, zeros outside the image."""
+    iy = gy + (ky - 1)
+    ix = gx + (kx - 1)
+    ok = in_halo & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)
+    row = centre + ((ky - 1) * sxh + (kx - 1) * sxw)
+    return tl.load(x_image + row[:, None] + ci[None, :], mask=ok[:, None], other=0.0)
+
+
+@triton.jit
+def _conv1_epilogue(acc, bias, slot, p, in_halo, in_image, co, C):
+    """bias + ReLU of a chunk's conv1 block, rounded to the storage dtype, into the scratch slot
+    (zeros outside the image: conv2's zero padding)."""
+    # ReLU as a select, not tl.maximum: on the GPU that returns the non-NaN operand
+    # (max(NaN, 0) = 0) while torch.relu, and the interpreter, keep the NaN.
+    act = acc + bias[None, :]
+    act = tl.where(in_image[:, None] & ~(act < 0.0), act, 0.0)
+    tl.store(
+        slot + p[:, None] * C + co[None, :],
+        act.to(slot.dtype.element_ty),
+        mask=in_halo[:, None],
+    )
+
+
 @triton.jit(do_not_specialize=_UNSPECIALISED)
 def _residual_block_kernel(
     x, w1, b1, w2, b2, out, scratch,
@@ -120,7 +162,7 @@ def _residual_block_kernel(
     TILE_H: tl.constexpr, TILE_W: tl.constexpr,
     BLOCK_M1: tl.constexpr, HALO_CHUNKS: tl.constexpr,
     BLOCK_N1: tl.constexpr, BLOCK_N2: tl.constexpr, BLOCK_K: tl.constexpr,
-    PRECISION: tl.constexpr,
+    CHUNKS_PER_STEP: tl.constexpr, PRECISION: tl.constexpr,
 ):  # fmt: skip
     HALO_W: tl.constexpr = TILE_W + 2
     HALO: tl.constexpr = (TILE_H + 2) * HALO_W
@@ -149,40 +191,71 @@ def _residual_block_kernel(
         x_image = x + image.to(tl.int64) * sxn
 
         # conv1 + b1 + ReLU over the halo -> scratch slot (rows = flattened halo pixels).
-        for chunk in range(HALO_CHUNKS):
-            p = chunk * BLOCK_M1 + tl.arange(0, BLOCK_M1)
-            gy = y0 - 1 + p // HALO_W
-            gx = x0 - 1 + p % HALO_W
-            in_halo = p < HALO
-            in_image = in_halo & (gy >= 0) & (gy < H) & (gx >= 0) & (gx < W)
-            centre = gy.to(tl.int64) * sxh + gx.to(tl.int64) * sxw
+        if CHUNKS_PER_STEP:
+            # Every chunk in each (tap, K block) step: the weight block loads once per tile,
+            # not once per chunk (ResBlockConfig.chunks_per_step; at most 3 chunks).
+            p0, gy0, gx0, halo0, image0, centre0 = _halo_chunk(
+                0, y0, x0, H, W, sxh, sxw, HALO, HALO_W, BLOCK_M1
+            )
+            p1, gy1, gx1, halo1, image1, centre1 = _halo_chunk(
+                1, y0, x0, H, W, sxh, sxw, HALO, HALO_W, BLOCK_M1
+            )
+            p2, gy2, gx2, halo2, image2, centre2 = _halo_chunk(
+                2, y0, x0, H, W, sxh, sxw, HALO, HALO_W, BLOCK_M1
+            )
             for n0 in range(0, C, BLOCK_N1):
                 co = n0 + cn1
-                acc = tl.zeros((BLOCK_M1, BLOCK_N1), dtype=tl.float32)
-                # One loop over (tap, K block): with num_stages > 1 Triton prefetches the next
-                # steps' operands (cp.async) while this step's dot runs.
+                acc0 = tl.zeros((BLOCK_M1, BLOCK_N1), dtype=tl.float32)
+                acc1 = tl.zeros((BLOCK_M1, BLOCK_N1), dtype=tl.float32)
+                acc2 = tl.zeros((BLOCK_M1, BLOCK_N1), dtype=tl.float32)
                 for step_k in range(0, 9 * k_steps):
                     tap = step_k // k_steps
                     ci = (step_k - tap * k_steps) * BLOCK_K + ck
                     ky = tap // 3
                     kx = tap - ky * 3
-                    iy = gy + (ky - 1)
-                    ix = gx + (kx - 1)
-                    ok = in_halo & (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)
-                    row = centre + ((ky - 1) * sxh + (kx - 1) * sxw)
-                    a = tl.load(x_image + row[:, None] + ci[None, :], mask=ok[:, None], other=0.0)
                     b = tl.load(w1 + ky * swh + kx * sww + co[None, :] * swo + ci[:, None])
-                    acc = tl.dot(a, b, acc, input_precision=PRECISION)
+                    a = _conv1_operand(
+                        x_image, gy0, gx0, halo0, centre0, ky, kx, ci, H, W, sxh, sxw
+                    )
+                    acc0 = tl.dot(a, b, acc0, input_precision=PRECISION)
+                    if HALO_CHUNKS > 1:
+                        a = _conv1_operand(
+                            x_image, gy1, gx1, halo1, centre1, ky, kx, ci, H, W, sxh, sxw
+                        )
+                        acc1 = tl.dot(a, b, acc1, input_precision=PRECISION)
+                    if HALO_CHUNKS > 2:
+                        a = _conv1_operand(
+                            x_image, gy2, gx2, halo2, centre2, ky, kx, ci, H, W, sxh, sxw
+                        )
+                        acc2 = tl.dot(a, b, acc2, input_precision=PRECISION)
                 bias = tl.load(b1 + co).to(tl.float32)
-                # ReLU as a select, not tl.maximum: on the GPU that returns the non-NaN operand
-                # (max(NaN, 0) = 0) while torch.relu, and the interpreter, keep the NaN.
-                act = acc + bias[None, :]
-                act = tl.where(in_image[:, None] & ~(act < 0.0), act, 0.0)
-                tl.store(
-                    slot + p[:, None] * C + co[None, :],
-                    act.to(out.dtype.element_ty),
-                    mask=in_halo[:, None],
+                _conv1_epilogue(acc0, bias, slot, p0, halo0, image0, co, C)
+                if HALO_CHUNKS > 1:
+                    _conv1_epilogue(acc1, bias, slot, p1, halo1, image1, co, C)
+                if HALO_CHUNKS > 2:
+                    _conv1_epilogue(acc2, bias, slot, p2, halo2, image2, co, C)
+        else:
+            for chunk in range(HALO_CHUNKS):
+                p, gy, gx, in_halo, in_image, centre = _halo_chunk(
+                    chunk, y0, x0, H, W, sxh, sxw, HALO, HALO_W, BLOCK_M1
                 )
+                for n0 in range(0, C, BLOCK_N1):
+                    co = n0 + cn1
+                    acc = tl.zeros((BLOCK_M1, BLOCK_N1), dtype=tl.float32)
+                    # One loop over (tap, K block): with num_stages > 1 Triton prefetches the
+                    # next steps' operands (cp.async) while this step's dot runs.
+                    for step_k in range(0, 9 * k_steps):
+                        tap = step_k // k_steps
+                        ci = (step_k - tap * k_steps) * BLOCK_K + ck
+                        ky = tap // 3
+                        kx = tap - ky * 3
+                        a = _conv1_operand(
+                            x_image, gy, gx, in_halo, centre, ky, kx, ci, H, W, sxh, sxw
+                        )
+                        b = tl.load(w1 + ky * swh + kx * sww + co[None, :] * swo + ci[:, None])
+                        acc = tl.dot(a, b, acc, input_precision=PRECISION)
+                    bias = tl.load(b1 + co).to(tl.float32)
+                    _conv1_epilogue(acc, bias, slot, p, in_halo, in_image, co, C)
         tl.debug_barrier()
 
         # conv2 from the shifted windows of the slot, epilogue x + res_scale * (acc + b2).
@@ -264,6 +337,7 @@ def _launch(
                 TILE_H=cfg.tile_h, TILE_W=cfg.tile_w,
                 BLOCK_M1=cfg.block_m1, HALO_CHUNKS=cfg.halo_chunks,
                 BLOCK_N1=cfg.block_n1, BLOCK_N2=cfg.block_n2, BLOCK_K=cfg.block_k,
+                CHUNKS_PER_STEP=cfg.chunks_per_step,
                 PRECISION=configs.precision(x.dtype, allow_tf32),
                 num_warps=cfg.num_warps, num_stages=cfg.num_stages,
             )  # fmt: skip
@@ -364,6 +438,7 @@ def aot_configs() -> list[dict[str, Any]]:
             "BLOCK_N1": cfg.block_n1,
             "BLOCK_N2": cfg.block_n2,
             "BLOCK_K": cfg.block_k,
+            "CHUNKS_PER_STEP": cfg.chunks_per_step,
             "PRECISION": precision,
         }
         for name in constexprs:
