@@ -129,7 +129,8 @@ def residual_block_grid(table: Config, channels: int, dtype: torch.dtype) -> lis
     # Every halo chunk in each conv1 step (the weights load once per tile: the header's traffic
     # model puts C = 64 at 574 instead of 721 KB per tile): first, as a short budget reaches
     # only the first candidates. One stage: with two, the three chunks' accumulators spilled
-    # (static, Triton 3.8, bf16 C = 64: sm_90 72 bytes; with one, 244 registers and 0 spills).
+    # (static, bf16 C = 64, sm_90: 72-80 bytes; with one, 255 registers with Triton 3.6, 244
+    # with 3.8, and 0 spills).
     if table.halo_chunks <= 3:
         grid.append(replace(table, chunks_per_step=True, num_stages=1))
     launches = [replace(table, num_warps=w, num_stages=s) for w, s in LAUNCH_SETTINGS]

@@ -55,7 +55,7 @@ class ResBlockConfig:
     programs_per_sm: int = 2
     # conv1 computes every halo chunk (at most 3) in each (tap, K block) step, one accumulator
     # each, so a tile loads each weight block once instead of once per chunk (C = 64: 74 of the
-    # 721 KB a tile asks for, against 221). A candidate for the sweep, in no table yet.
+    # 721 KB a tile asks for, against 221). A sweep candidate (sm_90, one stage), in no table.
     chunks_per_step: bool = False
 
     def __post_init__(self) -> None:

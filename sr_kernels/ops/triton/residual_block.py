@@ -43,8 +43,9 @@ sm_90 table's since 2026-11-30) the operands load by cp.async.cg, which bypasses
 hit L1 with LDG then come from L2, one more reason the sweep times one stage against two.
 `ResBlockConfig.chunks_per_step` cuts the weight traffic: conv1 runs every halo chunk (at most
 3) in each (tap, K block) step with an accumulator each, so W1 loads once per tile (C = 64:
-574 instead of 721 KB per tile). Static (Triton 3.8, bf16 C = 64, sm_90): one stage 244
-registers and 0 spills, two stages spill; a sweep candidate, in no table until a GPU times it.
+574 instead of 721 KB per tile). Static (bf16 C = 64, sm_90): one stage 255 registers with
+Triton 3.6 (244 with 3.8) and 0 spills, two stages spill (sm_80 spills with either); a sweep
+candidate, in no table until a GPU times it.
 Measured (H200, 2026-11-29, bf16 NHWC, bench/results/2026-11-29-nvidia-h200.md): x4_270x480 in
 139 us (137 TFLOP/s useful, 17 % of the measured bf16 matrix rate; cuDNN eager 129 us, 0.92x);
 16 x 64 x 48 x 48 in 168 us (0.57x); C = 256 on 270x480 in 1.93 ms (0.37x). The SASS (sm_90,
