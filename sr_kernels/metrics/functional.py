@@ -123,7 +123,8 @@ def psnr(
     Returns:
         float64 tensor of shape (N,) ('none'; a 0-d tensor for a single (C, H, W) image) or ()
         ('mean'). Identical images give ``inf`` (and 'mean' is then ``inf`` too); a NaN pixel
-        gives NaN for its image.
+        inside the evaluated region (what crop_border leaves) gives NaN for its image, an
+        infinite one ``-inf``; outside it, neither counts.
 
     Not differentiable: inputs are detached.
     Raises: TypeError / ValueError naming the offending argument (see `sr_kernels.ops.psnr`).
@@ -162,7 +163,8 @@ def ssim(
 
     Returns:
         float64 tensor of shape (N,) (or as `psnr` for 'mean' / a single image). Identical
-        images give 1 (to fp32 rounding); a NaN pixel gives NaN for its image.
+        images give 1 (to fp32 rounding); a NaN or infinite pixel inside the evaluated region
+        gives NaN for its image (outside it, it does not count).
     """
     sr_t, hr_t, data_range, single = _prepare(sr, hr, data_range, reduction)
     values = ops.ssim_mean(

@@ -65,6 +65,11 @@ def _check_axis(in_len: int, out_len: int, scale: float, antialias: bool, axis: 
 
 
 def _positive_scale(value: object, name: str) -> float:
+    if value is None:
+        raise TypeError(
+            f"{name} must be a real number, got None (None, keeping the aspect ratio, is for "
+            "size, not scale)"
+        )
     value = _validate.real_number(value, name)
     if not (value > 0.0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a positive finite number, got {value}")
@@ -72,9 +77,9 @@ def _positive_scale(value: object, name: str) -> float:
 
 
 def _sequence(value: object) -> object:
-    """A 1-D NumPy array (sizes computed with NumPy, e.g. ``np.array(img.shape[:2]) // 4``) as a
-    list of Python numbers; anything else as it is."""
-    if isinstance(value, np.ndarray) and value.ndim == 1:
+    """A 1-D NumPy array or tensor (sizes computed with NumPy or torch, e.g.
+    ``np.array(img.shape[:2]) // 4``) as a list of Python numbers; anything else as it is."""
+    if isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 1:
         return value.tolist()
     return value
 
@@ -104,8 +109,17 @@ def resolve_size(
         raise ValueError("give exactly one of scale and size (got both or neither)")
     if scale is not None:
         raw_h, raw_w = _pair(scale, "scale")
-        scale_h = _positive_scale(raw_h, "scale")
-        scale_w = _positive_scale(raw_w, "scale")
+        two = isinstance(_sequence(scale), (tuple, list))  # errors name the element
+        scale_h = _positive_scale(raw_h, "scale[0]" if two else "scale")
+        scale_w = _positive_scale(raw_w, "scale[1]" if two else "scale")
+        for in_len, value, axis in ((in_h, scale_h, "height"), (in_w, scale_w, "width")):
+            # in * scale sizes the output and 4 / scale the antialiased kernel: both must be
+            # finite floats (1e308 or a subnormal 1e-310 would overflow them).
+            if not (math.isfinite(in_len * value) and math.isfinite(4.0 / value)):
+                raise ValueError(
+                    f"scale {value:g} is out of range for the {axis} {in_len}: the output size "
+                    "in * scale and the kernel width 4 / scale must be finite"
+                )
         return (
             _cubic.output_length(in_h, scale_h),
             _cubic.output_length(in_w, scale_w),
@@ -151,7 +165,10 @@ def imresize(
 
     Args:
         x: (N, C, H, W) image batch, any strides (NCHW or channels_last).
-        scale: scale factor (> 0), or a pair (scale_h, scale_w). Output size ``ceil(in * scale)``.
+        scale: scale factor (> 0), or a pair (scale_h, scale_w). Output size ``ceil(in * scale)``
+            in float64, as MATLAB for a double scale: a scale rounded to float32 can give one
+            pixel more (``np.float32(1 / 3)`` is 0.33333334, and ``ceil(12 * 0.33333334)`` is
+            5, not 4); pass ``size`` where the output size matters.
         size: output size (out_h, out_w) instead of a scale; the scale is then ``out / in``.
             One of them may be None (MATLAB's NaN): computed to keep the aspect ratio, with the
             other axis's scale for both.
@@ -171,9 +188,11 @@ def imresize(
     resize with the same weights); uint8 is not differentiable.
 
     Raises:
-        TypeError: x is not a tensor or has an unsupported dtype; scale is not a number.
-        ValueError: x is not 4-D or has H or W of 0, scale <= 0, both or neither of scale and
-            size, an invalid size, an unknown edge, or a resize past the limits: 2**31 - 1
+        TypeError: x is not a tensor or has an unsupported dtype; scale is not a number; a
+            size is not an integer.
+        ValueError: x is not 4-D or has H or W of 0, scale <= 0 or so large or small that
+            in * scale or 4 / scale overflows, both or neither of scale and size, a size
+            that is not a pair or < 1, an unknown edge, or a resize past the limits: 2**31 - 1
             pixels per axis in and out, min(2**28, max(2**20, 8 (in_len + out_len) + 64))
             entries in an axis's weight table (out_len x taps; taps ~ 4 / scale when
             downscaling with antialias: only a downscale to one pixel by far less than
@@ -386,6 +405,8 @@ def degrade(hr: _Image, scale: int, *, edge: str = "mirror") -> _Image:
     a PIL image and returns the same kind.
     """
     _warn_if_channels_first(hr, "degrade")
+    if isinstance(hr, torch.Tensor):
+        _validate.ndim(hr, "hr", 4, "(N, C, H, W)")
     scale = _validate.positive_int(scale, "scale")
     h, w = _height_width(hr)
     if scale > h or scale > w:  # also refuses an empty image (modcrop keeps it empty)

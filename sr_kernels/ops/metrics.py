@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from . import _registry, _validate
@@ -61,25 +62,26 @@ def resolve_data_range(dtype: torch.dtype, data_range: float | None) -> float:
 
 
 def _flag(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return value
+    """A Python or NumPy bool as a Python bool (no other truthy value: 0, 1, "yes")."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{name} must be a bool, got {type(value).__module__}.{type(value).__name__}"
+        )
+    return bool(value)
 
 
 def check_settings(
     crop_border: object, y_channel: object, quantize: object, round_y: object
-) -> int:
+) -> tuple[int, bool, bool, bool]:
     """The protocol settings that do not depend on the images (crop_border an int >= 0, the
-    flags bools); returns crop_border as an int. Also used by metrics.Protocol when made."""
+    flags bools), as Python values. Also used by metrics.Protocol when made."""
     crop_border = _validate.integer(crop_border, "crop_border")
     if crop_border < 0:
         raise ValueError(f"crop_border must be >= 0, got {crop_border}")
-    _flag(y_channel, "y_channel")
-    _flag(quantize, "quantize")
-    _flag(round_y, "round_y")
-    if round_y and not y_channel:
+    flags = _flag(y_channel, "y_channel"), _flag(quantize, "quantize"), _flag(round_y, "round_y")
+    if flags[2] and not flags[0]:
         raise ValueError("round_y=True needs y_channel=True")
-    return crop_border
+    return (crop_border, *flags)
 
 
 def _run(
@@ -117,7 +119,9 @@ def _run(
             "call under torch.no_grad()"
         )
     value = resolve_data_range(sr.dtype, data_range)
-    crop_border = check_settings(crop_border, y_channel, quantize, round_y)
+    crop_border, y_channel, quantize, round_y = check_settings(
+        crop_border, y_channel, quantize, round_y
+    )
     channels, height, width = sr.shape[1], sr.shape[2], sr.shape[3]
     if channels < 1:
         raise ValueError("sr must have at least one channel")

@@ -197,6 +197,13 @@ def test_bad_arguments():
     assert torch.equal(numpy_args, expected)
     with pytest.raises(TypeError, match="sr must be a dense"):
         metrics.psnr(sr.to_sparse(), hr, data_range=1.0)
+    # Flags: Python or NumPy bools (a NumPy bool was refused as "must be a bool, got bool").
+    luma = metrics.psnr(sr, hr, data_range=1.0, y_channel=True)
+    assert torch.equal(metrics.psnr(sr, hr, data_range=1.0, y_channel=np.True_), luma)
+    with pytest.raises(TypeError, match="y_channel must be a bool, got builtins.int"):
+        metrics.psnr(sr, hr, data_range=1.0, y_channel=1)
+    protocol = metrics.paper_protocol(2, round_y=np.bool_(True))
+    assert protocol.round_y is True and protocol == metrics.paper_protocol(2, round_y=True)
 
 
 def test_requires_grad_inputs_are_detached():

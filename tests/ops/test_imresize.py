@@ -477,6 +477,12 @@ def test_bad_input(backend):
             ops.imresize(x, 1e30)
         with pytest.raises(ValueError, match="weight table"):
             ops.imresize(x[:0], size=(10**9, 10**9))
+        # in * scale or 4 / scale beyond float64 (an OverflowError from deep inside before).
+        for scale in (1e308, 1e-310, (1e-309, 1.0)):
+            with pytest.raises(ValueError, match=r"scale 1e[-+]3[01][0-9] is out of range for"):
+                ops.imresize(x, scale)
+        with pytest.raises(TypeError, match=r"scale\[1\] must be a real number, got None"):
+            ops.imresize(x, (2.0, None))
         # A one-pixel downscale by far less than 1 / in_len: 1.3e8 taps for 4 pixels took 7.6 s
         # and 3.3 GB; refused past max(2**20, 8 (in + out) + 64) entries. 1e-3 (4002 taps) runs.
         with pytest.raises(ValueError, match="at most 1048576 for this axis"):
@@ -489,6 +495,7 @@ def test_bad_input(backend):
     expected = ops.imresize(x, 0.5)
     assert torch.equal(ops.imresize(x, np.float32(0.5)), expected)
     assert torch.equal(ops.imresize(x, size=(np.int64(4), np.int64(4))), expected)
+    assert torch.equal(ops.imresize(x, size=torch.tensor([4, 4])), expected)
     assert torch.equal(ops.imresize(x, 0.5, antialias=np.bool_(True)), expected)
 
 
@@ -564,6 +571,9 @@ def test_numpy_pil_helpers():
             ops.degrade(hr, 21)
         with pytest.raises(ValueError, match="scale 19 is larger than the 20x18 image"):
             ops.modcrop(hr, 19)  # would leave no pixels (was an empty image)
+    # A tensor must be a batch: the error names degrade's argument (it named imresize's x).
+    with pytest.raises(ValueError, match=r"hr must be a 4-D tensor \(N, C, H, W\), got a 3-D"):
+        ops.degrade(torch.from_numpy(rgb).permute(2, 0, 1), 2)
     # Big-endian arrays (FITS, some TIFFs) resize like native ones (torch refuses to view them).
     native = gray.astype(np.float32)
     assert np.array_equal(ops.imresize_array(native.astype(">f4"), 0.5),
