@@ -71,6 +71,7 @@ from sr_kernels.ops.reference import residual_block as reference_block  # noqa: 
 from sr_kernels.ops.triton import _conv_configs as configs  # noqa: E402
 from sr_kernels.ops.triton import conv2d_act as triton_conv  # noqa: E402
 from sr_kernels.ops.triton import residual_block as triton_block  # noqa: E402
+from sr_kernels.ops.triton._launch import cdiv  # noqa: E402
 from sr_kernels.tools import tolerances  # noqa: E402
 from sr_kernels.tools.tolerances import relative_error  # noqa: E402
 
@@ -118,25 +119,33 @@ def _accumulator_registers(m: int, n: int, num_warps: int) -> int:
     return m * n // (32 * num_warps)
 
 
-def residual_block_grid(table: Config, channels: int, dtype: torch.dtype) -> list[Config]:
+def residual_block_grid(
+    table: Config, channels: int, dtype: torch.dtype, arch: int
+) -> list[Config]:
     """Around the table's block: launch settings, output tiles, channel blocks, halo chunks,
     programs per SM (the channel loops have no masks: BLOCK_N and BLOCK_K divide C)."""
-    replace = dataclasses.replace
     fp32 = dtype == torch.float32
+    # Candidates change one thing of the table's config, chunks_per_step off (on, a tile of
+    # more than 3 halo chunks would be refused).
+    base = dataclasses.replace(table, chunks_per_step=False)
+
+    def replace(config: Config, **changes: Any) -> Config:
+        return dataclasses.replace(base if config is table else config, **changes)
+
     block_ns = [n for n in ((16, 32) if fp32 else (32, 64, 128)) if channels % n == 0]
     block_ks = [k for k in ((16, 32) if fp32 else (32, 64)) if channels % k == 0]
     grid = [table]
-    # Every halo chunk in each conv1 step (the weights load once per tile: the header's traffic
-    # model puts C = 64 at 574 instead of 721 KB per tile): first, as a short budget reaches
-    # only the first candidates. One stage: with two, the three chunks' accumulators spilled
-    # (static, bf16 C = 64, sm_90: 72-80 bytes; with one, 255 registers with Triton 3.6, 244
-    # with 3.8, and 0 spills).
-    if table.halo_chunks <= 3:
+    # First, as a short budget reaches only the first candidates, the two that the header's
+    # traffic model favours, where they compiled with 0 spills (static, fp16/bf16, sm_90):
+    # every halo chunk in each conv1 step (the weights load once per tile: 574 instead of 721 KB
+    # per tile at C = 64), with one stage (with two the three chunks' accumulators, 96 registers
+    # a thread, spilled 72-80 bytes; with one, 255 registers with Triton 3.6, 244 with 3.8);
+    if arch >= 90 and not fp32 and table.halo_chunks <= 3 and not table.chunks_per_step:
         grid.append(replace(table, chunks_per_step=True, num_stages=1))
-    # C = 256: 128-wide conv1 blocks read the halo's A rows half as often (-16 % of a tile's
-    # bytes; conv2 keeps 64: 128 x 128 accumulators spilled). 0 spills on sm_90 (Triton 3.6,
-    # static, one and two stages: 168 and 238 registers).
-    if channels % 128 == 0 and table.block_n1 < 128:
+    # and, for C a multiple of 128, 128-wide conv1 blocks, which read the halo's A rows half as
+    # often (C = 256: -16 % of a tile's bytes; conv2 keeps 64, as 128 x 128 accumulators
+    # spilled; Triton 3.6: 168 and 238 registers with one and two stages).
+    if arch >= 90 and not fp32 and channels % 128 == 0 and table.block_n1 < 128:
         grid.append(replace(table, block_n1=128))
     launches = [replace(table, num_warps=w, num_stages=s) for w, s in LAUNCH_SETTINGS]
     grid += [c for c in launches if c.num_warps == 4]
@@ -161,6 +170,8 @@ def residual_block_grid(table: Config, channels: int, dtype: torch.dtype) -> lis
     grid += [replace(table, programs_per_sm=p) for p in (1, 3, 4)]
 
     def runs(c: Config) -> bool:
+        # The register rule is per dot tile; chunks_per_step's three conv1 accumulators were
+        # checked statically (above) instead.
         blocks = (c.tile_h * c.tile_w, c.block_m1, c.block_n1, c.block_n2, c.block_k)
         divides = all(channels % b == 0 for b in (c.block_n1, c.block_n2, c.block_k))
         accumulators = max(
@@ -253,7 +264,7 @@ class Op:
     eager: Callable[..., torch.Tensor]  # the cuDNN baseline, as in bench_<op>.py
     cost: Callable[[_workloads.ConvWorkload, torch.dtype], _roofline.Cost]
     table: Callable[[int, torch.dtype, int], Config]  # (C, dtype, arch)
-    grid: Callable[[Config, int, torch.dtype], list[Config]]
+    grid: Callable[[Config, int, torch.dtype, int], list[Config]]  # (table, C, dtype, arch)
     override: Callable[[Config], contextlib.AbstractContextManager[None]]
     kernels: Callable[[], list[Any]]  # the Triton JIT functions the op launches
     # Bytes a launch's loads and stores ask of L1/L2 (None: no model for this op).
@@ -275,7 +286,7 @@ def _block_operand_bytes(
 ) -> int:
     """What the Triton block's tiles ask of L1/L2 (`ResBlockConfig.tile_traffic`), redone tiles
     included: the kernel header's bound, to compare each candidate's rate with."""
-    tiles = shape.n * -(-shape.h // config.tile_h) * -(-shape.w // config.tile_w)
+    tiles = shape.n * cdiv(shape.h, config.tile_h) * cdiv(shape.w, config.tile_w)
     programs, steps = triton_block.grid(tiles, config, device)
     traffic = config.tile_traffic(shape.c_in, dtype)
     return programs * steps * (traffic.load_bytes + traffic.store_bytes)
@@ -320,7 +331,7 @@ OPS = {
         eager=lambda x, w, b: F.pixel_shuffle(F.conv2d(x, w, b, padding=1), R),
         cost=lambda s, dtype: _roofline.conv2d_cost(s.n, s.c_in, s.c_in * R * R, s.h, s.w, dtype),
         table=lambda c, dtype, arch: configs.conv_config(c, c * R * R, c, 3, dtype, arch),
-        grid=lambda table, c, dtype: conv_grid(table, c, c * R * R),
+        grid=lambda table, c, dtype, arch: conv_grid(table, c, c * R * R),
         override=lambda config: configs.override_configs(conv=config),
         kernels=lambda: list(triton_conv.KERNELS.values()),
     ),
@@ -396,7 +407,7 @@ def plan(
                     continue
                 shapes = [_shape(s, c) for s in ((QUICK_SHAPE,) if quick else SHAPES)]
                 table = op.table(c, dtype, arch)
-                grid = op.grid(table, c, dtype)
+                grid = op.grid(table, c, dtype, arch)
                 chosen = quick_pick(grid) if quick else grid
                 families.append(_family(op, c, dtype, shapes, chosen))
     return families

@@ -62,8 +62,8 @@ def test_quick_sweep_checks_and_times_every_config(sweep, tmp_path, capsys):
         # Checked against float64 with the STYLE.md bound before it was timed.
         assert 0 < row["rel_error"] <= row["bound"] and row["bound"] >= tolerances.FLOORS[DTYPE]
         assert row["time_s"] > 0 and row["shape"] == [1, 16, 5, 7]
-        # One 8 x 16 tile (a 16 x 16 one for the candidate) covers the 5 x 7 image: the rate
-        # is one tile's traffic model over the time.
+        # One tile covers the 5 x 7 image (the candidate: the table's with chunks_per_step, the
+        # first one with other kernel logic): the rate is one tile's traffic over the time.
         traffic = configs.ResBlockConfig(**row["config"]).tile_traffic(16, DTYPE)
         moved = traffic.load_bytes + traffic.store_bytes
         assert row["operand_tbps"] == pytest.approx(moved / row["time_s"] / 1e12, rel=1e-12)
@@ -158,7 +158,7 @@ def test_without_a_gpu_only_quick_runs(sweep, capsys):
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32], ids=str)
 def test_grids_vary_the_table_config_within_what_the_kernels_run(sweep, channels, dtype):
     block_table = configs.residual_block_config(channels, dtype, 90)
-    block_grid = sweep.residual_block_grid(block_table, channels, dtype)
+    block_grid = sweep.residual_block_grid(block_table, channels, dtype, 90)
     conv_table = configs.conv_config(channels, channels * 4, channels, 3, dtype, 90)
     conv_grid = sweep.conv_grid(conv_table, channels, channels * 4)
     for table, grid in ((block_table, block_grid), (conv_table, conv_grid)):
@@ -179,6 +179,23 @@ def test_grids_vary_the_table_config_within_what_the_kernels_run(sweep, channels
         assert max(conv1, conv2) <= limit, c
     for c in conv_grid[1:]:
         assert c.block_m * c.block_n // (32 * c.num_warps) <= limit, c
+    # The two candidates the traffic model favours come first, only where they compiled with 0
+    # spills (sm_90, fp16/bf16; the 128-wide conv1 block where C is a multiple of 128).
+    early = [c for c in block_grid[1:3] if c.chunks_per_step or c.block_n1 == 128]
+    assert len(early) == (0 if dtype == torch.float32 else 2 if channels == 256 else 1)
+    assert all(c.num_stages == 1 for c in early if c.chunks_per_step)
+    sm80 = sweep.residual_block_grid(block_table, channels, dtype, 80)
+    assert not any(c.chunks_per_step or c.block_n1 == 128 for c in sm80[1:3])
+
+
+def test_grid_of_a_table_with_chunks_per_step_varies_it_safely(sweep):
+    """Candidates with more than 3 halo chunks (16 x 16 tiles) are made with the flag off."""
+    table = dataclasses.replace(
+        configs.residual_block_config(64, torch.bfloat16, 90), chunks_per_step=True
+    )
+    grid = sweep.residual_block_grid(table, 64, torch.bfloat16, 90)
+    assert grid[0] == table and any(c.tile_h == 16 and c.tile_w == 16 for c in grid)
+    assert all(c.halo_chunks <= 3 for c in grid if c.chunks_per_step)
 
 
 def test_a_spilling_config_is_never_the_best(sweep):

@@ -124,7 +124,8 @@ def psnr(
         float64 tensor of shape (N,) ('none'; a 0-d tensor for a single (C, H, W) image) or ()
         ('mean'). Identical images give ``inf`` (and 'mean' is then ``inf`` too); a NaN pixel
         inside the evaluated region (what crop_border leaves) gives NaN for its image, an
-        infinite one ``-inf``; outside it, neither counts.
+        infinite one in one image ``-inf`` (with ``quantize`` it is clamped to the 8-bit range
+        first and counts as 0 or 255); outside it, neither counts.
 
     Not differentiable: inputs are detached.
     Raises: TypeError / ValueError naming the offending argument (see `sr_kernels.ops.psnr`).
@@ -163,8 +164,9 @@ def ssim(
 
     Returns:
         float64 tensor of shape (N,) (or as `psnr` for 'mean' / a single image). Identical
-        images give 1 (to fp32 rounding); a NaN or infinite pixel inside the evaluated region
-        gives NaN for its image (outside it, it does not count).
+        images give 1 (to fp32 rounding); a NaN or (without ``quantize``, which clamps it)
+        infinite pixel inside the evaluated region gives NaN for its image (outside it, it
+        does not count).
     """
     sr_t, hr_t, data_range, single = _prepare(sr, hr, data_range, reduction)
     values = ops.ssim_mean(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable
 
+import numpy as np
 import torch
 
 _DTYPE_NAMES = {
@@ -57,6 +58,14 @@ def positive_int(value: object, name: str) -> int:
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value}")
     return value
+
+
+def flag(value: object, name: str) -> bool:
+    """A Python or NumPy bool as a Python bool (no other truthy value: 0, 1, "yes")."""
+    if not isinstance(value, (bool, np.bool_)):
+        kind = type(value)
+        raise TypeError(f"{name} must be a bool, got {kind.__module__}.{kind.__qualname__}")
+    return bool(value)
 
 
 def real_number(value: object, name: str) -> float:

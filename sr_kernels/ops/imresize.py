@@ -203,9 +203,7 @@ def imresize(
     _validate.dtype(x, "x", SUPPORTED_DTYPES)
     if edge not in EDGES:
         raise ValueError(f"edge must be one of {EDGES}, got {edge!r}")
-    if not isinstance(antialias, (bool, np.bool_)):
-        raise TypeError(f"antialias must be a bool, got {type(antialias).__name__}")
-    antialias = bool(antialias)
+    antialias = _validate.flag(antialias, "antialias")
     # operator.index: under torch.compile with dynamic shapes, specialise on the size (with a
     # guard); the weight tables depend on it.
     in_h, in_w = operator.index(x.shape[2]), operator.index(x.shape[3])

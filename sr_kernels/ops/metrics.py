@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from . import _registry, _validate
@@ -61,15 +60,6 @@ def resolve_data_range(dtype: torch.dtype, data_range: float | None) -> float:
     return value
 
 
-def _flag(value: object, name: str) -> bool:
-    """A Python or NumPy bool as a Python bool (no other truthy value: 0, 1, "yes")."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"{name} must be a bool, got {type(value).__module__}.{type(value).__name__}"
-        )
-    return bool(value)
-
-
 def check_settings(
     crop_border: object, y_channel: object, quantize: object, round_y: object
 ) -> tuple[int, bool, bool, bool]:
@@ -78,10 +68,12 @@ def check_settings(
     crop_border = _validate.integer(crop_border, "crop_border")
     if crop_border < 0:
         raise ValueError(f"crop_border must be >= 0, got {crop_border}")
-    flags = _flag(y_channel, "y_channel"), _flag(quantize, "quantize"), _flag(round_y, "round_y")
-    if flags[2] and not flags[0]:
+    y_channel = _validate.flag(y_channel, "y_channel")
+    quantize = _validate.flag(quantize, "quantize")
+    round_y = _validate.flag(round_y, "round_y")
+    if round_y and not y_channel:
         raise ValueError("round_y=True needs y_channel=True")
-    return (crop_border, *flags)
+    return crop_border, y_channel, quantize, round_y
 
 
 def _run(

@@ -154,8 +154,8 @@ def test_triton_block_with_every_chunk_per_step(backend, dtype, block_m1, tile_w
     x = random_image((2, 32, 17, 23), dtype, device).contiguous(memory_format=torch.channels_last)
     params = _params(32, dtype, device)
     table = _conv_configs.residual_block_config(32, dtype, 90)
-    config = dataclasses.replace(
-        table, block_m1=block_m1, tile_w=tile_w, block_k=16, chunks_per_step=True
+    config = dataclasses.replace(  # one stage: the form the sweep times
+        table, block_m1=block_m1, tile_w=tile_w, block_k=16, chunks_per_step=True, num_stages=1
     )
     assert config.halo_chunks == chunks
     with _conv_configs.override_configs(residual_block=config):
@@ -175,8 +175,14 @@ def test_chunks_per_step_takes_at_most_three_chunks():
 @pytest.mark.skipif(not _registry.triton_interpreting(), reason="counts the interpreter's loads")
 @pytest.mark.parametrize(
     "blocks",
-    [(32, 32, 32, False), (16, 16, 16, False), (16, 32, 16, False), (16, 16, 16, True)],
-    ids=["table", "k16_n16", "n1_32_n2_16", "chunks_per_step"],
+    [
+        (128, 32, 32, 32, False),
+        (128, 16, 16, 16, False),
+        (128, 16, 32, 16, False),
+        (64, 16, 16, 16, False),
+        (64, 16, 16, 16, True),
+    ],
+    ids=["table", "k16_n16", "n1_32_n2_16", "3chunks", "3chunks_per_step"],
 )
 def test_triton_block_tile_traffic_counts_the_kernels_loads_and_stores(monkeypatch, blocks):
     """`ResBlockConfig.tile_traffic` (the L1/L2 traffic model quoted in the kernel's header and
@@ -205,9 +211,10 @@ def test_triton_block_tile_traffic_counts_the_kernels_loads_and_stores(monkeypat
     monkeypatch.setattr(interpreter.InterpreterBuilder, "create_masked_store", counting_store)
     x = random_image((1, 32, 9, 40), torch.float16, torch.device("cpu"))
     params = _params(32, torch.float16, x.device)
-    block_k, block_n1, block_n2, chunks_per_step = blocks
+    block_m1, block_k, block_n1, block_n2, chunks_per_step = blocks
     config = dataclasses.replace(
         _conv_configs.residual_block_config(32, torch.float16, 90),
+        block_m1=block_m1,
         block_k=block_k,
         block_n1=block_n1,
         block_n2=block_n2,
@@ -219,6 +226,36 @@ def test_triton_block_tile_traffic_counts_the_kernels_loads_and_stores(monkeypat
     assert tiles == 6
     traffic = config.tile_traffic(32, torch.float16)
     assert requested == {"load": tiles * traffic.load_bytes, "store": tiles * traffic.store_bytes}
+
+
+def test_tile_traffic_of_the_sm90_tables():
+    """The figures the kernel header quotes (bf16, 8 x 16 tiles, 3 halo chunks of 64 rows)."""
+
+    def traffic(channels, **changes):
+        table = _conv_configs.residual_block_config(channels, torch.bfloat16, 90)
+        t = dataclasses.replace(table, **changes).tile_traffic(channels, torch.bfloat16)
+        return t.load_bytes, t.store_bytes
+
+    assert traffic(64) == (680448, 40960)  # 721 KB a tile, 5.6 KB per output pixel
+    assert traffic(64, chunks_per_step=True) == (532736, 40960)  # 574 KB
+    assert traffic(256) == (10684416, 163840)  # 85 KB per output pixel
+    assert traffic(256, chunks_per_step=True) == (8324096, 163840)
+
+
+def test_triton_launch_grid_redoes_fewer_tiles_than_steps(monkeypatch):
+    """As few programs as finish in the steps 2 programs per SM need (132 SMs: an H100/H200)."""
+    from sr_kernels.ops.triton import residual_block as triton_block
+
+    monkeypatch.setattr(_conv_configs, "sm_count", lambda index: 132)
+    config = _conv_configs.residual_block_config(64, torch.bfloat16, 90)
+    cuda = torch.device("cuda", 0)
+    assert triton_block.grid(288, config, cuda) == (144, 2)  # 16 x 48 x 48: was 264 x 2
+    assert triton_block.grid(1020, config, cuda) == (255, 4)  # 1 x 270 x 480: was 264 x 4
+    assert triton_block.grid(264, config, cuda) == (264, 1)
+    assert triton_block.grid(265, config, cuda) == (133, 2)  # 1 tile redone
+    for tiles in range(1, 2000, 7):
+        programs, steps = triton_block.grid(tiles, config, cuda)
+        assert programs <= 264 and 0 <= programs * steps - tiles < steps
 
 
 @pytest.mark.parametrize("requires_grad", [False, True], ids=["no_grad", "grad"])

@@ -54,8 +54,9 @@ class ResBlockConfig:
     num_stages: int = 1
     programs_per_sm: int = 2
     # conv1 computes every halo chunk (at most 3) in each (tap, K block) step, one accumulator
-    # each, so a tile loads each weight block once instead of once per chunk (C = 64: 74 of the
-    # 721 KB a tile asks for, against 221). A sweep candidate (sm_90, one stage), in no table.
+    # each, so a tile loads each weight block once instead of once per chunk (C = 64: W1 74
+    # instead of 221 KB, 574 instead of 721 KB per tile). A sweep candidate (sm_90, fp16/bf16,
+    # one stage), in no table.
     chunks_per_step: bool = False
 
     def __post_init__(self) -> None:
@@ -69,15 +70,17 @@ class ResBlockConfig:
         return cdiv((self.tile_h + 2) * (self.tile_w + 2), self.block_m1)
 
     def tile_traffic(self, channels: int, dtype: torch.dtype) -> TileTraffic:
-        """Bytes one tile's loads and stores request (`TileTraffic`), as the kernel issues them.
+        """Bytes of the lanes one tile's loads and stores cover (`TileTraffic`), as the kernel
+        issues them.
 
         conv1: each (halo chunk, N block) reads its A rows and its weight block for all 9 x C
         (tap, input channel) steps (the weight block once for all chunks with
         `chunks_per_step`); conv2: each N block reads the tile's 9 shifted scratch
         windows and its weight block; plus both biases per N block and the skip tile. Stores:
         the scratch rows (every chunk row, padding included) and the output tile. Masked lanes
-        (image borders, the halo's padding rows) are counted: the model is per tile, not per
-        image.
+        (image borders, the halo's padding rows) are counted, though a GPU issues no request for
+        them: per tile, not per image, and ~2 % high for an interior tile (12 padding rows of
+        192).
         """
         elem = torch.empty((), dtype=dtype).element_size()
         rows1 = self.halo_chunks * self.block_m1
@@ -100,7 +103,8 @@ class TileTraffic:
 
     These requests go to L1 and L2 (HBM sees each input byte about once, the output once): the
     A rows of every tap, the weights of every chunk, the scratch. With num_stages > 1 on sm_90
-    the operands load by cp.async.cg, which bypasses L1, so all of `load_bytes` is L2 traffic.
+    the pipelined operand loads (all but the biases and the skip tile) go by cp.async.cg, which
+    bypasses L1: L2 traffic.
     """
 
     load_bytes: int

@@ -7,8 +7,8 @@ tiles of TILE_H x TILE_W pixels (all C channels) of NHWC images. Per tile:
      BLOCK_K blocks as ONE loop, ``tl.dot`` with an fp32 accumulator); halo pixels
      outside the image are set to 0 (conv2's zero padding). The ReLU tile is stored, rounded to
      the storage dtype as eager PyTorch rounds it, into this program's slot of a small scratch
-     buffer (programs x 2 x 192 x C elements: 6.5 MB for 264 programs at C = 64 bf16, so it
-     stays in the 50 MB L2 and is reused by every tile the program walks).
+     buffer (programs x 2 x 192 x C elements: 6.5 M, 13 MB, for 264 programs at C = 64 bf16,
+     so it stays in the 50 MB L2 and is reused by every tile the program walks).
   2. ``tl.debug_barrier()`` (the CTA's stores are visible to all its threads), then conv2 from
      the 9 shifted TILE_H x TILE_W windows of the slot (L1/L2 hits), epilogue
      ``x + res_scale * (acc + b2)`` in fp32, one rounding, one store. Each program alternates
@@ -31,10 +31,12 @@ the block is not HBM-bound. Expected bound: operand traffic through L1/L2.
 interpreter's count): C = 64, 721 KB per 8 x 16 tile = 5.6 KB per output pixel (A rows of
 every tap 221 KB, W1 once per halo chunk 221 KB, scratch windows 147 KB, W2 74 KB), 33 executed
 FLOP/B; C = 256, 85 KB per pixel (the A rows again for each of 4 N blocks, W1 for each of 3
-chunks), 13 FLOP/B. The H200 times of 2026-11-29 below (plain LDG loads then) fit that bound
-at both C: on 1 x 270 x 480 the tiles run (1056, the redone ones included) asked 0.76 GB in
-139 us (C = 64) and 11.5 GB in 1.93 ms (C = 256): 5.5 and 5.9 TB/s, the same rate for 15x the
-bytes, while the MMAs ran at 17 % and 20 % of the bf16 rate. So C = 256 is not compute-bound
+chunks), 35 FLOP/B: about the same intensity. The H200 times of 2026-11-29 below (plain LDG
+loads then) are consistent with a bound there, though no L1/L2 peak was measured to compare
+with: on 1 x 270 x 480 the tiles run (1056, the redone ones included) asked 0.76 GB in 139 us
+(C = 64) and 11.5 GB in 1.93 ms (C = 256), 5.5 and 5.9 TB/s, the same rate for 15x the bytes,
+while the MMAs ran at 17 % and 20 % of the bf16 rate. (The 16 x 64 x 48 x 48 batch, 288 tiles,
+asked only 2.3 TB/s at C = 64: too few tiles to fill the GPU.) So C = 256 is not compute-bound
 (as this header said before 2026-12-01): what would speed either C up is fewer bytes per tile
 (at C = 256 wider N blocks: 128-wide conv1 blocks -16 %, both convs -27 %, but 128 x 128 conv2
 accumulators spilled in the sweep's static pre-screen), not a better MMA schedule; the CUDA
@@ -127,6 +129,20 @@ def _halo_chunk(chunk, y0, x0, H, W, sxh, sxw, HALO: tl.constexpr, HALO_W: tl.co
 
 
 @triton.jit
+def _tap_step(step_k, k_steps, ck, BLOCK_K: tl.constexpr):
+    """Tap (ky, kx) and input channels of step `step_k` of a conv's (tap, K block) loop."""
+    tap = step_k // k_steps
+    ky = tap // 3
+    return ky, tap - ky * 3, (step_k - tap * k_steps) * BLOCK_K + ck
+
+
+@triton.jit
+def _weight_block(w, ky, kx, ci, co, swo, swh, sww):
+    """The (ci, co) block of the channels_last 3 x 3 weights at tap (ky, kx)."""
+    return tl.load(w + ky * swh + kx * sww + co[None, :] * swo + ci[:, None])
+
+
+@triton.jit
 def _conv1_operand(x_image, gy, gx, in_halo, centre, ky, kx, ci, H, W, sxh, sxw):
     """conv1's A block for tap (ky, kx): the halo rows' neighbours, zeros outside the image."""
     iy = gy + (ky - 1)
@@ -195,6 +211,7 @@ def _residual_block_kernel(
         if CHUNKS_PER_STEP:
             # Every chunk in each (tap, K block) step: the weight block loads once per tile,
             # not once per chunk (ResBlockConfig.chunks_per_step; at most 3 chunks).
+            tl.static_assert(HALO_CHUNKS <= 3, "CHUNKS_PER_STEP computes at most 3 halo chunks")
             p0, gy0, gx0, halo0, image0, centre0 = _halo_chunk(
                 0, y0, x0, H, W, sxh, sxw, HALO, HALO_W, BLOCK_M1
             )
@@ -210,11 +227,8 @@ def _residual_block_kernel(
                 acc1 = tl.zeros((BLOCK_M1, BLOCK_N1), dtype=tl.float32)
                 acc2 = tl.zeros((BLOCK_M1, BLOCK_N1), dtype=tl.float32)
                 for step_k in range(0, 9 * k_steps):
-                    tap = step_k // k_steps
-                    ci = (step_k - tap * k_steps) * BLOCK_K + ck
-                    ky = tap // 3
-                    kx = tap - ky * 3
-                    b = tl.load(w1 + ky * swh + kx * sww + co[None, :] * swo + ci[:, None])
+                    ky, kx, ci = _tap_step(step_k, k_steps, ck, BLOCK_K)
+                    b = _weight_block(w1, ky, kx, ci, co, swo, swh, sww)
                     a = _conv1_operand(
                         x_image, gy0, gx0, halo0, centre0, ky, kx, ci, H, W, sxh, sxw
                     )
@@ -246,14 +260,11 @@ def _residual_block_kernel(
                     # One loop over (tap, K block): with num_stages > 1 Triton prefetches the
                     # next steps' operands (cp.async) while this step's dot runs.
                     for step_k in range(0, 9 * k_steps):
-                        tap = step_k // k_steps
-                        ci = (step_k - tap * k_steps) * BLOCK_K + ck
-                        ky = tap // 3
-                        kx = tap - ky * 3
+                        ky, kx, ci = _tap_step(step_k, k_steps, ck, BLOCK_K)
                         a = _conv1_operand(
                             x_image, gy, gx, in_halo, centre, ky, kx, ci, H, W, sxh, sxw
                         )
-                        b = tl.load(w1 + ky * swh + kx * sww + co[None, :] * swo + ci[:, None])
+                        b = _weight_block(w1, ky, kx, ci, co, swo, swh, sww)
                         acc = tl.dot(a, b, acc, input_precision=PRECISION)
                     bias = tl.load(b1 + co).to(tl.float32)
                     _conv1_epilogue(acc, bias, slot, p, in_halo, in_image, co, C)
@@ -269,13 +280,10 @@ def _residual_block_kernel(
             co = n0 + cn2
             acc = tl.zeros((BLOCK_M2, BLOCK_N2), dtype=tl.float32)
             for step_k in range(0, 9 * k_steps):  # (tap, K block), as in conv1
-                tap = step_k // k_steps
-                ci = (step_k - tap * k_steps) * BLOCK_K + ck
-                ky = tap // 3
-                kx = tap - ky * 3
+                ky, kx, ci = _tap_step(step_k, k_steps, ck, BLOCK_K)
                 src = window + (ky * HALO_W + kx)
                 a = tl.load(slot + src[:, None] * C + ci[None, :])
-                b = tl.load(w2 + ky * swh + kx * sww + co[None, :] * swo + ci[:, None])
+                b = _weight_block(w2, ky, kx, ci, co, swo, swh, sww)
                 acc = tl.dot(a, b, acc, input_precision=PRECISION)
             bias = tl.load(b2 + co).to(tl.float32)
             skip = tl.load(x_image + skip_row[:, None] + co[None, :], mask=valid[:, None])
