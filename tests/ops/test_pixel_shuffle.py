@@ -92,6 +92,32 @@ def test_gradients_match_pytorch(backend, dtype):
 
 
 @pytest.mark.parametrize("backend", backend_params(*ALL_BACKENDS))
+@pytest.mark.parametrize(
+    "op, shape, r",
+    [
+        ("pixel_shuffle", (2, 4, 1, 1), 2),
+        ("pixel_shuffle", (2, 4, 3, 5), 1),
+        ("pixel_unshuffle", (2, 1, 2, 2), 2),
+        ("pixel_unshuffle", (2, 3, 4, 6), 1),
+    ],
+    ids=["shuffle_1x1", "shuffle_r1", "unshuffle_to_1x1", "unshuffle_r1"],
+)
+def test_output_never_shares_the_input_memory(backend, op, shape, r):
+    """Where the shuffle moves nothing the reference's reshapes were views of x: writing to the
+    output changed the input, and an in-place op on it failed for an x that needs grad."""
+    device = backend_device(backend)
+    x = random_image(shape, torch.float32, device)
+    before = x.clone()
+    with ops.use_backend(backend):
+        out = getattr(ops, op)(x, r)
+        out.fill_(7.0)
+        assert torch.equal(x, before)
+        leaf = x.clone().requires_grad_()
+        getattr(ops, op)(leaf, r).mul_(2.0).sum().backward()
+    assert torch.equal(leaf.grad, torch.full_like(x, 2.0))
+
+
+@pytest.mark.parametrize("backend", backend_params(*ALL_BACKENDS))
 def test_bad_input_is_a_clear_error(backend):
     device = backend_device(backend)
     x = random_image((1, 8, 4, 4), torch.float32, device)

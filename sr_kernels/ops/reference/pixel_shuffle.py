@@ -15,13 +15,23 @@ def supports(meta: dict[str, Any]) -> str | None:
     return None if meta["dtype"] in _DTYPES else f"dtype {meta['dtype']} is not supported"
 
 
+def _new_output(x: torch.Tensor, shape: tuple[int, int, int, int]) -> torch.Tensor:
+    """A new tensor for the output, in x's memory format. Always new: a reshape of x would be a
+    view of it where the shuffle moves nothing (r = 1, 1 x 1 images), and an op's output must
+    not share the input's memory (F.pixel_shuffle's does not)."""
+    return torch.empty(
+        shape, dtype=x.dtype, device=x.device, memory_format=_layout.memory_format(x)
+    )
+
+
 def pixel_shuffle(x: torch.Tensor, r: int) -> torch.Tensor:
     """out[n, c, h*r+i, w*r+j] = x[n, c*r*r + i*r + j, h, w]."""
     _trace.record("pixel_shuffle", "reference")
     n, c, h, w = x.shape
     oc = c // (r * r)
-    y = x.reshape(n, oc, r, r, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, oc, h * r, w * r)
-    return _layout.as_format_of(y, x)
+    out = _new_output(x, (n, oc, h * r, w * r))
+    out.view(n, oc, h, r, w, r).copy_(x.reshape(n, oc, r, r, h, w).permute(0, 1, 4, 2, 5, 3))
+    return out
 
 
 def pixel_unshuffle(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -29,5 +39,6 @@ def pixel_unshuffle(x: torch.Tensor, r: int) -> torch.Tensor:
     _trace.record("pixel_unshuffle", "reference")
     n, c, h, w = x.shape
     oh, ow = h // r, w // r
-    y = x.reshape(n, c, oh, r, ow, r).permute(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, oh, ow)
-    return _layout.as_format_of(y, x)
+    out = _new_output(x, (n, c * r * r, oh, ow))
+    out.view(n, c, r, r, oh, ow).copy_(x.reshape(n, c, oh, r, ow, r).permute(0, 1, 3, 5, 2, 4))
+    return out
