@@ -71,7 +71,8 @@ def _prebuilt_library() -> Path | None:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("SR_KERNELS_CACHE", Path.home() / ".cache" / "sr_kernels"))
+    # Empty counts as unset (it would otherwise be the current folder).
+    return Path(os.environ.get("SR_KERNELS_CACHE") or Path.home() / ".cache" / "sr_kernels")
 
 
 def _jit_build() -> Path:
@@ -157,7 +158,7 @@ def _short(message: str, limit: int = 1500) -> str:
 
 def build_ext_setting_problem() -> str | None:
     """What is wrong with SR_KERNELS_BUILD_EXT (auto, 0 or 1), or None."""
-    mode = os.environ.get("SR_KERNELS_BUILD_EXT", "auto")
+    mode = os.environ.get("SR_KERNELS_BUILD_EXT") or "auto"  # empty: unset, as for the others
     return (
         None
         if mode in ("auto", "0", "1")
@@ -168,7 +169,7 @@ def build_ext_setting_problem() -> str | None:
 def cpu_isa_setting_problem() -> str | None:
     """What is wrong with SR_KERNELS_CPU_ISA (auto, avx2 or base; the CPU kernels read it at
     each call and ignore another value), or None."""
-    isa = os.environ.get("SR_KERNELS_CPU_ISA", "auto")
+    isa = os.environ.get("SR_KERNELS_CPU_ISA") or "auto"  # the kernels take "" as auto too
     return (
         None
         if isa in ("auto", "avx2", "base")
@@ -203,7 +204,7 @@ def _load_library() -> bool:
             # Said once, so that a typo does not go unnoticed behind the reference fallback.
             warnings.warn(f"{_info.reason}: the compiled extension is not loaded", stacklevel=2)
             return False
-        if os.environ.get("SR_KERNELS_BUILD_EXT", "auto") == "0":
+        if os.environ.get("SR_KERNELS_BUILD_EXT") == "0":
             _info.reason = "disabled by SR_KERNELS_BUILD_EXT=0"
             return False
         prebuilt = _prebuilt_library()

@@ -674,7 +674,11 @@ def folder_problem(path: str | Path) -> str | None:
 
 def overwrite_problem(paths: Sequence[Path], force: bool, instead: str) -> str | None:
     """The usage error when some of `paths` exist and `force` is off (`instead`: the option
-    that picks other names); None otherwise."""
+    that picks other names), or when one is not a file (--force replaces files only: a folder
+    there would have failed the replacement after the whole run); None otherwise."""
+    others = [str(p) for p in paths if p.exists() and not p.is_file()]
+    if others:
+        return f"{', '.join(others)} exist and are not files; remove them or pass {instead}"
     existing = [str(p) for p in paths if p.exists()]
     if existing and not force:
         return f"{', '.join(existing)} already exist; pass --force or {instead}"
@@ -1221,6 +1225,12 @@ def render_from_args(args: argparse.Namespace) -> int:
         data = read_benchmark_json(source)
     except ValueError as reason:
         return usage_error(f"--from-json {source}: {reason}")
+    count = len(data["benchmarks"])
+    if count and not rows_from_benchmarks(data["benchmarks"]):
+        return usage_error(
+            f"--from-json {source}: none of its {count} benchmarks has sr_kernels' extra_info "
+            "(a GPU validation report? its tables are in the .md beside it)"
+        )
     missing = missing_modules("matplotlib")
     if missing:
         return missing_extra_error(missing, "sr-kernels bench --from-json")

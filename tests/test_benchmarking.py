@@ -337,6 +337,14 @@ def test_cli_from_json_renders_and_refuses_to_overwrite(tmp_path: Path, capsys):
     assert "already exist" in capsys.readouterr().err
     assert (out / "r.md").stat().st_mtime_ns == before
     assert cli_main.main(argv + ["--force"]) == 0
+    # --force replaces files, not a folder at an output's path: refused before any work (it
+    # failed after the run, and a bench run's measurements were lost).
+    (out / "r.md").unlink()
+    (out / "r.md").mkdir()
+    assert cli_main.main(argv + ["--force"]) == 2
+    assert "r.md exist and are not files; remove them or pass another --name" in (
+        capsys.readouterr().err
+    )
 
 
 def _one_line_error(capsys, argument: str) -> str:
@@ -373,6 +381,11 @@ _NOT_BENCHMARK_JSON = {
     "paired": ('{"benchmarks": [{"extra_info": {"paired": [1]}}]}', "paired is [1]"),
     "variant": ('{"benchmarks": [{"extra_info": {"variant": 3}}]}', "variant is 3"),
     "commit": ('{"benchmarks": [], "commit_info": [1]}', "commit_info is a list"),
+    # A validation report's entries (or any JSON without our extra_info) gave empty tables.
+    "none_ours": (
+        '{"benchmarks": [{"name": "x", "stats": {"median": 1.0}}]}',
+        "none of its 1 benchmarks has sr_kernels' extra_info",
+    ),
 }
 
 

@@ -214,6 +214,18 @@ def test_a_bad_forced_backend_is_refused_before_any_work(monkeypatch, capsys):
     [
         ("SR_KERNELS_BUILD_EXT", "false", "SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got 'false'"),
         ("SR_KERNELS_CPU_ISA", "sse", "SR_KERNELS_CPU_ISA must be auto, avx2 or base, got 'sse'"),
+        # Read by the ops when they run: every automatic choice, or every Triton conv, failed.
+        (
+            "SR_KERNELS_BACKEND_TIMINGS",
+            "/no/such/timings.json",
+            "SR_KERNELS_BACKEND_TIMINGS: backend timings file /no/such/timings.json: cannot be "
+            "read as JSON: [Errno 2] No such file or directory: '/no/such/timings.json'",
+        ),
+        (
+            "SR_KERNELS_ALLOW_TF32",
+            "yes",
+            "SR_KERNELS_ALLOW_TF32 must be 0 or auto (or unset), got 'yes'",
+        ),
     ],
 )
 def test_bad_extension_settings_are_refused_before_any_work(
@@ -225,6 +237,24 @@ def test_bad_extension_settings_are_refused_before_any_work(
     assert main(["demo", "--size", "12", "--repeats", "1"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == f"error: {expected}\n"
+    assert f"{expected} (the other commands refuse to run until it is fixed)" in _env_output(
+        **{variable: value}
+    )
+
+
+def test_empty_settings_count_as_unset(monkeypatch, tmp_path):
+    """As for SR_KERNELS_BACKEND: an empty SR_KERNELS_BUILD_EXT or SR_KERNELS_CPU_ISA was
+    refused, and an empty SR_KERNELS_CACHE put the extension and the timings table into the
+    current folder."""
+    from sr_kernels import _ext
+    from sr_kernels.cli.main import backend_setting_problem
+
+    for variable in ("SR_KERNELS_BUILD_EXT", "SR_KERNELS_CPU_ISA", "SR_KERNELS_BACKEND"):
+        monkeypatch.setenv(variable, "")
+    assert backend_setting_problem() is None
+    monkeypatch.setenv("SR_KERNELS_CACHE", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert _ext.cache_dir() == tmp_path / ".cache" / "sr_kernels"
 
 
 def test_a_bad_build_setting_warns_the_library_user():

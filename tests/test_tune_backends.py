@@ -255,6 +255,13 @@ def test_an_out_that_cannot_be_written_is_refused_before_measuring(capsys):
     assert "cannot write in /proc" in capsys.readouterr().err
 
 
+def test_an_out_below_a_file_is_refused_with_that_reason(tmp_path, capsys):
+    (tmp_path / "a_file").write_text("x")
+    out = tmp_path / "a_file" / "t.json"
+    assert main(["tune", "--device", "cpu", "--ops", "imresize", "--out", str(out)]) == 2
+    assert f"{tmp_path / 'a_file'} is not a folder" in capsys.readouterr().err
+
+
 @needs_cpu_backend
 def test_an_interrupted_tune_keeps_its_cases_and_exits_130(tmp_path, monkeypatch, capsys):
     real_measure = tune_backends.measure

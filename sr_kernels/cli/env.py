@@ -116,7 +116,7 @@ def _backend_lines() -> list[tuple[str, str]]:
 
     problem = backend_setting_problem()
     if problem:
-        rows.append(("forced", f"{problem} (every op call fails until it is fixed)"))
+        rows.append(("setting", f"{problem} (the other commands refuse to run until it is fixed)"))
     for backend, reason in ops.available_backends().items():
         if reason:
             rows.append((backend, f"unavailable: {reason}"))
@@ -147,7 +147,7 @@ def _timings_line(gpu_archs: list[str]) -> str:
     try:
         entries = _backend_timings.entries()
     except ValueError as error:  # a file named by SR_KERNELS_BACKEND_TIMINGS is broken
-        return f"fixed; the timings tables cannot be read: {error}"
+        return f"none: every automatic choice fails until this is fixed: {error}"
     if not entries:
         return (
             "fixed (no backend timings: `sr-kernels tune` measures them, "

@@ -3,8 +3,9 @@
 Each subcommand module defines ``register(subparsers)``, which adds its parser and sets
 ``func`` (called with the parsed arguments; returns the exit status).
 
-For every subcommand: a bad SR_KERNELS_BACKEND, SR_KERNELS_BUILD_EXT or SR_KERNELS_CPU_ISA is a
-one-line error before any work (`env` reports it instead), Ctrl-C ends with "interrupted" and
+For every subcommand: a bad SR_KERNELS_BACKEND, SR_KERNELS_BACKEND_TIMINGS,
+SR_KERNELS_ALLOW_TF32, SR_KERNELS_BUILD_EXT or SR_KERNELS_CPU_ISA is a one-line error before any
+work (`env` reports it instead), Ctrl-C ends with "interrupted" and
 status 130, and a closed output pipe (``sr-kernels env | head -1``) ends quietly.
 """
 
@@ -32,18 +33,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def backend_setting_problem() -> str | None:
-    """What is wrong with SR_KERNELS_BACKEND, SR_KERNELS_BUILD_EXT or SR_KERNELS_CPU_ISA, or
-    None. The registry reads the first at each op call, so a bad value would fail every op of a
-    long run; bad values of the others would silently leave the extension unloaded (every op on
-    the reference) or the CPU kernels at their widest instructions."""
+    """What is wrong with SR_KERNELS_BACKEND, SR_KERNELS_BACKEND_TIMINGS,
+    SR_KERNELS_ALLOW_TF32, SR_KERNELS_BUILD_EXT or SR_KERNELS_CPU_ISA, or None. The ops read
+    the first three when they run, so a bad value would fail every op of a long run; bad values
+    of the others would silently leave the extension unloaded (every op on the reference) or
+    the CPU kernels at their widest instructions."""
     from .. import _ext
-    from ..ops import _registry
+    from ..ops import _backend_timings, _registry
+    from ..ops.triton import _conv_configs
 
     try:
         _registry.forced_backend()
+        _conv_configs.allow_tf32()
     except ValueError as error:
         return str(error)
-    return _ext.build_ext_setting_problem() or _ext.cpu_isa_setting_problem()
+    return (
+        _backend_timings.setting_problem()
+        or _ext.build_ext_setting_problem()
+        or _ext.cpu_isa_setting_problem()
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

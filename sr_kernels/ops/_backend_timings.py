@@ -233,6 +233,17 @@ def _entries() -> dict[Case, Entry]:
     return merged
 
 
+def setting_problem() -> str | None:
+    """What is wrong with the tables SR_KERNELS_BACKEND_TIMINGS names, read now (the entries in
+    use are read once per process), or None."""
+    for path in _explicit_paths() or []:
+        try:
+            read_table(path)
+        except ValueError as error:
+            return f"{ENV_VAR}: {error}"
+    return None
+
+
 def entries() -> list[Entry]:
     """Every entry in use, after merging the tables."""
     return list(_entries().values())

@@ -371,6 +371,11 @@ def table_problem(path: Path) -> str | None:
         except ValueError as error:
             return f"{error}; it is not replaced: choose another --out"
     folder = path.resolve().parent
+    for above in (folder, *folder.parents):  # "File exists" from mkdir said too little
+        if above.exists() and not above.is_dir():
+            return f"--out {path}: {above} is not a folder"
+        if above.is_dir():
+            break
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=folder).close()
