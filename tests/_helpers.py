@@ -96,6 +96,44 @@ def random_image(shape, dtype, device="cpu") -> torch.Tensor:
     return torch.rand(shape, dtype=torch.float64, device=device).to(dtype)
 
 
+LAYOUTS = ("contiguous", "channels_last", "sliced", "permuted", "misaligned", "offset")
+
+
+def laid_out(x: torch.Tensor, layout: str) -> torch.Tensor:
+    """`x` (NCHW values) in another memory layout, same values:
+
+    * ``contiguous``, ``channels_last``;
+    * ``sliced``: a view with gaps, a crop of a larger NHWC image with 8 channels dropped (its
+      pixels stay 16-byte aligned for C a multiple of 8: the CUDA kernels take it as it is);
+    * ``permuted``: H and W swapped in memory (a transposed NCHW image: counts as NCHW);
+    * ``misaligned``: channel stride 1, pixels not 16-byte aligned (one channel dropped);
+    * ``offset``: a channels_last-contiguous view whose data pointer is one element off.
+    """
+    n, c, h, w = x.shape
+    if layout == "contiguous":
+        return x.contiguous()
+    if layout == "channels_last":
+        return x.contiguous(memory_format=torch.channels_last)
+    if layout == "permuted":
+        return x.transpose(2, 3).contiguous().transpose(2, 3)
+    if layout in ("sliced", "misaligned"):
+        extra, rows, cols = (8, 2, 3) if layout == "sliced" else (1, 0, 0)
+        big = torch.zeros((n, c + extra, h + rows, w + cols), dtype=x.dtype, device=x.device)
+        big = big.contiguous(memory_format=torch.channels_last)
+        view = big[:, extra:, rows // 2 : rows // 2 + h, cols // 2 : cols // 2 + w]
+        view.copy_(x)
+        if layout == "sliced":
+            assert not view.is_contiguous()
+            assert not view.is_contiguous(memory_format=torch.channels_last)
+        return view
+    if layout == "offset":
+        flat = torch.empty(x.numel() + 1, dtype=x.dtype, device=x.device)
+        view = flat[1:].as_strided(x.shape, (h * w * c, 1, w * c, c))
+        view.copy_(x)
+        return view
+    raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+
+
 def edsr_parameters(
     c: int, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0
 ) -> dict[str, torch.Tensor]:

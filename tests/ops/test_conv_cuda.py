@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from _helpers import assert_close_to_reference, backend_params, random_image
+from _helpers import assert_close_to_reference, backend_params, laid_out, random_image
 
 from sr_kernels import _ext, ops
 
@@ -45,33 +45,6 @@ def _weights(c_out, c_in, dtype, device):
     w = torch.randn(c_out, c_in, 3, 3, dtype=torch.float64) / (3.0 * c_in**0.5)
     b = torch.randn(c_out, dtype=torch.float64) * 0.1
     return w.to(device=device, dtype=dtype), b.to(device=device, dtype=dtype)
-
-
-def _layout(x, layout):
-    """`x` (NCHW values) re-laid out: contiguous, channels_last, or a sliced channels_last view."""
-    if layout == "contiguous":
-        return x.contiguous()
-    if layout == "channels_last":
-        return x.contiguous(memory_format=torch.channels_last)
-    n, c, h, w = x.shape
-    if layout == "sliced":  # NHWC view with gaps: 8 extra channels, 1 extra row and column
-        big = torch.zeros((n, c + 8, h + 1, w + 1), dtype=x.dtype, device=x.device)
-        big = big.contiguous(memory_format=torch.channels_last)
-        view = big[:, 8:, 1:, 1:]
-        view.copy_(x)
-        return view
-    if layout == "misaligned":  # channel stride 1 but pixels not 16-byte aligned: host copies
-        big = torch.zeros((n, c + 1, h, w), dtype=x.dtype, device=x.device)
-        big = big.contiguous(memory_format=torch.channels_last)
-        view = big[:, 1:]
-        view.copy_(x)
-        return view
-    if layout == "offset":  # channels_last-contiguous view whose data pointer is 2 bytes off
-        flat = torch.empty(x.numel() + 1, dtype=x.dtype, device=x.device)
-        view = flat[1:].as_strided(x.shape, (h * w * c, 1, w * c, c))
-        view.copy_(x)
-        return view
-    raise ValueError(layout)
 
 
 WEIGHT_LAYOUTS = ["contiguous", "channels_last", "strided", "misaligned"]
@@ -258,7 +231,7 @@ def test_residual_block_layouts(layout, dtype, config, monkeypatch):
     _narrow_config(monkeypatch, config)
     shape = (2, 64, 17, 23)
     values = random_image(shape, dtype, "cuda")
-    x = _layout(values, layout)
+    x = laid_out(values, layout)
     w1, b1 = _weights(64, 64, dtype, "cuda")
     w2, b2 = _weights(64, 64, dtype, "cuda")
     _poison_allocator(x.numel(), dtype)
@@ -449,7 +422,7 @@ def test_conv_pixel_shuffle_forward(shape, dtype):
 def test_conv_pixel_shuffle_layouts(layout, r):
     dtype = torch.bfloat16
     values = random_image((2, 32, 11, 13), dtype, "cuda")
-    x = _layout(values, layout)
+    x = laid_out(values, layout)
     weight, bias = _weights(16 * r * r, 32, dtype, "cuda")
     _poison_allocator(2 * 16 * 11 * 13 * r * r, dtype)
     with ops.use_backend("cuda"), ops.trace() as events:

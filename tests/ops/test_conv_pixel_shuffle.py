@@ -11,6 +11,7 @@ from _helpers import (
     assert_partial_gradients_match,
     backend_device,
     backend_params,
+    laid_out,
     random_image,
     runs_on,
 )
@@ -58,11 +59,7 @@ def test_forward_matches_float64_reference(backend, dtype, r, case, layout):
     device = backend_device(backend)
     if backend == "triton" and device.type == "cpu" and dtype == torch.bfloat16:
         pytest.skip("bfloat16 does not run under the Triton interpreter (GPU test covers it)")
-    x = random_image((n, c_in, h, w), dtype, device)
-    if layout == "channels_last":
-        x = x.contiguous(memory_format=torch.channels_last)
-    elif layout == "permuted":  # H and W swapped in memory: counts as NCHW
-        x = x.transpose(2, 3).contiguous().transpose(2, 3)
+    x = laid_out(random_image((n, c_in, h, w), dtype, device), layout)
     wt, b = _params(c_in, c, r, dtype, device)
     _skip_if_cuda_refuses(backend, x, wt, r)
     with ops.use_backend(backend), ops.trace() as events:

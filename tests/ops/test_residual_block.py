@@ -13,6 +13,7 @@ from _helpers import (
     assert_partial_gradients_match,
     backend_device,
     backend_params,
+    laid_out,
     random_image,
     relative_error,
     runs_on,
@@ -36,24 +37,6 @@ def _params(c, dtype, device):
     b1 = torch.rand(c, generator=gen, dtype=torch.float64) - 0.5
     b2 = torch.rand(c, generator=gen, dtype=torch.float64) - 0.5
     return [t.to(dtype=dtype, device=device) for t in (w1, b1, w2, b2)]
-
-
-def _layout(x, layout):
-    if layout == "channels_last":
-        return x.contiguous(memory_format=torch.channels_last)
-    if layout == "sliced":  # a view with gaps: a crop of a larger NHWC image, 3 channels dropped
-        n, c, h, w = x.shape
-        big = torch.zeros((n, c + 3, h + 2, w + 3), dtype=x.dtype, device=x.device)
-        big = big.contiguous(memory_format=torch.channels_last)
-        view = big[:, 3:, 1 : h + 1, 2 : w + 2]
-        view.copy_(x)
-        assert not view.is_contiguous() and not view.is_contiguous(
-            memory_format=torch.channels_last
-        )
-        return view
-    if layout == "permuted":  # H and W swapped in memory (a transposed NCHW image)
-        return x.transpose(2, 3).contiguous().transpose(2, 3)
-    return x.contiguous()
 
 
 def _skip_unsupported(backend, dtype, device):
@@ -97,7 +80,7 @@ def test_forward_matches_float64_reference(backend, dtype, case):
     _skip_unsupported(backend, dtype, device)
     if backend == "triton" and device.type == "cpu" and dtype == torch.float32 and c > 16:
         pytest.skip("interpreter time: C > 16 runs in fp16 only on CPU")
-    x = _layout(random_image((n, c, h, w), dtype, device), layout)
+    x = laid_out(random_image((n, c, h, w), dtype, device), layout)
     params = _params(c, dtype, device)
     _skip_if_cuda_refuses(backend, x)
     with ops.use_backend(backend), ops.trace() as events:
