@@ -224,23 +224,29 @@ def _entries() -> dict[Case, Entry]:
                 merged.update((entry.case, entry) for entry in read_table(path))
             except ValueError as error:
                 warnings.warn(f"{error}; ignored", stacklevel=2)
-    for path in explicit:
+    merged.update((entry.case, entry) for entry in _explicit_entries(explicit))
+    return merged
+
+
+def _explicit_entries(paths: list[Path]) -> list[Entry]:
+    """The entries of the tables SR_KERNELS_BACKEND_TIMINGS names, in order; a ValueError
+    naming the variable when one cannot be read."""
+    found = []
+    for path in paths:
         try:
-            entries = read_table(path)
+            found += read_table(path)
         except ValueError as error:
             raise ValueError(f"{ENV_VAR}: {error}") from None
-        merged.update((entry.case, entry) for entry in entries)
-    return merged
+    return found
 
 
 def setting_problem() -> str | None:
     """What is wrong with the tables SR_KERNELS_BACKEND_TIMINGS names, read now (the entries in
     use are read once per process), or None."""
-    for path in _explicit_paths() or []:
-        try:
-            read_table(path)
-        except ValueError as error:
-            return f"{ENV_VAR}: {error}"
+    try:
+        _explicit_entries(_explicit_paths() or [])
+    except ValueError as error:
+        return str(error)
     return None
 
 

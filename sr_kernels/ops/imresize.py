@@ -108,8 +108,9 @@ def resolve_size(
     if (scale is None) == (size is None):
         raise ValueError("give exactly one of scale and size (got both or neither)")
     if scale is not None:
-        raw_h, raw_w = _pair(scale, "scale")
-        two = isinstance(_sequence(scale), (tuple, list))  # errors name the element
+        given = _sequence(scale)
+        raw_h, raw_w = _pair(given, "scale")
+        two = isinstance(given, (tuple, list))  # errors name the element
         scale_h = _positive_scale(raw_h, "scale[0]" if two else "scale")
         scale_w = _positive_scale(raw_w, "scale[1]" if two else "scale")
         for in_len, value, axis in ((in_h, scale_h, "height"), (in_w, scale_w, "width")):

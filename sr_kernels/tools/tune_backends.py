@@ -32,6 +32,7 @@ import torch
 from tqdm import tqdm
 
 from .. import ops
+from ..benchmarking import folder_problem
 from ..ops import _backend_timings, _registry
 
 TUNABLE_OPS = (
@@ -371,11 +372,9 @@ def table_problem(path: Path) -> str | None:
         except ValueError as error:
             return f"{error}; it is not replaced: choose another --out"
     folder = path.resolve().parent
-    for above in (folder, *folder.parents):  # "File exists" from mkdir said too little
-        if above.exists() and not above.is_dir():
-            return f"--out {path}: {above} is not a folder"
-        if above.is_dir():
-            break
+    problem = folder_problem(folder)  # mkdir's "File exists" said too little
+    if problem:
+        return f"--out {path}: {problem}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=folder).close()
