@@ -364,16 +364,28 @@ def _measure_once(fn: Callable[[], Any], device: str) -> float:
 
 
 def paired_speedups(
-    fn: Callable[[], Any], baselines: Mapping[str, Callable[[], Any]], rounds: int
+    fn: Callable[[], Any],
+    baselines: Mapping[str, Callable[[], Any]],
+    rounds: int,
+    check: Callable[[Any], None] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Ours and each baseline timed interleaved on the CPU: every round calls each once (k times
     for sub-millisecond calls), in a freshly shuffled order. Per baseline: ``speedup`` = median
     baseline time / median time of ours, and ``q1``/``q3``, the quartiles of the per-round
-    ratios (the spread a reader should allow for)."""
+    ratios (the spread a reader should allow for). `check` (raises AssertionError) is applied
+    to each baseline's output of its first call: a ratio over a wrong result means nothing, and
+    the baseline's own row, which checks it too, may not be in the same run."""
     calls = {OURS: fn, **baselines}
-    iterations = {
-        key: _iterations_for(_measure_once(call, "cpu"), 1e-3) for key, call in calls.items()
-    }
+    iterations = {}
+    for key, call in calls.items():
+        start = time.perf_counter()
+        out = call()
+        iterations[key] = _iterations_for(time.perf_counter() - start, 1e-3)
+        if check is not None and key != OURS:
+            try:
+                check(out)
+            except AssertionError as error:
+                raise AssertionError(f"paired baseline {key!r}: {error}") from None
     times: dict[str, list[float]] = {key: [] for key in calls}
     order = list(calls)
     shuffle = random.Random(0).shuffle  # seeded: reruns use the same orders
@@ -452,6 +464,7 @@ class Bench:
         trace_op: str | None = None,
         variants: Mapping[str, str] | None = None,
         paired: Mapping[str, Callable[[], Any]] | None = None,
+        paired_check: Callable[[Any, Any], None] | None = None,
         layout_of: torch.Tensor | None = None,
     ) -> Any:
         """Check `fn()` against `expected`, time `fn`, record everything; returns fn's output.
@@ -470,6 +483,8 @@ class Bench:
                 interleaved with `fn` (`paired_speedups`), recorded as extra_info["paired"].
                 `calls` gives it for our CPU rows only (CUDA events are not subject to the
                 CPU's drift).
+            paired_check: how the paired baselines' outputs are checked against `expected`
+                (default `check`; a baseline that is not exact needs its own).
             layout_of: the op's image input: our rows must return its memory format
                 (`assert_input_layout`); baselines keep whatever layout they produce.
         """
@@ -494,7 +509,15 @@ class Bench:
             if layout_of is not None and case.is_ours:
                 assert_input_layout(out, layout_of)
             seconds, timer = self._time(fn, case.device)
-            pairs = paired_speedups(fn, paired, self._paired_rounds(seconds)) if paired else None
+            pairs = None
+            if paired:
+                check_pair = paired_check or check
+                pairs = paired_speedups(
+                    fn,
+                    paired,
+                    self._paired_rounds(seconds),
+                    check=lambda pair_out: check_pair(pair_out, expected),
+                )
 
         info = benchmark.extra_info
         info.update(
@@ -565,6 +588,10 @@ class Bench:
         return float(benchmark.stats.stats.median), "pytest-benchmark median (CPU wall clock)"
 
 
+# What `describe_plain`'s rows are timed by (the reports mark such GPU rows).
+PLAIN_TIMER = "pytest-benchmark median of host-synchronised calls (wall clock, L2 not flushed)"
+
+
 def describe_plain(
     benchmark: Any, group: str, impl: str, primary_baseline: bool, backend: str | None = None
 ) -> None:
@@ -584,6 +611,7 @@ def describe_plain(
         role=OURS if impl == OURS else "baseline",
         primary_baseline=primary_baseline,
         backend=backend or impl,
+        timer=PLAIN_TIMER,
     )
     benchmark.extra_info.update(environment(device))
 

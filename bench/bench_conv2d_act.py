@@ -43,7 +43,9 @@ def _eager(x, w, b, padding_mode, activation):
         y = F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), w, b)
     else:
         y = F.conv2d(x, w, b, padding=pad)
-    return F.relu(y) if activation == "relu" else y
+    # In place, as nn.ReLU(inplace=True) in SRCNN/EDSR code: an out-of-place ReLU's extra
+    # activation-sized output made this baseline ~1.3x slower than the nn.Module row on CPU.
+    return F.relu(y, inplace=True) if activation == "relu" else y
 
 
 _baselines.register(

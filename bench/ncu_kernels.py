@@ -230,7 +230,8 @@ def _resblock_calls(workloads: Sequence[str], dtypes: Sequence[str]) -> list[Cal
     by_name = {w.name: w for w in _workloads.CONV}
 
     def eager(x, w1, b1, w2, b2):  # noqa: ANN001, ANN202
-        y = F.conv2d(F.relu(F.conv2d(x, w1, b1, padding=1)), w2, b2, padding=1)
+        y = F.relu(F.conv2d(x, w1, b1, padding=1), inplace=True)  # as bench_resblock's eager
+        y = F.conv2d(y, w2, b2, padding=1)
         return x + y * RES_SCALE
 
     def ours(backend: str):  # noqa: ANN202

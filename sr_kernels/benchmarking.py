@@ -98,6 +98,8 @@ class Row:
     best_baseline: str | None = None
     speedup_vs_best_baseline: float | None = None
     variant: str | None = None
+    # How the time was measured (extra_info["timer"]); None in results before 2026-12-02.
+    timer: str | None = None
     gbps: float | None = None
     tflops: float | None = None
     bw_fraction: float | None = None
@@ -137,6 +139,7 @@ def rows_from_benchmarks(benchmarks: Iterable[dict[str, Any]]) -> list[Row]:
                 best_baseline=info.get("best_baseline"),
                 speedup_vs_best_baseline=info.get("speedup_vs_best_baseline"),
                 variant=info.get("variant"),
+                timer=info.get("timer"),
                 gbps=info.get("gbps"),
                 tflops=info.get("tflops"),
                 bw_fraction=info.get("bw_fraction_measured"),
@@ -288,6 +291,17 @@ def _impl(row: Row) -> str:
     return f"{row.impl} ({row.variant})" if row.variant else row.impl
 
 
+# GPU rows not timed by CUDA events (training steps, the x4 upsampler: pytest-benchmark rounds of
+# host-synchronised calls) carry this mark on their time.
+WALL_CLOCK_MARK = "†"
+
+
+def _time_cell(row: Row) -> str:
+    by_wall_clock = row.timer is not None and not row.timer.startswith("cuda-events")
+    mark = f" {WALL_CLOCK_MARK}" if row.device == "cuda" and by_wall_clock else ""
+    return format_time(row.time_s) + mark
+
+
 def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
@@ -309,7 +323,7 @@ def markdown_table(rows: Sequence[Row], include_baselines: bool = False) -> str:
         if row.role != "ours" and not include_baselines:
             continue
         lines.append(
-            f"| `{row.group}` | {_impl(row)} | {row.backend} | {format_time(row.time_s)} "
+            f"| `{row.group}` | {_impl(row)} | {row.backend} | {_time_cell(row)} "
             f"| {row.baseline or '-'} | {format_time(row.baseline_time_s)} "
             f"| {_ratio(row.speedup)} | {_rate(row)} |"
         )
@@ -378,7 +392,9 @@ def markdown_report(rows: Sequence[Row], title: str, extra: str = "") -> str:
         f"# {title}",
         "",
         f"Devices: {', '.join(devices) or 'unknown'}. Speed-up = primary baseline time / time "
-        "(> 1: ours is faster). Times: GPU CUDA-event medians (L2 flushed), CPU wall-clock "
+        "(> 1: ours is faster). Times: GPU CUDA-event medians (L2 flushed), except those "
+        f"marked {WALL_CLOCK_MARK}: the median of pytest-benchmark rounds of host-synchronised "
+        "calls (wall clock, L2 not flushed; its baseline is timed the same way); CPU wall-clock "
         "medians. Fractions are of the copy bandwidth / matmul rate measured on the device.",
         "",
         "## Ours",
@@ -977,8 +993,10 @@ def read_plan(path: str | Path, unreadable: list[str] | None = None) -> dict[str
 def _stage_status(status: int | str) -> str:
     if isinstance(status, str):
         return status
-    if status in (124, 137):
+    if status == 124:  # SIGINT at the limit: pytest still wrote what it had
         return "TIMED OUT (partial results)"
+    if status == 137:  # SIGKILL after the grace period: nothing may have been written
+        return "KILLED at its limit (results may be lost)"
     return "ok" if status == 0 else f"FAILED ({status})"
 
 
@@ -1025,6 +1043,41 @@ def _tune_summary(log: Path) -> str:
         if line.startswith("|") or " cases timed" in line or line.startswith("interrupted")
     ]
     return "\n".join(keep)
+
+
+# What the rows were measured with (STYLE: results name their commit and TF32 state).
+PROVENANCE_FIELDS = ("git_sha", "torch", "triton", "cuda", "cudnn", "tf32", "cudnn_benchmark")
+
+
+def _provenance(benchmarks: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each of PROVENANCE_FIELDS with the distinct values the benchmarks' extra_info recorded
+    (more than one: rows of one report measured under different settings); the commit falls
+    back to $SR_KERNELS_GIT_SHA (gpu_validate.sh sets it) when no row recorded one."""
+    found: dict[str, list[str]] = {}
+    for name in PROVENANCE_FIELDS:
+        values = set()
+        for entry in benchmarks:
+            value = (entry.get("extra_info") or {}).get(name)
+            if value is not None:
+                values.add(
+                    json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)
+                )
+        found[name] = sorted(values)
+    if not found["git_sha"] and os.environ.get("SR_KERNELS_GIT_SHA"):
+        found["git_sha"] = [os.environ["SR_KERNELS_GIT_SHA"]]
+    return found
+
+
+def _provenance_lines(provenance: dict[str, list[str]]) -> list[str]:
+    labels = {
+        "git_sha": "commit",
+        "tf32": "TF32 settings",
+        "cudnn_benchmark": "torch.backends.cudnn.benchmark",
+    }
+    return [
+        f"- {labels.get(name, name)}: {' | '.join(values) if values else 'not recorded'}"
+        for name, values in provenance.items()
+    ]
 
 
 def report_outputs(out_stem: str | Path) -> list[Path]:
@@ -1074,6 +1127,7 @@ def validation_report(
     report: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "gpu": gpu_name,
+        "provenance": _provenance(benchmarks),
         "plan": plan,
         "stages": stages,
         "tests": [asdict(s) for s in suites],
@@ -1093,7 +1147,10 @@ def validation_report(
     if (work / "backend-timings.json").is_file():
         timings_path.write_bytes((work / "backend-timings.json").read_bytes())
 
-    md = [f"# GPU validation: {gpu_name or 'unknown GPU'} ({report['date']})", "", "## Stages", ""]
+    md = [f"# GPU validation: {gpu_name or 'unknown GPU'} ({report['date']})", ""]
+    md += ["Measured with (every value the benchmark rows recorded):", ""]
+    md += _provenance_lines(report["provenance"])
+    md += ["", "## Stages", ""]
     if not plan:
         md += ["No plan.tsv in the work folder: the validation script did not start its stages."]
     else:

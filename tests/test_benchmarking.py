@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -216,6 +217,36 @@ def test_paired_speedups_time_both_sides_in_the_same_rounds(bench_modules, monke
     # One call each to size the rounds, then one each per round, interleaved: never 3 in a row.
     assert calls.count("ours") == calls.count("baseline") == 13
     assert all(calls[i : i + 3] not in (["ours"] * 3, ["baseline"] * 3) for i in range(len(calls)))
+
+
+def test_paired_baselines_are_checked_before_their_ratio_counts(bench_modules):
+    import _harness
+
+    x = torch.rand(5)
+    checked = []
+
+    def check(out):
+        checked.append(out)
+        assert torch.equal(out, x), "differs"
+
+    pairs = _harness.paired_speedups(lambda: x, {"right": lambda: x.clone()}, 10, check)
+    assert set(pairs) == {"right"} and len(checked) == 1  # the baseline's first output only
+    with pytest.raises(AssertionError, match="paired baseline 'wrong': differs"):
+        _harness.paired_speedups(lambda: x, {"wrong": lambda: x + 1}, 10, check)
+
+
+def test_compiled_baselines_take_their_tensors_as_static_inputs(bench_modules):
+    # max-autotune's CUDA graphs would copy unmarked inputs before every replay (time no
+    # compiled model spends); marking is what dynamo reads (torch._dynamo.mark_static_address).
+    import _baselines
+
+    calls = []
+    x, k = torch.rand(3), 2.0
+    call = _baselines.static_inputs(lambda a, b: calls.append((a, b)) or a * b, x, k)
+    assert getattr(x, "_dynamo_static_input_type", None) == "unguarded"
+    assert torch.equal(call(), x * k) and calls == [(x, k)]
+    baseline = _baselines.max_autotune(lambda a: a, "identity")
+    assert baseline.prepare is not None and "inputs static" in baseline.note
 
 
 def test_markdown_table_says_when_empty():
@@ -545,7 +576,10 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
     )
     (work / "stages.tsv").write_text("install\t0\t61.5\ntests-cuda\t1\t30\n")
     (work / "tests-cuda.xml").write_text(_JUNIT)
-    (work / "bench.json").write_text(json.dumps(_synthetic()))
+    synthetic = _synthetic()
+    for i, entry in enumerate(synthetic["benchmarks"][:6]):
+        entry["extra_info"].update(git_sha="abc123def456", tf32={"cudnn_allow_tf32": i % 2 == 0})
+    (work / "bench.json").write_text(json.dumps(synthetic))
     (work / "env-kernels.log").write_text("kernel  sm_90  regs 32  spills 0\n")
     (work / "env.log").write_text("torch 2.11\n")
     (work / "tune.log").write_text(
@@ -572,6 +606,10 @@ def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path
     assert saved["stages"][1] == {"stage": "tests-cuda", "status": 1, "seconds": 30.0}
     md = stem.with_name(stem.name + ".md").read_text()
     assert "| tests-cuda | 2 | 35 / 150 | - | FAILED (1) | 30 | cuda tests |" in md
+    # What the rows were measured with: here only the commit and the TF32 state were recorded.
+    assert report["provenance"]["git_sha"] == ["abc123def456"]
+    assert "- commit: abc123def456" in md and "- torch: not recorded" in md
+    assert '- TF32 settings: {"cudnn_allow_tf32": false} | {"cudnn_allow_tf32": true}' in md
     assert "`tests/ops/test_pixel_shuffle.py::test_bad[cuda-fp16]`" in md
     assert "not run (no JUnit XML)" in md
     assert "spills 0" in md and "2.00x" in md
@@ -601,7 +639,7 @@ def test_validation_report_merges_the_stages_of_a_plan(tmp_path: Path):
         "tests-rest\t4\t0\t400\toff (SR_KERNELS_VALIDATE_ENABLE turns it on)\tnot cuda\n"
     )
     (work / "stages.tsv").write_text(
-        "install\t0\t31\t85\nbench-imresize\t0\t12\t30\nbench-imresize-fused\t124\t20\t20\n"
+        "install\t0\t31\t85\nbench-imresize\t137\t12\t30\nbench-imresize-fused\t124\t20\t20\n"
         "tests-rest\toff (SR_KERNELS_VALIDATE_ENABLE turns it on)\t0\t0\n"
     )
     group = "imresize/div2k_2040x1356_x4_down/u8/nhwc/cuda"
@@ -633,6 +671,7 @@ def test_validation_report_merges_the_stages_of_a_plan(tmp_path: Path):
     md = stem.with_name("r.md").read_text()
     assert "| install | 0 | 75 / 240 | 85 | ok | 31 | pip install |" in md
     assert "| bench-imresize-fused | 3 | 10 / 45 | 20 | TIMED OUT (partial results) | 20 |" in md
+    assert "| bench-imresize | 3 | 20 / 60 | 30 | KILLED at its limit (results may be lost) |" in md
     assert "| tests-rest | 4 | 0 / 400 | - | off (SR_KERNELS_VALIDATE_ENABLE" in md
     assert "| tests-conv | 1 | 1 | 1 | 1 |" in md and "| bench-imresize | not run" in md
     assert "Hardware counters" not in md  # no ncu-<suite>.md: no section
@@ -798,7 +837,8 @@ PLAN_ORDER = [
 
 
 def _dry_run(tmp_path: Path, **knobs: str) -> tuple[dict, dict[str, dict]]:
-    """The plan and, per stage the dry run would run, its numbers and command (argv)."""
+    """The plan and, per stage the dry run would run or skip for want of time, its numbers,
+    command (argv) and whether it would be skipped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SR_KERNELS_VALIDATE_")}
     env.update(SR_KERNELS_VALIDATE_DRY_RUN="1", SR_KERNELS_VALIDATE_WORK=str(tmp_path))
     env.update(PYTHON=sys.executable, **knobs)
@@ -808,10 +848,11 @@ def _dry_run(tmp_path: Path, **knobs: str) -> tuple[dict, dict[str, dict]]:
     assert result.returncode == 0, result.stdout + result.stderr
     runs = {}
     for line in result.stdout.splitlines():
-        if line.startswith("would run"):
+        if line.startswith(("would run", "would skip")):
             head, command = line.split(": ", 1)  # would run  NAME  prio P  share Ss ...: argv
             numbers = {k: int(v) for k, v in re.findall(r"(prio|share|max|limit) +(\d+)", head)}
-            runs[head.split()[2]] = {**numbers, "argv": command}
+            skipped = line.startswith("would skip")
+            runs[head.split()[2]] = {**numbers, "argv": command, "skipped": skipped}
     return benchmarking.read_plan(tmp_path / "plan.tsv"), runs
 
 
@@ -890,6 +931,33 @@ def test_gpu_validate_report_keeps_an_earlier_report(tmp_path: Path):
     assert second_md.name.endswith(stem.name[len("yyyy-mm-dd") :] + ".md")  # <date>-<HHMM>-<gpu>
 
 
+@pytest.mark.slow
+def test_gpu_validate_sends_results_after_each_stage_and_a_stage_without_time_is_no_failure(
+    tmp_path: Path,
+):
+    # info runs (and is archived to $OUT at once); tests-rest, on left-over time only, finds
+    # less than the least it starts with in a 40 s budget: skipped, and the exit status stays 0.
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SR_KERNELS_VALIDATE_")}
+    env.update(PYTHON=sys.executable, OUT=str(out), SR_KERNELS_VALIDATE_BUDGET_S="40")
+    env.update(SR_KERNELS_VALIDATE_RESULTS=str(tmp_path / "results"))
+    env.update(SR_KERNELS_VALIDATE_WORK=str(tmp_path / "work"))
+    env.update(SR_KERNELS_VALIDATE_ONLY="tests-rest", SR_KERNELS_VALIDATE_ENABLE="tests-rest")
+    env.update(SR_KERNELS_VALIDATE_SKIP="install install-jit ext env")
+    result = subprocess.run(
+        ["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120
+    )
+    log = result.stdout
+    assert result.returncode == 0, log + result.stderr
+    assert "tests-rest: skipped, out of time budget" in log
+    assert log.index("info: exit") < log.index("snapshot: the work folder") < log.index("report:")
+    with tarfile.open(out / "validate-work.tar.gz") as archive:
+        assert "./info.log" in archive.getnames()
+    assert any(p.suffix == ".md" for p in out.iterdir())
+    assert not list(out.glob(".*.part"))
+
+
 def _k_of(argv: str) -> str:
     words = shlex.split(argv)
     return words[words.index("-k") + 1]
@@ -909,8 +977,14 @@ def test_gpu_validate_plan_runs_by_priority_within_the_budget(tmp_path: Path):
     # Priorities 1-3 (the measurements asked for) are held time; the rest runs on leftovers.
     assert all(s["share"] > 0 for s in on if 1 <= s["priority"] <= 3)
     assert all(s["share"] == 0 for s in on if s["priority"] == 4)
-    # The run follows the plan (install-jit only runs when install fails).
-    assert list(runs) == [s["name"] for s in on if s["name"] != "install-jit"]
+    # The run follows the plan (install-jit only runs when install fails); a dry run assumes
+    # every stage uses its share, which leaves the stages on left-over time (share 0) less than
+    # the least they start with: they are skipped.
+    held = [s["name"] for s in on if s["share"] > 0]
+    assert [name for name, run in runs.items() if not run["skipped"]] == held
+    skipped = (tmp_path / "stages.tsv").read_text()
+    leftover = [s["name"] for s in on if not s["share"] and s["name"] != "install-jit"]
+    assert leftover and all(f"{name}\tskipped: out of time" in skipped for name in leftover)
     for name, run in runs.items():
         assert run["limit"] >= run["share"], name
     assert "SR_KERNELS_IMRESIZE_FUSED=0" in runs["bench-imresize"]["argv"]
@@ -1090,6 +1164,29 @@ def test_describe_plain_lets_reports_compare_a_direct_benchmark(bench_modules):
     benchmarking.annotate_speedups(entries)
     (ours,) = [r for r in benchmarking.rows_from_benchmarks(entries) if r.role == "ours"]
     assert ours.baseline == "eager" and ours.speedup == pytest.approx(3.0)
+    assert ours.timer == _harness.PLAIN_TIMER
+
+
+def test_gpu_rows_not_timed_by_cuda_events_are_marked():
+    group = "upsampler_x4/x4_270x480_to_1080p/bf16/nhwc/cuda"
+    wall = "pytest-benchmark median of host-synchronised calls (wall clock, L2 not flushed)"
+    events = "cuda-events do_bench median (L2 flushed)"
+    entries = [
+        _entry(group, "ours", "ours", 1e-3, timer=wall),
+        _entry(group, "eager", "baseline", 2e-3, primary=True, timer=wall),
+        _entry(G1, "ours:auto", "ours", 1e-4, timer=events),
+        _entry(G1, "torch", "baseline", 2e-4, primary=True, timer=events),
+        _entry(G2, "ours:cuda", "ours", 2e-3),  # results before timers were recorded
+        _entry(G2, "cudnn", "baseline", 3e-3, primary=True),
+    ]
+    benchmarking.annotate_speedups(entries)
+    table = benchmarking.markdown_table(benchmarking.rows_from_benchmarks(entries))
+    lines = {line.split("`")[1]: line for line in table.splitlines() if line.startswith("| `")}
+    mark = benchmarking.WALL_CLOCK_MARK
+    assert f"| 1.000 ms {mark} |" in lines[group]
+    assert mark not in lines[G1] and mark not in lines[G2]
+    report = benchmarking.markdown_report(benchmarking.rows_from_benchmarks(entries), "t")
+    assert f"marked {mark}: the median of pytest-benchmark rounds" in report
 
 
 def test_assert_input_layout_follows_the_input_not_the_baseline(bench_modules):
