@@ -53,7 +53,7 @@ def resolve_data_range(dtype: torch.dtype, data_range: float | None) -> float:
             "255.0 for images in [0, 255]"
         )
     value = _validate.real_number(data_range, "data_range")
-    if not (value > 0.0 and math.isfinite(value)):
+    if not 0.0 < value < math.inf:  # not math.isfinite: see residual_block (torch.compile)
         raise ValueError(f"data_range must be a positive finite number, got {data_range}")
     if dtype == torch.uint8 and value != 255.0:
         raise ValueError(f"uint8 images are on [0, 255]: data_range must be 255, got {data_range}")

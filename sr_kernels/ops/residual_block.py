@@ -86,7 +86,9 @@ def residual_block(
     for name, t in (("b1", b1), ("b2", b2)):
         check.parameter(t, name, (c,), "(C,)", x)
     res_scale = _validate.real_number(res_scale, "res_scale")
-    if not math.isfinite(res_scale):  # would make every output NaN or infinite
+    # Would make every output NaN or infinite. A comparison, not math.isfinite: under
+    # torch.compile a float argument whose value changed becomes symbolic, which math.* refuses.
+    if not abs(res_scale) < math.inf:
         raise ValueError(f"res_scale must be a finite number, got {res_scale}")
     meta = _registry.conv_meta(x, channels=c)
     return _registry.dispatch("residual_block", meta, x, w1, b1, w2, b2, res_scale)

@@ -105,3 +105,35 @@ def test_a_compiled_function_compiles_once(backend):
     assert ops.last_backend("pixel_shuffle") == backend
     torch.testing.assert_close(first, second, rtol=0, atol=0)
     assert len(graphs) == 1
+
+
+# op -> function of (x, parameters, a float argument) for the float arguments models pass.
+FLOAT_ARGUMENTS = {
+    "residual_block": (
+        C,
+        lambda x, p, s: ops.residual_block(x, p["w1"], p["b1"], p["w2"], p["b2"], s),
+        [1.0, 0.1, 0.2],  # EDSR-baseline's and EDSR's res_scale
+    ),
+    "psnr": (3, lambda x, p, s: ops.psnr(x, _darker(x), data_range=s), [1.0, 2.0, 4.0]),
+    "ssim_mean": (3, lambda x, p, s: ops.ssim_mean(x, _darker(x), data_range=s), [1.0, 2.0]),
+}
+
+
+@pytest.mark.parametrize("backend", backend_params("reference", "cpu"))
+@pytest.mark.parametrize("op", list(FLOAT_ARGUMENTS))
+def test_compiled_op_follows_float_argument_changes(op, backend):
+    """A float argument that changes between calls becomes symbolic (automatic dynamic): the
+    argument checks must not call math.* on it (res_scale's did: fullgraph failed on the second
+    value, and without fullgraph the block broke the graph)."""
+    if backend not in _registry._OPS[op].modules:
+        pytest.skip(f"{op} has no {backend} backend")
+    device = backend_device(backend)
+    channels, function, values = FLOAT_ARGUMENTS[op]
+    params = edsr_parameters(C, device, torch.float32, seed=4)
+    x = random_image((2, channels, 13, 14), torch.float32, device)
+    torch._dynamo.reset()
+    compiled = torch.compile(function, fullgraph=True, backend="aot_eager")
+    with ops.use_backend(backend):
+        for value in values:
+            expected = function(x, params, value)
+            torch.testing.assert_close(compiled(x, params, value), expected, rtol=1e-5, atol=1e-5)
