@@ -279,6 +279,10 @@ _chosen: dict[tuple[str, tuple[tuple[str, Any], ...], str | None], str] = {}
 _generation = [0]  # bumped by forget_choices
 
 
+# Prefix of _select_constant's result when no backend can serve the inputs (the rest: why).
+_UNAVAILABLE = "unavailable: "
+
+
 @torch.compiler.assume_constant_result
 def _select_constant(op: str, meta_items: tuple[tuple[str, Any], ...], forced: str | None) -> str:
     # Under torch.compile this runs once at trace time (it reads only metadata) and its result
@@ -287,7 +291,12 @@ def _select_constant(op: str, meta_items: tuple[tuple[str, Any], ...], forced: s
     backend = _chosen.get(key)
     if backend is None:
         generation = _generation[0]
-        backend = _select(op, meta_items, forced)
+        try:
+            backend = _select(op, meta_items, forced)
+        except BackendUnavailableError as error:
+            # Returned, for `select` to raise: dynamo turns an exception raised here into an
+            # InternalTorchDynamoError, which `except BackendUnavailableError` would not catch.
+            return _UNAVAILABLE + str(error)
         slot = _OPS[op].slots[backend]
         if slot.function is None:
             slot.function = getattr(_module(_OPS[op].modules[backend]), op)
@@ -361,7 +370,10 @@ def select(op: str, meta: dict[str, Any]) -> str:
     items: Iterable[tuple[str, Any]] = meta.items()
     if torch.compiler.is_compiling():  # before sorting: dynamo cannot sort symbolic tuples
         items = [(key, _concrete(value)) for key, value in items]
-    return _select_constant(op, tuple(sorted(items)), forced_backend())
+    backend = _select_constant(op, tuple(sorted(items)), forced_backend())
+    if backend.startswith(_UNAVAILABLE):
+        raise BackendUnavailableError(backend[len(_UNAVAILABLE) :])
+    return backend
 
 
 def implementation(op: str, backend: str) -> Callable[..., Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -38,6 +39,27 @@ def test_first_selection_inside_a_compiled_region():
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["use_backend_inside", "outside"])
+def test_an_unavailable_forced_backend_raises_its_own_error_under_torch_compile(inside):
+    """Was torch._dynamo's InternalTorchDynamoError (raised from the trace-time choice), which
+    `except BackendUnavailableError` did not catch."""
+    x = torch.rand(1, 4, 5, 7)
+    backend = "cuda" if not torch.cuda.is_available() else "cpu"  # cannot serve x's device
+    x = x if backend == "cuda" else x.cuda()
+
+    def shuffle(t):
+        if inside:
+            with ops.use_backend(backend):
+                return ops.pixel_unshuffle(t, 1)
+        return ops.pixel_unshuffle(t, 1)
+
+    torch._dynamo.reset()
+    compiled = torch.compile(shuffle, backend="eager")
+    with ops.use_backend(backend) if not inside else contextlib.nullcontext():
+        with pytest.raises(ops.BackendUnavailableError, match=f"backend '{backend}' cannot serve"):
+            compiled(x)
 
 
 def test_extension_ops_have_fake_kernels_as_soon_as_it_loads():
