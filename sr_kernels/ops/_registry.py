@@ -20,6 +20,7 @@ import importlib
 import operator
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,10 +69,14 @@ _OPS: dict[str, OpSpec] = {}
 
 class _ForcedBackends(threading.local):
     """`use_backend` choices, per thread: one thread's choice never moves another's ops (a
-    process-wide stack did, and overlapping exits from two threads popped each other's)."""
+    process-wide stack did, and overlapping exits from two threads popped each other's).
+    `stack` holds the names (what the ops read, also under torch.compile: a ContextVar, which
+    would follow asyncio tasks, breaks fullgraph tracing on torch 2.11), `owners` one token per
+    block, so that a block leaving out of order removes its own entry, not the top one."""
 
     def __init__(self) -> None:
         self.stack: list[str] = []
+        self.owners: list[object] = []
 
 
 _forced = _ForcedBackends()
@@ -202,11 +207,37 @@ def use_backend(name: str) -> Iterator[None]:
     """Force every op inside the block onto backend `name` (raises if it cannot serve)."""
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    if torch.compiler.is_compiling():
+        # Traced (use_backend inside a compiled function): nothing suspends inside one graph,
+        # so the block is nested; the plain form, which dynamo traces (torch 2.11 could not
+        # trace the owner bookkeeping below).
+        _forced.stack.append(name)
+        try:
+            yield
+        finally:
+            _forced.stack.pop()
+        return
+    owner = object()
     _forced.stack.append(name)
+    _forced.owners.append(owner)
     try:
         yield
     finally:
-        _forced.stack.pop()
+        forced = _forced
+        at = next(i for i, o in enumerate(forced.owners) if o is owner)
+        del forced.stack[at], forced.owners[at]
+        if at != len(forced.owners):
+            # Another block entered after this one and is still open: the two overlapped on
+            # this thread (asyncio tasks or generators suspended inside them), so ops in this
+            # one after that entry ran on the other's backend.
+            warnings.warn(
+                f"use_backend({name!r}) overlapped another use_backend block on this thread "
+                "(asyncio tasks or generators that suspend inside one): the choice is per "
+                "thread, so ops in one block may have run on the other's backend. Enter "
+                "use_backend inside each task around code that does not await.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
 
 def forced_backend() -> str | None:

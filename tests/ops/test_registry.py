@@ -62,6 +62,44 @@ def test_an_unavailable_forced_backend_raises_its_own_error_under_torch_compile(
             compiled(x)
 
 
+def test_use_backend_blocks_that_overlap_on_one_thread_warn_and_leave_the_right_choice():
+    # As two asyncio tasks that await inside their blocks (or two generators) interleave them:
+    # A enters, B enters, A leaves first. Before, A's exit popped B's choice: B's ops then ran
+    # on A's backend, silently.
+    first, second = ops.use_backend("reference"), ops.use_backend("cpu")
+    first.__enter__()
+    second.__enter__()
+    assert _registry.forced_backend() == "cpu"
+    with pytest.warns(RuntimeWarning, match=r"use_backend\('reference'\) overlapped"):
+        first.__exit__(None, None, None)
+    assert _registry.forced_backend() == "cpu"  # B's own choice, still in force
+    second.__exit__(None, None, None)  # the last one open: nothing to warn about
+    assert _registry._forced.stack == [] and _registry._forced.owners == []
+
+
+def test_use_backend_inside_a_fullgraph_compiled_function():
+    # Traced, the block takes the plain form: torch 2.11's dynamo could not trace the owner
+    # bookkeeping of the eager form (CI runs this file under torch 2.11 too).
+    def shuffle(x):
+        with ops.use_backend("reference"):
+            return ops.pixel_shuffle(x, 2) * 2.0
+
+    torch._dynamo.reset()
+    x = torch.rand(1, 8, 4, 6)
+    with ops.trace() as events:
+        out = torch.compile(shuffle, fullgraph=True, backend="eager")(x)
+    assert torch.equal(out, torch.nn.functional.pixel_shuffle(x, 2) * 2.0)
+    assert ("pixel_shuffle", "reference") in events
+    assert _registry._forced.stack == [] and _registry._forced.owners == []
+
+
+def test_nested_use_backend_blocks_do_not_warn(recwarn):
+    with ops.use_backend("cpu"), ops.use_backend("reference"):
+        assert _registry.forced_backend() == "reference"
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert _registry._forced.stack == []
+
+
 def test_extension_ops_have_fake_kernels_as_soon_as_it_loads():
     """A direct torch.ops.sr_kernels call under torch.compile before any public op selected a
     backend: the fake kernels are registered when the extension loads (fresh interpreter)."""
