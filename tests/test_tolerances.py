@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from sr_kernels.tools import tolerances
@@ -14,6 +15,14 @@ def test_relative_error_is_the_norm_ratio_in_float64():
     out = torch.tensor([3.0, 4.5], dtype=torch.float16)
     assert tolerances.relative_error(out, ref) == 0.5 / 5.0
     assert tolerances.relative_error(out, torch.zeros(2)) == math.hypot(3.0, 4.5)
+
+
+def test_relative_error_refuses_tensors_of_different_shapes():
+    # Broadcast, [5] against [5, 5, 5] measured 0: a wrongly shaped output passed.
+    for out, ref in [(torch.tensor([5.0]), torch.full((3,), 5.0)),
+                     (torch.ones(1, 3, 4, 4), torch.ones(1, 3, 4, 1))]:  # fmt: skip
+        with pytest.raises(ValueError, match="same shape"):
+            tolerances.relative_error(out, ref)
 
 
 def test_non_finite_output_fails_every_bound():

@@ -230,6 +230,11 @@ def test_merge_combines_tables_later_cases_replacing_earlier_ones(tmp_path, caps
     assert main(["tune", "--merge", str(a), str(bad), "--out", str(out)]) == 2
     assert "bad.json" in capsys.readouterr().err
     assert out.read_text() == before
+    # Nor are --out's folders made for a merge that fails on its sources.
+    nested = tmp_path / "new" / "folder" / "t.json"
+    assert main(["tune", "--merge", str(tmp_path / "missing.json"), "--out", str(nested)]) == 2
+    assert "missing.json" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
 
 
 def test_merge_keeps_a_symlink_and_a_readable_mode(tmp_path):

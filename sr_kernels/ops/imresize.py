@@ -324,8 +324,22 @@ def _resize_array(
 
 
 def _warn_if_channels_first(image: object, function: str) -> None:
-    """Warn about a NumPy array that looks (C, H, W) where (H, W, C) is expected: resized or
-    cropped as given, it comes back silently wrong (a few pixels high, many channels)."""
+    """Warn about a NumPy array that looks (C, H, W) where (H, W, C) is expected, or a tensor
+    that looks (H, W, C) where (..., H, W) is expected (torch.from_numpy of a NumPy or PIL
+    image): resized or cropped as given, it comes back silently wrong (a channel cropped away,
+    or a few pixels high with many channels)."""
+    if (
+        isinstance(image, torch.Tensor)
+        and image.dim() == 3
+        and image.shape[2] <= 4 < image.shape[0]
+    ):
+        h, w, c = image.shape
+        warnings.warn(
+            f"image has shape {tuple(image.shape)}, which looks like (H, W, C); {function} takes "
+            f"tensors as (..., H, W) and treats this one as {h} planes of {w}x{c} pixels (use "
+            "image.permute(2, 0, 1) for a channels-last tensor)",
+            stacklevel=3,
+        )
     if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[0] <= 4 < image.shape[2]:
         h, w, c = image.shape
         warnings.warn(
@@ -344,7 +358,12 @@ def imresize_pil(
     antialias: bool = True,
     edge: str = "mirror",
 ) -> Image.Image:
-    """`imresize` on a PIL image (modes L, RGB, RGBA: uint8); `size` is (out_h, out_w)."""
+    """`imresize` on a PIL image (modes L, RGB, RGBA: uint8); `size` is (out_h, out_w).
+
+    RGBA: the four channels are resized independently, as MATLAB's imresize resizes an
+    H x W x 4 array; alpha is not premultiplied (Pillow's resize premultiplies), so the colour
+    of transparent pixels bleeds into visible neighbours. Premultiply first where that matters.
+    """
     from PIL import Image
 
     if not isinstance(image, Image.Image):

@@ -24,7 +24,12 @@ K = 2.0  # the factor on PyTorch's own same-dtype error
 
 def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
     """``||out - ref|| / ||ref||`` in float64 on `out`'s device (``||out - ref||`` when `ref` is
-    all zeros); +inf when `out` has a NaN or an infinity, so that it fails every bound."""
+    all zeros); +inf when `out` has a NaN or an infinity, so that it fails every bound. The
+    shapes must be equal (ValueError otherwise)."""
+    if out.shape != ref.shape:  # broadcasting would compare something else, maybe as 0
+        raise ValueError(
+            f"out and ref must have the same shape, got {tuple(out.shape)} and {tuple(ref.shape)}"
+        )
     out64 = out.detach().to(torch.float64)
     if not torch.isfinite(out64).all():
         return float("inf")

@@ -408,11 +408,12 @@ def merge_into_table(path: Path, records: Sequence[dict[str, Any]]) -> None:
 
 def merge_tables(sources: Sequence[Path], out: Path) -> int:
     """Merge timings tables into `out` (later sources replace earlier cases); the number of
-    records merged. Every source is checked before `out` is touched."""
+    records merged. Every source is read before `out` is checked (table_problem creates its
+    folder), so a bad source leaves nothing behind."""
+    records = [entry.record for source in sources for entry in _backend_timings.read_table(source)]
     problem = table_problem(out)
     if problem:
         raise ValueError(problem)
-    records = [entry.record for source in sources for entry in _backend_timings.read_table(source)]
     merge_into_table(out, records)
     _registry.reload_backend_timings()
     return len(records)

@@ -197,6 +197,10 @@ def test_bad_arguments():
     assert torch.equal(numpy_args, expected)
     with pytest.raises(TypeError, match="sr must be a dense"):
         metrics.psnr(sr.to_sparse(), hr, data_range=1.0)
+    rgba = [torch.cat([x, torch.ones_like(x[:, :1])], 1) for x in (sr, hr)]
+    for metric in (metrics.psnr, metrics.ssim):  # an RGBA pair scored 1.25 dB too high on bird
+        with pytest.raises(ValueError, match="drop the alpha channel"):
+            metric(*rgba, data_range=1.0)
     # Flags: Python or NumPy bools (a NumPy bool was refused as "must be a bool, got bool").
     luma = metrics.psnr(sr, hr, data_range=1.0, y_channel=True)
     assert torch.equal(metrics.psnr(sr, hr, data_range=1.0, y_channel=np.True_), luma)

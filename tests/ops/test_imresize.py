@@ -580,6 +580,18 @@ def test_numpy_pil_helpers():
                           ops.imresize_array(native, 0.5))  # fmt: skip
 
 
+def test_a_channels_last_tensor_is_warned_about():
+    # torch.from_numpy of a NumPy / PIL image is (H, W, C): modcrop took C for the width and
+    # cropped a colour channel away (2) or none of the rows (3), without a word.
+    hwc = random_image((20, 18, 3), torch.uint8)
+    with pytest.warns(UserWarning, match=r"looks like \(H, W, C\); modcrop takes tensors as"):
+        out = ops.modcrop(hwc, 2)
+    assert out.shape == (20, 18, 2)  # cropped as given: (..., H, W)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ops.modcrop(hwc.permute(2, 0, 1), 4).shape == (3, 20, 16)  # (C, H, W): no warning
+
+
 def test_a_channels_first_array_is_warned_about():
     from PIL import Image
 

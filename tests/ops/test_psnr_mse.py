@@ -217,7 +217,11 @@ def test_bad_input_is_a_clear_error(backend, name):
             op(sr, hr, data_range=0.0)
         with pytest.raises(ValueError, match="data_range must be 255"):
             op(sr.byte(), hr.byte(), data_range=1.0)
-        with pytest.raises(ValueError, match="3 \\(RGB\\) or 1 \\(grey\\) channels"):
+        # Grey or RGB only: an alpha channel would be scored as a colour with no error.
+        rgba = torch.cat([sr, torch.ones_like(sr[:, :1])], dim=1)
+        with pytest.raises(ValueError, match=r"RGB \(3 channels\) images, got 4 .*alpha"):
+            op(rgba, torch.cat([hr, rgba[:, 3:]], dim=1), data_range=1.0)
+        with pytest.raises(ValueError, match=r"grey \(1 channel\) or RGB"):
             op(sr[:, :2], hr[:, :2], data_range=1.0, y_channel=True)
         with pytest.raises(ValueError, match="round_y=True needs y_channel"):
             op(sr, hr, data_range=1.0, round_y=True, quantize=True)

@@ -140,6 +140,9 @@ def test_bad_input_is_a_clear_error(backend):
             ops.ssim_mean(sr, hr[:1, :1], data_range=1.0)
         with pytest.raises(TypeError, match="int16"):
             ops.ssim_mean(sr.short(), hr.short(), data_range=1.0)
+        alpha = torch.ones_like(sr[:, :1])  # RGBA: the opaque alpha plane's SSIM would be 1
+        with pytest.raises(ValueError, match=r"got 4 channels: drop the alpha channel"):
+            ops.ssim_mean(torch.cat([sr, alpha], 1), torch.cat([hr, alpha], 1), data_range=1.0)
 
 
 @pytest.mark.parametrize("backend", backend_params("cpu", "cuda"))
