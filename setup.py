@@ -46,11 +46,14 @@ class BuildPyWithSources(build_py):
 
 
 def _extension_modules():
-    mode = os.environ.get("SR_KERNELS_BUILD_EXT", "auto")
+    mode = os.environ.get("SR_KERNELS_BUILD_EXT") or "auto"  # empty: unset, as at run time
     if mode not in ("auto", "0", "1"):
         sys.exit(f"SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got {mode!r}")
     if mode == "0":
         return [], {}
+    problem = _build.with_cuda_setting_problem()
+    if problem:  # a typo must not start (or skip) a build of minutes
+        sys.exit(problem)
     _build.ensure_cuda_home()
     try:
         import torch

@@ -80,12 +80,22 @@ def guess_cuda_home() -> str | None:
     (/usr/local/bin/nvcc here) the guess is wrong, so look at the usual folders first.
     """
     candidates = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]
-    candidates += sorted(str(p) for p in Path("/usr/local").glob("cuda-*"))
+    # Versioned folders newest first (a string sort put 11.8 first, and 12.10 before 12.4).
+    versioned = [str(p) for p in Path("/usr/local").glob("cuda-*")]
+    versioned.sort(key=_toolkit_version, reverse=True)
+    candidates += versioned
     for candidate in candidates:
         if candidate and (Path(candidate) / "include" / "cuda_runtime_api.h").is_file():
             if (Path(candidate) / "bin" / "nvcc").is_file():
                 return candidate
     return None
+
+
+def _toolkit_version(folder: str) -> tuple[int, ...]:
+    """(12, 10) for /usr/local/cuda-12.10; () when the suffix is not a version."""
+    suffix = folder.rsplit("cuda-", 1)[-1]
+    parts = suffix.split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()
 
 
 def ensure_cuda_home() -> None:
@@ -114,19 +124,35 @@ def unique_sources(paths: list[Path], root: Path, folder: Path) -> list[Path]:
 
 
 def find_nvcc(cuda_home: str | None) -> str | None:
+    """The nvcc torch will compile with: $CUDA_HOME/bin/nvcc when a CUDA_HOME is known (torch
+    uses that folder's nvcc and headers, not the one on PATH), else the one on PATH."""
     if cuda_home:
         candidate = Path(cuda_home) / "bin" / "nvcc"
-        if candidate.is_file():
-            return str(candidate)
+        return str(candidate) if candidate.is_file() else None
     return shutil.which("nvcc")
+
+
+def with_cuda_setting_problem() -> str | None:
+    """What is wrong with SR_KERNELS_WITH_CUDA (auto, 0 or 1; empty counts as unset), or None."""
+    value = os.environ.get("SR_KERNELS_WITH_CUDA") or "auto"
+    if value in ("auto", "0", "1"):
+        return None
+    return f"SR_KERNELS_WITH_CUDA must be auto, 0 or 1, got {value!r}"
 
 
 def cuda_build_reason(torch_cuda_version: str | None, cuda_home: str | None) -> str | None:
     """None when CUDA kernels can be built, else why not. Decided from the toolkit, not a GPU."""
-    if os.environ.get("SR_KERNELS_WITH_CUDA", "auto") == "0":
+    problem = with_cuda_setting_problem()
+    if problem:  # "false" was taken for auto: a build of minutes the user meant to skip
+        return problem
+    if os.environ.get("SR_KERNELS_WITH_CUDA") == "0":
         return "SR_KERNELS_WITH_CUDA=0"
     if torch_cuda_version is None:
         return "the installed torch is a CPU-only build"
+    if cuda_home and find_nvcc(cuda_home) is None:
+        return f"CUDA_HOME={cuda_home} has no bin/nvcc; point CUDA_HOME at a CUDA toolkit"
+    if cuda_home and not (Path(cuda_home) / "include" / "cuda_runtime_api.h").is_file():
+        return f"CUDA_HOME={cuda_home} has no include/cuda_runtime_api.h; point it at a toolkit"
     if find_nvcc(cuda_home) is None:
         return "no CUDA toolkit (nvcc) found; set CUDA_HOME"
     return None

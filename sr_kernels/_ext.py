@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: builds are not serialised (torch's own lock remains)
+    fcntl = None  # type: ignore[assignment]
 
 from . import _build
 
@@ -126,6 +133,14 @@ def _jit_build() -> Path:
             f"the build in {build_dir} (e.g. {changed[0].name})"
         )
     defines = _build.cuda_defines(arch) if with_cuda else []
+    with build_lock(build_dir):
+        _load_into(cpp_extension, name, root, build_dir, with_cuda, defines)
+    return library
+
+
+def _load_into(
+    cpp_extension, name: str, root: Path, build_dir: Path, with_cuda: bool, defines: list[str]
+) -> None:
     cpp_extension.load(
         name=name,
         sources=[
@@ -143,11 +158,47 @@ def _jit_build() -> Path:
         with_cuda=with_cuda,
         verbose=os.environ.get("SR_KERNELS_VERBOSE_BUILD", "0") == "1",
     )
-    return library
+
+
+# The file torch's cpp_extension.load locks a build folder with. Torch 2.11 creates it with
+# O_EXCL, deletes it when done, and waits for it to go (FileBaton: no time limit, no message),
+# so one left by a killed build hung every later process; torch 2.14 takes an OS lock on it.
+TORCH_LOCK_FILE = "lock"
+
+
+@contextmanager
+def build_lock(build_dir: Path) -> Iterator[None]:
+    """Hold our OS lock on `build_dir` (one sr_kernels build there at a time; the kernel
+    releases it when a process dies) and, holding it, remove a leftover torch lock file: no
+    other build can own it."""
+    if fcntl is None:
+        yield
+        return
+    with open(build_dir / "sr_kernels.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _notice(f"waiting for another process that builds the extension in {build_dir}")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            (build_dir / TORCH_LOCK_FILE).unlink(missing_ok=True)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _notice(message: str) -> None:
     print(f"sr_kernels: {message}", file=sys.stderr, flush=True)
+
+
+def headline(message: str, limit: int = 200) -> str:
+    """The line of a failure's message that says what went wrong: the first compiler diagnostic
+    ("error:", "fatal error:") of a build log, else the first line (torch's "Error building
+    extension ..." says only that)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if re.search(r"\berror\s*:", line, re.IGNORECASE)]
+    line = (errors or lines or [""])[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _short(message: str, limit: int = 1500) -> str:
@@ -216,7 +267,20 @@ def _load_library() -> bool:
                 library = _jit_build()
                 _info.how, _info.path = "jit", str(library)
         except Exception as error:  # recorded, never raised: the backends report the reason
-            _info.reason = _short(f"{type(error).__name__}: {error}")
+            text = f"{type(error).__name__}: {error}"
+            if error.__cause__ is not None:  # torch's "Could not load this library" hides why
+                text += f" (caused by {type(error.__cause__).__name__}: {error.__cause__})"
+            _info.reason = _short(text)
+            hint = (
+                " (a library built for another torch? reinstall sr_kernels)"
+                if prebuilt is not None
+                else " (each new process tries again; SR_KERNELS_BUILD_EXT=0 stops that)"
+            )
+            # Said once per process: otherwise every op falls back to the reference in silence.
+            _notice(
+                f"the compiled extension is not available: {headline(text)}{hint}. Ops run on "
+                "the other backends; `sr-kernels env` shows the whole reason"
+            )
             return False
         _info.loaded = True
         _info.reason = ""

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
 import pytest
 
-from sr_kernels import _build
+from sr_kernels import _build, _ext
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +75,141 @@ def test_newer_than_names_sources_and_headers_edited_since_the_build(tmp_path):
         os.utime(tmp_path / name, (3000, 3000))
     assert {p.name for p in _build.newer_than(library, tmp_path, with_cuda=True)} == {"b.cu", "c.h"}
     assert [p.name for p in _build.newer_than(library, tmp_path, with_cuda=False)] == ["c.h"]
+
+
+def _toolkit(folder: Path, nvcc: bool = True, header: bool = True) -> Path:
+    (folder / "bin").mkdir(parents=True)
+    (folder / "include").mkdir()
+    if nvcc:
+        (folder / "bin" / "nvcc").write_text("")
+        (folder / "bin" / "nvcc").chmod(0o755)  # executable: shutil.which finds it
+    if header:
+        (folder / "include" / "cuda_runtime_api.h").write_text("")
+    return folder
+
+
+def test_a_cuda_home_without_a_toolkit_is_named_not_bypassed(tmp_path, monkeypatch):
+    # torch compiles with $CUDA_HOME/bin/nvcc and its headers: an nvcc on PATH does not help.
+    # Before, the PATH fallback said CUDA could be built, and the whole build then failed.
+    monkeypatch.delenv("SR_KERNELS_WITH_CUDA", raising=False)
+    on_path = _toolkit(tmp_path / "path_toolkit")
+    monkeypatch.setenv("PATH", str(on_path / "bin"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _build.find_nvcc(str(empty)) is None
+    assert "has no bin/nvcc" in _build.cuda_build_reason("13.0", str(empty))
+    headerless = _toolkit(tmp_path / "headerless", header=False)
+    assert "no include/cuda_runtime_api.h" in _build.cuda_build_reason("13.0", str(headerless))
+    assert _build.cuda_build_reason("13.0", str(on_path)) is None
+    assert _build.find_nvcc(None) == str(on_path / "bin" / "nvcc")  # no CUDA_HOME: PATH's
+
+
+@pytest.mark.parametrize("value", ["false", "no", "off", "2"])
+def test_with_cuda_refuses_what_it_does_not_know(monkeypatch, value):
+    monkeypatch.setenv("SR_KERNELS_WITH_CUDA", value)
+    problem = f"SR_KERNELS_WITH_CUDA must be auto, 0 or 1, got {value!r}"
+    assert _build.with_cuda_setting_problem() == problem
+    assert _build.cuda_build_reason("13.0", None) == problem  # no CUDA build on a typo
+    for fine in ("", "auto", "0", "1"):
+        monkeypatch.setenv("SR_KERNELS_WITH_CUDA", fine)
+        assert _build.with_cuda_setting_problem() is None
+
+
+def test_versioned_toolkits_are_tried_newest_first():
+    folders = ["/usr/local/cuda-11.8", "/usr/local/cuda-12.10", "/usr/local/cuda-12.4",
+               "/usr/local/cuda-13.0", "/usr/local/cuda-latest"]  # fmt: skip
+    folders.sort(key=_build._toolkit_version, reverse=True)
+    assert folders[:4] == ["/usr/local/cuda-13.0", "/usr/local/cuda-12.10",
+                           "/usr/local/cuda-12.4", "/usr/local/cuda-11.8"]  # fmt: skip
+
+
+def test_build_lock_removes_a_killed_builds_torch_lock(tmp_path):
+    # torch 2.11 waited forever for the lock file a killed build left; ours is an OS lock.
+    (tmp_path / _ext.TORCH_LOCK_FILE).write_text("")
+    with _ext.build_lock(tmp_path):
+        assert not (tmp_path / _ext.TORCH_LOCK_FILE).exists()
+    with _ext.build_lock(tmp_path):  # none left: fine too
+        pass
+
+
+@pytest.mark.skipif(_ext.fcntl is None, reason="OS locks (fcntl) are POSIX only")
+def test_build_lock_waits_for_another_builder_and_says_so(tmp_path, capfd):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, sys, time\n"
+         "f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True)\n"
+         "time.sleep(1.5)\n",
+         str(tmp_path / "sr_kernels.lock")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout.readline().strip() == "held"
+    start = time.monotonic()
+    with _ext.build_lock(tmp_path):
+        waited = time.monotonic() - start
+    holder.wait(timeout=30)
+    assert waited > 0.5  # it waited for the other build, not past it
+    assert "waiting for another process that builds the extension" in capfd.readouterr().err
+
+
+def test_headline_is_the_first_compiler_error():
+    log = (
+        "Error building extension 'sr_kernels_C': [1/3] c++ -c a.cpp\n"
+        "FAILED: b.o\n"
+        "/src/b.cpp:3:10: fatal error: cuda_runtime_api.h: No such file or directory\n"
+    )
+    assert _ext.headline(log) == (
+        "/src/b.cpp:3:10: fatal error: cuda_runtime_api.h: No such file or directory"
+    )
+    assert _ext.headline("OSError: nothing\nmore") == "OSError: nothing"
+    assert _ext.headline("x" * 300).endswith("...") and len(_ext.headline("x" * 300)) == 200
+
+
+@pytest.mark.slow
+def test_the_source_distribution_has_what_an_install_needs(tmp_path):
+    # Without MANIFEST.in the sdist had no csrc/ or python/: installing it failed.
+    pytest.importorskip("setuptools")
+    tree = tmp_path / "tree"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    for name in tracked.stdout.split():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tree / name)
+    env = {"SR_KERNELS_BUILD_EXT": "0", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path / "dist")],
+        cwd=tree, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (archive,) = (tmp_path / "dist").glob("*.tar.gz")
+    with tarfile.open(archive) as sdist:
+        names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    needed = ["csrc/cuda/residual_block.cu", "csrc/common/cubic.h", "python/module.cpp"]
+    needed += ["sr_kernels/ops/backend_timings.json", "sr_kernels/metrics/README.md"]
+    assert set(needed) <= names, set(needed) - names
+
+
+def test_a_failed_build_says_so_once_instead_of_falling_back_in_silence():
+    # Before, the only line was "building the C++ extension ..." and every op then ran on the
+    # reference backend without a word (a fresh interpreter: this one has loaded the extension).
+    code = (
+        "from sr_kernels import _ext\n"
+        "def fail():\n"
+        "    error = RuntimeError(\"Error building extension 'sr_kernels_C': [1/2] c++ a.cpp\\n"
+        'a.cpp:1:10: fatal error: missing.h: No such file or directory")\n'
+        "    raise error from OSError('ninja exited 1')\n"
+        "_ext._prebuilt_library = lambda: None\n"
+        "_ext._jit_build = fail\n"
+        "print(_ext.load(), _ext.load())\n"
+        "print(_ext.info().reason)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SR_KERNELS_BUILD_EXT"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("False False\n")
+    assert "(caused by OSError: ninja exited 1)" in result.stdout
+    notices = [line for line in result.stderr.splitlines() if "not available" in line]
+    assert len(notices) == 1, result.stderr  # once per process
+    assert "fatal error: missing.h" in notices[0] and "sr-kernels env" in notices[0]

@@ -214,6 +214,8 @@ def test_a_bad_forced_backend_is_refused_before_any_work(monkeypatch, capsys):
     [
         ("SR_KERNELS_BUILD_EXT", "false", "SR_KERNELS_BUILD_EXT must be auto, 0 or 1, got 'false'"),
         ("SR_KERNELS_CPU_ISA", "sse", "SR_KERNELS_CPU_ISA must be auto, avx2 or base, got 'sse'"),
+        # Taken for auto: a CUDA build of minutes the user meant to skip.
+        ("SR_KERNELS_WITH_CUDA", "false", "SR_KERNELS_WITH_CUDA must be auto, 0 or 1, got 'false'"),
         # Read by the ops when they run: every automatic choice, or every Triton conv, failed.
         (
             "SR_KERNELS_BACKEND_TIMINGS",
@@ -249,7 +251,12 @@ def test_empty_settings_count_as_unset(monkeypatch, tmp_path):
     from sr_kernels import _ext
     from sr_kernels.cli.main import backend_setting_problem
 
-    for variable in ("SR_KERNELS_BUILD_EXT", "SR_KERNELS_CPU_ISA", "SR_KERNELS_BACKEND"):
+    for variable in (
+        "SR_KERNELS_BUILD_EXT",
+        "SR_KERNELS_CPU_ISA",
+        "SR_KERNELS_BACKEND",
+        "SR_KERNELS_WITH_CUDA",
+    ):
         monkeypatch.setenv(variable, "")
     assert backend_setting_problem() is None
     monkeypatch.setenv("SR_KERNELS_CACHE", "")

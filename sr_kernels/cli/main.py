@@ -34,11 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def backend_setting_problem() -> str | None:
     """What is wrong with SR_KERNELS_BACKEND, SR_KERNELS_BACKEND_TIMINGS,
-    SR_KERNELS_ALLOW_TF32, SR_KERNELS_BUILD_EXT or SR_KERNELS_CPU_ISA, or None. The ops read
+    SR_KERNELS_ALLOW_TF32, SR_KERNELS_BUILD_EXT, SR_KERNELS_WITH_CUDA or SR_KERNELS_CPU_ISA,
+    or None. The ops read
     the first three when they run, so a bad value would fail every op of a long run; bad values
     of the others would silently leave the extension unloaded (every op on the reference) or
     the CPU kernels at their widest instructions."""
-    from .. import _ext
+    from .. import _build, _ext
     from ..ops import _backend_timings, _registry
     from ..ops.triton import _conv_configs
 
@@ -50,6 +51,7 @@ def backend_setting_problem() -> str | None:
     return (
         _backend_timings.setting_problem()
         or _ext.build_ext_setting_problem()
+        or _build.with_cuda_setting_problem()
         or _ext.cpu_isa_setting_problem()
     )
 
