@@ -50,23 +50,47 @@ def include_dirs(root: Path) -> list[Path]:
     return [root / "csrc" / "include", root / "csrc", root / "python"]
 
 
-def newer_than(library: Path, root: Path, with_cuda: bool) -> list[Path]:
-    """The sources and headers changed since `library` was built (ninja will recompile)."""
-    built = library.stat().st_mtime
-    files = sources(root, with_cuda)
-    for folder in (root / "csrc", root / "python"):
-        files += [p for p in folder.rglob("*") if p.suffix in (".h", ".cuh")]
-    return [p for p in files if p.stat().st_mtime > built]
+SOURCE_SUFFIXES = (".cpp", ".cu", ".h", ".cuh")
 
 
-def build_tag(root: Path, with_cuda: bool, arch_list: str, torch_version: str) -> str:
-    """Names the JIT build folder: one per torch version, source tree, toolkit use and arch list.
+def sync_sources(root: Path, mirror: Path) -> list[Path]:
+    """Make `mirror` hold exactly the C++/CUDA files of `root`'s csrc/ and python/, copying only
+    those whose bytes differ (so ninja, which compares times, recompiles only what changed);
+    returns the files copied or removed.
 
-    The sources themselves are not hashed: ninja rebuilds what changed inside the folder
-    (header dependencies included), so an edit recompiles one file, not the whole extension.
+    The JIT build compiles this copy, not `root`: the build folder is then the same for every
+    copy of the same sources (the wheel's and a checkout's: the README's `sr-kernels demo`
+    and `pytest` built the extension twice, minutes each, when the folder followed the path).
+    """
+    changed = []
+    wanted = set()
+    for folder in ("csrc", "python"):
+        for path in sorted((root / folder).rglob("*")):
+            if not path.is_file() or path.suffix not in SOURCE_SUFFIXES:
+                continue
+            relative = path.relative_to(root)
+            wanted.add(relative)
+            target = mirror / relative
+            data = path.read_bytes()
+            if not target.is_file() or target.read_bytes() != data:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+                changed.append(target)
+    for path in sorted(mirror.rglob("*")) if mirror.is_dir() else []:
+        if path.is_file() and path.relative_to(mirror) not in wanted:
+            path.unlink()
+            changed.append(path)
+    return changed
+
+
+def build_tag(with_cuda: bool, arch_list: str, torch_version: str) -> str:
+    """Names the JIT build folder: one per torch version, toolkit use, arch list and flags.
+
+    Not per source tree (`sync_sources`) and the sources themselves are not hashed: ninja
+    rebuilds what changed inside the folder (header dependencies included), so an edit
+    recompiles one file, not the whole extension.
     """
     digest = hashlib.sha256()
-    digest.update(str(root.resolve()).encode())
     digest.update(f"cuda={with_cuda};arch={arch_list}".encode())
     digest.update(" ".join(CXX_FLAGS + NVCC_FLAGS + LD_FLAGS).encode())
     kind = "cuda" if with_cuda else "cpu"

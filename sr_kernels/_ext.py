@@ -115,26 +115,29 @@ def _jit_build() -> Path:
     _info.cuda_reason = cuda_reason or ""
     _info.arch_list = arch or os.environ.get("TORCH_CUDA_ARCH_LIST", "visible GPU")
 
-    build_dir = cache_dir() / _build.build_tag(root, with_cuda, arch, torch.__version__)
+    build_dir = cache_dir() / _build.build_tag(with_cuda, arch, torch.__version__)
     build_dir.mkdir(parents=True, exist_ok=True)
     _info.build_dir = str(build_dir)
     name = "sr_kernels_C"
     library = build_dir / f"{name}.so"
-    # Whenever the build below has work, say so: it is minutes of silence otherwise.
     what = f"CUDA kernels for {arch or 'the visible GPU'}" if with_cuda else "CPU kernels only"
-    if not library.exists():
-        _notice(
-            f"building the C++ extension ({what}) for torch {torch.__version__} on first use "
-            f"(a few minutes); cached in {build_dir}"
-        )
-    elif changed := _build.newer_than(library, root, with_cuda):
-        _notice(
-            f"rebuilding the C++ extension ({what}): {len(changed)} source files changed since "
-            f"the build in {build_dir} (e.g. {changed[0].name})"
-        )
     defines = _build.cuda_defines(arch) if with_cuda else []
-    with build_lock(build_dir):
-        _load_into(cpp_extension, name, root, build_dir, with_cuda, defines)
+    with build_lock(build_dir):  # also over the copy: another process may be building from it
+        mirror = build_dir / "src"
+        changed = _build.sync_sources(root, mirror)
+        changed = [p for p in changed if with_cuda or p.suffix != ".cu"]  # what is rebuilt
+        # Whenever the build below has work, say so: it is minutes of silence otherwise.
+        if not library.exists():
+            _notice(
+                f"building the C++ extension ({what}) for torch {torch.__version__} on first "
+                f"use (a few minutes); cached in {build_dir}"
+            )
+        elif changed:
+            _notice(
+                f"rebuilding the C++ extension ({what}): {len(changed)} source files changed "
+                f"since the build in {build_dir} (e.g. {changed[0].name})"
+            )
+        _load_into(cpp_extension, name, mirror, build_dir, with_cuda, defines)
     return library
 
 

@@ -58,23 +58,32 @@ def test_sm90a_define_follows_the_arch_list(arch, sm90a):
     assert ("-DSR_WITH_SM90A" in defines) == sm90a
 
 
-def test_newer_than_names_sources_and_headers_edited_since_the_build(tmp_path):
-    """What the JIT build's 'rebuilding' notice counts: the .cpp/.cu sources and every .h/.cuh
-    under csrc/ and python/ modified after the library."""
-    import os
-
-    for name in ("csrc/cpu/a.cpp", "csrc/cuda/b.cu", "csrc/common/c.h", "python/ops/d.cpp"):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("")
-        os.utime(tmp_path / name, (1000, 1000))
-    library = tmp_path / "lib.so"
-    library.write_text("")
-    os.utime(library, (2000, 2000))
-    assert _build.newer_than(library, tmp_path, with_cuda=True) == []
-    for name in ("csrc/cuda/b.cu", "csrc/common/c.h"):
-        os.utime(tmp_path / name, (3000, 3000))
-    assert {p.name for p in _build.newer_than(library, tmp_path, with_cuda=True)} == {"b.cu", "c.h"}
-    assert [p.name for p in _build.newer_than(library, tmp_path, with_cuda=False)] == ["c.h"]
+def test_the_jit_build_compiles_a_copy_that_changes_only_where_the_sources_do(tmp_path):
+    """sync_sources: the build folder no longer depends on where the sources are (the README's
+    demo, from the wheel's copy, and pytest, from the checkout, built twice), and ninja still
+    recompiles only what changed: untouched copies keep their times."""
+    root, mirror = tmp_path / "root", tmp_path / "build" / "src"
+    names = ["csrc/cpu/a.cpp", "csrc/cuda/b.cu", "csrc/common/c.h", "python/ops/d.cpp"]
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    (root / "csrc" / "notes.txt").write_text("not a source")
+    assert sorted(str(p.relative_to(mirror)) for p in _build.sync_sources(root, mirror)) == sorted(
+        names
+    )
+    assert not (mirror / "csrc" / "notes.txt").exists()
+    os.utime(mirror / "csrc/cpu/a.cpp", (1000, 1000))
+    assert _build.sync_sources(root, mirror) == []  # the same bytes: nothing copied
+    (root / "csrc/common/c.h").write_text("edited")
+    (root / "python/ops/d.cpp").unlink()
+    changed = _build.sync_sources(root, mirror)
+    assert {str(p.relative_to(mirror)) for p in changed} == {"csrc/common/c.h", "python/ops/d.cpp"}
+    assert (mirror / "csrc/common/c.h").read_text() == "edited"
+    assert not (mirror / "python/ops/d.cpp").exists()
+    assert (mirror / "csrc/cpu/a.cpp").stat().st_mtime == 1000  # untouched: not recompiled
+    other = tmp_path / "other_copy"  # the same sources elsewhere: nothing to copy
+    shutil.copytree(root, other)
+    assert _build.sync_sources(other, mirror) == []
 
 
 def _toolkit(folder: Path, nvcc: bool = True, header: bool = True) -> Path:
