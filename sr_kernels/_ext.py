@@ -5,9 +5,10 @@ outcome; `HAS_EXT`, `EXT_REASON` and `info()` report it. Order of attempts:
 
 1. a prebuilt ``sr_kernels/_C*.so`` (``pip install --no-build-isolation .``);
 2. a just-in-time build from the sources (checkout or the copy shipped in the wheel), cached in
-   ``$SR_KERNELS_CACHE`` (default ``~/.cache/sr_kernels``) in a folder per torch version, source
-   tree, flags and architectures, so a different torch never loads a stale build; inside it
-   ninja recompiles the sources that changed.
+   ``$SR_KERNELS_CACHE`` (default ``~/.cache/sr_kernels``) in a folder per torch version, flags
+   and architectures, so a different torch never loads a stale build. It compiles a copy of the
+   sources kept there (`_build.sync_sources`), so every copy of the same sources shares one
+   build; ninja recompiles the files that changed.
 
 ``SR_KERNELS_BUILD_EXT=0`` disables both.
 """
