@@ -58,8 +58,9 @@
 # SR_KERNELS_VALIDATE_RESULTS (bench/results: the report's folder),
 # SR_KERNELS_VALIDATE_WORK (a fresh temp folder for logs), SR_KERNELS_BENCH_REP_MS (40).
 # Exit status: 0 when every stage that was on passed, 1 otherwise (the report is written either
-# way); a stage on time left over (share 0) that found too little time, or was cut short by the
-# budget, does not count as failed (its status in the report says which).
+# way); a stage on time left over (share 0) that found too little time, or that the budget cut
+# below its max, does not count as failed (its status in the report says which; its JUnit XML
+# still lists any test failures).
 # Results travel as they come: after every stage the work folder so far is archived to
 # $OUT/validate-work.tar.gz (snapshot_to_out), so a call stopped early still returns them.
 
@@ -301,9 +302,11 @@ run_stage() {
     fi
     log "$name: exit $rc after $((SECONDS - t0))s"
     tail -n 4 "$WORK/$name.log" | sed 's/^/    /'
-    # A stage on left-over time that the budget cut short is partial (the report says so), not
-    # failed; one with held time that overran, or any that failed, is a failure.
-    if ((rc != 0)) && ! ((leftover && (rc == 124 || rc == 137))); then FAILED=1; fi
+    # A stage on left-over time that the budget cut short (its limit below its max) is partial
+    # (the report says so), not failed; one that overran its own max, one with held time that
+    # timed out, or any that failed, is a failure.
+    local cut_by_budget=$((leftover && limit < max && (rc == 124 || rc == 137)))
+    if ((rc != 0 && !cut_by_budget)); then FAILED=1; fi
     snapshot_to_out
     return $rc
 }
@@ -551,8 +554,9 @@ if [ -n "${OUT:-}" ]; then
     for suffix in "${REPORT_FILES[@]}"; do
         if [ -e "$STEM$suffix" ]; then cp "$STEM$suffix" "$OUT/"; fi
     done
-    # One archive: the device tool brings back at most 8 files from $OUT.
-    tar -czf "$OUT/validate-work.tar.gz" -C "$WORK" . 2> /dev/null
+    # One archive (the device tool brings back at most 8 files from $OUT), written aside and
+    # renamed like the per-stage ones: a cut here keeps the last good snapshot.
+    snapshot_to_out
     log "copied the report and logs to $OUT"
 fi
 

@@ -50,6 +50,15 @@ def include_dirs(root: Path) -> list[Path]:
     return [root / "csrc" / "include", root / "csrc", root / "python"]
 
 
+def newer_than(library: Path, root: Path, with_cuda: bool) -> list[Path]:
+    """The sources and headers changed since `library` was built (ninja will recompile)."""
+    built = library.stat().st_mtime
+    files = sources(root, with_cuda)
+    for folder in (root / "csrc", root / "python"):
+        files += [p for p in folder.rglob("*") if p.suffix in (".h", ".cuh")]
+    return [p for p in files if p.stat().st_mtime > built]
+
+
 SOURCE_SUFFIXES = (".cpp", ".cu", ".h", ".cuh")
 
 
@@ -61,6 +70,8 @@ def sync_sources(root: Path, mirror: Path) -> list[Path]:
     The JIT build compiles this copy, not `root`: the build folder is then the same for every
     copy of the same sources (the wheel's and a checkout's: the README's `sr-kernels demo`
     and `pytest` built the extension twice, minutes each, when the folder followed the path).
+    The price: two trees with different sources (an install older than the checkout) share
+    the folder, and each switch between them recompiles the files that differ.
     """
     changed = []
     wanted = set()
@@ -157,11 +168,11 @@ def find_nvcc(cuda_home: str | None) -> str | None:
 
 
 def with_cuda_setting_problem() -> str | None:
-    """What is wrong with SR_KERNELS_WITH_CUDA (auto, 0 or 1; empty counts as unset), or None."""
+    """What is wrong with SR_KERNELS_WITH_CUDA (auto or 0; empty counts as unset), or None."""
     value = os.environ.get("SR_KERNELS_WITH_CUDA") or "auto"
-    if value in ("auto", "0", "1"):
+    if value in ("auto", "0"):
         return None
-    return f"SR_KERNELS_WITH_CUDA must be auto, 0 or 1, got {value!r}"
+    return f"SR_KERNELS_WITH_CUDA must be auto or 0, got {value!r}"
 
 
 def cuda_build_reason(torch_cuda_version: str | None, cuda_home: str | None) -> str | None:

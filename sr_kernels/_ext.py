@@ -125,8 +125,10 @@ def _jit_build() -> Path:
     defines = _build.cuda_defines(arch) if with_cuda else []
     with build_lock(build_dir):  # also over the copy: another process may be building from it
         mirror = build_dir / "src"
-        changed = _build.sync_sources(root, mirror)
-        changed = [p for p in changed if with_cuda or p.suffix != ".cu"]  # what is rebuilt
+        _build.sync_sources(root, mirror)
+        # From the times, not from what this sync copied: after a rebuild that was killed, the
+        # copy is current but ninja still has to recompile it.
+        changed = _build.newer_than(library, mirror, with_cuda) if library.exists() else []
         # Whenever the build below has work, say so: it is minutes of silence otherwise.
         if not library.exists():
             _notice(
@@ -184,6 +186,10 @@ def build_lock(build_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             _notice(f"waiting for another process that builds the extension in {build_dir}")
             fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError as error:  # e.g. ENOLCK on an NFS home without locking: build unlocked
+            _notice(f"building without a lock ({error.strerror or error}) in {build_dir}")
+            yield
+            return
         try:
             (build_dir / TORCH_LOCK_FILE).unlink(missing_ok=True)
             yield

@@ -223,21 +223,28 @@ def use_backend(name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        forced = _forced
-        at = next(i for i, o in enumerate(forced.owners) if o is owner)
-        del forced.stack[at], forced.owners[at]
-        if at != len(forced.owners):
-            # Another block entered after this one and is still open: the two overlapped on
-            # this thread (asyncio tasks or generators suspended inside them), so ops in this
-            # one after that entry ran on the other's backend.
-            warnings.warn(
-                f"use_backend({name!r}) overlapped another use_backend block on this thread "
-                "(asyncio tasks or generators that suspend inside one): the choice is per "
-                "thread, so ops in one block may have run on the other's backend. Enter "
-                "use_backend inside each task around code that does not await.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        _leave(owner, name)
+
+
+def _leave(owner: object, name: str) -> None:
+    """Remove `use_backend`'s entry `owner` (its own, wherever it is in the stack)."""
+    forced = _forced
+    at = next((i for i, o in enumerate(forced.owners) if o is owner), None)
+    if at is None:  # closed on another thread (a generator finalised there): not this stack's
+        return
+    del forced.stack[at], forced.owners[at]
+    if at != len(forced.owners):
+        # Another block entered after this one and is still open: the two overlapped on this
+        # thread (asyncio tasks or generators suspended inside them), so ops in this one after
+        # that entry ran on the other's backend.
+        warnings.warn(
+            f"use_backend({name!r}) overlapped another use_backend block on this thread "
+            "(asyncio tasks or generators that suspend inside one): the choice is per thread, "
+            "so ops in one block may have run on the other's backend. Enter use_backend inside "
+            "each task around code that does not await.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 def forced_backend() -> str | None:

@@ -71,7 +71,7 @@ def _positive_scale(value: object, name: str) -> float:
             "size, not scale)"
         )
     value = _validate.real_number(value, name)
-    if not (value > 0.0 and math.isfinite(value)):
+    if not 0.0 < value < math.inf:  # not math.isfinite: see residual_block (torch.compile)
         raise ValueError(f"{name} must be a positive finite number, got {value}")
     return value
 
@@ -116,7 +116,7 @@ def resolve_size(
         for in_len, value, axis in ((in_h, scale_h, "height"), (in_w, scale_w, "width")):
             # in * scale sizes the output and 4 / scale the antialiased kernel: both must be
             # finite floats (1e308 or a subnormal 1e-310 would overflow them).
-            if not (math.isfinite(in_len * value) and math.isfinite(4.0 / value)):
+            if not (abs(in_len * value) < math.inf and abs(4.0 / value) < math.inf):
                 raise ValueError(
                     f"scale {value:g} is out of range for the {axis} {in_len}: the output size "
                     "in * scale and the kernel width 4 / scale must be finite"

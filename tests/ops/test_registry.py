@@ -279,7 +279,7 @@ calls = [
     lambda: ops.imresize(x, 0.5),
     lambda: ops.pixel_shuffle(x, 2),
     lambda: ops.pixel_unshuffle(x, 2),
-    lambda: ops.psnr_mse(x, x, data_range=1.0),
+    lambda: ops.psnr_mse(x[:, :3], x[:, :3], data_range=1.0),
     lambda: ops.ssim_mean(torch.rand(1, 1, 12, 12), torch.rand(1, 1, 12, 12), data_range=1.0),
 ]
 barrier, errors = threading.Barrier(len(calls)), []
