@@ -247,15 +247,34 @@ def _leave(owner: object, name: str) -> None:
         )
 
 
-def forced_backend() -> str | None:
+def forced_backend(eager: bool = False) -> str | None:
+    """The backend `use_backend` or SR_KERNELS_BACKEND forces, None for the automatic choice.
+    `eager`: read the variable the fast way (`_environ_backend`), outside torch.compile only."""
     if _forced.stack:
         return _forced.stack[-1]
-    env = os.environ.get(_ENV_VAR, "auto")
-    if env in ("", "auto"):
+    env = (_environ_backend() if eager else os.environ.get(_ENV_VAR)) or "auto"
+    if env == "auto":
         return None
     if env not in BACKENDS:
         raise ValueError(f"{_ENV_VAR} must be 'auto' or one of {BACKENDS}, got {env!r}")
     return env
+
+
+def _environ_backend() -> str | None:
+    """``os.environ.get(SR_KERNELS_BACKEND)`` from os.environ's own table (CPython's
+    ``_Environ._data``, kept in step by every os.environ write, monkeypatch's included).
+    ``os.environ.get`` of an unset variable raises and catches a KeyError inside: ~30 us right
+    after a large CPU op flushed the caches (2-core machine), a fifth of the EDSR head's
+    overhead over nn.Conv2d; this ~5 us. Not under torch.compile, which traces os.environ.get."""
+    environ = os.environ
+    table = getattr(environ, "_data", None)
+    if table is None:  # not CPython's os.environ (replaced, or another Python)
+        return environ.get(_ENV_VAR)
+    raw = table.get(_ENV_KEY)
+    return None if raw is None else environ.decodevalue(raw)
+
+
+_ENV_KEY = getattr(os.environ, "encodekey", str)(_ENV_VAR)  # its key in os.environ's table
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,7 +380,7 @@ def explain_choices(op: str | None = None) -> str:
         if forced is not None:
             why = f"forced by use_backend / SR_KERNELS_BACKEND={forced}"
         else:
-            skipped = _passed_over.get((name, tuple(sorted(meta.items()))))
+            skipped = _passed_over.get((name, tuple(meta.items())))
             if skipped is None:
                 why = "reasons not recorded"
             else:
@@ -406,9 +425,14 @@ def _concrete(value: Any) -> Any:
 def select(op: str, meta: dict[str, Any]) -> str:
     """The backend that will run `op` for inputs described by `meta`."""
     items: Iterable[tuple[str, Any]] = meta.items()
-    if torch.compiler.is_compiling():  # before sorting: dynamo cannot sort symbolic tuples
+    if torch.compiler.is_compiling():
         items = [(key, _concrete(value)) for key, value in items]
-    backend = _select_constant(op, tuple(sorted(items)), forced_backend())
+        forced = forced_backend()
+    else:
+        forced = forced_backend(eager=True)
+    # In the op's own order, unsorted: each op builds its metadata the same way every call, and
+    # sorting cost ~10 us a call right after a large CPU op flushed the caches.
+    backend = _select_constant(op, tuple(items), forced)
     if backend.startswith(_UNAVAILABLE):
         raise BackendUnavailableError(backend[len(_UNAVAILABLE) :])
     return backend
@@ -423,8 +447,9 @@ def implementation(op: str, backend: str) -> Callable[..., Any]:
 
 def dispatch(op: str, meta: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     """Select a backend for `meta` and call its implementation of `op`."""
-    backend = select(op, meta)
-    return implementation(op, backend)(*args, **kwargs)
+    function = _OPS[op].slots[select(op, meta)].function  # `implementation`, one call fewer
+    assert function is not None  # filled by the choice
+    return function(*args, **kwargs)
 
 
 def device_type(x: torch.Tensor) -> str:

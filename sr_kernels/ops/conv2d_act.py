@@ -56,13 +56,19 @@ def conv2d_act(
             empty batch N = 0 is fine), w with no output channels, even or non-square kernel,
             C_in mismatch, bad bias shape, unknown padding_mode or activation.
     """
-    x = check.image(x)
-    x, w, b = check.autocast(x, w, b)
-    w = check.weight(w, "w", x)
-    check.parameter(b, "b", (w.shape[0],), "(C_out,)", x)
-    padding_mode = check.choice(padding_mode, "padding_mode", PADDING_MODES)
-    activation = check.choice(activation, "activation", ACTIVATIONS)
-    meta = _registry.conv_meta(
-        x, channels=x.shape[1], out_channels=w.shape[0], kernel_size=w.shape[-1]
-    )
+    sizes = check.plain_conv_args(x, w, b)
+    if sizes is None:  # the detailed checks, which name the problem
+        x = check.image(x)
+        x, w, b = check.autocast(x, w, b)
+        w = check.weight(w, "w", x)
+        check.parameter(b, "b", (w.shape[0],), "(C_out,)", x)
+        sizes = x.shape[1], w.shape[0], w.shape[-1]
+    c_in, c_out, k = sizes
+    if not (
+        isinstance(padding_mode, str) and padding_mode in PADDING_MODES
+        and isinstance(activation, str) and activation in ACTIVATIONS
+    ):  # fmt: skip
+        padding_mode = check.choice(padding_mode, "padding_mode", PADDING_MODES)
+        activation = check.choice(activation, "activation", ACTIVATIONS)
+    meta = _registry.conv_meta(x, channels=c_in, out_channels=c_out, kernel_size=k)
     return _registry.dispatch("conv2d_act", meta, x, w, b, padding_mode, activation)

@@ -1,0 +1,115 @@
+"""The conv ops' one-expression check of the common case against the detailed checks it skips.
+
+`plain_conv_args` lets conv2d_act skip `image`, `autocast`, `weight` and `parameter`; it must
+accept nothing those would refuse or change (else a bad input would go unreported), and it must
+accept the plain valid case (else it saves nothing).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sr_kernels.ops import _conv_validate as check
+from sr_kernels.ops import _registry
+
+
+def _detailed(x, w, b):
+    """The detailed checks as conv2d_act runs them: the arguments they return, or the error."""
+    try:
+        x2 = check.image(x)
+        x2, w2, b2 = check.autocast(x2, w, b)
+        w2 = check.weight(w2, "w", x2)
+        check.parameter(b2, "b", (w2.shape[0],), "(C_out,)", x2)
+    except (TypeError, ValueError) as error:
+        return error
+    return x2, w2, b2
+
+
+_FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+_CHANGES = (
+    "none", "x_3d", "x_list", "x_int", "x_nested", "no_channels", "no_height", "no_width",
+    "no_outputs", "even_kernel", "non_square", "c_in", "w_dtype", "w_sparse", "w_meta", "b_length",
+    "b_2d", "b_dtype", "b_meta",
+)  # fmt: skip
+
+
+@st.composite
+def _arguments(draw):
+    """A valid (x, w, b) with one thing changed (or none) that the detailed checks refuse."""
+    change = draw(st.sampled_from(_CHANGES))
+    n, c, h, width = (draw(st.integers(0, 2)), *(draw(st.integers(1, 3)) for _ in range(3)))
+    c_out, k = draw(st.integers(1, 3)), draw(st.sampled_from([1, 3, 5]))
+    dtype = draw(st.sampled_from(_FLOATS))
+    c, h, width = (
+        0 if change == f"no_{name}" else size
+        for name, size in (("channels", c), ("height", h), ("width", width))
+    )
+    c_out = 0 if change == "no_outputs" else c_out
+    k_h = k + {"even_kernel": 1, "non_square": 2}.get(change, 0)
+    k_w = k + 1 if change == "even_kernel" else k
+    c_in = c + 1 if change == "c_in" else c
+    x = torch.rand(n, c, h, width, dtype=dtype)
+    if draw(st.booleans()):
+        x = x.contiguous(memory_format=torch.channels_last)
+    other = torch.float64 if dtype != torch.float64 else torch.float32
+    w = torch.rand(c_out, c_in, k_h, k_w, dtype=other if change == "w_dtype" else dtype)
+    b = torch.rand(c_out + (change == "b_length"), dtype=other if change == "b_dtype" else dtype)
+    if change == "x_3d":
+        x = x[0] if n else x.flatten(0, 1)
+    elif change == "x_list":
+        x = x.tolist()
+    elif change == "x_int":
+        x = x.to(torch.int32)
+    elif change == "x_nested":
+        x = torch.nested.nested_tensor([x[0] if n else x.flatten(0, 1)])
+    elif change == "w_sparse":
+        w = w.to_sparse()
+    elif change == "w_meta":
+        w = w.to("meta")
+    elif change == "b_2d":
+        b = b[None]
+    elif change == "b_meta":
+        b = b.to("meta")
+    return x, w, b  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(_arguments(), st.booleans())
+def test_the_fast_check_accepts_only_what_the_detailed_checks_pass(arguments, autocasting):
+    x, w, b = arguments
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocasting):
+        sizes = check.plain_conv_args(x, w, b)
+        detailed = _detailed(x, w, b)
+    if sizes is not None:
+        assert not isinstance(detailed, Exception), detailed
+        # unchanged: no autocast cast, the very tensors the op was given
+        assert all(a is b_ for a, b_ in zip(detailed, (x, w, b), strict=True))
+        assert sizes == (x.shape[1], w.shape[0], w.shape[-1])
+    elif not isinstance(detailed, Exception):
+        # skipped only because autocast may cast them
+        assert autocasting and x.dtype in check.FLOAT_DTYPES
+
+
+def test_the_fast_check_accepts_the_plain_cases():
+    for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        for layout in (torch.contiguous_format, torch.channels_last):
+            x = torch.rand(2, 3, 5, 7, dtype=dtype).contiguous(memory_format=layout)
+            conv = torch.nn.Conv2d(3, 8, 9, padding=4).to(dtype)  # Parameters, as models pass
+            assert check.plain_conv_args(x, conv.weight, conv.bias) == (3, 8, 9)
+            assert check.plain_conv_args(x[:0], conv.weight, conv.bias) == (3, 8, 9)
+
+
+@pytest.mark.parametrize("value", [None, "", "auto", "reference", "bogus", "é-ü"])
+def test_reading_the_environment_agrees_with_os_environ(monkeypatch, value):
+    """forced_backend's eager read of SR_KERNELS_BACKEND (os.environ's own table) sees every
+    os.environ write, as os.environ.get does."""
+    import os
+
+    if value is None:
+        monkeypatch.delenv("SR_KERNELS_BACKEND", raising=False)
+    else:
+        monkeypatch.setenv("SR_KERNELS_BACKEND", value)
+    assert _registry._environ_backend() == os.environ.get("SR_KERNELS_BACKEND")
