@@ -92,7 +92,31 @@ def _extension_modules():
         extra_link_args=_build.LD_FLAGS,
     )
     build_ext = cpp_extension.BuildExtension.with_options(no_python_abi_suffix=True)
+    if mode == "auto":
+        build_ext = _optional(build_ext)
     return [ext], {"build_ext": build_ext}
+
+
+def _optional(build_ext):
+    """`build_ext` that lets the install go on without the extension when the build fails (auto
+    mode, as the README promises: SR_KERNELS_BUILD_EXT=1 is the one that fails the install).
+    The JIT build tries again on first use and says why it failed; ops meanwhile run on the
+    Triton and reference backends."""
+
+    class OptionalBuildExt(build_ext):
+        def run(self):
+            try:
+                super().run()
+            except Exception as error:  # compiler, linker or ninja: each raises its own type
+                first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                print(
+                    "sr_kernels: the compiled extension did not build ahead of time "
+                    f"({first_line}); installing without it: it is built on first use, or ops "
+                    "run without it. SR_KERNELS_BUILD_EXT=1 makes this fail the install.",
+                    file=sys.stderr,
+                )
+
+    return OptionalBuildExt
 
 
 ext_modules, ext_cmdclass = _extension_modules()

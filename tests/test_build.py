@@ -204,12 +204,7 @@ def test_the_source_distribution_has_what_an_install_needs(tmp_path):
     # Without MANIFEST.in the sdist had no csrc/ or python/: installing it failed.
     pytest.importorskip("setuptools")
     tree = tmp_path / "tree"
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
-    if tracked.returncode != 0:
-        pytest.skip("not a git checkout")
-    for name in tracked.stdout.split():
-        (tree / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, tree / name)
+    _tracked_copy(tree)
     env = {"SR_KERNELS_BUILD_EXT": "0", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         [sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path / "dist")],
@@ -222,6 +217,38 @@ def test_the_source_distribution_has_what_an_install_needs(tmp_path):
     needed = ["csrc/cuda/residual_block.cu", "csrc/common/cubic.h", "python/module.cpp"]
     needed += ["sr_kernels/ops/backend_timings.json", "sr_kernels/metrics/README.md"]
     assert set(needed) <= names, set(needed) - names
+
+
+def _tracked_copy(tree: Path) -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    for name in tracked.stdout.split():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tree / name)
+
+
+@pytest.mark.parametrize("mode", ["auto", "1"])
+def test_a_failed_ahead_of_time_build_fails_the_install_only_when_asked(tmp_path, mode):
+    # auto used to fail `pip install --no-build-isolation .` on any compiler error, though the
+    # README says only SR_KERNELS_BUILD_EXT=1 does. A compiler that fails at once stands in.
+    pytest.importorskip("setuptools")
+    tree = tmp_path / "tree"
+    _tracked_copy(tree)
+    env = {**os.environ, "SR_KERNELS_BUILD_EXT": mode, "SR_KERNELS_WITH_CUDA": "0"}
+    env["CXX"] = shutil.which("false") or pytest.skip("no `false` command")
+    result = subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_ext", "--build-lib", str(tmp_path / "lib"),
+         "--build-temp", str(tmp_path / "temp")],
+        cwd=tree, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    if mode == "auto":
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "did not build ahead of time" in result.stderr
+        assert not list((tmp_path / "lib").rglob("_C*.so"))
+    else:
+        assert result.returncode != 0
+        assert "did not build ahead of time" not in result.stderr
 
 
 def test_a_failed_build_says_so_once_instead_of_falling_back_in_silence():
