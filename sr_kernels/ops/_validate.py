@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 
@@ -81,3 +82,13 @@ def real_number(value: object, name: str) -> float:
         else:
             size = f"a {type(value).__name__} beyond float's range"
         raise ValueError(f"{name} is too large for a float, got {size}") from None
+
+
+def positive_finite(value: object, name: str) -> float:
+    """`value` (a real number, as `real_number`) as a float in (0, inf)."""
+    value = real_number(value, name)
+    # Compared, not math.isfinite: under torch.compile a float argument that changes between
+    # calls is symbolic, and math.isfinite of it fails a fullgraph compile (see residual_block).
+    if not 0.0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return value

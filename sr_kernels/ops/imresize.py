@@ -70,10 +70,7 @@ def _positive_scale(value: object, name: str) -> float:
             f"{name} must be a real number, got None (None, keeping the aspect ratio, is for "
             "size, not scale)"
         )
-    value = _validate.real_number(value, name)
-    if not 0.0 < value < math.inf:  # not math.isfinite: see residual_block (torch.compile)
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
-    return value
+    return _validate.positive_finite(value, name)
 
 
 def _sequence(value: object) -> object:

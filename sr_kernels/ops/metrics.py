@@ -19,8 +19,6 @@ Protocol (identical in every backend; see ``sr_kernels/metrics/README.md``):
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from . import _registry, _validate
@@ -52,9 +50,7 @@ def resolve_data_range(dtype: torch.dtype, data_range: float | None) -> float:
             "data_range is required for floating-point images: 1.0 for images in [0, 1], "
             "255.0 for images in [0, 255]"
         )
-    value = _validate.real_number(data_range, "data_range")
-    if not 0.0 < value < math.inf:  # not math.isfinite: see residual_block (torch.compile)
-        raise ValueError(f"data_range must be a positive finite number, got {data_range}")
+    value = _validate.positive_finite(data_range, "data_range")
     if dtype == torch.uint8 and value != 255.0:
         raise ValueError(f"uint8 images are on [0, 255]: data_range must be 255, got {data_range}")
     return value
