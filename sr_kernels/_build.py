@@ -94,13 +94,23 @@ def sync_sources(root: Path, mirror: Path) -> list[Path]:
     return changed
 
 
-def build_tag(with_cuda: bool, arch_list: str, torch_version: str) -> str:
+def build_tag(
+    with_cuda: bool,
+    arch_list: str,
+    torch_version: str,
+    capabilities: Sequence[tuple[int, int]] = (),
+) -> str:
     """Names the JIT build folder: one per torch version, toolkit use, arch list and flags.
 
+    An empty `arch_list` (torch's default: code for the visible GPUs) is named by those GPUs'
+    `capabilities`: an A100 and an L40 node sharing a home folder used to share one build,
+    each recompiling the other's (the L40's sm_89 code does not run on the A100).
     Not per source tree (`sync_sources`) and the sources themselves are not hashed: ninja
     rebuilds what changed inside the folder (header dependencies included), so an edit
     recompiles one file, not the whole extension.
     """
+    if with_cuda and not arch_list:
+        arch_list = "visible " + ";".join(sorted({f"{a}.{b}" for a, b in capabilities}))
     digest = hashlib.sha256()
     digest.update(f"cuda={with_cuda};arch={arch_list}".encode())
     digest.update(" ".join(CXX_FLAGS + NVCC_FLAGS + LD_FLAGS).encode())

@@ -108,15 +108,17 @@ def _jit_build() -> Path:
     cuda_reason = _build.cuda_build_reason(torch.version.cuda, cpp_extension.CUDA_HOME)
     with_cuda = cuda_reason is None
     arch = ""
+    capabilities: list[tuple[int, int]] = []
     if with_cuda:
-        arch = _build.arch_list(_build.gpu_capabilities(torch.cuda))
+        capabilities = _build.gpu_capabilities(torch.cuda)
+        arch = _build.arch_list(capabilities)
         if arch:
             os.environ["TORCH_CUDA_ARCH_LIST"] = arch
     _info.with_cuda = with_cuda
     _info.cuda_reason = cuda_reason or ""
     _info.arch_list = arch or os.environ.get("TORCH_CUDA_ARCH_LIST", "visible GPU")
 
-    build_dir = cache_dir() / _build.build_tag(with_cuda, arch, torch.__version__)
+    build_dir = cache_dir() / _build.build_tag(with_cuda, arch, torch.__version__, capabilities)
     build_dir.mkdir(parents=True, exist_ok=True)
     _info.build_dir = str(build_dir)
     name = "sr_kernels_C"

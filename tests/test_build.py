@@ -34,6 +34,19 @@ def test_visible_hopper_gpus_build_sm90a_others_torch_default():
     assert _build.arch_list([(8, 9)]) == ""
 
 
+def test_builds_for_different_visible_gpus_have_their_own_folders():
+    # torch's default arch list ("") follows the visible GPUs: an A100 node and an L40 node
+    # sharing a home folder shared one build, and sm_89 code does not run on the A100.
+    def tag(arch, capabilities, with_cuda=True):
+        return _build.build_tag(with_cuda, arch, "2.11.0", capabilities)
+
+    a100, l40, mixed = [(8, 0)], [(8, 9)], [(8, 0), (8, 9)]
+    assert len({tag("", a100), tag("", l40), tag("", mixed)}) == 3
+    assert tag("", mixed) == tag("", [(8, 9), (8, 0), (8, 9)])  # the set of GPUs, not the order
+    assert tag("9.0a", [(9, 0)]) == tag("9.0a", [(9, 0), (9, 0)])  # an explicit list names it
+    assert tag("", [], with_cuda=False) == tag("", l40, with_cuda=False)  # CPU-only builds
+
+
 def test_user_arch_list_wins(monkeypatch):
     monkeypatch.setenv("TORCH_CUDA_ARCH_LIST", "9.0")
     assert _build.arch_list([(9, 0)]) == "9.0"
