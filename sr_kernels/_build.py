@@ -62,10 +62,10 @@ def newer_than(library: Path, root: Path, with_cuda: bool) -> list[Path]:
 SOURCE_SUFFIXES = (".cpp", ".cu", ".h", ".cuh")
 
 
-def sync_sources(root: Path, mirror: Path) -> list[Path]:
+def sync_sources(root: Path, mirror: Path, dry_run: bool = False) -> list[Path]:
     """Make `mirror` hold exactly the C++/CUDA files of `root`'s csrc/ and python/, copying only
     those whose bytes differ (so ninja, which compares times, recompiles only what changed);
-    returns the files copied or removed.
+    returns the files copied or removed (`dry_run`: that would be, changing nothing).
 
     The JIT build compiles this copy, not `root`: the build folder is then the same for every
     copy of the same sources (the wheel's and a checkout's: the README's `sr-kernels demo`
@@ -84,12 +84,14 @@ def sync_sources(root: Path, mirror: Path) -> list[Path]:
             target = mirror / relative
             data = path.read_bytes()
             if not target.is_file() or target.read_bytes() != data:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                if not dry_run:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
                 changed.append(target)
     for path in sorted(mirror.rglob("*")) if mirror.is_dir() else []:
         if path.is_file() and path.relative_to(mirror) not in wanted:
-            path.unlink()
+            if not dry_run:
+                path.unlink()
             changed.append(path)
     return changed
 

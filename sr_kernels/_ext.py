@@ -8,7 +8,8 @@ outcome; `HAS_EXT`, `EXT_REASON` and `info()` report it. Order of attempts:
    ``$SR_KERNELS_CACHE`` (default ``~/.cache/sr_kernels``) in a folder per torch version, flags
    and architectures, so a different torch never loads a stale build. It compiles a copy of the
    sources kept there (`_build.sync_sources`), so every copy of the same sources shares one
-   build; ninja recompiles the files that changed.
+   build; ninja recompiles the files that changed. A finished build in a folder this process
+   cannot write (a shared cache) is loaded as it is when it is of the same sources.
 
 ``SR_KERNELS_BUILD_EXT=0`` disables both.
 """
@@ -119,10 +120,12 @@ def _jit_build() -> Path:
     _info.arch_list = arch or os.environ.get("TORCH_CUDA_ARCH_LIST", "visible GPU")
 
     build_dir = cache_dir() / _build.build_tag(with_cuda, arch, torch.__version__, capabilities)
-    build_dir.mkdir(parents=True, exist_ok=True)
     _info.build_dir = str(build_dir)
     name = "sr_kernels_C"
     library = build_dir / f"{name}.so"
+    if library.exists() and not _writable(build_dir):
+        return _load_read_only(library, root, build_dir / "src", with_cuda)
+    build_dir.mkdir(parents=True, exist_ok=True)
     what = f"CUDA kernels for {arch or 'the visible GPU'}" if with_cuda else "CPU kernels only"
     defines = _build.cuda_defines(arch) if with_cuda else []
     with build_lock(build_dir):  # also over the copy: another process may be building from it
@@ -143,6 +146,27 @@ def _jit_build() -> Path:
                 f"since the build in {build_dir} (e.g. {changed[0].name})"
             )
         _load_into(cpp_extension, name, mirror, build_dir, with_cuda, defines)
+    return library
+
+
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK)
+
+
+def _load_read_only(library: Path, root: Path, mirror: Path, with_cuda: bool) -> Path:
+    """Load a finished build from a folder this process cannot write (a shared cache an admin
+    filled): cpp_extension.load writes its build files even when there is nothing to do, so
+    it failed there. Only when the build is of the same sources and nothing changed since."""
+    import torch
+
+    stale = _build.sync_sources(root, mirror, dry_run=True)
+    stale = stale or _build.newer_than(library, mirror, with_cuda)
+    if stale:
+        raise RuntimeError(
+            f"the build in {library.parent} is of other sources (e.g. {stale[0].name}) and "
+            "that folder is read-only: set SR_KERNELS_CACHE to a writable folder"
+        )
+    torch.ops.load_library(str(library))
     return library
 
 

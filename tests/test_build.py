@@ -94,9 +94,39 @@ def test_the_jit_build_compiles_a_copy_that_changes_only_where_the_sources_do(tm
     assert (mirror / "csrc/common/c.h").read_text() == "edited"
     assert not (mirror / "python/ops/d.cpp").exists()
     assert (mirror / "csrc/cpu/a.cpp").stat().st_mtime == 1000  # untouched: not recompiled
+    (root / "csrc/cpu/a.cpp").write_text("edited too")
+    assert _build.sync_sources(root, mirror, dry_run=True) == [mirror / "csrc/cpu/a.cpp"]
+    assert (mirror / "csrc/cpu/a.cpp").read_text() == "csrc/cpu/a.cpp"  # a dry run writes nothing
+    assert _build.sync_sources(root, mirror) == [mirror / "csrc/cpu/a.cpp"]
     other = tmp_path / "other_copy"  # the same sources elsewhere: nothing to copy
     shutil.copytree(root, other)
     assert _build.sync_sources(other, mirror) == []
+
+
+def test_a_finished_build_in_a_read_only_cache_is_loaded_when_its_sources_match(
+    tmp_path, monkeypatch
+):
+    """cpp_extension.load writes build files even with nothing to do, so a shared cache an
+    admin filled and users cannot write was never used: each process fell back."""
+    import torch
+
+    root, build = tmp_path / "root", tmp_path / "build"
+    for name in ["csrc/cpu/a.cpp", "csrc/common/c.h", "python/module.cpp"]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    _build.sync_sources(root, build / "src")
+    library = build / "sr_kernels_C.so"
+    library.write_bytes(b"built")
+    loaded = []
+    monkeypatch.setattr(torch.ops, "load_library", loaded.append)
+    assert _ext._load_read_only(library, root, build / "src", with_cuda=False) == library
+    assert loaded == [str(library)]
+
+    (root / "csrc/common/c.h").write_text("edited since the build")
+    with pytest.raises(RuntimeError, match="read-only: set SR_KERNELS_CACHE to a writable"):
+        _ext._load_read_only(library, root, build / "src", with_cuda=False)
+    assert loaded == [str(library)]  # not loaded again
+    assert (build / "src/csrc/common/c.h").read_text() == "csrc/common/c.h"  # nothing written
 
 
 def test_newer_than_names_sources_and_headers_edited_since_the_build(tmp_path):
