@@ -321,6 +321,11 @@ def _load_library() -> bool:
         _info.loaded = True
         _info.reason = ""
         _info.with_cuda = bool(torch.ops.sr_kernels.built_with_cuda())
+        if not _info.with_cuda and prebuilt is not None:  # the JIT build has said why
+            _info.cuda_reason = (
+                f"the library installed with the package ({prebuilt.name}) was built without a "
+                "CUDA toolkit; reinstall with one found (CUDA_HOME) to get them"
+            )
         return True
 
 
