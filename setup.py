@@ -104,10 +104,17 @@ def _optional(build_ext):
     Triton and reference backends."""
 
     class OptionalBuildExt(build_ext):
+        failed = False
+
         def run(self):
             try:
                 super().run()
             except Exception as error:  # compiler, linker or ninja: each raises its own type
+                self.failed = True
+                # A library an earlier build left in build/ would otherwise be packaged (and
+                # loaded before the JIT build) as if this build had made it.
+                for ext in self.extensions:
+                    Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
                 first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
                 print(
                     "sr_kernels: the compiled extension did not build ahead of time "
@@ -115,6 +122,13 @@ def _optional(build_ext):
                     "run without it. SR_KERNELS_BUILD_EXT=1 makes this fail the install.",
                     file=sys.stderr,
                 )
+
+        # Nothing built, nothing to install (an editable install copies these).
+        def get_outputs(self):
+            return [] if self.failed else super().get_outputs()
+
+        def get_output_mapping(self):
+            return {} if self.failed else super().get_output_mapping()
 
     return OptionalBuildExt
 

@@ -323,8 +323,9 @@ def _load_library() -> bool:
         _info.with_cuda = bool(torch.ops.sr_kernels.built_with_cuda())
         if not _info.with_cuda and prebuilt is not None:  # the JIT build has said why
             _info.cuda_reason = (
-                f"the library installed with the package ({prebuilt.name}) was built without a "
-                "CUDA toolkit; reinstall with one found (CUDA_HOME) to get them"
+                f"the library installed with the package ({prebuilt.name}) has none: it was "
+                "built without a CUDA toolkit, with SR_KERNELS_WITH_CUDA=0 or for a CPU-only "
+                "torch; reinstall with a toolkit found (CUDA_HOME) and a CUDA torch to get them"
             )
         return True
 

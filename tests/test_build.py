@@ -280,6 +280,9 @@ def test_a_failed_ahead_of_time_build_fails_the_install_only_when_asked(tmp_path
     _tracked_copy(tree)
     env = {**os.environ, "SR_KERNELS_BUILD_EXT": mode, "SR_KERNELS_WITH_CUDA": "0"}
     env["CXX"] = shutil.which("false") or pytest.skip("no `false` command")
+    stale = tmp_path / "lib" / "sr_kernels" / "_C.so"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"an earlier build's library")
     result = subprocess.run(
         [sys.executable, "setup.py", "-q", "build_ext", "--build-lib", str(tmp_path / "lib"),
          "--build-temp", str(tmp_path / "temp")],
@@ -288,6 +291,7 @@ def test_a_failed_ahead_of_time_build_fails_the_install_only_when_asked(tmp_path
     if mode == "auto":
         assert result.returncode == 0, result.stderr[-2000:]
         assert "did not build ahead of time" in result.stderr
+        # nor the library an earlier build left there, which the wheel would have packaged
         assert not list((tmp_path / "lib").rglob("_C*.so"))
     else:
         assert result.returncode != 0

@@ -270,11 +270,8 @@ def _environ_backend() -> str | None:
     table = getattr(environ, "_data", None)
     if table is None:  # not CPython's os.environ (replaced, or another Python)
         return environ.get(_ENV_VAR)
-    raw = table.get(_ENV_KEY)
+    raw = table.get(environ.encodekey(_ENV_VAR))
     return None if raw is None else environ.decodevalue(raw)
-
-
-_ENV_KEY = getattr(os.environ, "encodekey", str)(_ENV_VAR)  # its key in os.environ's table
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,17 +435,10 @@ def select(op: str, meta: dict[str, Any]) -> str:
     return backend
 
 
-def implementation(op: str, backend: str) -> Callable[..., Any]:
-    """The function of `backend` that implements `op` (after `select` chose it)."""
-    function = _OPS[op].slots[backend].function
-    assert function is not None, f"{op}: backend {backend} used before it was selected"
-    return function
-
-
 def dispatch(op: str, meta: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     """Select a backend for `meta` and call its implementation of `op`."""
-    function = _OPS[op].slots[select(op, meta)].function  # `implementation`, one call fewer
-    assert function is not None  # filled by the choice
+    function = _OPS[op].slots[select(op, meta)].function
+    assert function is not None, f"{op}: backend used before it was selected"
     return function(*args, **kwargs)
 
 
