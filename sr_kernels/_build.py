@@ -59,6 +59,31 @@ def newer_than(library: Path, root: Path, with_cuda: bool) -> list[Path]:
     return [p for p in files if p.stat().st_mtime > built]
 
 
+def truncation(library: Path) -> str | None:
+    """Why `library`, an ELF shared object, is cut short (None if it is whole, or not ELF): its
+    section header table, which the linker writes last, must end within the file. dlopen of a
+    truncated library (a link killed half-way, a full disk) kills the process with SIGBUS
+    instead of raising, and ninja, comparing times only, takes it as built."""
+    with open(library, "rb") as handle:
+        header = handle.read(64)
+    if header[:4] != b"\x7fELF":
+        return None  # not ELF (macOS, Windows): not checked
+    wide = header[4] == 2 if len(header) > 4 else False
+    if len(header) < (64 if wide else 52):
+        return "its ELF header is incomplete"
+
+    def number(field: bytes) -> int:
+        return int.from_bytes(field, "little" if header[5] == 1 else "big")
+
+    if wide:  # 64-bit: e_shoff at 0x28, e_shentsize at 0x3A, e_shnum at 0x3C
+        offset, entry, count = header[0x28:0x30], header[0x3A:0x3C], header[0x3C:0x3E]
+    else:  # 32-bit: at 0x20, 0x2E and 0x30
+        offset, entry, count = header[0x20:0x24], header[0x2E:0x30], header[0x30:0x32]
+    end = number(offset) + number(entry) * number(count)
+    size = library.stat().st_size
+    return None if end <= size else f"it is truncated ({size} of at least {end} bytes)"
+
+
 SOURCE_SUFFIXES = (".cpp", ".cu", ".h", ".cuh")
 
 

@@ -129,13 +129,17 @@ def _jit_build() -> Path:
     what = f"CUDA kernels for {arch or 'the visible GPU'}" if with_cuda else "CPU kernels only"
     defines = _build.cuda_defines(arch) if with_cuda else []
     with build_lock(build_dir):  # also over the copy: another process may be building from it
+        cut = _build.truncation(library) if library.exists() else None
+        if cut:  # ninja would take it as built, and loading it kills the process (SIGBUS)
+            _notice(f"the built extension {library} is damaged ({cut}); linking it again")
+            library.unlink()
         mirror = build_dir / "src"
         _build.sync_sources(root, mirror)
         # From the times, not from what this sync copied: after a rebuild that was killed, the
         # copy is current but ninja still has to recompile it.
         changed = _build.newer_than(library, mirror, with_cuda) if library.exists() else []
         # Whenever the build below has work, say so: it is minutes of silence otherwise.
-        if not library.exists():
+        if not library.exists() and not cut:
             _notice(
                 f"building the C++ extension ({what}) for torch {torch.__version__} on first "
                 f"use (a few minutes); cached in {build_dir}"
@@ -159,6 +163,7 @@ def _load_read_only(library: Path, root: Path, mirror: Path, with_cuda: bool) ->
     it failed there. Only when the build is of the same sources and nothing changed since."""
     import torch
 
+    _refuse_truncated(library)
     stale = _build.sync_sources(root, mirror, dry_run=True)
     stale = stale or _build.newer_than(library, mirror, with_cuda)
     if stale:
@@ -168,6 +173,12 @@ def _load_read_only(library: Path, root: Path, mirror: Path, with_cuda: bool) ->
         )
     torch.ops.load_library(str(library))
     return library
+
+
+def _refuse_truncated(library: Path) -> None:
+    cut = _build.truncation(library)
+    if cut:  # loading it would kill the process (SIGBUS), not raise
+        raise RuntimeError(f"{library} is damaged: {cut}")
 
 
 def _load_into(
@@ -297,6 +308,7 @@ def _load_library() -> bool:
         prebuilt = _prebuilt_library()
         try:
             if prebuilt is not None:
+                _refuse_truncated(prebuilt)
                 torch.ops.load_library(str(prebuilt))
                 _info.how, _info.path = "prebuilt", str(prebuilt)
             else:

@@ -129,6 +129,46 @@ def test_a_finished_build_in_a_read_only_cache_is_loaded_when_its_sources_match(
     assert (build / "src/csrc/common/c.h").read_text() == "csrc/common/c.h"  # nothing written
 
 
+def _elf_header(wide: bool, order: str, shoff: int, shentsize: int, shnum: int) -> bytes:
+    """An ELF file header with only the fields `truncation` reads filled in."""
+    header = bytearray(64 if wide else 52)
+    header[:6] = b"\x7fELF" + bytes([2 if wide else 1, 1 if order == "little" else 2])
+    at = (0x28, 0x3A, 0x3C) if wide else (0x20, 0x2E, 0x30)
+    header[at[0] : at[0] + (8 if wide else 4)] = shoff.to_bytes(8 if wide else 4, order)
+    header[at[1] : at[1] + 2] = shentsize.to_bytes(2, order)
+    header[at[2] : at[2] + 2] = shnum.to_bytes(2, order)
+    return bytes(header)
+
+
+@pytest.mark.parametrize("wide", [True, False])
+@pytest.mark.parametrize("order", ["little", "big"])
+def test_truncation_finds_a_library_cut_before_its_section_headers(tmp_path, wide, order):
+    # dlopen of a truncated library (a link killed half-way) killed the process with SIGBUS,
+    # and ninja, comparing times, took it as built.
+    library = tmp_path / "lib.so"
+    header = _elf_header(wide, order, shoff=1000, shentsize=64, shnum=10)
+    library.write_bytes(header.ljust(1000 + 640, b"\0"))
+    assert _build.truncation(library) is None
+    library.write_bytes(header.ljust(1000 + 639, b"\0"))
+    assert _build.truncation(library) == "it is truncated (1639 of at least 1640 bytes)"
+    library.write_bytes(header[:40])
+    assert _build.truncation(library) == "its ELF header is incomplete"
+    library.write_bytes(b"MZ not an ELF file")  # not checked
+    assert _build.truncation(library) is None
+
+
+def test_a_damaged_library_is_refused_instead_of_loaded(tmp_path, monkeypatch):
+    import torch
+
+    loaded = []
+    monkeypatch.setattr(torch.ops, "load_library", loaded.append)
+    library = tmp_path / "sr_kernels_C.so"
+    library.write_bytes(_elf_header(True, "little", shoff=4096, shentsize=64, shnum=30))
+    with pytest.raises(RuntimeError, match=r"is damaged: it is truncated \(64 of at least"):
+        _ext._load_read_only(library, tmp_path, tmp_path / "src", with_cuda=False)
+    assert loaded == []
+
+
 def test_newer_than_names_sources_and_headers_edited_since_the_build(tmp_path):
     """What the JIT build's 'rebuilding' notice counts (on its copy of the sources): the
     .cpp/.cu sources and every .h/.cuh under csrc/ and python/ modified after the library, so
