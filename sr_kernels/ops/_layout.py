@@ -47,7 +47,11 @@ def as_format_of(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """`y` (an op's image output) in x's memory format: a copy only where it is laid out
     otherwise (e.g. F.conv2d reads a dense NHWC batch of one with odd batch strides, or a
     1-channel image, by another rule)."""
-    return y.contiguous(memory_format=memory_format(x))
+    # The common NCHW case decided without further calls: right after a large CPU op flushed
+    # the caches each Python call costs microseconds (EDSR head, 2-core machine).
+    if x.is_contiguous() or not is_channels_last(x):
+        return y.contiguous()
+    return y.contiguous(memory_format=torch.channels_last)
 
 
 def like_input(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -270,8 +270,14 @@ def _environ_backend() -> str | None:
     table = getattr(environ, "_data", None)
     if table is None:  # not CPython's os.environ (replaced, or another Python)
         return environ.get(_ENV_VAR)
-    raw = table.get(environ.encodekey(_ENV_VAR))
+    raw = table.get(_ENV_KEY)
     return None if raw is None else environ.decodevalue(raw)
+
+
+# SR_KERNELS_BACKEND as os.environ's table stores keys (CPython's ``encodekey``: the name
+# encoded on POSIX, upper-cased on Windows). Fixed here rather than asked of os.environ, which
+# a test may have replaced by a dict when this module is first imported.
+_ENV_KEY: str | bytes = _ENV_VAR.upper() if os.name == "nt" else os.fsencode(_ENV_VAR)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,24 +443,33 @@ def select(op: str, meta: dict[str, Any]) -> str:
 
 def dispatch(op: str, meta: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     """Select a backend for `meta` and call its implementation of `op`."""
-    function = _OPS[op].slots[select(op, meta)].function
+    if torch.compiler.is_compiling():
+        backend = select(op, meta)
+    else:
+        # `select`'s eager path, inlined for a choice made before: each Python call here costs
+        # microseconds right after a large CPU op flushed the caches (EDSR head, 2-core machine).
+        stack = _forced.stack
+        table = getattr(os.environ, "_data", None)  # as `_environ_backend` reads the variable
+        if stack:
+            forced: str | None = stack[-1]
+        elif table is not None and _ENV_KEY not in table:  # unset: the automatic choice
+            forced = None
+        else:
+            forced = forced_backend(eager=True)  # reads the variable and checks it
+        backend = _chosen.get((op, tuple(meta.items()), forced)) or select(op, meta)
+    function = _OPS[op].slots[backend].function
     assert function is not None, f"{op}: backend used before it was selected"
     return function(*args, **kwargs)
-
-
-def device_type(x: torch.Tensor) -> str:
-    """``x.device.type`` without building the string for the two common devices: right after a
-    large CPU op flushed the caches, ``x.device.type`` measured ~10 us, the flags ~0."""
-    if x.is_cuda:
-        return "cuda"
-    return "cpu" if x.is_cpu else x.device.type
 
 
 def tensor_meta(x: torch.Tensor, **extra: Any) -> dict[str, Any]:
     """The metadata every selection sees: device kind, dtype, memory format; for CUDA tensors
     also the device index (the GPU's architecture decides which measured timings apply)."""
-    device = device_type(x)
-    meta = {"device": device, "dtype": x.dtype, "channels_last": is_channels_last(x), **extra}
+    # The device kind from the flags: right after a large CPU op flushed the caches,
+    # ``x.device.type`` measured ~10 us, the flags ~0.
+    device = "cuda" if x.is_cuda else "cpu" if x.is_cpu else x.device.type
+    channels_last = False if x.is_contiguous() else is_channels_last(x)  # NCHW: no call
+    meta = {"device": device, "dtype": x.dtype, "channels_last": channels_last, **extra}
     if device == "cuda":
         meta["device_index"] = x.get_device()
     return meta
