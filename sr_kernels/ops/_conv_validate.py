@@ -11,12 +11,18 @@ from . import _validate
 
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
+
+def _cpu_or_cuda_autocast() -> bool:
+    """`_any_autocast` where torch lacks its quick test: the two devices our ops run on."""
+    return torch.is_autocast_enabled("cpu") or torch.is_autocast_enabled("cuda")
+
+
 # Whether any autocast region is open, on any device: torch's own quick test (nn.RNN calls it),
 # ~0.2 us, where ``torch.is_autocast_enabled(device)`` parses the device string (~0.8 us; ~20
 # us right after a large CPU op flushed the caches). Asked of every device at once it is
 # stricter than needed, which only sends the rare call to the detailed checks.
-_any_autocast: Callable[[], bool] = getattr(torch._C, "_is_any_autocast_enabled", None) or (
-    lambda: torch.is_autocast_enabled("cpu") or torch.is_autocast_enabled("cuda")
+_any_autocast: Callable[[], bool] = (
+    getattr(torch._C, "_is_any_autocast_enabled", None) or _cpu_or_cuda_autocast
 )
 
 

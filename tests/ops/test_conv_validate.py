@@ -113,3 +113,15 @@ def test_reading_the_environment_agrees_with_os_environ(monkeypatch, value):
     else:
         monkeypatch.setenv("SR_KERNELS_BACKEND", value)
     assert _registry._environ_backend() == os.environ.get("SR_KERNELS_BACKEND")
+
+
+@pytest.mark.parametrize("ask", ["_any_autocast", "_cpu_or_cuda_autocast"])
+def test_the_autocast_test_sees_an_open_region(ask):
+    """The fast check's autocast test (torch's quick one, and ours where torch lacks it)."""
+    is_open = getattr(check, ask)
+    assert not is_open()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert is_open()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=False):
+        assert not is_open()
+    assert not is_open()

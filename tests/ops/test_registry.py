@@ -325,3 +325,25 @@ def test_sparse_and_nested_tensors_are_clear_errors():
         ops.pixel_shuffle(nested, 2)
     with pytest.raises(TypeError, match="w must be a dense"):
         ops.conv2d_act(x, w.to_sparse(), b)
+
+
+@pytest.mark.parametrize("environ", ["os.environ", "a dict"])
+def test_the_variable_counts_at_every_call_after_a_choice(monkeypatch, environ):
+    """dispatch's eager path reuses a choice made before, but reads SR_KERNELS_BACKEND at each
+    call: set after the choice it applies (here a bad value, refused), unset it is gone again;
+    also with os.environ replaced by a plain dict (as some tests and tools do)."""
+    import os
+
+    x, w, b = torch.rand(1, 3, 5, 5), torch.rand(4, 3, 3, 3), torch.rand(4)
+    monkeypatch.delenv("SR_KERNELS_BACKEND", raising=False)
+    if environ == "a dict":
+        monkeypatch.setattr(os, "environ", dict(os.environ))
+    expected = torch.relu(torch.nn.functional.conv2d(x, w, b, padding=1))
+    torch.testing.assert_close(ops.conv2d_act(x, w, b), expected)  # the choice is made
+    os.environ["SR_KERNELS_BACKEND"] = "bogus"
+    try:
+        with pytest.raises(ValueError, match="SR_KERNELS_BACKEND must be 'auto'"):
+            ops.conv2d_act(x, w, b)
+    finally:
+        del os.environ["SR_KERNELS_BACKEND"]
+    torch.testing.assert_close(ops.conv2d_act(x, w, b), expected)
