@@ -276,7 +276,8 @@ def _environ_backend() -> str | None:
 
 # SR_KERNELS_BACKEND as os.environ's table stores keys (CPython's ``encodekey``: the name
 # encoded on POSIX, upper-cased on Windows). Fixed here rather than asked of os.environ, which
-# a test may have replaced by a dict when this module is first imported.
+# a test may have replaced by a dict when this module is first imported. (An os._Environ with
+# another key encoding put in os.environ's place would not be seen.)
 _ENV_KEY: str | bytes = _ENV_VAR.upper() if os.name == "nt" else os.fsencode(_ENV_VAR)
 
 

@@ -115,6 +115,13 @@ def test_reading_the_environment_agrees_with_os_environ(monkeypatch, value):
     assert _registry._environ_backend() == os.environ.get("SR_KERNELS_BACKEND")
 
 
+def test_the_variable_key_is_os_environs():
+    """`_ENV_KEY` (fixed at import) is the key os.environ's table stores the variable under."""
+    import os
+
+    assert _registry._ENV_KEY == os.environ.encodekey("SR_KERNELS_BACKEND")
+
+
 @pytest.mark.parametrize("ask", ["_any_autocast", "_cpu_or_cuda_autocast"])
 def test_the_autocast_test_sees_an_open_region(ask):
     """The fast check's autocast test (torch's quick one, and ours where torch lacks it)."""
@@ -124,4 +131,10 @@ def test_the_autocast_test_sees_an_open_region(ask):
         assert is_open()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=False):
         assert not is_open()
+    assert not is_open()
+    torch.set_autocast_enabled("cuda", True)  # a CUDA region's flag; needs no GPU
+    try:
+        assert is_open()
+    finally:
+        torch.set_autocast_enabled("cuda", False)
     assert not is_open()
