@@ -78,13 +78,15 @@ def residual_block(
             batch N = 0 is fine), a weight not (C, C, 3, 3), a bias not (C,), mixed devices,
             a res_scale that is NaN or infinite.
     """
-    x = check.image(x)
-    x, w1, b1, w2, b2 = check.autocast(x, w1, b1, w2, b2)
-    c = x.shape[1]
-    for name, t in (("w1", w1), ("w2", w2)):
-        check.parameter(t, name, (c, c, 3, 3), "(C, C, 3, 3) for x with C channels", x)
-    for name, t in (("b1", b1), ("b2", b2)):
-        check.parameter(t, name, (c,), "(C,)", x)
+    c = check.plain_block_args(x, w1, b1, w2, b2)
+    if c is None:  # the detailed checks, which name the problem
+        x = check.image(x)
+        x, w1, b1, w2, b2 = check.autocast(x, w1, b1, w2, b2)
+        c = x.shape[1]
+        for name, t in (("w1", w1), ("w2", w2)):
+            check.parameter(t, name, (c, c, 3, 3), "(C, C, 3, 3) for x with C channels", x)
+        for name, t in (("b1", b1), ("b2", b2)):
+            check.parameter(t, name, (c,), "(C,)", x)
     res_scale = _validate.real_number(res_scale, "res_scale")
     # Would make every output NaN or infinite. A comparison, not math.isfinite: under
     # torch.compile a float argument whose value changed becomes symbolic, which math.* refuses.

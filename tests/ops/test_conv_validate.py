@@ -138,3 +138,92 @@ def test_the_autocast_test_sees_an_open_region(ask):
     finally:
         torch.set_autocast_enabled("cuda", False)
     assert not is_open()
+
+
+def _detailed_block(x, w1, b1, w2, b2):
+    """The detailed checks as residual_block runs them: the arguments they return, or the error."""
+    try:
+        x = check.image(x)
+        x, w1, b1, w2, b2 = check.autocast(x, w1, b1, w2, b2)
+        c = x.shape[1]
+        for name, t in (("w1", w1), ("w2", w2)):
+            check.parameter(t, name, (c, c, 3, 3), "(C, C, 3, 3)", x)
+        for name, t in (("b1", b1), ("b2", b2)):
+            check.parameter(t, name, (c,), "(C,)", x)
+    except (TypeError, ValueError) as error:
+        return error
+    return x, w1, b1, w2, b2
+
+
+_BLOCK_CHANGES = (
+    "none", "x_3d", "x_int", "no_channels", "c_out", "kernel", "w2_shape", "w2_dtype", "w2_list",
+    "w2_sparse", "w2_meta", "w2_nested", "b2_length", "b2_2d", "b2_dtype", "b2_meta", "b2_list",
+    "b2_sparse",
+)  # fmt: skip
+
+
+@st.composite
+def _block_arguments(draw):
+    """A valid (x, w1, b1, w2, b2) with one thing changed (or none) that the detailed checks
+    refuse."""
+    change = draw(st.sampled_from(_BLOCK_CHANGES))
+    n, c, h, width = draw(st.integers(0, 2)), draw(st.integers(1, 3)), 3, 4
+    c = 0 if change == "no_channels" else c
+    dtype = draw(st.sampled_from(_FLOATS))
+    other = torch.float64 if dtype != torch.float64 else torch.float32
+    x = torch.rand(n, c, h, width, dtype=dtype)
+    if draw(st.booleans()):
+        x = x.contiguous(memory_format=torch.channels_last)
+    # c_out, kernel: both weights and biases alike, (C + 1, C, 3, 3) or (C, C, 5, 5)
+    c_out, k = c + (change == "c_out"), 5 if change == "kernel" else 3
+    w1 = torch.rand(c_out, c, k, k, dtype=dtype)
+    b1 = torch.rand(c_out, dtype=dtype)
+    w2 = torch.rand(
+        c_out, c + (change == "w2_shape"), k, k, dtype=other if change == "w2_dtype" else dtype
+    )
+    b2 = torch.rand(c_out + (change == "b2_length"), dtype=other if change == "b2_dtype" else dtype)
+    if change == "x_3d":
+        x = x.flatten(0, 1)
+    elif change == "x_int":
+        x = x.to(torch.int32)
+    elif change == "w2_list":
+        w2 = w2.tolist()
+    elif change == "w2_sparse":
+        w2 = w2.to_sparse()
+    elif change == "w2_meta":
+        w2 = w2.to("meta")
+    elif change == "w2_nested":
+        w2 = torch.nested.nested_tensor([w2[0]])
+    elif change == "b2_2d":
+        b2 = b2[None]
+    elif change == "b2_meta":
+        b2 = b2.to("meta")
+    elif change == "b2_list":
+        b2 = b2.tolist()
+    elif change == "b2_sparse":
+        b2 = b2.to_sparse()
+    return x, w1, b1, w2, b2
+
+
+@settings(max_examples=300, deadline=None)
+@given(_block_arguments(), st.booleans())
+def test_the_block_fast_check_accepts_only_what_the_detailed_checks_pass(arguments, autocasting):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocasting):
+        c = check.plain_block_args(*arguments)
+        detailed = _detailed_block(*arguments)
+    if c is not None:
+        assert not isinstance(detailed, Exception), detailed
+        assert all(a is b for a, b in zip(detailed, arguments, strict=True))
+        assert c == arguments[0].shape[1]
+    elif not isinstance(detailed, Exception):
+        assert autocasting and arguments[0].dtype in check.FLOAT_DTYPES
+
+
+def test_the_block_fast_check_accepts_the_plain_cases():
+    for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        for layout in (torch.contiguous_format, torch.channels_last):
+            x = torch.rand(2, 16, 5, 7, dtype=dtype).contiguous(memory_format=layout)
+            convs = [torch.nn.Conv2d(16, 16, 3, padding=1).to(dtype) for _ in range(2)]
+            params = [p for conv in convs for p in (conv.weight, conv.bias)]
+            assert check.plain_block_args(x, *params) == 16
+            assert check.plain_block_args(x[:0], *params) == 16
