@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -154,8 +154,8 @@ def plain_block_args(x: object, w1: object, b1: object, w2: object, b2: object) 
     sizes = plain_conv_args(x, w1, b1)
     if sizes is None or sizes[1] != sizes[0] or sizes[2] != 3:
         return None
-    assert isinstance(x, torch.Tensor) and isinstance(w1, torch.Tensor)  # plain_conv_args did
-    assert isinstance(b1, torch.Tensor)
+    # Tensors, as plain_conv_args found; cast for the type checker only.
+    x, w1, b1 = cast(torch.Tensor, x), cast(torch.Tensor, w1), cast(torch.Tensor, b1)
     if (
         isinstance(w2, torch.Tensor)
         and isinstance(b2, torch.Tensor)

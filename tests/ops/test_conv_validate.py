@@ -1,8 +1,9 @@
-"""The conv ops' one-expression check of the common case against the detailed checks it skips.
+"""The conv ops' one-expression checks of the common case against the detailed checks they skip.
 
-`plain_conv_args` lets conv2d_act skip `image`, `autocast`, `weight` and `parameter`; it must
-accept nothing those would refuse or change (else a bad input would go unreported), and it must
-accept the plain valid case (else it saves nothing).
+`plain_conv_args` lets conv2d_act skip `image`, `autocast`, `weight` and `parameter`, and
+`plain_block_args` (built on it) lets residual_block skip `image`, `autocast` and `parameter`;
+each must accept nothing those would refuse or change (else a bad input would go unreported),
+and must accept the plain valid case (else it saves nothing).
 """
 
 from __future__ import annotations
@@ -158,14 +159,15 @@ def _detailed_block(x, w1, b1, w2, b2):
 _BLOCK_CHANGES = (
     "none", "x_3d", "x_int", "no_channels", "c_out", "kernel", "w2_shape", "w2_dtype", "w2_list",
     "w2_sparse", "w2_meta", "w2_nested", "b2_length", "b2_2d", "b2_dtype", "b2_meta", "b2_list",
-    "b2_sparse",
+    "b2_sparse", "b2_nested",
 )  # fmt: skip
 
 
 @st.composite
 def _block_arguments(draw):
     """A valid (x, w1, b1, w2, b2) with one thing changed (or none) that the detailed checks
-    refuse."""
+    refuse ("c_out" and "kernel" change all four parameters alike). Bad w1 or b1 alone, and
+    other sizes of x, are `plain_conv_args`'s cases, which its own property test covers."""
     change = draw(st.sampled_from(_BLOCK_CHANGES))
     n, c, h, width = draw(st.integers(0, 2)), draw(st.integers(1, 3)), 3, 4
     c = 0 if change == "no_channels" else c
@@ -202,6 +204,8 @@ def _block_arguments(draw):
         b2 = b2.tolist()
     elif change == "b2_sparse":
         b2 = b2.to_sparse()
+    elif change == "b2_nested":
+        b2 = torch.nested.nested_tensor([b2])
     return x, w1, b1, w2, b2
 
 
@@ -227,3 +231,24 @@ def test_the_block_fast_check_accepts_the_plain_cases():
             params = [p for conv in convs for p in (conv.weight, conv.bias)]
             assert check.plain_block_args(x, *params) == 16
             assert check.plain_block_args(x[:0], *params) == 16
+
+
+def test_the_ops_take_the_fast_path_on_plain_inputs(monkeypatch):
+    """conv2d_act and residual_block skip the detailed checks for plain inputs (else the fast
+    checks would save nothing, silently)."""
+    from sr_kernels import ops
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the detailed checks ran")
+
+    monkeypatch.setattr(check, "image", refuse)
+    x = torch.rand(1, 16, 5, 6)
+    w, b = torch.rand(16, 16, 3, 3), torch.rand(16)
+    torch.testing.assert_close(
+        ops.conv2d_act(x, w, b), torch.relu(torch.nn.functional.conv2d(x, w, b, padding=1))
+    )
+    inner = torch.relu(torch.nn.functional.conv2d(x, w, b, padding=1))
+    expected = x + 0.5 * torch.nn.functional.conv2d(inner, w, b, padding=1)
+    torch.testing.assert_close(ops.residual_block(x, w, b, w, b, 0.5), expected)
+    with pytest.raises(AssertionError, match="the detailed checks ran"):  # bad input: they run
+        ops.residual_block(x, w, b, w[:8], b, 0.5)
