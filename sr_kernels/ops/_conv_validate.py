@@ -145,8 +145,8 @@ def plain_conv_args(x: object, w: object, b: object) -> tuple[int, int, int] | N
 def plain_block_args(x: object, w1: object, b1: object, w2: object, b2: object) -> int | None:
     """C for the common valid case of a residual block's tensors, decided in one go:
     `plain_conv_args` of (x, w1, b1) with w1 (C, C, 3, 3), and w2, b2 dense tensors of w1's and
-    b1's shapes with x's dtype and device. Everything residual_block's `image`, `autocast` and
-    `parameter` checks would accept unchanged; None only means "check in detail".
+    b1's shapes with x's dtype and device. Everything `block_args` would accept unchanged; None
+    only means "check in detail".
 
     In a hot loop on the 2-core dev machine the detailed checks cost ~16 us a call, this ~10:
     host time that GPU blocks of tens of microseconds may wait for in a training step.
@@ -171,6 +171,20 @@ def plain_block_args(x: object, w1: object, b1: object, w2: object, b2: object) 
     ):
         return sizes[0]
     return None
+
+
+def block_args(
+    x: object, w1: object, b1: object, w2: object, b2: object
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """residual_block's detailed checks: x an image, w1 and w2 (C, C, 3, 3), b1 and b2 (C,),
+    all of x's dtype and device; returns the tensors as ``torch.autocast`` casts them."""
+    x_cast, w1_cast, b1_cast, w2_cast, b2_cast = autocast(image(x), w1, b1, w2, b2)
+    c = x_cast.shape[1]
+    for name, t in (("w1", w1_cast), ("w2", w2_cast)):
+        parameter(t, name, (c, c, 3, 3), "(C, C, 3, 3) for x with C channels", x_cast)
+    for name, t in (("b1", b1_cast), ("b2", b2_cast)):
+        parameter(t, name, (c,), "(C,)", x_cast)
+    return x_cast, w1_cast, b1_cast, w2_cast, b2_cast
 
 
 def choice(value: object, name: str, allowed: tuple[str, ...]) -> str:

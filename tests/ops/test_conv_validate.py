@@ -1,7 +1,7 @@
 """The conv ops' one-expression checks of the common case against the detailed checks they skip.
 
 `plain_conv_args` lets conv2d_act skip `image`, `autocast`, `weight` and `parameter`, and
-`plain_block_args` (built on it) lets residual_block skip `image`, `autocast` and `parameter`;
+`plain_block_args` (built on it) lets residual_block skip `block_args`;
 each must accept nothing those would refuse or change (else a bad input would go unreported),
 and must accept the plain valid case (else it saves nothing).
 """
@@ -141,19 +141,12 @@ def test_the_autocast_test_sees_an_open_region(ask):
     assert not is_open()
 
 
-def _detailed_block(x, w1, b1, w2, b2):
-    """The detailed checks as residual_block runs them: the arguments they return, or the error."""
+def _detailed_block(*arguments):
+    """residual_block's detailed checks: the arguments they return, or the error."""
     try:
-        x = check.image(x)
-        x, w1, b1, w2, b2 = check.autocast(x, w1, b1, w2, b2)
-        c = x.shape[1]
-        for name, t in (("w1", w1), ("w2", w2)):
-            check.parameter(t, name, (c, c, 3, 3), "(C, C, 3, 3)", x)
-        for name, t in (("b1", b1), ("b2", b2)):
-            check.parameter(t, name, (c,), "(C,)", x)
+        return check.block_args(*arguments)
     except (TypeError, ValueError) as error:
         return error
-    return x, w1, b1, w2, b2
 
 
 _BLOCK_CHANGES = (
