@@ -68,7 +68,7 @@ def truncation(library: Path) -> str | None:
         header = handle.read(64)
     if header[:4] != b"\x7fELF":
         return None  # not ELF (macOS, Windows): not checked
-    wide = header[4] == 2 if len(header) > 4 else False
+    wide = header[4:5] == b"\x02"  # EI_CLASS: 2 is 64-bit
     if len(header) < (64 if wide else 52):
         return "its ELF header is incomplete"
 

@@ -105,8 +105,8 @@ def weight(w: object, name: str, x: torch.Tensor) -> torch.Tensor:
 def plain_conv_args(x: object, w: object, b: object) -> tuple[int, int, int] | None:
     """(C_in, C_out, k) for the common valid case of a (x, w, b) convolution, decided in one go:
     x a dense 4-D float image with C, H, W >= 1; w (C_out >= 1, C, k, k) with k odd; b (C_out,);
-    all three of x's dtype and device; no autocast region open. Everything `image`,
-    `autocast`, `weight` and `parameter` would accept unchanged, so a caller may skip them.
+    all three of x's dtype and device; no autocast region open. Everything `conv_args` would
+    accept unchanged, so a caller may skip it.
 
     None only means "check in detail": those functions then name what is wrong. On a CPU whose
     caches the previous layer's tensors flushed, each Python call costs microseconds: this
@@ -171,6 +171,16 @@ def plain_block_args(x: object, w1: object, b1: object, w2: object, b2: object) 
     ):
         return sizes[0]
     return None
+
+
+def conv_args(x: object, w: object, b: object) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """conv2d_act's detailed checks: x an image, w (C_out >= 1, C_in = x's channels, k, k) with k
+    odd, b (C_out,), all of x's dtype and device; returns the tensors as ``torch.autocast``
+    casts them."""
+    x_cast, w_cast, b_cast = autocast(image(x), w, b)
+    w_cast = weight(w_cast, "w", x_cast)
+    parameter(b_cast, "b", (w_cast.shape[0],), "(C_out,)", x_cast)
+    return x_cast, w_cast, b_cast
 
 
 def block_args(

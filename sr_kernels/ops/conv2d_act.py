@@ -58,10 +58,7 @@ def conv2d_act(
     """
     sizes = check.plain_conv_args(x, w, b)
     if sizes is None:  # the detailed checks, which name the problem
-        x = check.image(x)
-        x, w, b = check.autocast(x, w, b)
-        w = check.weight(w, "w", x)
-        check.parameter(b, "b", (w.shape[0],), "(C_out,)", x)
+        x, w, b = check.conv_args(x, w, b)
         sizes = x.shape[1], w.shape[0], w.shape[-1]
     c_in, c_out, k = sizes
     if not (

@@ -1,6 +1,6 @@
 """The conv ops' one-expression checks of the common case against the detailed checks they skip.
 
-`plain_conv_args` lets conv2d_act skip `image`, `autocast`, `weight` and `parameter`, and
+`plain_conv_args` lets conv2d_act skip `conv_args`, and
 `plain_block_args` (built on it) lets residual_block skip `block_args`;
 each must accept nothing those would refuse or change (else a bad input would go unreported),
 and must accept the plain valid case (else it saves nothing).
@@ -18,15 +18,11 @@ from sr_kernels.ops import _registry
 
 
 def _detailed(x, w, b):
-    """The detailed checks as conv2d_act runs them: the arguments they return, or the error."""
+    """conv2d_act's detailed checks: the arguments they return, or the error."""
     try:
-        x2 = check.image(x)
-        x2, w2, b2 = check.autocast(x2, w, b)
-        w2 = check.weight(w2, "w", x2)
-        check.parameter(b2, "b", (w2.shape[0],), "(C_out,)", x2)
+        return check.conv_args(x, w, b)
     except (TypeError, ValueError) as error:
         return error
-    return x2, w2, b2
 
 
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
