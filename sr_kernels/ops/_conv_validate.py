@@ -173,6 +173,22 @@ def plain_block_args(x: object, w1: object, b1: object, w2: object, b2: object) 
     return None
 
 
+def plain_upsampler_args(x: object, w: object, b: object, r: object) -> tuple[int, int] | None:
+    """(C_in, C*r*r) for the common valid case of conv_pixel_shuffle's arguments, decided in one
+    go: `plain_conv_args` of (x, w, b) with a 3x3 w whose C_out is a multiple of r*r, and r the
+    int 2 or 3. Everything `upsampler_args` would accept unchanged; None only means "check in
+    detail" (a NumPy integer r, for one).
+
+    Warm, on a tiny input (2-core dev machine): the op's cost over F.conv2d + F.pixel_shuffle
+    fell from ~55 to ~35 us a call with this check.
+    """
+    sizes = plain_conv_args(x, w, b)
+    if sizes is None or sizes[2] != 3 or type(r) is not int or r not in (2, 3):
+        return None
+    c_in, c_out, _ = sizes
+    return (c_in, c_out) if c_out % (r * r) == 0 else None
+
+
 def conv_args(x: object, w: object, b: object) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """conv2d_act's detailed checks: x an image, w (C_out >= 1, C_in = x's channels, k, k) with k
     odd, b (C_out,), all of x's dtype and device; returns the tensors as ``torch.autocast``
@@ -195,6 +211,25 @@ def block_args(
     for name, t in (("b1", b1_cast), ("b2", b2_cast)):
         parameter(t, name, (c,), "(C,)", x_cast)
     return x_cast, w1_cast, b1_cast, w2_cast, b2_cast
+
+
+def upsampler_args(
+    x: object, w: object, b: object, r: object
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """conv_pixel_shuffle's detailed checks: x an image, r 2 or 3, w (C*r*r, C_in = x's
+    channels, 3, 3) with C >= 1, b (C*r*r,), all of x's dtype and device; returns the tensors
+    as ``torch.autocast`` casts them, and r as an int."""
+    x_cast, w_cast, b_cast = autocast(image(x), w, b)
+    r = _validate.positive_int(r, "r")
+    if r not in (2, 3):
+        raise ValueError(f"r must be 2 or 3, got {r}")
+    w_cast = weight(w_cast, "w", x_cast)
+    if w_cast.shape[-1] != 3 or w_cast.shape[0] % (r * r) != 0:
+        raise ValueError(
+            f"w must have shape (C*r*r, C_in, 3, 3) with r = {r}, got {tuple(w_cast.shape)}"
+        )
+    parameter(b_cast, "b", (w_cast.shape[0],), "(C*r*r,)", x_cast)
+    return x_cast, w_cast, b_cast, r
 
 
 def choice(value: object, name: str, allowed: tuple[str, ...]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from . import _conv_validate as check
-from . import _registry, _validate
+from . import _registry
 
 _registry.register_op(
     "conv_pixel_shuffle",
@@ -51,16 +51,10 @@ def conv_pixel_shuffle(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, r: int
             batch N = 0 is fine), r not 2 or 3, w not (C*r*r, C_in, 3, 3) with C >= 1,
             b not (C*r*r,).
     """
-    x = check.image(x)
-    x, w, b = check.autocast(x, w, b)
-    r = _validate.positive_int(r, "r")
-    if r not in (2, 3):
-        raise ValueError(f"r must be 2 or 3, got {r}")
-    w = check.weight(w, "w", x)
-    if w.shape[-1] != 3 or w.shape[0] % (r * r) != 0:
-        raise ValueError(
-            f"w must have shape (C*r*r, C_in, 3, 3) with r = {r}, got {tuple(w.shape)}"
-        )
-    check.parameter(b, "b", (w.shape[0],), "(C*r*r,)", x)
-    meta = _registry.conv_meta(x, channels=x.shape[1], out_channels=w.shape[0], r=r)
+    sizes = check.plain_upsampler_args(x, w, b, r)
+    if sizes is None:  # the detailed checks, which name the problem
+        x, w, b, r = check.upsampler_args(x, w, b, r)
+        sizes = x.shape[1], w.shape[0]
+    c_in, c_out = sizes
+    meta = _registry.conv_meta(x, channels=c_in, out_channels=c_out, r=r)
     return _registry.dispatch("conv_pixel_shuffle", meta, x, w, b, r)

@@ -1,13 +1,15 @@
 """The conv ops' one-expression checks of the common case against the detailed checks they skip.
 
-`plain_conv_args` lets conv2d_act skip `conv_args`, and
-`plain_block_args` (built on it) lets residual_block skip `block_args`;
+`plain_conv_args` lets conv2d_act skip `conv_args`, and, built on it,
+`plain_block_args` lets residual_block skip `block_args` and `plain_upsampler_args` lets
+conv_pixel_shuffle skip `upsampler_args`;
 each must accept nothing those would refuse or change (else a bad input would go unreported),
 and must accept the plain valid case (else it saves nothing).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -222,9 +224,78 @@ def test_the_block_fast_check_accepts_the_plain_cases():
             assert check.plain_block_args(x[:0], *params) == 16
 
 
+def _detailed_upsampler(*arguments):
+    """conv_pixel_shuffle's detailed checks: the arguments they return, or the error."""
+    try:
+        return check.upsampler_args(*arguments)
+    except (TypeError, ValueError) as error:
+        return error
+
+
+_UPSAMPLER_CHANGES = (
+    "none", "r_numpy", "r_1", "r_4", "r_bool", "r_float", "r_str", "c_out", "kernel", "x_3d",
+    "b_length",
+)  # fmt: skip
+
+
+@st.composite
+def _upsampler_arguments(draw):
+    """A valid (x, w, b, r) with one thing changed (or none). A NumPy integer r is valid, but
+    only the detailed checks take it. Other bad x, w or b are `plain_conv_args`'s cases."""
+    change = draw(st.sampled_from(_UPSAMPLER_CHANGES))
+    r = draw(st.sampled_from([2, 3]))
+    n, c, c_mid = draw(st.integers(0, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    dtype = draw(st.sampled_from(_FLOATS))
+    x = torch.rand(n, c, 3, 4, dtype=dtype)
+    if draw(st.booleans()):
+        x = x.contiguous(memory_format=torch.channels_last)
+    c_out = c_mid * r * r + (change == "c_out")
+    k = 5 if change == "kernel" else 3
+    w = torch.rand(c_out, c, k, k, dtype=dtype)
+    b = torch.rand(c_out + (change == "b_length"), dtype=dtype)
+    if change == "x_3d":
+        x = x.flatten(0, 1)
+    r = {
+        "r_numpy": np.int64(r), "r_1": 1, "r_4": 4, "r_bool": True, "r_float": float(r),
+        "r_str": str(r),
+    }.get(change, r)  # fmt: skip
+    return x, w, b, r
+
+
+@settings(max_examples=300, deadline=None)
+@given(_upsampler_arguments(), st.booleans())
+def test_the_upsampler_fast_check_accepts_only_what_the_detailed_checks_pass(
+    arguments, autocasting
+):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocasting):
+        sizes = check.plain_upsampler_args(*arguments)
+        detailed = _detailed_upsampler(*arguments)
+    if sizes is not None:
+        assert not isinstance(detailed, Exception), detailed
+        assert all(a is b for a, b in zip(detailed[:3], arguments[:3], strict=True))
+        assert type(detailed[3]) is int and detailed[3] == arguments[3]
+        assert sizes == (arguments[0].shape[1], arguments[1].shape[0])
+    elif not isinstance(detailed, Exception):
+        # skipped only because autocast may cast them, or r is not a Python int
+        assert (autocasting and arguments[0].dtype in check.FLOAT_DTYPES) or isinstance(
+            arguments[3], np.integer
+        )
+
+
+def test_the_upsampler_fast_check_accepts_the_plain_cases():
+    for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        for layout in (torch.contiguous_format, torch.channels_last):
+            x = torch.rand(2, 16, 5, 7, dtype=dtype).contiguous(memory_format=layout)
+            for r in (2, 3):
+                conv = torch.nn.Conv2d(16, 4 * r * r, 3, padding=1).to(dtype)
+                sizes = check.plain_upsampler_args(x, conv.weight, conv.bias, r)
+                assert sizes == (16, 4 * r * r)
+                assert check.plain_upsampler_args(x[:0], conv.weight, conv.bias, r) == sizes
+
+
 def test_the_ops_take_the_fast_path_on_plain_inputs(monkeypatch):
-    """conv2d_act and residual_block skip the detailed checks for plain inputs (else the fast
-    checks would save nothing, silently)."""
+    """conv2d_act, residual_block and conv_pixel_shuffle skip the detailed checks for plain
+    inputs (else the fast checks would save nothing, silently)."""
     from sr_kernels import ops
 
     def refuse(*args, **kwargs):
@@ -239,5 +310,12 @@ def test_the_ops_take_the_fast_path_on_plain_inputs(monkeypatch):
     inner = torch.relu(torch.nn.functional.conv2d(x, w, b, padding=1))
     expected = x + 0.5 * torch.nn.functional.conv2d(inner, w, b, padding=1)
     torch.testing.assert_close(ops.residual_block(x, w, b, w, b, 0.5), expected)
+    w_up, b_up = torch.rand(16, 16, 3, 3), torch.rand(16)
+    torch.testing.assert_close(
+        ops.conv_pixel_shuffle(x, w_up, b_up, 2),
+        torch.nn.functional.pixel_shuffle(torch.nn.functional.conv2d(x, w_up, b_up, padding=1), 2),
+    )
     with pytest.raises(AssertionError, match="the detailed checks ran"):  # bad input: they run
         ops.residual_block(x, w, b, w[:8], b, 0.5)
+    with pytest.raises(AssertionError, match="the detailed checks ran"):
+        ops.conv_pixel_shuffle(x, w_up, b_up, 3)
