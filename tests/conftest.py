@@ -42,6 +42,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _not_an_xdist_worker_to_children(monkeypatch):
+    """Under pytest-xdist (the README's `-n auto`), a pytest that a test starts (the bench
+    runner's) must not inherit this worker's identity: pytest-benchmark reads
+    PYTEST_XDIST_WORKER and then disables every benchmark."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _seeded():
     torch.manual_seed(0)
     yield
