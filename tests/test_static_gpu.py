@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import ast
 import collections
+import fcntl
 import importlib
 import importlib.util
 import json
 import os
+import pickle
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import torch
@@ -28,6 +32,7 @@ from sr_kernels import _build, _ext
 from sr_kernels.tools import kernel_resources as kr
 
 TRITON_DIR = Path(kr.__file__).resolve().parents[1] / "ops" / "triton"
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,11 +151,31 @@ def _defines_aot_configs(path: Path) -> bool:
     return any(isinstance(n, ast.FunctionDef) and n.name == "aot_configs" for n in tree.body)
 
 
+def _once_per_run(request, tmp_path_factory, name: str, compute: Callable[[], T]) -> T:
+    """compute() once per test run. pytest-xdist (the README's `-n auto`) builds module fixtures
+    in every worker that runs one of their tests: the first worker stores the result in the
+    run's shared temporary folder, under a lock, and the others load it."""
+    if not hasattr(request.config, "workerinput"):  # not an xdist worker
+        return compute()
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        stored = shared / f"{name}.pickle"
+        if stored.exists():
+            return pickle.loads(stored.read_bytes())
+        result = compute()
+        stored.write_bytes(pickle.dumps(result))
+        return result
+
+
 @pytest.fixture(scope="module")
-def triton_resources() -> list[kr.KernelResources]:
+def triton_resources(request, tmp_path_factory) -> list[kr.KernelResources]:
+    """Every Triton configuration compiled for sm_80 and sm_90 (minutes on 2 cores)."""
     if importlib.util.find_spec("triton") is None:
         pytest.skip("triton is not installed")
-    return kr.triton_kernel_resources(kr.ARCHS)
+    return _once_per_run(
+        request, tmp_path_factory, "triton_resources", lambda: kr.triton_kernel_resources(kr.ARCHS)
+    )
 
 
 def test_every_triton_module_with_aot_configs_is_checked():
@@ -265,8 +290,10 @@ def test_extension_carries_sm80_and_sm90(cuda_library):
 
 
 @pytest.fixture(scope="module")
-def cuda_resources(cuda_library) -> list[kr.KernelResources]:
-    return kr.cuda_kernel_resources(cuda_library)
+def cuda_resources(cuda_library, request, tmp_path_factory) -> list[kr.KernelResources]:
+    return _once_per_run(
+        request, tmp_path_factory, "cuda_resources", lambda: kr.cuda_kernel_resources(cuda_library)
+    )
 
 
 def test_cuda_kernels_have_no_spills(cuda_resources):
