@@ -19,10 +19,11 @@ from sr_kernels.ops import _conv_validate as check
 from sr_kernels.ops import _registry
 
 
-def _detailed(x, w, b):
-    """conv2d_act's detailed checks: the arguments they return, or the error."""
+def _detailed(checks, *arguments):
+    """What an op's detailed checks (`checks`) make of `arguments`: what they return, or the
+    error they raise."""
     try:
-        return check.conv_args(x, w, b)
+        return checks(*arguments)
     except (TypeError, ValueError) as error:
         return error
 
@@ -81,7 +82,7 @@ def test_the_fast_check_accepts_only_what_the_detailed_checks_pass(arguments, au
     x, w, b = arguments
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocasting):
         sizes = check.plain_conv_args(x, w, b)
-        detailed = _detailed(x, w, b)
+        detailed = _detailed(check.conv_args, x, w, b)
     if sizes is not None:
         assert not isinstance(detailed, Exception), detailed
         # unchanged: no autocast cast, the very tensors the op was given
@@ -137,14 +138,6 @@ def test_the_autocast_test_sees_an_open_region(ask):
     finally:
         torch.set_autocast_enabled("cuda", False)
     assert not is_open()
-
-
-def _detailed_block(*arguments):
-    """residual_block's detailed checks: the arguments they return, or the error."""
-    try:
-        return check.block_args(*arguments)
-    except (TypeError, ValueError) as error:
-        return error
 
 
 _BLOCK_CHANGES = (
@@ -205,7 +198,7 @@ def _block_arguments(draw):
 def test_the_block_fast_check_accepts_only_what_the_detailed_checks_pass(arguments, autocasting):
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocasting):
         c = check.plain_block_args(*arguments)
-        detailed = _detailed_block(*arguments)
+        detailed = _detailed(check.block_args, *arguments)
     if c is not None:
         assert not isinstance(detailed, Exception), detailed
         assert all(a is b for a, b in zip(detailed, arguments, strict=True))
@@ -222,14 +215,6 @@ def test_the_block_fast_check_accepts_the_plain_cases():
             params = [p for conv in convs for p in (conv.weight, conv.bias)]
             assert check.plain_block_args(x, *params) == 16
             assert check.plain_block_args(x[:0], *params) == 16
-
-
-def _detailed_upsampler(*arguments):
-    """conv_pixel_shuffle's detailed checks: the arguments they return, or the error."""
-    try:
-        return check.upsampler_args(*arguments)
-    except (TypeError, ValueError) as error:
-        return error
 
 
 _UPSAMPLER_CHANGES = (
@@ -270,7 +255,7 @@ def test_the_upsampler_fast_check_accepts_only_what_the_detailed_checks_pass(
 ):
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocasting):
         sizes = check.plain_upsampler_args(*arguments)
-        detailed = _detailed_upsampler(*arguments)
+        detailed = _detailed(check.upsampler_args, *arguments)
     if sizes is not None:
         assert not isinstance(detailed, Exception), detailed
         assert all(a is b for a, b in zip(detailed[:3], arguments[:3], strict=True))
