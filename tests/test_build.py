@@ -362,3 +362,37 @@ def test_a_failed_build_says_so_once_instead_of_falling_back_in_silence():
     notices = [line for line in result.stderr.splitlines() if "not available" in line]
     assert len(notices) == 1, result.stderr  # once per process
     assert "fatal error: missing.h" in notices[0] and "sr-kernels env" in notices[0]
+
+
+def test_a_prebuilt_library_without_cuda_kernels_says_why():
+    """The reason the cuda backend is missing when the library installed with the package has no
+    CUDA kernels (built without a toolkit). This session's library stands in for it, with its
+    answer to built_with_cuda patched to "no" (a fresh interpreter)."""
+    built = _ext.info()
+    if not built.loaded:
+        pytest.skip(f"the compiled extension is not loaded: {built.reason}")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "import torch\n"
+        "from sr_kernels import _ext\n"
+        "_ext._prebuilt_library = lambda: Path(sys.argv[1])\n"
+        "load = torch.ops.load_library\n"
+        "def load_without_cuda(path):\n"
+        "    load(path)\n"
+        "    torch.ops.sr_kernels.built_with_cuda = lambda: False\n"
+        "torch.ops.load_library = load_without_cuda\n"
+        "info = _ext.info()\n"
+        "print(info.how, info.loaded, info.with_cuda)\n"
+        "print(info.cuda_reason)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SR_KERNELS_BUILD_EXT"}
+    result = subprocess.run(
+        [sys.executable, "-c", code, built.path], capture_output=True, text=True, env=env,
+        timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    first, reason = result.stdout.splitlines()[:2]
+    assert first == "prebuilt True False"
+    assert f"the library installed with the package ({Path(built.path).name}) has none" in reason
+    assert "without a CUDA toolkit" in reason and "CUDA_HOME" in reason
