@@ -338,6 +338,16 @@ def test_a_failed_ahead_of_time_build_fails_the_install_only_when_asked(tmp_path
         assert "did not build ahead of time" not in result.stderr
 
 
+def _run_in_a_fresh_interpreter(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -c code args...` with the extension allowed (SR_KERNELS_BUILD_EXT unset): a
+    process that has not loaded it yet, as this one has."""
+    env = {k: v for k, v in os.environ.items() if k != "SR_KERNELS_BUILD_EXT"}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
+        timeout=120, cwd=ROOT,
+    )  # fmt: skip
+
+
 def test_a_failed_build_says_so_once_instead_of_falling_back_in_silence():
     # Before, the only line was "building the C++ extension ..." and every op then ran on the
     # reference backend without a word (a fresh interpreter: this one has loaded the extension).
@@ -352,10 +362,7 @@ def test_a_failed_build_says_so_once_instead_of_falling_back_in_silence():
         "print(_ext.load(), _ext.load())\n"
         "print(_ext.info().reason)\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "SR_KERNELS_BUILD_EXT"}
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT
-    )  # fmt: skip
+    result = _run_in_a_fresh_interpreter(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("False False\n")
     assert "(caused by OSError: ninja exited 1)" in result.stdout
@@ -386,11 +393,7 @@ def test_a_prebuilt_library_without_cuda_kernels_says_why():
         "print(info.how, info.loaded, info.with_cuda)\n"
         "print(info.cuda_reason)\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "SR_KERNELS_BUILD_EXT"}
-    result = subprocess.run(
-        [sys.executable, "-c", code, built.path], capture_output=True, text=True, env=env,
-        timeout=120, cwd=ROOT,
-    )  # fmt: skip
+    result = _run_in_a_fresh_interpreter(code, built.path)
     assert result.returncode == 0, result.stderr
     first, reason = result.stdout.splitlines()[:2]
     assert first == "prebuilt True False"
