@@ -9,6 +9,7 @@ that need no compiled extension) through `sr-kernels bench`.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import os
 import re
@@ -998,6 +999,17 @@ def test_gpu_validate_plan_runs_by_priority_within_the_budget(tmp_path: Path):
     assert int(sweep[sweep.index("--budget-s") + 1]) == runs["sweep-conv"]["limit"] - 10
     assert "not torch.compile" in _k_of(runs["bench-resblock"]["argv"])
     assert not (tmp_path / "bench-resblock.log").exists()  # nothing ran
+    # Test stages run on up to 8 processes (at most the cores), testing the installed package;
+    # benchmarks run in one.
+    workers = min(8, len(os.sched_getaffinity(0)))
+    for name in ["tests-imresize", "tests-metrics", "tests-conv"]:
+        argv = shlex.split(runs[name]["argv"])
+        if workers > 1 and importlib.util.find_spec("xdist"):
+            assert argv[argv.index("-n") + 1] == str(workers), argv
+            assert "PYTHONSAFEPATH=1" in argv[: argv.index("-m")], argv
+        else:
+            assert "-n" not in argv, argv
+    assert all("-n" not in shlex.split(runs[name]["argv"]) for name in runs if "bench" in name)
 
 
 def test_gpu_validate_knobs_scale_enable_and_skip(tmp_path: Path):
@@ -1007,6 +1019,7 @@ def test_gpu_validate_knobs_scale_enable_and_skip(tmp_path: Path):
         SR_KERNELS_VALIDATE_ENABLE="tests-rest",
         SR_KERNELS_VALIDATE_SKIP="bench-upsampler",
         SR_KERNELS_VALIDATE_SHARES="bench-compile=90/120",
+        SR_KERNELS_VALIDATE_TEST_WORKERS="1",
     )
     by_name = {s["name"]: s for s in plan["stages"]}
     on = [s for s in plan["stages"] if s["state"] == "on"]
@@ -1019,6 +1032,7 @@ def test_gpu_validate_knobs_scale_enable_and_skip(tmp_path: Path):
     assert by_name["bench-compile"]["max"] == 120
     assert by_name["bench-compile"]["share"] > by_name["bench-resblock"]["share"]
     assert [s["name"] for s in plan["stages"]] == PLAN_ORDER
+    assert "-n" not in shlex.split(runs["tests-conv"]["argv"])  # one process, as asked
 
 
 @pytest.mark.slow
