@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ from sr_kernels import _ext
 from sr_kernels.cli import demo
 from sr_kernels.cli.main import main
 from sr_kernels.ops import _backend_timings, _registry
+from sr_kernels.tools import kernel_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +70,12 @@ def test_env_names_unknown_environment_settings():
         )
 
 
-def test_env_kernels_table(capsys):
+def test_env_kernels_table(capsys, monkeypatch):
+    # The command compiles every Triton configuration for two archs (minutes on 2 cores), which
+    # tests/test_static_gpu.py checks already: here the table is made from one module's.
+    every_module = kernel_resources.triton_kernel_resources
+    one_module = functools.partial(every_module, modules=["sr_kernels.ops.triton.pixel_shuffle"])
+    monkeypatch.setattr(kernel_resources, "triton_kernel_resources", one_module)
     assert main(["env", "--kernels"]) == 0
     out = capsys.readouterr().out
     assert "Kernel resources" in out
