@@ -289,11 +289,32 @@ def test_extension_carries_sm80_and_sm90(cuda_library):
     assert set(kr.ARCHS) <= set(archs), f"SASS for {archs}, expected at least {kr.ARCHS}"
 
 
+SassOpcodes = dict[int, dict[str, collections.Counter[str]]]
+
+
 @pytest.fixture(scope="module")
-def cuda_resources(cuda_library, request, tmp_path_factory) -> list[kr.KernelResources]:
-    return _once_per_run(
-        request, tmp_path_factory, "cuda_resources", lambda: kr.cuda_kernel_resources(cuda_library)
-    )
+def cuda_sass(
+    cuda_library, request, tmp_path_factory
+) -> tuple[list[kr.KernelResources], SassOpcodes]:
+    """Every kernel's resources and, per arch the library carries, its opcode counts: the
+    library disassembled once per run (~10 s per arch on 2 cores)."""
+
+    def compute() -> tuple[list[kr.KernelResources], SassOpcodes]:
+        archs = kr.library_archs(cuda_library)
+        opcodes = {arch: kr.cuda_kernel_opcodes(cuda_library, arch) for arch in archs}
+        return kr.cuda_kernel_resources(cuda_library, opcodes=opcodes), opcodes
+
+    return _once_per_run(request, tmp_path_factory, "cuda_sass", compute)
+
+
+@pytest.fixture(scope="module")
+def cuda_resources(cuda_sass) -> list[kr.KernelResources]:
+    return cuda_sass[0]
+
+
+@pytest.fixture(scope="module")
+def cuda_opcodes(cuda_sass) -> SassOpcodes:
+    return cuda_sass[1]
 
 
 def test_cuda_kernels_have_no_spills(cuda_resources):
@@ -323,7 +344,7 @@ def test_cuda_conv_kernels_use_tensor_cores(cuda_resources):
             assert not without, kr.format_table(without)
 
 
-def test_wgmma_block_kernels_issue_hgmma_on_sm90(cuda_library):
+def test_wgmma_block_kernels_issue_hgmma_on_sm90(cuda_opcodes):
     """The sm_90 code is sm_90a (_build.DEFAULT_ARCH_LIST), where the wgmma configurations of
     the residual block run their products as HGMMA, not HMMA (the trap stubs of other targets
     have neither). ptxas serialising them (C7520) would not show here: bench timings would."""
@@ -331,7 +352,7 @@ def test_wgmma_block_kernels_issue_hgmma_on_sm90(cuda_library):
     if user_archs and "-DSR_WITH_SM90A" not in _build.cuda_defines(user_archs):
         pytest.skip(f"TORCH_CUDA_ARCH_LIST={user_archs} has no 9.0a: no wgmma kernels")
     assert torch.ops.sr_kernels.built_with_sm90a()
-    opcodes = kr.cuda_kernel_opcodes(cuda_library, 90)
+    opcodes = cuda_opcodes[90]
     names = dict(zip(opcodes, map(kr.short_name, kr.demangle(list(opcodes))), strict=True))
     wgmma = {name: names[name] for name in opcodes if ", true>" in names[name]}
     wgmma = {m: n for m, n in wgmma.items() if "sr::residual_block_kernel<" in n}
@@ -344,10 +365,10 @@ def test_wgmma_block_kernels_issue_hgmma_on_sm90(cuda_library):
 
 
 @pytest.mark.parametrize("arch", kr.ARCHS)
-def test_psnr_vector_kernels_load_16_bytes(cuda_library, arch):
+def test_psnr_vector_kernels_load_16_bytes(cuda_opcodes, arch):
     """The PSNR vector path exists for its 16-byte loads, which come from copying an aligned
     16-byte struct: nvcc could lower that copy to narrower loads, and only the SASS shows it."""
-    opcodes = kr.cuda_kernel_opcodes(cuda_library, arch)
+    opcodes = cuda_opcodes[arch]
     kernels = {name: ops for name, ops in opcodes.items() if "psnr_mse_vec_kernel" in name}
     assert len(kernels) == 5, sorted(kernels)  # uint8, float16, bfloat16, float32, float64
     narrow = [name for name, ops in kernels.items() if ops["LDG.E.128"] == 0]

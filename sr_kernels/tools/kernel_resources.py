@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -216,14 +216,22 @@ def _dump(tool: str, path: Path, *options: str) -> str:
 
 
 def cuda_kernel_resources(
-    library: str | os.PathLike[str], archs: Iterable[int] | None = None
+    library: str | os.PathLike[str],
+    archs: Iterable[int] | None = None,
+    opcodes: Mapping[int, dict[str, collections.Counter[str]]] | None = None,
 ) -> list[KernelResources]:
-    """Every kernel in the extension's fat binaries, for `archs` (None: every SASS arch in it)."""
+    """Every kernel in the extension's fat binaries, for `archs` (None: every SASS arch in it).
+    `opcodes`: `cuda_kernel_opcodes` per arch where the caller has them already (disassembling
+    the library takes ~10 s per arch on 2 cores)."""
     rows = parse_resource_usage(_dump(_require_cuobjdump(), Path(library)))
     wanted = None if archs is None else set(archs)
     rows = [row for row in rows if wanted is None or row[0] in wanted]
     names = [short_name(name) for name in demangle([row[1] for row in rows])]
-    opcodes = {arch: cuda_kernel_opcodes(library, arch) for arch in {row[0] for row in rows}}
+    known = opcodes or {}
+    opcodes = {
+        arch: known[arch] if arch in known else cuda_kernel_opcodes(library, arch)
+        for arch in {row[0] for row in rows}
+    }
     return [
         KernelResources(
             source="cuda",
