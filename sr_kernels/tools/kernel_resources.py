@@ -371,6 +371,10 @@ def _show_progress(
             time.sleep(0.5)
 
 
+# A PTX tensor-core instruction ("mma.sync...", "wgmma.mma_async...", predicated or not).
+_PTX_MMA = re.compile(r"^\s*(?:@!?%p\w*\s+)?(?:wgmma|mma)\.", re.M)
+
+
 def _compile_triton_config(
     config: dict[str, Any], arch: int, tool: str, folder: Path
 ) -> KernelResources:
@@ -399,7 +403,11 @@ def _compile_triton_config(
         cubin = folder / f"kernel_{arch}.cubin"
         cubin.write_bytes(compiled.asm["cubin"])
         rows = parse_resource_usage(_dump(tool, cubin), arch=arch)
-        opcodes = list(parse_sass_opcodes(_dump(tool, cubin, "-sass")).values())
+        # ptxas emits tensor-core instructions only for PTX mma/wgmma: without them the SASS has
+        # none, and its disassembly (~0.5 s a kernel, mostly nvdisasm starting) is skipped.
+        opcodes = [collections.Counter[str]()]
+        if _PTX_MMA.search(compiled.asm["ptx"]):
+            opcodes = list(parse_sass_opcodes(_dump(tool, cubin, "-sass")).values())
     except Exception as error:  # reported as a failed kernel, not raised: the check lists all
         message = f"{type(error).__name__}: {error}"
         return KernelResources("triton", name, arch, error=message, function=function)
