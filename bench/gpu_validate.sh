@@ -52,8 +52,8 @@
 # SR_KERNELS_VALIDATE_ENABLE (off stages to turn on, e.g. tests-rest),
 # SR_KERNELS_VALIDATE_SHARES ("name=share[/max] ...": override the plan's seconds),
 # SR_KERNELS_VALIDATE_BENCH_K (pytest -k expression and-ed to every benchmark stage's),
-# SR_KERNELS_VALIDATE_TEST_WORKERS (8, at most the cores: pytest-xdist processes of the test
-# stages; 1 = one process),
+# SR_KERNELS_VALIDATE_TEST_WORKERS (8, at most the cores; auto = the cores; 1 = one process:
+# pytest-xdist processes of the test stages),
 # SR_KERNELS_VALIDATE_SWEEP_ARGS (the sweep-conv stage's case selection; default
 # "--ops residual_block --channels 64": the 2x target, bf16; "" sweeps every case),
 # SR_KERNELS_VALIDATE_INSTALL (1; 0 = test the source tree without installing),
@@ -395,17 +395,22 @@ fi
 # Test stages run in TEST_WORKERS processes where pytest-xdist is installed (the GPU image has
 # it): Triton kernels compile on first use, CPU work, and in one process tests-conv ran out of
 # its 120 s on the H200 (2026-11-29) with 15 CPU cores idle. Each worker holds a CUDA context on
-# the one GPU and a share of the CPU threads. -P does not reach the workers (execnet starts them
-# with `python -c`); PYTHONSAFEPATH does: the installed package is tested, not the checkout.
-# Benchmarks stay in one process: workers would time each other.
+# the one GPU and a share of the CPU threads (xdist gives its workers the controller's sys.path,
+# so -P holds there too). Benchmarks stay in one process: workers would time each other.
 TEST_WORKERS="${SR_KERNELS_VALIDATE_TEST_WORKERS:-8}"
 XDIST_OPTS=() XDIST_ENV=()
-CORES=$(nproc)
+CORES=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # nproc obeys those two
+if [ "$TEST_WORKERS" = auto ]; then TEST_WORKERS=$CORES; fi
+if ! [[ "$TEST_WORKERS" =~ ^[0-9]+$ ]]; then
+    log "SR_KERNELS_VALIDATE_TEST_WORKERS must be a number or auto, got '$TEST_WORKERS':" \
+        "tests in one process"
+    TEST_WORKERS=1
+fi
 if ((TEST_WORKERS > CORES)); then TEST_WORKERS=$CORES; fi
 if ((TEST_WORKERS > 1)) && "$PYTHON" -c 'import xdist' > /dev/null 2>&1; then
     XDIST_OPTS=(-n "$TEST_WORKERS")
     threads=$((CORES / TEST_WORKERS))
-    XDIST_ENV=(PYTHONSAFEPATH=1 "OMP_NUM_THREADS=$((threads > 0 ? threads : 1))")
+    XDIST_ENV=("OMP_NUM_THREADS=$((threads > 0 ? threads : 1))")
 fi
 
 # run_tests STAGE PYTEST_ARGS...: JUnit XML to $WORK/STAGE.xml.

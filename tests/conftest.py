@@ -50,6 +50,19 @@ def _not_an_xdist_worker_to_children(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+# Above this, what a test left in PyTorch's caching allocator goes back to the GPU.
+_KEEP_RESERVED_BYTES = 4 << 30
+
+
+@pytest.fixture(autouse=True)
+def _gpu_memory_handed_back():
+    """Processes that share the GPU (pytest-xdist workers) would each keep what their largest
+    test reserved: ~20 GB for the tests of offsets past 2^31."""
+    yield
+    if torch.cuda.is_available() and torch.cuda.memory_reserved() > _KEEP_RESERVED_BYTES:
+        torch.cuda.empty_cache()
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     torch.manual_seed(0)

@@ -561,8 +561,11 @@ _JUNIT = """<?xml version="1.0" encoding="utf-8"?>
   <error message="fixture">oops</error></testcase>
 <testcase classname="tests.ops.test_pixel_shuffle" name="test_skip" time="0.0">
   <skipped message="no"/></testcase>
+<testcase time="0.000" />
 </testsuite></testsuites>
 """
+# The last testcase, nameless, is what pytest writes (once per xdist worker) when interrupted:
+# no test.
 
 
 def test_validation_report_collects_stages_tests_benchmarks_and_kernels(tmp_path: Path):
@@ -999,14 +1002,16 @@ def test_gpu_validate_plan_runs_by_priority_within_the_budget(tmp_path: Path):
     assert int(sweep[sweep.index("--budget-s") + 1]) == runs["sweep-conv"]["limit"] - 10
     assert "not torch.compile" in _k_of(runs["bench-resblock"]["argv"])
     assert not (tmp_path / "bench-resblock.log").exists()  # nothing ran
-    # Test stages run on up to 8 processes (at most the cores), testing the installed package;
-    # benchmarks run in one.
-    workers = min(8, len(os.sched_getaffinity(0)))
+    # Test stages run on up to 8 processes (at most the cores), each with a share of the CPU
+    # threads; benchmarks run in one.
+    cores = len(os.sched_getaffinity(0))
+    workers = min(8, cores)
     for name in ["tests-imresize", "tests-metrics", "tests-conv"]:
         argv = shlex.split(runs[name]["argv"])
         if workers > 1 and importlib.util.find_spec("xdist"):
             assert argv[argv.index("-n") + 1] == str(workers), argv
-            assert "PYTHONSAFEPATH=1" in argv[: argv.index("-m")], argv
+            threads = max(1, cores // workers)
+            assert f"OMP_NUM_THREADS={threads}" in argv[: argv.index("-m")], argv
         else:
             assert "-n" not in argv, argv
     assert all("-n" not in shlex.split(runs[name]["argv"]) for name in runs if "bench" in name)
@@ -1033,6 +1038,21 @@ def test_gpu_validate_knobs_scale_enable_and_skip(tmp_path: Path):
     assert by_name["bench-compile"]["share"] > by_name["bench-resblock"]["share"]
     assert [s["name"] for s in plan["stages"]] == PLAN_ORDER
     assert "-n" not in shlex.split(runs["tests-conv"]["argv"])  # one process, as asked
+
+
+@pytest.mark.parametrize("value", ["auto", "lots", "1"])
+def test_gpu_validate_test_workers_knob(tmp_path: Path, value: str):
+    # auto: one per core; a value that is not a number: one process, said, and the run goes on.
+    if importlib.util.find_spec("xdist") is None:
+        pytest.skip("pytest-xdist is not installed")
+    _, runs = _dry_run(tmp_path, SR_KERNELS_VALIDATE_TEST_WORKERS=value)
+    argv = shlex.split(runs["tests-conv"]["argv"])
+    cores = len(os.sched_getaffinity(0))
+    if value == "auto" and cores > 1:
+        assert argv[argv.index("-n") + 1] == str(cores), argv
+    else:
+        assert "-n" not in argv, argv
+    assert runs["bench-resblock"]["share"] > 0  # the plan is intact
 
 
 @pytest.mark.slow
