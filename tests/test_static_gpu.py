@@ -112,6 +112,20 @@ def test_tensor_core_ops_counts_hmma_and_hgmma_only():
     assert kr.tensor_core_ops(collections.Counter({"FFMA": 9, "LDSM.16.M88.4": 2})) == 0
 
 
+def test_ptx_tensor_core_instructions_are_recognised():
+    """A Triton kernel is disassembled only when its PTX has one of these (else its SASS has no
+    tensor-core instruction to count)."""
+    for line in [
+        "\tmma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%f1}, {%r1}, {%r2}, {%f2};",
+        "\t@%p3 mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%f1}, {%r1}, {%r2}, {%f2};",
+        "\twgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%f1}, %rd1, %rd2, p, 1, 1;",
+        "\tmma.sp.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32 {%f1}, {%r1}, {%r2};",
+    ]:
+        assert kr._PTX_MMA.search(f".visible .entry k()\n{{\n{line}\n}}"), line
+    for line in ["\tfma.rn.f32 %f1, %f2, %f3, %f4;", "\tmov.f32 %gamma, %f1;", "// mma.sync"]:
+        assert not kr._PTX_MMA.search(f".visible .entry k()\n{{\n{line}\n}}"), line
+
+
 def test_short_name_drops_arguments_and_anonymous_namespace():
     demangled = "void sr::(anonymous namespace)::k<float, (int)4>(float const*, sr::Map<int>)"
     assert kr.short_name(demangled) == "sr::k<float, (int)4>"
