@@ -228,7 +228,7 @@ def cuda_kernel_resources(
     rows = [row for row in rows if wanted is None or row[0] in wanted]
     names = [short_name(name) for name in demangle([row[1] for row in rows])]
     known = opcodes or {}
-    opcodes = {
+    per_arch = {
         arch: known[arch] if arch in known else cuda_kernel_opcodes(library, arch)
         for arch in {row[0] for row in rows}
     }
@@ -242,7 +242,7 @@ def cuda_kernel_resources(
             stack_bytes=fields.get("STACK", 0),
             local_bytes=fields.get("LOCAL", 0),
             function=mangled,
-            tensor_core_ops=tensor_core_ops(opcodes[arch].get(mangled, collections.Counter())),
+            tensor_core_ops=tensor_core_ops(per_arch[arch].get(mangled, collections.Counter())),
         )
         for (arch, mangled, fields), name in zip(rows, names)
     ]
