@@ -11,7 +11,9 @@ outcome; `HAS_EXT`, `EXT_REASON` and `info()` report it. Order of attempts:
    build; ninja recompiles the files that changed. A finished build in a folder this process
    cannot write (a shared cache) is loaded as it is when it is of the same sources.
 
-``SR_KERNELS_BUILD_EXT=0`` disables both.
+``SR_KERNELS_BUILD_EXT=0`` disables both. A value these settings do not know (an
+``SR_KERNELS_BUILD_EXT``, or an ``SR_KERNELS_WITH_CUDA`` where the JIT build would read it)
+leaves the extension unloaded with the reason: a typo must not start a build of minutes.
 """
 
 from __future__ import annotations
@@ -306,6 +308,11 @@ def _load_library() -> bool:
             _info.reason = "disabled by SR_KERNELS_BUILD_EXT=0"
             return False
         prebuilt = _prebuilt_library()
+        problem = None if prebuilt is not None else _build.with_cuda_setting_problem()
+        if problem:  # read by the JIT build only; a typo must not start one of minutes either
+            _info.reason = problem
+            warnings.warn(f"{_info.reason}: the compiled extension is not built", stacklevel=2)
+            return False
         try:
             if prebuilt is not None:
                 _refuse_truncated(prebuilt)
