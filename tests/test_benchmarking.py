@@ -1055,20 +1055,34 @@ def test_gpu_validate_test_workers_knob(tmp_path: Path, value: str):
     assert runs["bench-resblock"]["share"] > 0  # the plan is intact
 
 
+_COLLECT_EACH = """
+import json, sys
+import pytest
+for args in json.loads(sys.argv[1]):
+    print("=== selection", flush=True)
+    pytest.main([*args, "-m", "cuda", "--collect-only", "-q", "-p", "no:cacheprovider",
+                 "--benchmark-only"])
+"""
+
+
+def _collected_cuda_benchmarks(selections: list[list[str]]) -> list[list[str]]:
+    """The `cuda` benchmark rows each pytest argument list collects, as a GPU-less validation
+    run would: one process for all of them (each process spent ~10 s importing torch)."""
+    env = {**os.environ, "SR_KERNELS_BUILD_EXT": "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", _COLLECT_EACH, json.dumps(selections)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    outputs = result.stdout.split("=== selection\n")[1:]
+    assert len(outputs) == len(selections), result.stdout[-2000:]
+    return [[line for line in out.splitlines() if "::" in line] for out in outputs]
+
+
 @pytest.mark.slow
 def test_gpu_validate_conv_selections_split_the_gpu_rows(tmp_path: Path):
     # Every GPU row of the conv benchmarks is measured by exactly one stage.
     _, runs = _dry_run(tmp_path)
-    env = {**os.environ, "SR_KERNELS_BUILD_EXT": "0"}
-
-    def collect(*args: str) -> list[str]:
-        command = [sys.executable, "-m", "pytest", *args, "-m", "cuda", "--collect-only", "-q"]
-        command += ["-p", "no:cacheprovider", "--benchmark-only"]
-        result = subprocess.run(
-            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-        )
-        return [line for line in result.stdout.splitlines() if "::" in line]
-
     files = ["bench/bench_resblock.py", "bench/bench_upsampler.py"]
     stage_files = {
         "bench-resblock": files[:1],
@@ -1076,13 +1090,14 @@ def test_gpu_validate_conv_selections_split_the_gpu_rows(tmp_path: Path):
         "bench-compile": files[:1],
         "bench-conv-rest": files,
     }
-    picked = []
-    for stage, paths in stage_files.items():
-        picked += collect(*paths, "-k", _k_of(runs[stage]["argv"]))
-    every = collect(*files)
+    selections = [
+        [*paths, "-k", _k_of(runs[stage]["argv"])] for stage, paths in stage_files.items()
+    ]
+    *stage_rows, every = _collected_cuda_benchmarks([*selections, files])
+    picked = [row for rows in stage_rows for row in rows]
     assert len(every) > 100
     assert sorted(picked) == sorted(every)
-    compile_rows = collect(files[0], "-k", _k_of(runs["bench-compile"]["argv"]))
+    compile_rows = stage_rows[list(stage_files).index("bench-compile")]
     assert len(compile_rows) == 4
     assert all("nhwc" in row and "torch.compile" in row for row in compile_rows)
 
