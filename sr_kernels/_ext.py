@@ -311,7 +311,10 @@ def _load_library() -> bool:
         problem = None if prebuilt is not None else _build.with_cuda_setting_problem()
         if problem:  # read by the JIT build only; a typo must not start one of minutes either
             _info.reason = problem
-            warnings.warn(f"{_info.reason}: the compiled extension is not built", stacklevel=2)
+            warnings.warn(
+                f"{_info.reason}: the compiled extension is not loaded (no JIT build is started)",
+                stacklevel=2,
+            )
             return False
         try:
             if prebuilt is not None:
