@@ -55,6 +55,7 @@ def _env_output(**settings: str) -> str:
         cwd=ROOT, env={**os.environ, **settings}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
+    assert "the compiled extension is not loaded" not in result.stderr  # said in the table
     return result.stdout
 
 

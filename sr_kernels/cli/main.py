@@ -4,9 +4,10 @@ Each subcommand module defines ``register(subparsers)``, which adds its parser a
 ``func`` (called with the parsed arguments; returns the exit status).
 
 For every subcommand: a bad SR_KERNELS_BACKEND, SR_KERNELS_BACKEND_TIMINGS,
-SR_KERNELS_ALLOW_TF32, SR_KERNELS_BUILD_EXT or SR_KERNELS_CPU_ISA is a one-line error before any
-work (`env` reports it instead), Ctrl-C ends with "interrupted" and
-status 130, and a closed output pipe (``sr-kernels env | head -1``) ends quietly.
+SR_KERNELS_ALLOW_TF32, SR_KERNELS_BUILD_EXT, SR_KERNELS_WITH_CUDA or SR_KERNELS_CPU_ISA is a
+one-line error before any work (`env` reports it instead, in its table), Ctrl-C ends with
+"interrupted" and status 130, and a closed output pipe (``sr-kernels env | head -1``) ends
+quietly.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from .. import __version__
 
@@ -64,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            if args.command == "env":  # its table names a bad setting; the warning said it again
+                warnings.filterwarnings("ignore", message=".*the compiled extension is not loaded")
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
